@@ -1,0 +1,1 @@
+"""One module per external system, behind the small protocol in `adapters.base`."""

@@ -1,0 +1,125 @@
+"""The explicit registry of adapter types: their settings, declared as data, and factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from adapters.base import Adapter, BadConfig
+from adapters.pagerduty import EVENTS_URL, PagerDutyAdapter, PagerDutyConfig
+from adapters.webhook import WebhookAdapter, WebhookConfig
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of an integration type; secrets are encrypted and never shown."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    default: str | None = None
+    help: str = ""
+
+
+Factory = Callable[[Mapping[str, Any], httpx.AsyncClient, bool], Adapter]
+
+
+@dataclass(frozen=True)
+class AdapterType:
+    """An integration type: what it is, what it can do, and how to build its adapter."""
+
+    id: str
+    name: str
+    description: str
+    settings: tuple[Setting, ...]
+    build: Factory
+    capabilities: tuple[str, ...] = ("notifications",)
+    status: str = "active"
+    audience: str = "tenant"
+    rate_per_minute: int = 60
+
+    def split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate `values` into (plain config, secrets); BadConfig names each bad field."""
+        known = {s.name: s for s in self.settings}
+        unknown = sorted(set(values) - set(known))
+        problems = [f"{name}: not a setting of {self.id}" for name in unknown]
+        config: dict[str, Any] = {}
+        secrets: dict[str, Any] = {}
+        for setting in self.settings:
+            value = values.get(setting.name, setting.default)
+            if value in (None, ""):
+                if setting.required:
+                    problems.append(f"{setting.name}: required ({setting.label})")
+                continue
+            if not isinstance(value, str | int | float | bool):
+                problems.append(f"{setting.name}: must be text")
+                continue
+            (secrets if setting.secret else config)[setting.name] = value
+        if problems:
+            raise BadConfig("; ".join(problems))
+        return config, secrets
+
+
+def _webhook(values: Mapping[str, Any], http: httpx.AsyncClient, allow_private: bool) -> Adapter:
+    return WebhookAdapter(
+        WebhookConfig(
+            url=str(values.get("url", "")),
+            secret=str(values.get("secret", "")),
+            allow_private=allow_private,
+        ),
+        http,
+    )
+
+
+def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, allow_private: bool) -> Adapter:
+    return PagerDutyAdapter(
+        PagerDutyConfig(
+            routing_key=str(values.get("routing_key", "")),
+            events_url=str(values.get("events_url") or EVENTS_URL),
+            default_severity=str(values.get("default_severity") or "info"),
+            allow_private=allow_private,
+        ),
+        http,
+    )
+
+
+TYPES: dict[str, AdapterType] = {
+    "webhook": AdapterType(
+        id="webhook",
+        name="Generic Webhook",
+        description="POST each alert as JSON, signed with HMAC-SHA256",
+        settings=(
+            Setting("url", "URL to POST to", help="https://example.com/hooks/chatops"),
+            Setting("secret", "Signing secret", secret=True, required=False),
+        ),
+        build=_webhook,
+        capabilities=("notifications",),
+    ),
+    "pagerduty": AdapterType(
+        id="pagerduty",
+        name="PagerDuty",
+        description="Trigger, acknowledge and resolve PagerDuty incidents (Events API v2)",
+        settings=(
+            Setting("routing_key", "Integration key (Events API v2)", secret=True),
+            Setting("events_url", "Events API URL", required=False, default=EVENTS_URL),
+            Setting("default_severity", "Default severity", required=False, default="info"),
+        ),
+        build=_pagerduty,
+        capabilities=("notifications", "escalation"),
+        rate_per_minute=120,
+    ),
+}
+
+
+def adapter_type(type_id: str) -> AdapterType:
+    """The registered type, or BadConfig listing the ones there are."""
+    try:
+        return TYPES[type_id]
+    except KeyError:
+        raise BadConfig(
+            f"unknown integration type {type_id!r}; known types: {', '.join(sorted(TYPES))}"
+        ) from None

@@ -1,0 +1,52 @@
+"""The SSRF guard: outbound URLs may not reach loopback, private, link-local or metadata hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from adapters.base import BadConfig
+
+METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+
+
+def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local (cloud metadata)"
+    if address.is_private:
+        return "private"
+    if address.is_multicast or address.is_reserved or address.is_unspecified:
+        return "reserved"
+    return None
+
+
+async def check_target(url: str, *, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s), or whose host resolves to a forbidden address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadConfig(f"target URL must be http:// or https:// with a host, got {url[:200]!r}")
+    if allow_private:
+        return
+    host = parts.hostname
+    if host.lower() in METADATA_HOSTS:
+        raise BadConfig(f"target host {host!r} is a cloud metadata service")
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
+    except socket.gaierror as exc:
+        raise BadConfig(f"target host {host!r} does not resolve: {exc.strerror}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        reason = _forbidden(address)
+        if reason:
+            raise BadConfig(
+                f"target host {host!r} resolves to {address}, a {reason} address; "
+                "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
+            )

@@ -1,0 +1,141 @@
+"""The app factory: one aiohttp application with the services and roles asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from aiohttp import web
+
+from bot import hooks, ops, rest_events, rest_integrations
+from bot.auth import bearer_auth
+from bot.delivery import DeliveryWorker, WorkerOptions
+from bot.errors import json_errors
+from bot.ingest import IngestService
+from bot.metrics import Metrics
+from bot.model import EventIn
+from bot.secrets import load_keyring
+from bot.services import Services
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger("chatops")
+
+MAX_BODY = 1024 * 1024
+ROLES = ("all", "web", "worker", "scheduler")
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings) -> Services:
+    """Build every service; nothing is started yet."""
+    db = Database(settings.database_url)
+    keyring = load_keyring(
+        settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
+    )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.send_timeout_seconds),
+        follow_redirects=False,
+        headers={"User-Agent": "chatops-bot/0.1"},
+    )
+    metrics = Metrics()
+    holder: list[DeliveryWorker] = []
+    ingest = IngestService(db, wake=lambda: holder[0].wake() if holder else None)
+
+    async def on_dead(event: EventIn) -> object:
+        return await ingest.submit(event)
+
+    worker = DeliveryWorker(
+        db,
+        keyring,
+        http,
+        metrics,
+        WorkerOptions(
+            concurrency=settings.workers * 4,
+            batch=settings.delivery_batch,
+            lease_seconds=settings.lease_seconds,
+            send_timeout=settings.send_timeout_seconds,
+            public_url=settings.public_url,
+            allow_private_targets=settings.allow_private_targets,
+        ),
+        on_dead=on_dead,
+    )
+    holder.append(worker)
+    return Services(settings, db, keyring, http, metrics, ingest, worker)
+
+
+def create_app(
+    settings: Settings, *, role: str = "all", services: Services | None = None
+) -> web.Application:
+    """The aiohttp application: HTTP surfaces for `web`, background work for `worker`."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    services = services or build_services(settings)
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[
+            json_errors,
+            bearer_auth(  # type: ignore[list-item]
+                settings.api_token.get_secret_value() if settings.api_token else None
+            ),
+        ],
+    )
+    app[SERVICES] = services
+    ops.register(app, services)
+    if role in ("all", "web"):
+        rest_events.register(app, services)
+        rest_integrations.register(app, services)
+        hooks.register(app, services)
+    app.cleanup_ctx.append(_lifecycle(services, role))
+    return app
+
+
+def _lifecycle(services: Services, role: str):  # type: ignore[no-untyped-def]
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await _prepare_database(services)
+        _report_configuration(services.settings)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        if role in ("all", "worker"):
+            tasks.append(asyncio.create_task(services.worker.run(stop), name="delivery"))
+        try:
+            yield
+        finally:
+            stop.set()
+            services.worker.wake()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.http.aclose()
+            await services.db.dispose()
+
+    return lifecycle
+
+
+async def _prepare_database(services: Services) -> None:
+    pending = await services.db.pending_migrations()
+    if not pending:
+        return
+    if services.db.is_sqlite:
+        log.info("applying migrations to the SQLite database", extra={"pending": pending})
+        await services.db.upgrade()
+    else:
+        log.warning(
+            "database migrations pending; run `chatops db upgrade`", extra={"pending": pending}
+        )
+
+
+def _report_configuration(settings: Settings) -> None:
+    missing = []
+    if not settings.api_token:
+        missing.append("REST API and hooks off (set CHATOPS_API_TOKEN)")
+    if not (settings.slack_bot_token or settings.slack_client_id):
+        missing.append(
+            "Slack not configured (CHATOPS_SLACK_BOT_TOKEN, CHATOPS_SLACK_SIGNING_SECRET)"
+        )
+    if not settings.teams_app_id:
+        missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_APP_ID unset)")
+    for line in missing:
+        log.warning("not configured: %s", line)

@@ -1,0 +1,243 @@
+"""`chatops integrations|channels|routes|keys`: the admin commands, run against the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from typing import Any
+
+from sqlalchemy import select, update
+
+from adapters.registry import TYPES
+from bot import integrations as service
+from bot.errors import InvalidRequest
+from bot.secrets import SecretKeyError, generate_key
+from bot.services import Services
+from bot.settings import Settings
+from storage import admin
+from storage.schema import Integration
+
+
+def add_admin_commands(sub: Any) -> None:
+    """Register the admin subcommands on the top-level parser."""
+    integ = sub.add_parser("integrations", help="list, add, show, test, enable, disable, remove")
+    isub = integ.add_subparsers(dest="action", metavar="ACTION")
+    isub.add_parser("list", help="every integration, secrets masked")
+    add = isub.add_parser("add", help="add an integration; secret settings are prompted for")
+    add.add_argument("type", choices=sorted(TYPES))
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a non-secret setting; repeatable",
+    )
+    add.add_argument(
+        "--secrets-stdin",
+        action="store_true",
+        help="read secret settings as NAME=VALUE lines from standard input",
+    )
+    for verb in ("show", "test", "enable", "disable", "remove"):
+        p = isub.add_parser(verb, help=f"{verb} an integration by name or id")
+        p.add_argument("name")
+    for p in (integ, *isub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    chan = sub.add_parser("channels", help="destinations that routes send to")
+    csub = chan.add_subparsers(dest="action", metavar="ACTION")
+    csub.add_parser("list")
+    cadd = csub.add_parser("add", help="a destination of an integration")
+    cadd.add_argument("name")
+    cadd.add_argument("--integration", required=True, help="integration name or id")
+    cadd.add_argument("--target", default="", help="e.g. a webhook URL or a Slack channel id")
+    cadd.add_argument("--rate-per-minute", type=int)
+    crm = csub.add_parser("remove")
+    crm.add_argument("name")
+    for p in (chan, *csub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    routes = sub.add_parser("routes", help="which alerts go to which channel")
+    rsub = routes.add_subparsers(dest="action", metavar="ACTION")
+    rsub.add_parser("list")
+    radd = rsub.add_parser("add", help="send matching alerts to a channel")
+    radd.add_argument("channel", help="channel name or id")
+    radd.add_argument("--event", dest="event_glob", default="*", help="event-type glob")
+    radd.add_argument("--min", dest="min_priority", default="INFO", help="minimum priority")
+    radd.add_argument("--stakeholder", action="append", default=[])
+    radd.add_argument("--source", dest="source_glob", default="*")
+    radd.add_argument("--user", dest="user_id")
+    radd.add_argument("--level", dest="escalation_level", type=int, default=0)
+    rrm = rsub.add_parser("remove")
+    rrm.add_argument("route_id")
+    for p in (routes, *rsub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    keys = sub.add_parser("keys", help="encryption keys for stored secrets")
+    ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ksub.add_parser("generate", help="print a new key to put first in CHATOPS_SECRET_KEY")
+    ksub.add_parser("rotate", help="re-encrypt every stored secret with the newest key")
+
+
+def run_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Run an admin subcommand; 2 on bad input, 1 on other failures."""
+    from bot.cli import UsageError
+
+    if args.command == "keys" and args.action == "generate":
+        print(generate_key())
+        return 0
+    if getattr(args, "action", None) is None:
+        raise UsageError(f"{args.command}: choose an action (see chatops {args.command} --help)")
+    try:
+        return asyncio.run(_run(args, settings))
+    except (InvalidRequest, admin.NotFound, admin.Conflict, SecretKeyError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services
+
+    services = build_services(settings)
+    try:
+        if services.db.is_sqlite:
+            await services.db.upgrade()
+        handler = {
+            "integrations": _integrations,
+            "channels": _channels,
+            "routes": _routes,
+            "keys": _keys,
+        }[args.command]
+        return await handler(args, services)
+    finally:
+        await services.http.aclose()
+        await services.db.dispose()
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    kind = TYPES[args.type]
+    values: dict[str, Any] = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidRequest(f"--set {item!r}: use NAME=VALUE")
+        if any(s.name == name and s.secret for s in kind.settings):
+            raise InvalidRequest(f"{name} is secret: give it at the prompt or with --secrets-stdin")
+        values[name] = value
+    secret_settings = [s for s in kind.settings if s.secret]
+    if args.secrets_stdin:
+        for line in sys.stdin.read().splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+    elif sys.stdin.isatty():
+        for setting in secret_settings:
+            answer = getpass.getpass(f"{setting.label} ({setting.name}): ")
+            if answer:
+                values[setting.name] = answer
+    return values
+
+
+async def _integrations(args: argparse.Namespace, services: Services) -> int:
+    tenant = args.tenant
+    if args.action == "list":
+        async with services.db.session() as session:
+            rows = await admin.integrations(session, tenant)
+        _print([service.integration_document(r, services.keyring) for r in rows])
+        return 0
+    if args.action == "add":
+        body = {"type": args.type, "name": args.name, "settings": _settings_from(args)}
+        row = await service.create(services, tenant, body, "cli")
+        _print(service.integration_document(row, services.keyring))
+        return 0
+    if args.action == "test":
+        outcome = await service.test(services, tenant, args.name)
+        _print(outcome)
+        return 0 if outcome["success"] else 1
+    if args.action in ("enable", "disable"):
+        row = await service.update(
+            services, tenant, args.name, {"is_active": args.action == "enable"}
+        )
+        print(f"{row.name}: {'enabled' if row.is_active else 'disabled'}")
+        return 0
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, args.name)
+        if args.action == "remove":
+            await admin.remove_integration(session, row)
+            print(f"removed {row.name}")
+            return 0
+    _print(service.integration_document(row, services.keyring))
+    return 0
+
+
+async def _channels(args: argparse.Namespace, services: Services) -> int:
+    from bot.rest_integrations import channel_document
+
+    async with services.db.session() as session, session.begin():
+        if args.action == "list":
+            _print([channel_document(c) for c in await admin.channels(session, args.tenant)])
+        elif args.action == "add":
+            integ = await admin.integration(session, args.tenant, args.integration)
+            body: dict[str, Any] = {"name": args.name, "target": args.target}
+            if args.rate_per_minute:
+                body["rate_per_minute"] = args.rate_per_minute
+            row = await admin.add_channel(session, service.new_channel(args.tenant, body, integ))
+            _print(channel_document(row))
+        else:
+            await session.delete(await admin.channel(session, args.tenant, args.name))
+            print(f"removed {args.name}")
+    return 0
+
+
+async def _routes(args: argparse.Namespace, services: Services) -> int:
+    from bot.rest_integrations import route_document
+
+    async with services.db.session() as session, session.begin():
+        if args.action == "list":
+            _print([route_document(r) for r in await admin.routes(session, args.tenant)])
+        elif args.action == "add":
+            channel = await admin.channel(session, args.tenant, args.channel)
+            body = {
+                k: getattr(args, k)
+                for k in (
+                    "event_glob",
+                    "min_priority",
+                    "source_glob",
+                    "user_id",
+                    "escalation_level",
+                )
+            }
+            body["stakeholders"] = args.stakeholder
+            row = service.new_route(args.tenant, body, channel, "cli")
+            session.add(row)
+            await session.flush()
+            _print(route_document(row))
+        else:
+            row = await admin.route(session, args.tenant, args.route_id)
+            await session.delete(row)
+            print(f"removed route {row.id}")
+    return 0
+
+
+async def _keys(args: argparse.Namespace, services: Services) -> int:
+    count = 0
+    async with services.db.session() as session, session.begin():
+        rows = (
+            await session.scalars(select(Integration).where(Integration.credentials.is_not(None)))
+        ).all()
+        for row in rows:
+            assert row.credentials is not None
+            await session.execute(
+                update(Integration)
+                .where(Integration.id == row.id)
+                .values(credentials=services.keyring.rotate(row.credentials))
+            )
+            count += 1
+    print(f"re-encrypted the secrets of {count} integration(s) with the newest key")
+    return 0

@@ -1,0 +1,346 @@
+"""Delivery workers: claim due outbox rows, send them through adapters, record every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from adapters.base import AdapterError, RateLimited
+from adapters.registry import adapter_type
+from bot.limits import Circuits, RateLimits, backoff
+from bot.logs import correlation_id
+from bot.metrics import Metrics
+from bot.model import (
+    ChannelInfo,
+    Delivered,
+    DeliveryKind,
+    EventIn,
+    OutboxItem,
+    Outgoing,
+    Priority,
+)
+from bot.secrets import Keyring, SecretKeyError
+from storage import config as config_repo
+from storage import events as events_repo
+from storage import outbox
+from storage.db import Database
+from storage.schema import utcnow
+
+log = logging.getLogger("chatops.delivery")
+
+RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How hard the workers push."""
+
+    concurrency: int = 8
+    batch: int = 50
+    lease_seconds: float = 30.0
+    send_timeout: float = 10.0
+    idle_poll: float = 1.0
+    public_url: str = ""
+    allow_private_targets: bool = False
+
+
+DeadLetterHook = Callable[[EventIn], Awaitable[object]]
+
+
+class DeliveryWorker:
+    """Sends what the outbox holds, at the rate each destination allows."""
+
+    def __init__(
+        self,
+        db: Database,
+        keyring: Keyring,
+        http: httpx.AsyncClient,
+        metrics: Metrics,
+        options: WorkerOptions,
+        on_dead: DeadLetterHook | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db, self._keyring, self._http = db, keyring, http
+        self._metrics, self._opts, self._on_dead = metrics, options, on_dead
+        self._rng = rng or random.Random()
+        self._limits = RateLimits()
+        self._circuits = Circuits()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(options.concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New work was committed: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and send until `stop` is set, then let sends in flight finish."""
+        while not stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("delivery loop failed; retrying")
+                claimed = 0
+            if claimed == 0:
+                self._wakeup.clear()
+                waiter = asyncio.ensure_future(self._wakeup.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self._opts.idle_poll,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+                stopper.cancel()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=self._opts.send_timeout + 1)
+
+    async def run_once(self) -> int:
+        """Claim one batch (as many as there are free slots) and start sending it."""
+        free = max(1, min(self._opts.batch, self._opts.concurrency - len(self._inflight)))
+        if len(self._inflight) >= self._opts.concurrency:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        async with self._db.session() as session, session.begin():
+            items = await outbox.claim(
+                session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
+            )
+        for item in items:
+            task = asyncio.create_task(self._guarded(item))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(items)
+
+    async def drain(self) -> None:
+        """Wait for every send in flight (tests and shutdown)."""
+        while self._inflight:
+            await asyncio.wait(self._inflight)
+
+    async def _guarded(self, item: OutboxItem) -> None:
+        async with self._slots:
+            try:
+                await self._process(item)
+            except Exception:
+                # The lease will expire and the row will be tried again: never lost.
+                log.exception("delivery crashed", extra={"delivery_id": item.id})
+
+    async def _process(self, item: OutboxItem) -> None:
+        async with self._db.session() as session:
+            loaded = (
+                await config_repo.channel(session, item.channel_id) if item.channel_id else None
+            )
+            alert = await events_repo.get(session, item.event_id) if item.event_id else None
+            ref = item.message_ref
+            if item.kind is DeliveryKind.UPDATE and item.event_id and item.channel_id:
+                ref = await outbox.post_ref(session, item.event_id, item.channel_id)
+        correlation_id.set(alert.correlation_id if alert else None)
+        if loaded is None or not loaded[0].is_active:
+            return await self._dead(item, "the channel was removed or disabled", None, None)
+        channel, token = loaded
+        if item.kind is DeliveryKind.UPDATE and ref is None:
+            return await self._retry_later(item, 5.0, "waiting for the card to be posted first")
+        if await self._held_back(item, channel):
+            return
+        try:
+            values = {**channel.settings, **self._keyring.decrypt(token)}
+        except SecretKeyError as exc:
+            return await self._dead(item, str(exc), None, channel)
+        if channel.target:
+            values["url"] = channel.target
+        message = Outgoing(
+            delivery_id=item.id,
+            kind=item.kind,
+            alert=alert,
+            ref=ref,
+            public_url=self._opts.public_url,
+        )
+        await self._send(item, channel, values, message)
+
+    async def _held_back(self, item: OutboxItem, channel: ChannelInfo) -> bool:
+        """Postpone (without spending an attempt) while the circuit is open or over the rate."""
+        circuit = self._circuits.get(channel.integration_id or channel.id)
+        blocked = circuit.blocked_for(self._circuits.now())
+        if blocked > 0:
+            await self._retry_later(item, blocked, None)
+            return True
+        wait = self._limits.bucket(channel.id, channel.rate_per_minute).take()
+        if wait > 0:
+            await self._retry_later(item, wait, None)
+            return True
+        return False
+
+    async def _send(
+        self, item: OutboxItem, channel: ChannelInfo, values: dict[str, object], message: Outgoing
+    ) -> None:
+        started = utcnow()
+        circuit = self._circuits.get(channel.integration_id or channel.id)
+        try:
+            adapter = adapter_type(channel.type).build(
+                values, self._http, self._opts.allow_private_targets
+            )
+            async with asyncio.timeout(self._opts.send_timeout):
+                delivered = await adapter.send(message)
+        except TimeoutError:
+            circuit.failure(self._circuits.now())
+            return await self._failed(item, channel, started, AdapterError("timed out"))
+        except AdapterError as exc:
+            if not isinstance(exc, RateLimited):
+                circuit.failure(self._circuits.now())
+            return await self._failed(item, channel, started, exc)
+        circuit.success()
+        await self._succeeded(item, channel, started, delivered, message)
+
+    async def _succeeded(
+        self,
+        item: OutboxItem,
+        channel: ChannelInfo,
+        started: datetime,
+        delivered: Delivered,
+        message: Outgoing,
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            await outbox.record_attempt(
+                session, item, started=started, status_code=delivered.status_code, error=None
+            )
+            kept = await outbox.mark_sent(
+                session,
+                item,
+                status_code=delivered.status_code,
+                ref=delivered.ref,
+                payload=_summary(message),
+                target=_target(channel),
+            )
+        if not kept:
+            log.warning(
+                "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}
+            )
+        self._metrics.sent.labels(channel.type, item.priority.value).inc()
+        self._metrics.latency.labels(channel.type).observe(
+            max(0.0, (utcnow() - item.created_at).total_seconds())
+        )
+        log.info(
+            "delivered",
+            extra={
+                "delivery_id": item.id,
+                "channel": channel.name,
+                "status_code": delivered.status_code,
+            },
+        )
+
+    async def _failed(
+        self, item: OutboxItem, channel: ChannelInfo, started: datetime, exc: AdapterError
+    ) -> None:
+        error = str(exc)[:2000]
+        reason = type(exc).__name__
+        self._metrics.failed.labels(channel.type, item.priority.value, reason).inc()
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        async with self._db.session() as session, session.begin():
+            await outbox.record_attempt(
+                session,
+                item,
+                started=started,
+                status_code=exc.status_code,
+                error=error,
+                retry_after=retry_after,
+            )
+            if (
+                isinstance(exc, RateLimited)
+                and item.attempts < item.max_attempts + RATE_LIMIT_TRIES
+            ):
+                self._limits.bucket(channel.id, channel.rate_per_minute).pause(exc.retry_after)
+                wait = exc.retry_after + self._rng.uniform(0, 0.1 * exc.retry_after + 0.05)
+                await outbox.mark_retry(
+                    session,
+                    item,
+                    when=utcnow() + timedelta(seconds=wait),
+                    error=error,
+                    status_code=exc.status_code,
+                    failed=False,
+                )
+                log.warning("rate limited", extra={"delivery_id": item.id, "retry_after": wait})
+                return
+            if exc.retryable and item.failures + 1 < item.max_attempts:
+                wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
+                await outbox.mark_retry(
+                    session,
+                    item,
+                    when=utcnow() + timedelta(seconds=wait),
+                    error=error,
+                    status_code=exc.status_code,
+                    failed=True,
+                )
+                log.warning(
+                    "delivery failed; will retry",
+                    extra={"delivery_id": item.id, "error": error, "retry_in": wait},
+                )
+                return
+        await self._dead(item, error, exc.status_code, channel)
+
+    async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
+        async with self._db.session() as session, session.begin():
+            await outbox.mark_retry(
+                session,
+                item,
+                when=utcnow() + timedelta(seconds=seconds),
+                error=note,
+                status_code=None,
+                failed=False,
+                counted=False,
+            )
+
+    async def _dead(
+        self, item: OutboxItem, error: str, status_code: int | None, channel: ChannelInfo | None
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            moved = await outbox.mark_dead(session, item, error=error, status_code=status_code)
+        if not moved:
+            return
+        kind = channel.type if channel else item.channel_type
+        self._metrics.dead.labels(kind).inc()
+        log.error("delivery dead-lettered", extra={"delivery_id": item.id, "error": error})
+        if self._on_dead is not None and item.kind is not DeliveryKind.DIGEST:
+            await self._on_dead(_dead_letter_event(item, error, channel))
+
+
+def _dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None) -> EventIn:
+    name = channel.name if channel else item.channel_type
+    return EventIn(
+        title=f"Delivery to {name} failed after {item.attempts} attempts",
+        tenant=item.tenant,
+        event_type="delivery.dead_letter",
+        priority=Priority.HIGH,
+        body=error,
+        source="chatops",
+        dedup_key=f"dead-letter-{item.channel_id or item.channel_type}",
+        facts={"channel": name, "attempts": str(item.attempts), "delivery": item.id},
+        metadata={
+            "failed_channel_id": item.channel_id,
+            "delivery_id": item.id,
+            "failed_event_id": item.event_id,
+        },
+    )
+
+
+def _target(channel: ChannelInfo) -> str:
+    """Where it went, without a query string: webhook URLs often carry their secret there."""
+    url = channel.target or str(channel.settings.get("url", ""))
+    return url.split("?", 1)[0] if url else channel.type
+
+
+def _summary(message: Outgoing) -> dict[str, object]:
+    """What the audit keeps of a sent message; the cards add their JSON here."""
+    data: dict[str, object] = {"kind": message.kind.value}
+    if message.alert is not None:
+        data.update(
+            alert_id=message.alert.id,
+            state=message.alert.state.value,
+            title=message.alert.title[:200],
+            occurrences=message.alert.occurrences,
+        )
+    return data

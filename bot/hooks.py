@@ -1,0 +1,55 @@
+"""Alert hooks: Prometheus Alertmanager (webhook version 4) and Grafana alerting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.errors import ApiError, read_json
+from bot.model import EventIn
+from bot.normalize import InvalidEvent, from_alertmanager, from_grafana
+from bot.services import Services
+
+Parser = Callable[..., list[EventIn]]
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add `/hooks/alertmanager` and `/hooks/grafana`; `?tenant=` picks the tenant."""
+
+    def receiver(parse: Parser) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.Response:
+            tenant = request.query.get("tenant", "default")
+            try:
+                events = parse(await read_json(request), tenant=tenant)
+            except InvalidEvent as exc:
+                raise ApiError(400, exc.code, str(exc)) from None
+            results = []
+            async with services.db.session() as session, session.begin():
+                for event in events:
+                    results.append(await services.ingest.submit_in(session, event))
+            if any(r.deliveries for r in results):
+                services.worker.wake()
+            for event, result in zip(events, results, strict=True):
+                services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
+            return web.json_response(
+                {
+                    "accepted": len(results),
+                    "events": [
+                        {
+                            "id": r.id,
+                            "dedup_key": r.dedup_key,
+                            "state": r.state,
+                            "deduplicated": r.deduplicated,
+                        }
+                        for r in results
+                    ],
+                },
+                status=202,
+            )
+
+        return handle
+
+    app.router.add_post("/hooks/alertmanager", receiver(from_alertmanager))
+    app.router.add_post("/hooks/grafana", receiver(from_grafana))

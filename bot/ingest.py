@@ -1,0 +1,160 @@
+"""Ingest: store an event, route it, and write its outbox rows in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import defaults, preferences, routing
+from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn
+from bot.normalize import dedup_key_for
+from storage import config as config_repo
+from storage import events as events_repo
+from storage.db import Database
+from storage.schema import Delivery, new_id, utcnow
+
+log = logging.getLogger("chatops.ingest")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What the events API answers: the alert's id and state, and whether it was a repeat."""
+
+    id: str | None
+    dedup_key: str
+    state: str
+    deduplicated: bool
+    deliveries: int
+
+
+class IngestService:
+    """Turns events into stored alerts and outbox rows; `wake` tells the workers."""
+
+    def __init__(self, db: Database, wake: Callable[[], None] = lambda: None) -> None:
+        self._db = db
+        self._wake = wake
+
+    async def submit(self, event: EventIn) -> IngestResult:
+        """Store, dedup, route and queue one event, atomically."""
+        async with self._db.session() as session, session.begin():
+            result = await self.submit_in(session, event)
+        if result.deliveries:
+            self._wake()
+        return result
+
+    async def submit_in(self, session: AsyncSession, event: EventIn) -> IngestResult:
+        """`submit` inside a transaction the caller owns."""
+        now = utcnow()
+        key = dedup_key_for(event)
+        await events_repo.ensure_tenant(session, event.tenant)
+        stored = await events_repo.store(session, event, key, now)
+        if stored is None:
+            log.info("resolve for no open alert ignored", extra={"dedup_key": key})
+            return IngestResult(None, key, "resolved", False, 0)
+        alert = stored.alert
+        if stored.deduplicated:
+            queued = await queue_updates(session, alert, now)
+        else:
+            queued = await self._route(session, alert, now)
+        log.info(
+            "event stored",
+            extra={
+                "alert_id": alert.id,
+                "dedup_key": key,
+                "deduplicated": stored.deduplicated,
+                "deliveries": queued,
+                "correlation_id": alert.correlation_id,
+            },
+        )
+        return IngestResult(alert.id, key, alert.state.value, stored.deduplicated, queued)
+
+    async def _route(self, session: AsyncSession, alert: Alert, now: datetime) -> int:
+        prefs = await config_repo.preferences(session, alert.tenant)
+        if not preferences.allows(prefs, alert.event_type):
+            log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
+            return 0
+        return await queue_posts(session, alert, now)
+
+
+async def queue_posts(session: AsyncSession, alert: Alert, now: datetime) -> int:
+    """One outbox row per matching route, with retry budgets from defaults and overrides."""
+    rules = routing.matching(await config_repo.rules(session, alert.tenant), alert)
+    skip_channel = alert.metadata.get("failed_channel_id")
+    rules = [r for r in rules if r.channel_id != skip_channel]
+    if not rules:
+        return 0
+    channels = await config_repo.channel_types(session, [r.channel_id for r in rules])
+    system = defaults.system_defaults(await config_repo.stored_defaults(session))
+    queued = 0
+    for rule in rules:
+        channel = channels[rule.channel_id]
+        kind = defaults.integration_type(channel.type)
+        effective = system
+        if rule.user_id:
+            user = await config_repo.overrides(session, alert.tenant, rule.user_id)
+            effective = defaults.effective(system, user)
+        settings = effective.get(kind) or system.get(kind) or {}
+        enabled = bool(settings.get("enabled", True)) if rule.user_id else True
+        session.add(
+            Delivery(
+                id=new_id(),
+                tenant_id=alert.tenant,
+                event_id=alert.id,
+                channel_id=channel.id,
+                integration_id=channel.integration_id,
+                channel_type=channel.type,
+                target=channel.target,
+                kind=DeliveryKind.POST.value,
+                status=(DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED).value,
+                max_attempts=1 + int(settings.get("retry_count", 3)),
+                retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
+                next_attempt_at=now,
+                user_id=rule.user_id,
+                priority=alert.priority.value,
+                event_type=alert.event_type,
+                correlation_id=alert.correlation_id,
+                stakeholders=list(alert.stakeholders),
+                error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        queued += int(enabled)
+    return queued
+
+
+async def queue_updates(
+    session: AsyncSession, alert: Alert, now: datetime, delay: float = 0.0
+) -> int:
+    """Update every card that shows the alert, once per channel however many changes wait."""
+    channels = await events_repo.channels_showing(session, alert.id)
+    waiting = await events_repo.pending_update_channels(session, alert.id)
+    rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
+    for channel in rows.values():
+        session.add(
+            Delivery(
+                id=new_id(),
+                tenant_id=alert.tenant,
+                event_id=alert.id,
+                channel_id=channel.id,
+                integration_id=channel.integration_id,
+                channel_type=channel.type,
+                target=channel.target,
+                kind=DeliveryKind.UPDATE.value,
+                status=DeliveryStatus.PENDING.value,
+                max_attempts=4,
+                retry_delay_seconds=10.0,
+                next_attempt_at=now + timedelta(seconds=delay),
+                priority=alert.priority.value,
+                event_type=alert.event_type,
+                correlation_id=alert.correlation_id,
+                stakeholders=list(alert.stakeholders),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return len(rows)

@@ -1,0 +1,230 @@
+"""Integration administration shared by REST, the CLI and chat: secrets in, never out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.base import AdapterError
+from adapters.registry import TYPES, AdapterType, adapter_type
+from bot.errors import InvalidRequest
+from bot.model import Priority
+from bot.secrets import Keyring, mask
+from bot.services import Services
+from storage import admin
+from storage import events as events_repo
+from storage.schema import Channel, Integration, Route, utcnow
+
+log = logging.getLogger("chatops.integrations")
+
+
+def type_document(kind: AdapterType) -> dict[str, Any]:
+    """A type as `/api/v1/integration-types` lists it."""
+    return {
+        "id": kind.id,
+        "name": kind.name,
+        "description": kind.description,
+        "status": kind.status,
+        "audience": kind.audience,
+        "capabilities": list(kind.capabilities),
+        "rate_limit_per_minute": kind.rate_per_minute,
+        "settings": [
+            {
+                "name": s.name,
+                "label": s.label,
+                "secret": s.secret,
+                "required": s.required,
+                "default": s.default,
+            }
+            for s in kind.settings
+        ],
+    }
+
+
+def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
+    """An integration with every secret masked."""
+    try:
+        secret_names = sorted(keyring.decrypt(row.credentials))
+    except Exception:
+        secret_names = ["(undecryptable)"]
+    settings: dict[str, Any] = dict(row.config or {})
+    settings.update({name: mask(True) for name in secret_names})
+    return {
+        "id": row.id,
+        "name": row.name,
+        "type": row.type,
+        "description": row.description,
+        "settings": settings,
+        "is_active": row.is_active,
+        "status": row.provider_status,
+        "audience": row.audience,
+        "capabilities": list(row.capabilities or []),
+        "connection_status": row.connection_status,
+        "connection_error": row.connection_error,
+        "last_connection_test_at": _iso(row.last_connection_test_at),
+        "last_connection_test_result": row.last_connection_test_result,
+        "last_sync_at": _iso(row.last_sync_at),
+        "sync_enabled": row.sync_enabled,
+        "sync_interval": row.sync_interval,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _kind(type_id: Any) -> AdapterType:
+    if not isinstance(type_id, str):
+        raise InvalidRequest(f"type: required; one of {', '.join(sorted(TYPES))}")
+    try:
+        return adapter_type(type_id)
+    except AdapterError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def _split(kind: AdapterType, values: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(values, dict):
+        raise InvalidRequest("settings: must be an object of setting names to values")
+    try:
+        return kind.split(values)
+    except AdapterError as exc:
+        raise InvalidRequest(f"settings: {exc}") from None
+
+
+async def create(
+    services: Services, tenant: str, body: dict[str, Any], actor: str | None
+) -> Integration:
+    """Validate and store a new integration, its secrets encrypted."""
+    kind = _kind(body.get("type"))
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidRequest("name: required, 1 to 255 characters")
+    config, secrets = _split(kind, body.get("settings", body.get("config", {})))
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, tenant)
+        row = Integration(
+            tenant_id=tenant,
+            name=name.strip(),
+            type=kind.id,
+            description=body.get("description")
+            if isinstance(body.get("description"), str)
+            else None,
+            config=config,
+            credentials=services.keyring.encrypt(secrets) if secrets else None,
+            provider_status=kind.status,
+            audience=kind.audience,
+            capabilities=list(kind.capabilities),
+            created_by=actor,
+        )
+        try:
+            await admin.add_integration(session, row)
+        except admin.Conflict as exc:
+            raise InvalidRequest(str(exc)) from None
+    log.info("integration created", extra={"integration": row.id, "type": kind.id, "actor": actor})
+    return row
+
+
+async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]) -> Integration:
+    """Change settings (secrets left out stay as they were), name, description or active flag."""
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, ref)
+        kind = _kind(row.type)
+        if "settings" in body or "config" in body:
+            current = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
+            given = body.get("settings", body.get("config"))
+            if not isinstance(given, dict):
+                raise InvalidRequest("settings: must be an object")
+            config, secrets = _split(kind, {**current, **given})
+            row.config = config
+            row.credentials = services.keyring.encrypt(secrets) if secrets else None
+        if "name" in body:
+            if not isinstance(body["name"], str) or not body["name"].strip():
+                raise InvalidRequest("name: must be non-empty text")
+            row.name = body["name"].strip()
+        if "description" in body:
+            row.description = str(body["description"]) if body["description"] else None
+        if "is_active" in body:
+            if not isinstance(body["is_active"], bool):
+                raise InvalidRequest("is_active: must be true or false")
+            row.is_active = body["is_active"]
+        row.updated_at = utcnow()
+    return row
+
+
+async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
+    """Run the adapter's connection test and record its outcome on the integration."""
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant, ref)
+        values = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
+    try:
+        adapter = adapter_type(row.type).build(
+            values, services.http, services.settings.allow_private_targets
+        )
+        detail = await adapter.test()
+        outcome: dict[str, Any] = {"success": True, "detail": detail}
+    except AdapterError as exc:
+        outcome = {"success": False, "error": str(exc)}
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, ref)
+        row.last_connection_test_at = utcnow()
+        row.last_connection_test_result = "passed" if outcome["success"] else "failed"
+        row.connection_status = "connected" if outcome["success"] else "error"
+        row.connection_error = None if outcome["success"] else outcome["error"]
+    return outcome
+
+
+def new_channel(tenant: str, body: dict[str, Any], integration: Integration | None) -> Channel:
+    """A channel from a request body, validated."""
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("name: required")
+    kind = integration.type if integration else body.get("type")
+    if not isinstance(kind, str) or kind not in TYPES:
+        raise InvalidRequest(f"type: one of {', '.join(sorted(TYPES))} (or give integration)")
+    rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
+    if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
+        raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
+    target = body.get("target", "")
+    if not isinstance(target, str) or len(target) > 2048:
+        raise InvalidRequest("target: text of at most 2048 characters")
+    config = body.get("config", {})
+    if not isinstance(config, dict):
+        raise InvalidRequest("config: must be an object")
+    return Channel(
+        tenant_id=tenant,
+        name=name.strip(),
+        type=kind,
+        integration_id=integration.id if integration else None,
+        target=target,
+        config=config,
+        rate_per_minute=rate,
+    )
+
+
+def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
+    """A route from a request body, validated."""
+    priority = str(body.get("min_priority", "INFO")).upper()
+    if priority not in Priority.__members__:
+        raise InvalidRequest(f"min_priority: one of {' '.join(p.value for p in Priority)}")
+    stakeholders = body.get("stakeholders", [])
+    if not isinstance(stakeholders, list) or not all(isinstance(s, str) for s in stakeholders):
+        raise InvalidRequest("stakeholders: a list of names")
+    level = body.get("escalation_level", 0)
+    if not isinstance(level, int) or not 0 <= level <= 10:
+        raise InvalidRequest("escalation_level: 0 to 10")
+    user = body.get("user_id")
+    if user is not None and not isinstance(user, str):
+        raise InvalidRequest("user_id: text")
+    return Route(
+        tenant_id=tenant,
+        channel_id=channel.id,
+        event_glob=str(body.get("event_glob", "*"))[:255],
+        min_priority=priority,
+        stakeholders=[s.upper() for s in stakeholders],
+        source_glob=str(body.get("source_glob", "*"))[:255],
+        user_id=user,
+        escalation_level=level,
+        created_by=actor,
+    )

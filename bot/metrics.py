@@ -1,0 +1,54 @@
+"""Prometheus metrics: sends and failures by channel type and priority, latency, outbox depth."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """The bot's metrics, in a registry of their own so tests can start many apps."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sent = Counter(
+            "chatops_notifications_sent_total",
+            "Notifications delivered",
+            ["channel_type", "priority"],
+            registry=self.registry,
+        )
+        self.failed = Counter(
+            "chatops_notifications_failed_total",
+            "Delivery attempts that failed",
+            ["channel_type", "priority", "reason"],
+            registry=self.registry,
+        )
+        self.dead = Counter(
+            "chatops_notifications_dead_total",
+            "Deliveries moved to dead-letter after their retry budget",
+            ["channel_type"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "chatops_delivery_latency_seconds",
+            "From the event being accepted to its delivery",
+            ["channel_type"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "chatops_events_total",
+            "Events accepted",
+            ["source", "deduplicated"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "chatops_outbox_depth",
+            "Deliveries waiting, by status",
+            ["status"],
+            registry=self.registry,
+        )
+        self.oldest_due = Gauge(
+            "chatops_outbox_oldest_due_seconds",
+            "How long the longest-waiting due delivery has waited",
+            registry=self.registry,
+        )

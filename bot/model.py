@@ -1,0 +1,228 @@
+"""The vocabulary of the bot: priorities, alert states, verbs and plain records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Priority(enum.StrEnum):
+    """How urgent an alert is; CRITICAL is the most urgent."""
+
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFO = "INFO"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more urgent: CRITICAL is 5, INFO is 1."""
+        return _RANK[self]
+
+    def at_least(self, other: Priority) -> bool:
+        """Whether this priority is as urgent as `other` or more."""
+        return self.rank >= other.rank
+
+
+_RANK = {
+    Priority.CRITICAL: 5,
+    Priority.HIGH: 4,
+    Priority.MEDIUM: 3,
+    Priority.LOW: 2,
+    Priority.INFO: 1,
+}
+
+# Seed 000's notification types, accepted as `type` on the events API.
+NOTIFICATION_TYPES: dict[str, Priority] = {
+    "alert": Priority.CRITICAL,
+    "error": Priority.HIGH,
+    "warning": Priority.MEDIUM,
+    "information": Priority.INFO,
+}
+
+
+class AlertState(enum.StrEnum):
+    """Where an alert is in its life."""
+
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+    @property
+    def is_open(self) -> bool:
+        """Open alerts still deduplicate new events with the same key."""
+        return self is not AlertState.RESOLVED
+
+
+class Verb(enum.StrEnum):
+    """Card buttons and commands that act on an alert."""
+
+    ACKNOWLEDGE = "acknowledge"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    RETRY = "retry"
+    DISCARD = "discard"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """The states of an outbox row, which is also the delivery's audit record."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # an attempt failed; another is scheduled
+    DEAD = "dead"  # the retry budget is spent
+    SKIPPED = "skipped"  # a preference or override turned it off
+    FOLDED = "folded"  # shown in a digest instead of on its own
+
+
+class DeliveryKind(enum.StrEnum):
+    """What a delivery does at its destination."""
+
+    POST = "post"
+    UPDATE = "update"
+    DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class EventIn:
+    """A normalised incoming event, before it is stored."""
+
+    title: str
+    tenant: str = "default"
+    event_type: str = "generic"
+    priority: Priority = Priority.MEDIUM
+    body: str = ""
+    link: str | None = None
+    source: str = "api"
+    dedup_key: str | None = None
+    stakeholders: tuple[str, ...] = ()
+    facts: dict[str, str] = field(default_factory=dict)
+    correlation_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    resolve: bool = False  # the source says the condition has cleared
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A stored event with its state: what cards and adapters render."""
+
+    id: str
+    tenant: str
+    event_type: str
+    priority: Priority
+    title: str
+    body: str
+    state: AlertState
+    dedup_key: str
+    source: str
+    link: str | None
+    stakeholders: tuple[str, ...]
+    facts: dict[str, str]
+    correlation_id: str | None
+    occurrences: int
+    first_seen: datetime
+    last_seen: datetime
+    escalation_level: int = 0
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a delivery goes: a channel of an integration, resolved for sending."""
+
+    channel_id: str
+    kind: str
+    integration_id: str | None
+    target: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a destination answered to a successful send."""
+
+    status_code: int | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Many alerts for one destination, folded into one message while it is over its rate."""
+
+    id: str
+    count: int
+    most_severe: tuple[Alert, ...]  # the few shown in full, most severe first
+    by_priority: dict[str, int]
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for an adapter to send: a new card, an update of one, or a digest."""
+
+    delivery_id: str
+    kind: DeliveryKind
+    alert: Alert | None = None
+    digest: Digest | None = None
+    ref: str | None = None  # the message to update, from an earlier delivery
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """Send events matching these conditions to a channel."""
+
+    id: str
+    tenant: str
+    channel_id: str
+    event_glob: str = "*"
+    min_priority: Priority = Priority.INFO
+    stakeholders: tuple[str, ...] = ()
+    source_glob: str = "*"
+    user_id: str | None = None
+    escalation_level: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row: what a worker needs to send it and record the outcome."""
+
+    id: str
+    tenant: str
+    event_id: str | None
+    channel_id: str | None
+    integration_id: str | None
+    channel_type: str
+    kind: DeliveryKind
+    attempts: int
+    failures: int
+    max_attempts: int
+    retry_delay_seconds: float
+    lease_until: datetime
+    message_ref: str | None
+    priority: Priority
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """A destination as the worker sees it, secrets decrypted only in memory."""
+
+    id: str
+    tenant: str
+    name: str
+    type: str
+    target: str
+    rate_per_minute: int
+    integration_id: str | None
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    is_active: bool = True

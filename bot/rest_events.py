@@ -1,0 +1,139 @@
+"""REST for events: submit, list, read one with its deliveries and audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.errors import ApiError, read_json
+from bot.model import AlertState, Priority
+from bot.normalize import InvalidEvent, from_api
+from bot.services import Services
+from cards.plain import alert_document
+from storage import events as events_repo
+from storage.schema import Delivery
+
+
+def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
+    """`limit` (1-500) and `offset` (0 or more) from the query string."""
+    try:
+        limit = int(request.query.get("limit", default))
+        offset = int(request.query.get("offset", 0))
+    except ValueError:
+        raise ApiError(400, "bad_query", "limit and offset must be whole numbers") from None
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ApiError(400, "bad_query", "limit must be 1 to 500 and offset 0 or more")
+    return limit, offset
+
+
+def delivery_document(row: Delivery) -> dict[str, Any]:
+    """A delivery as the API shows it: its audit columns, nothing secret."""
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "channel_id": row.channel_id,
+        "channel_type": row.channel_type,
+        "integration_type": row.channel_type.upper(),
+        "target": row.target,
+        "kind": row.kind,
+        "status": row.status,
+        "attempts": row.attempts,
+        "failures": row.failures,
+        "max_attempts": row.max_attempts,
+        "status_code": row.status_code,
+        "error_message": row.error_message,
+        "message_ref": row.message_ref,
+        "user_id": row.user_id,
+        "priority": row.priority,
+        "event_type": row.event_type,
+        "correlation_id": row.correlation_id,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add the `/api/v1/events` routes."""
+
+    async def submit(request: web.Request) -> web.Response:
+        try:
+            event = from_api(await read_json(request))
+        except InvalidEvent as exc:
+            raise ApiError(
+                422 if exc.code != "invalid_event" else 400, exc.code, str(exc)
+            ) from None
+        result = await services.ingest.submit(event)
+        services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
+        return web.json_response(
+            {
+                "id": result.id,
+                "dedup_key": result.dedup_key,
+                "state": result.state,
+                "deduplicated": result.deduplicated,
+            },
+            status=202,
+        )
+
+    async def list_events(request: web.Request) -> web.Response:
+        limit, offset = page_args(request)
+        query = request.query
+        try:
+            state = AlertState(query["state"]) if "state" in query else None
+            priority = Priority(query["priority"].upper()) if "priority" in query else None
+        except ValueError:
+            raise ApiError(
+                400,
+                "bad_query",
+                "state is triggered, acknowledged or resolved; priority is "
+                + " ".join(p.value for p in Priority),
+            ) from None
+        async with services.db.session() as session:
+            alerts, total = await events_repo.list_alerts(
+                session,
+                tenant=query.get("tenant"),
+                state=state,
+                priority=priority,
+                event_type=query.get("type"),
+                limit=limit,
+                offset=offset,
+            )
+        base = services.settings.public_url
+        return web.json_response(
+            {
+                "events": [alert_document(a, base) for a in alerts],
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+
+    async def get_event(request: web.Request) -> web.Response:
+        event_id = request.match_info["event_id"]
+        async with services.db.session() as session:
+            alert = await events_repo.get(session, event_id)
+            if alert is None:
+                raise ApiError(404, "not_found", f"no event {event_id!r}")
+            deliveries = await events_repo.deliveries_of(session, event_id)
+            audit = await events_repo.audit_of(session, event_id)
+        doc = alert_document(alert, services.settings.public_url)
+        doc["deliveries"] = [delivery_document(d) for d in deliveries]
+        doc["audit"] = [
+            {
+                "verb": a.verb,
+                "actor": a.actor,
+                "platform": a.platform,
+                "outcome": a.outcome,
+                "from_state": a.from_state,
+                "to_state": a.to_state,
+                "at": a.at.isoformat(),
+                "data": a.data,
+            }
+            for a in audit
+        ]
+        return web.json_response(doc)
+
+    app.router.add_post("/api/v1/events", submit)
+    app.router.add_get("/api/v1/events", list_events)
+    app.router.add_get("/api/v1/events/{event_id}", get_event)

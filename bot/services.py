@@ -1,0 +1,27 @@
+"""The services one process runs, built once at start and handed to every transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from bot.delivery import DeliveryWorker
+from bot.ingest import IngestService
+from bot.metrics import Metrics
+from bot.secrets import Keyring
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    """Everything handlers and jobs call; no module-level globals."""
+
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    http: httpx.AsyncClient
+    metrics: Metrics
+    ingest: IngestService
+    worker: DeliveryWorker

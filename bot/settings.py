@@ -1,0 +1,106 @@
+"""Settings from `CHATOPS_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "CHATOPS_"
+
+
+class SettingsError(Exception):
+    """One or more settings are invalid; each line names the variable, the value and the rule."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./var/chatops.db"
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:3000"
+    data_dir: str = "./var"
+    secret_key: SecretStr | None = None
+    api_token: SecretStr | None = None
+    admins: str = ""
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    teams_app_id: str = ""
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    allow_private_targets: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"
+    workers: int = Field(4, ge=1, le=64)
+    delivery_batch: int = Field(50, ge=1, le=1000)
+    lease_seconds: float = Field(30.0, gt=0, le=3600)
+    send_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("public_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_list(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            platform, _, user = item.partition(":")
+            if platform not in ("slack", "teams") or not user:
+                raise ValueError("must be a comma-separated list of slack:<user> or teams:<id>")
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """`platform:user` pairs that are admins whatever their workspace role."""
+        return frozenset(p.strip() for p in self.admins.split(",") if p.strip())
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings, raising SettingsError with one line per mistake."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError([_describe(err) for err in exc.errors()]) from None
+
+
+def _describe(err: object) -> str:
+    data = err if isinstance(err, dict) else {}
+    loc = data.get("loc") or ("?",)
+    name = PREFIX + str(loc[0]).upper()
+    given = data.get("input")
+    message = str(data.get("msg", "is invalid")).removeprefix("Value error, ")
+    if isinstance(given, dict):  # the whole model was given: nothing to quote
+        return f"{name}: {message}"
+    return f"{name}: got {str(given)!r}; {message[0].lower()}{message[1:]}"

@@ -1,0 +1,1 @@
+"""APScheduler wiring and job functions whose arguments are ids."""

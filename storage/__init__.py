@@ -1,0 +1,1 @@
+"""Persistence: the schema, repositories returning `bot.model` objects, and migrations."""

@@ -1,0 +1,138 @@
+"""Routing configuration: routes, channels, tenant-admin preferences and user overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import ChannelInfo, RouteRule
+from storage.convert import to_rule
+from storage.schema import (
+    AdminPreferences,
+    Channel,
+    Integration,
+    IntegrationDefault,
+    Route,
+    UserOverride,
+)
+
+PREFERENCE_FIELDS = (
+    "connection_issues",
+    "sync_failures",
+    "credential_expiration",
+    "configuration_changes",
+    "status_updates",
+)
+
+
+async def rules(session: AsyncSession, tenant: str) -> list[RouteRule]:
+    """The tenant's active routes whose channel is active."""
+    query = (
+        select(Route)
+        .join(Channel, Channel.id == Route.channel_id)
+        .where(Route.tenant_id == tenant, Route.is_active.is_(True), Channel.is_active.is_(True))
+        .order_by(Route.created_at)
+    )
+    return [to_rule(r) for r in (await session.scalars(query)).all()]
+
+
+async def channel(session: AsyncSession, channel_id: str) -> tuple[ChannelInfo, str | None] | None:
+    """A channel with its integration's settings, and the integration's encrypted credentials."""
+    row = await session.get(Channel, channel_id)
+    if row is None:
+        return None
+    settings: dict[str, Any] = {}
+    token: str | None = None
+    active = row.is_active
+    if row.integration_id:
+        integration = await session.get(Integration, row.integration_id)
+        if integration is not None:
+            settings.update(integration.config or {})
+            token = integration.credentials
+            active = active and integration.is_active
+    settings.update(row.config or {})
+    info = ChannelInfo(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        type=row.type,
+        target=row.target,
+        rate_per_minute=row.rate_per_minute,
+        integration_id=row.integration_id,
+        settings=settings,
+        is_active=active,
+    )
+    return info, token
+
+
+async def channel_types(session: AsyncSession, channel_ids: list[str]) -> dict[str, Channel]:
+    """Channels by id, for routing."""
+    if not channel_ids:
+        return {}
+    rows = await session.scalars(select(Channel).where(Channel.id.in_(channel_ids)))
+    return {r.id: r for r in rows.all()}
+
+
+async def preferences(session: AsyncSession, tenant: str) -> dict[str, bool] | None:
+    """The tenant admins' integration-event preferences, or None when never set."""
+    row = await session.get(AdminPreferences, tenant)
+    if row is None:
+        return None
+    return {name: bool(getattr(row, name)) for name in PREFERENCE_FIELDS}
+
+
+async def set_preference(
+    session: AsyncSession, tenant: str, values: dict[str, bool], actor: str | None
+) -> None:
+    """Store preferences, creating the row with seed 000's defaults first."""
+    row = await session.get(AdminPreferences, tenant)
+    if row is None:
+        row = AdminPreferences(
+            tenant_id=tenant,
+            connection_issues=True,
+            sync_failures=True,
+            credential_expiration=True,
+            configuration_changes=False,
+            status_updates=False,
+        )
+        session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_by = actor
+
+
+async def stored_defaults(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """System defaults an admin has stored, by integration type."""
+    rows = (await session.scalars(select(IntegrationDefault))).all()
+    return {
+        r.integration_type: {
+            "enabled": r.enabled,
+            "priority": r.priority,
+            "retry_count": r.retry_count,
+            "retry_delay_seconds": r.retry_delay_seconds,
+            "config": dict(r.config or {}),
+        }
+        for r in rows
+    }
+
+
+async def overrides(session: AsyncSession, tenant: str, user_id: str) -> dict[str, dict[str, Any]]:
+    """One user's overrides by integration type; only the fields they set."""
+    query = select(UserOverride).where(
+        UserOverride.tenant_id == tenant, UserOverride.user_id == user_id
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for row in (await session.scalars(query)).all():
+        fields = {
+            "enabled": row.enabled,
+            "priority": row.priority,
+            "retry_count": row.retry_count,
+            "retry_delay_seconds": row.retry_delay_seconds,
+        }
+        data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        if row.config:
+            data["config"] = dict(row.config)
+        result[row.integration_type] = data
+    return result

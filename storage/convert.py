@@ -1,0 +1,71 @@
+"""Rows to `bot.model` records: repositories never hand ORM objects out."""
+
+from __future__ import annotations
+
+from bot.model import Alert, AlertState, DeliveryKind, OutboxItem, Priority, RouteRule
+from storage.schema import Delivery, Event, Route
+
+
+def to_alert(row: Event) -> Alert:
+    """The alert a card or adapter renders."""
+    return Alert(
+        id=row.id,
+        tenant=row.tenant_id,
+        event_type=row.event_type,
+        priority=Priority(row.priority),
+        title=row.title,
+        body=row.body,
+        state=AlertState(row.state),
+        dedup_key=row.dedup_key,
+        source=row.source,
+        link=row.link,
+        stakeholders=tuple(row.stakeholders or ()),
+        facts=dict(row.facts or {}),
+        correlation_id=row.correlation_id,
+        occurrences=row.occurrences,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        escalation_level=row.escalation_level,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        metadata=dict(row.meta or {}),
+    )
+
+
+def to_rule(row: Route) -> RouteRule:
+    """A routing rule."""
+    return RouteRule(
+        id=row.id,
+        tenant=row.tenant_id,
+        channel_id=row.channel_id,
+        event_glob=row.event_glob,
+        min_priority=Priority(row.min_priority),
+        stakeholders=tuple(row.stakeholders or ()),
+        source_glob=row.source_glob,
+        user_id=row.user_id,
+        escalation_level=row.escalation_level,
+    )
+
+
+def to_item(row: Delivery) -> OutboxItem:
+    """A claimed outbox row."""
+    assert row.lease_until is not None
+    return OutboxItem(
+        id=row.id,
+        tenant=row.tenant_id,
+        event_id=row.event_id,
+        channel_id=row.channel_id,
+        integration_id=row.integration_id,
+        channel_type=row.channel_type,
+        kind=DeliveryKind(row.kind),
+        attempts=row.attempts,
+        failures=row.failures,
+        max_attempts=row.max_attempts,
+        retry_delay_seconds=row.retry_delay_seconds,
+        lease_until=row.lease_until,
+        message_ref=row.message_ref,
+        priority=Priority(row.priority),
+        created_at=row.created_at,
+    )

@@ -1,0 +1,197 @@
+"""Events (alerts): store, deduplicate while open, and read back with their history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
+from storage.convert import to_alert
+from storage.schema import ActionAudit, Delivery, Event, Tenant, new_id
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing an event did: the alert as it now is, and whether it was a repeat."""
+
+    alert: Alert
+    deduplicated: bool
+    resolved_now: bool = False
+
+
+async def ensure_tenant(session: AsyncSession, tenant: str) -> None:
+    """Create the tenant on first use."""
+    if await session.get(Tenant, tenant) is None:
+        async with session.begin_nested():
+            session.add(Tenant(id=tenant, name=tenant))
+        await session.flush()
+
+
+async def find_open(session: AsyncSession, tenant: str, dedup_key: str) -> Event | None:
+    """The open event with this key, locked for update where the database can."""
+    query = (
+        select(Event)
+        .where(Event.tenant_id == tenant, Event.open_key == dedup_key)
+        .with_for_update()
+    )
+    return (await session.scalars(query)).first()
+
+
+async def store(
+    session: AsyncSession, event: EventIn, dedup_key: str, now: datetime
+) -> Stored | None:
+    """Insert the event, or fold it into the open one with the same key.
+
+    A resolving event closes the open one; with none open it is dropped (None).
+    """
+    for _ in range(3):
+        existing = await find_open(session, event.tenant, dedup_key)
+        if existing is not None:
+            return _repeat(existing, event, now)
+        if event.resolve:
+            return None
+        try:
+            async with session.begin_nested():
+                row = _new_row(event, dedup_key, now)
+                session.add(row)
+            return Stored(alert=to_alert(row), deduplicated=False)
+        except IntegrityError:
+            continue  # another request opened the same key first: fold into it
+    raise RuntimeError(f"could not store event with dedup key {dedup_key!r}")
+
+
+def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
+    return Event(
+        id=new_id(),
+        tenant_id=event.tenant,
+        event_type=event.event_type,
+        priority=event.priority.value,
+        priority_rank=event.priority.rank,
+        title=event.title,
+        body=event.body,
+        link=event.link,
+        source=event.source,
+        dedup_key=dedup_key,
+        open_key=dedup_key,
+        state=AlertState.TRIGGERED.value,
+        occurrences=1,
+        first_seen=now,
+        last_seen=now,
+        correlation_id=event.correlation_id,
+        stakeholders=list(event.stakeholders),
+        facts=dict(event.facts),
+        meta=dict(event.metadata),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _repeat(row: Event, event: EventIn, now: datetime) -> Stored:
+    if event.resolve:
+        row.state = AlertState.RESOLVED.value
+        row.open_key = None
+        row.resolved_at = now
+        row.resolved_by = event.source
+        row.last_seen = now
+        return Stored(alert=to_alert(row), deduplicated=True, resolved_now=True)
+    row.occurrences += 1
+    row.last_seen = now
+    if event.priority.rank > row.priority_rank:
+        row.priority, row.priority_rank = event.priority.value, event.priority.rank
+    row.title, row.body = event.title, event.body or row.body
+    row.facts = {**(row.facts or {}), **event.facts}
+    if event.link:
+        row.link = event.link
+    return Stored(alert=to_alert(row), deduplicated=True)
+
+
+async def channels_showing(session: AsyncSession, event_id: str) -> list[str]:
+    """Channels that were sent (or will be sent) a card for this event."""
+    query = select(Delivery.channel_id).where(
+        Delivery.event_id == event_id,
+        Delivery.kind == DeliveryKind.POST.value,
+        Delivery.channel_id.is_not(None),
+        Delivery.status.not_in((DeliveryStatus.SKIPPED.value, DeliveryStatus.DEAD.value)),
+    )
+    return sorted({cid for cid in (await session.scalars(query)).all() if cid})
+
+
+async def pending_update_channels(session: AsyncSession, event_id: str) -> set[str]:
+    """Channels that already have an update of this event waiting to go out."""
+    query = select(Delivery.channel_id).where(
+        Delivery.event_id == event_id,
+        Delivery.kind == DeliveryKind.UPDATE.value,
+        Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+    )
+    return {cid for cid in (await session.scalars(query)).all() if cid}
+
+
+async def get(session: AsyncSession, event_id: str) -> Alert | None:
+    """One alert by id."""
+    row = await session.get(Event, event_id)
+    return to_alert(row) if row else None
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    tenant: str | None = None,
+    state: AlertState | None = None,
+    priority: Priority | None = None,
+    event_type: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Alert], int]:
+    """A page of alerts, most recent first, and how many match in all."""
+    conditions: list[Any] = []
+    if tenant:
+        conditions.append(Event.tenant_id == tenant)
+    if state:
+        conditions.append(Event.state == state.value)
+    if priority:
+        conditions.append(Event.priority == priority.value)
+    if event_type:
+        conditions.append(Event.event_type == event_type)
+    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    rows = await session.scalars(
+        select(Event)
+        .where(*conditions)
+        .order_by(Event.last_seen.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [to_alert(r) for r in rows.all()], int(total or 0)
+
+
+async def deliveries_of(session: AsyncSession, event_id: str) -> Sequence[Delivery]:
+    """Every delivery of an event, oldest first."""
+    query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.created_at)
+    return (await session.scalars(query)).all()
+
+
+async def audit_of(session: AsyncSession, event_id: str) -> Sequence[ActionAudit]:
+    """The audit trail of an event, oldest first."""
+    query = select(ActionAudit).where(ActionAudit.event_id == event_id).order_by(ActionAudit.id)
+    return (await session.scalars(query)).all()
+
+
+async def transition(
+    session: AsyncSession,
+    event_id: str,
+    *,
+    allowed_from: Sequence[AlertState],
+    values: dict[str, Any],
+) -> bool:
+    """Change an alert's state only if it is still in one of `allowed_from`: first wins."""
+    result = await session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.state.in_([s.value for s in allowed_from]))
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,202 @@
+"""The outbox: claiming due deliveries with a lease, and recording what became of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import DeliveryKind, DeliveryStatus, OutboxItem
+from storage.convert import to_item
+from storage.schema import Delivery, DeliveryAttempt, utcnow
+
+RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, lease: float, limit: int
+) -> list[OutboxItem]:
+    """Lease up to `limit` due rows, oldest first; skips rows other workers hold.
+
+    A leased row's `next_attempt_at` is its lease end, so a row whose worker died
+    becomes due again by itself when the lease runs out: nothing is lost on a crash.
+    """
+    lease_until = now + timedelta(seconds=lease)
+    due = (
+        select(Delivery.id)
+        .where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(
+            status=DeliveryStatus.SENDING.value,
+            lease_until=lease_until,
+            next_attempt_at=lease_until,
+            attempts=Delivery.attempts + 1,
+        )
+    )
+    rows = (await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))).all()
+    return [to_item(row) for row in rows]
+
+
+def _held(item: OutboxItem) -> Any:
+    """Only the worker holding the lease may record an outcome (fencing)."""
+    return and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until)
+
+
+async def record_attempt(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    started: datetime,
+    status_code: int | None,
+    error: str | None,
+    retry_after: float | None = None,
+) -> None:
+    """Keep one row per try, so the history shows each attempt."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=item.id,
+            attempt=item.attempts,
+            status_code=status_code,
+            error_message=error,
+            retry_after_seconds=retry_after,
+            started_at=started,
+            duration_ms=int((utcnow() - started).total_seconds() * 1000),
+        )
+    )
+
+
+async def mark_sent(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    status_code: int | None,
+    ref: str | None,
+    payload: dict[str, Any] | None,
+    target: str,
+) -> bool:
+    """Record a successful send; False when the lease was lost to another worker."""
+    now = utcnow()
+    result = await session.execute(
+        update(Delivery)
+        .where(_held(item))
+        .values(
+            status=DeliveryStatus.SENT.value,
+            status_code=status_code,
+            message_ref=ref,
+            card_payload=payload,
+            target=target,
+            sent_at=now,
+            lease_until=None,
+            error_message=None,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_retry(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    when: datetime,
+    error: str | None,
+    status_code: int | None,
+    failed: bool,
+    counted: bool = True,
+) -> None:
+    """Schedule another try at `when`; `failed` spends retry budget, `counted` keeps the try."""
+    values: dict[str, Any] = {
+        "status": (DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING).value,
+        "next_attempt_at": when,
+        "lease_until": None,
+    }
+    if error is not None:
+        values["error_message"] = error
+        values["status_code"] = status_code
+    if failed:
+        values["failures"] = Delivery.failures + 1
+    if not counted:
+        values["attempts"] = Delivery.attempts - 1
+    await session.execute(update(Delivery).where(_held(item)).values(**values))
+
+
+async def mark_dead(
+    session: AsyncSession, item: OutboxItem, *, error: str, status_code: int | None
+) -> bool:
+    """Move a row to dead-letter; False when the lease was lost."""
+    result = await session.execute(
+        update(Delivery)
+        .where(_held(item))
+        .values(
+            status=DeliveryStatus.DEAD.value,
+            error_message=error,
+            status_code=status_code,
+            failures=Delivery.failures + 1,
+            lease_until=None,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def backlog(session: AsyncSession, channel_id: str, *, now: datetime) -> int:
+    """How many new cards wait for this channel and are already due."""
+    query = select(func.count()).where(
+        Delivery.channel_id == channel_id,
+        Delivery.kind == DeliveryKind.POST.value,
+        Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+        Delivery.next_attempt_at <= now,
+        Delivery.message_ref.is_(None),
+    )
+    return int((await session.scalar(query)) or 0)
+
+
+async def post_ref(session: AsyncSession, event_id: str, channel_id: str) -> str | None:
+    """The message reference of the card first posted for this event in this channel."""
+    query = (
+        select(Delivery.message_ref)
+        .where(
+            Delivery.event_id == event_id,
+            Delivery.channel_id == channel_id,
+            Delivery.kind == DeliveryKind.POST.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+        .order_by(Delivery.sent_at)
+        .limit(1)
+    )
+    return (await session.scalar(query)) or None
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    """Deliveries per status, for metrics and `status`."""
+    rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
+async def oldest_due(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the longest-waiting due row became due."""
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+        Delivery.next_attempt_at <= now,
+    )
+    value = await session.scalar(query)
+    return value if isinstance(value, datetime) or value is None else None
+
+
+def attempts_query(delivery_ids: Sequence[str]) -> Any:
+    """Every attempt of these deliveries, oldest first."""
+    return (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryAttempt.id)
+    )

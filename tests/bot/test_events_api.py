@@ -1,0 +1,118 @@
+"""The events API: accepted events are stored once; bad input gets a 4xx that names the problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+async def count_events(client: Client) -> int:
+    resp = await client.get("/api/v1/events")
+    return int((await resp.json())["total"])
+
+
+async def test_an_event_is_accepted_and_readable(client: Client) -> None:
+    event = {
+        "tenant": "default", "event_type": "integration.sync.failed", "priority": "HIGH",
+        "title": 'Sync of "Jira - Platform" failed after 3 attempts',
+        "body": "HTTP 401 from the Jira API. Check the credentials.",
+        "link": "https://example.com/integrations/42/sync/7", "source": "jira",
+        "dedup_key": "jira-42-sync", "stakeholders": ["SRE", "DEVOPS"],
+        "facts": {"integration": "Jira - Platform", "attempts": "3"},
+        "correlation_id": "task-7", "metadata": {},
+    }
+    resp = await client.post("/api/v1/events", json=event)
+    assert resp.status == 202
+    data = await resp.json()
+    assert data["dedup_key"] == "jira-42-sync"
+    assert data["state"] == "triggered"
+    assert data["deduplicated"] is False
+    one = await (await client.get(f"/api/v1/events/{data['id']}")).json()
+    assert one["title"] == event["title"]
+    assert one["priority"] == "HIGH"
+    assert one["stakeholders"] == ["SRE", "DEVOPS"]
+    assert one["facts"] == {"integration": "Jira - Platform", "attempts": "3"}
+    assert one["deliveries"] == [] and one["audit"] == []
+
+
+async def test_a_repeat_while_open_updates_the_same_alert(client: Client) -> None:
+    first = await (await client.post("/api/v1/events", json={"title": "disk 91%", "dedup_key": "d1"})).json()
+    again = await (await client.post("/api/v1/events", json={
+        "title": "disk 97%", "dedup_key": "d1", "priority": "CRITICAL"})).json()
+    assert again["id"] == first["id"]
+    assert again["deduplicated"] is True
+    one = await (await client.get(f"/api/v1/events/{first['id']}")).json()
+    assert one["occurrences"] == 2
+    assert one["title"] == "disk 97%"
+    assert one["priority"] == "CRITICAL"
+    assert one["last_seen"] >= one["first_seen"]
+    assert await count_events(client) == 1
+
+
+async def test_notification_types_map_to_priorities(client: Client) -> None:
+    for kind, priority in [("alert", "CRITICAL"), ("error", "HIGH"), ("warning", "MEDIUM"),
+                           ("information", "INFO")]:
+        data = await (await client.post("/api/v1/events", json={"title": kind, "type": kind})).json()
+        one = await (await client.get(f"/api/v1/events/{data['id']}")).json()
+        assert one["priority"] == priority
+
+
+async def test_list_filters_by_state_priority_and_type(client: Client) -> None:
+    await client.post("/api/v1/events", json={"title": "a", "priority": "LOW", "event_type": "x.a"})
+    await client.post("/api/v1/events", json={"title": "b", "priority": "HIGH", "event_type": "x.b"})
+    by_priority = await (await client.get("/api/v1/events?priority=HIGH")).json()
+    assert [e["title"] for e in by_priority["events"]] == ["b"]
+    by_type = await (await client.get("/api/v1/events?type=x.a")).json()
+    assert [e["title"] for e in by_type["events"]] == ["a"]
+    by_state = await (await client.get("/api/v1/events?state=resolved")).json()
+    assert by_state["events"] == [] and by_state["total"] == 0
+    bad = await client.get("/api/v1/events?state=sleeping")
+    assert bad.status == 400
+
+
+BAD: list[tuple[str, Any, dict[str, str], int, str, str]] = [
+    ("malformed json", b'{"title": "x",', {}, 400, "malformed_json", "not valid JSON"),
+    ("not an object", b'["title"]', {}, 400, "invalid_event", "JSON object"),
+    ("empty body", b"", {}, 400, "empty_body", "empty"),
+    ("missing title", b'{"body": "no title"}', {}, 422, "missing_title", "title: required"),
+    ("blank title", b'{"title": "   "}', {}, 422, "missing_title", "title: required"),
+    ("unknown priority", b'{"title": "x", "priority": "URGENT"}', {}, 422, "bad_priority",
+     "priority: unknown 'URGENT'; use one of CRITICAL HIGH MEDIUM LOW INFO"),
+    ("unknown type", b'{"title": "x", "type": "panic"}', {}, 422, "bad_type", "type: unknown 'panic'"),
+    ("title not text", b'{"title": 42}', {}, 400, "invalid_event", "title: must be a string"),
+    ("oversized title", json.dumps({"title": "x" * 1001}).encode(), {}, 400, "invalid_event",
+     "title: 1001 characters; at most 1000"),
+    ("body over 1 MB", json.dumps({"title": "x", "body": "y" * (1024 * 1024)}).encode(), {}, 413,
+     "body_too_large", "1 MB"),
+    ("missing token", b'{"title": "x"}', {"Authorization": ""}, 401, "missing_token", "Bearer"),
+    ("wrong token", b'{"title": "x"}', {"Authorization": "Bearer nope"}, 401, "bad_token", "wrong"),
+    ("not bearer", b'{"title": "x"}', {"Authorization": "Basic abc"}, 401, "missing_token", "Bearer"),
+]
+
+
+@pytest.mark.parametrize("label,body,headers,status,code,message", BAD, ids=[b[0] for b in BAD])
+async def test_bad_input_is_refused_and_nothing_is_stored(
+    client: Client, label: str, body: bytes, headers: dict[str, str], status: int, code: str,
+    message: str,
+) -> None:
+    resp = await client.post("/api/v1/events", data=body,
+                             headers={"Content-Type": "application/json", **headers})
+    assert resp.status == status
+    error = (await resp.json())["error"]
+    assert error["code"] == code
+    assert message in error["message"]
+    assert await count_events(client) == 0
+
+
+async def test_unknown_paths_and_events_are_json_404s(client: Client) -> None:
+    resp = await client.get("/api/v1/events/nope")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+    resp = await client.get("/no/such/path")
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"

@@ -1,0 +1,50 @@
+"""Small steps the tests share: configure a webhook route, wait for a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+
+async def webhook_route(
+    client: TestClient,  # type: ignore[type-arg]
+    url: str,
+    *,
+    secret: str = "s3cret",
+    rate_per_minute: int = 6000,
+    name: str = "hook",
+    **route: Any,
+) -> dict[str, Any]:
+    """An integration, a channel and a catch-all route to a webhook URL."""
+    settings = {"url": url, "secret": secret} if secret else {"url": url}
+    resp = await client.post("/api/v1/integrations",
+                             json={"type": "webhook", "name": name, "settings": settings})
+    assert resp.status == 201, await resp.text()
+    integration = (await resp.json())["data"]
+    resp = await client.post("/api/v1/channels", json={
+        "name": f"{name}-channel", "integration": integration["id"],
+        "rate_per_minute": rate_per_minute,
+    })
+    assert resp.status == 201, await resp.text()
+    channel = (await resp.json())["data"]
+    resp = await client.post("/api/v1/routes", json={"channel": channel["id"], **route})
+    assert resp.status == 201, await resp.text()
+    return {"integration": integration, "channel": channel, "route": (await resp.json())["data"]}
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll until `check()` is truthy (awaiting it if needed); fail with its last value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
