@@ -24,7 +24,7 @@ _counter = itertools.count()
 def pg_cluster() -> Iterator[Cluster | None]:
     """One PostgreSQL cluster for the session, with a migrated template database."""
     bindir = find_bindir()
-    if bindir is None or shutil.which("psql") is None and not (bindir / "psql").exists():
+    if bindir is None or (shutil.which("psql") is None and not (bindir / "psql").exists()):
         yield None
         return
     cluster = Cluster(bindir)

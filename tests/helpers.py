@@ -21,14 +21,19 @@ async def webhook_route(
 ) -> dict[str, Any]:
     """An integration, a channel and a catch-all route to a webhook URL."""
     settings = {"url": url, "secret": secret} if secret else {"url": url}
-    resp = await client.post("/api/v1/integrations",
-                             json={"type": "webhook", "name": name, "settings": settings})
+    resp = await client.post(
+        "/api/v1/integrations", json={"type": "webhook", "name": name, "settings": settings}
+    )
     assert resp.status == 201, await resp.text()
     integration = (await resp.json())["data"]
-    resp = await client.post("/api/v1/channels", json={
-        "name": f"{name}-channel", "integration": integration["id"],
-        "rate_per_minute": rate_per_minute,
-    })
+    resp = await client.post(
+        "/api/v1/channels",
+        json={
+            "name": f"{name}-channel",
+            "integration": integration["id"],
+            "rate_per_minute": rate_per_minute,
+        },
+    )
     assert resp.status == 201, await resp.text()
     channel = (await resp.json())["data"]
     resp = await client.post("/api/v1/routes", json={"channel": channel["id"], **route})
@@ -36,9 +41,9 @@ async def webhook_route(
     return {"integration": integration, "channel": channel, "route": (await resp.json())["data"]}
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 10.0, interval: float = 0.05) -> Any:
     """Poll until `check()` is truthy (awaiting it if needed); fail with its last value."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     value = None
     while time.monotonic() < deadline:
         value = check()
@@ -47,4 +52,4 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: 
         if value:
             return value
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+    raise AssertionError(f"condition not met within {within}s (last value: {value!r})")

@@ -59,20 +59,58 @@ class Cluster:
 
     def start(self) -> None:
         """Create the cluster and start it on a free loopback port."""
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "chatops",
-                  "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
-                  str(self.root / "server.log"), "-o", options, "-w", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "chatops",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
 
     def sql(self, statement: str, database: str = "postgres") -> None:
         """Run one statement as the superuser."""
         psql = shutil.which("psql") or str(self.bindir / "psql")
-        subprocess.run([psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "chatops",
-                        "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", statement],
-                       check=True, capture_output=True, text=True, timeout=60)
+        subprocess.run(
+            [
+                psql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "chatops",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                statement,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def url(self, database: str) -> str:
         """The asyncpg URL of a database in this cluster."""

@@ -9,8 +9,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "adapters", "storage", "cards", "scheduler")
-THIRD_PARTY_IO = {"aiohttp", "httpx", "sqlalchemy", "slack_bolt", "slack_sdk", "botbuilder",
-                  "apscheduler", "asyncpg", "aiosqlite", "alembic"}
+THIRD_PARTY_IO = {
+    "aiohttp",
+    "httpx",
+    "sqlalchemy",
+    "slack_bolt",
+    "slack_sdk",
+    "botbuilder",
+    "apscheduler",
+    "asyncpg",
+    "aiosqlite",
+    "alembic",
+}
 
 
 def imports_of(path: Path) -> list[str]:
@@ -25,8 +35,12 @@ def imports_of(path: Path) -> list[str]:
 
 
 def modules() -> list[Path]:
-    return [p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))
-            if "migrations" not in p.parts]
+    return [
+        p
+        for pkg in PACKAGES
+        for p in sorted((ROOT / pkg).rglob("*.py"))
+        if "migrations" not in p.parts
+    ]
 
 
 def violations(path: Path) -> list[str]:
@@ -43,11 +57,20 @@ def violations(path: Path) -> list[str]:
             found.append(f"{rel} imports botbuilder: only bot/teams*.py may")
         if package == "cards" and (top in THIRD_PARTY_IO or name in ("time", "socket")):
             found.append(f"{rel} imports {name}: cards/ is pure")
-        if rel.as_posix() == "bot/model.py" and top not in ("__future__", "enum", "dataclasses",
-                                                            "datetime", "typing"):
+        if rel.as_posix() == "bot/model.py" and top not in (
+            "__future__",
+            "enum",
+            "dataclasses",
+            "datetime",
+            "typing",
+        ):
             found.append(f"{rel} imports {name}: bot/model.py uses the standard library only")
-        if package in ("adapters", "storage", "cards") and top in ("storage", "adapters", "scheduler") \
-                and top != package and not (package == "adapters" and top == "cards"):
+        if (
+            package in ("adapters", "storage", "cards")
+            and top in ("storage", "adapters", "scheduler")
+            and top != package
+            and not (package == "adapters" and top == "cards")
+        ):
             found.append(f"{rel} imports {name}: against the dependency direction")
     return found
 
@@ -57,11 +80,14 @@ def test_every_module_follows_the_dependency_rules() -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("source,expected", [
-    ("import slack_bolt\n", "only bot/slack*.py may"),
-    ("from bot.delivery import DeliveryWorker\n", "only bot.model may be imported"),
-    ("import httpx\n", "cards/ is pure"),
-])
+@pytest.mark.parametrize(
+    "source,expected",
+    [
+        ("import slack_bolt\n", "only bot/slack*.py may"),
+        ("from bot.delivery import DeliveryWorker\n", "only bot.model may be imported"),
+        ("import httpx\n", "cards/ is pure"),
+    ],
+)
 def test_the_checker_catches_forbidden_imports(tmp_path: Path, source: str, expected: str) -> None:
     fake = ROOT / "cards" / "_probe_for_import_test.py"
     fake.write_text(source)

@@ -18,13 +18,18 @@ async def count_events(client: Client) -> int:
 
 async def test_an_event_is_accepted_and_readable(client: Client) -> None:
     event = {
-        "tenant": "default", "event_type": "integration.sync.failed", "priority": "HIGH",
+        "tenant": "default",
+        "event_type": "integration.sync.failed",
+        "priority": "HIGH",
         "title": 'Sync of "Jira - Platform" failed after 3 attempts',
         "body": "HTTP 401 from the Jira API. Check the credentials.",
-        "link": "https://example.com/integrations/42/sync/7", "source": "jira",
-        "dedup_key": "jira-42-sync", "stakeholders": ["SRE", "DEVOPS"],
+        "link": "https://example.com/integrations/42/sync/7",
+        "source": "jira",
+        "dedup_key": "jira-42-sync",
+        "stakeholders": ["SRE", "DEVOPS"],
         "facts": {"integration": "Jira - Platform", "attempts": "3"},
-        "correlation_id": "task-7", "metadata": {},
+        "correlation_id": "task-7",
+        "metadata": {},
     }
     resp = await client.post("/api/v1/events", json=event)
     assert resp.status == 202
@@ -41,9 +46,14 @@ async def test_an_event_is_accepted_and_readable(client: Client) -> None:
 
 
 async def test_a_repeat_while_open_updates_the_same_alert(client: Client) -> None:
-    first = await (await client.post("/api/v1/events", json={"title": "disk 91%", "dedup_key": "d1"})).json()
-    again = await (await client.post("/api/v1/events", json={
-        "title": "disk 97%", "dedup_key": "d1", "priority": "CRITICAL"})).json()
+    first = await (
+        await client.post("/api/v1/events", json={"title": "disk 91%", "dedup_key": "d1"})
+    ).json()
+    again = await (
+        await client.post(
+            "/api/v1/events", json={"title": "disk 97%", "dedup_key": "d1", "priority": "CRITICAL"}
+        )
+    ).json()
     assert again["id"] == first["id"]
     assert again["deduplicated"] is True
     one = await (await client.get(f"/api/v1/events/{first['id']}")).json()
@@ -55,16 +65,24 @@ async def test_a_repeat_while_open_updates_the_same_alert(client: Client) -> Non
 
 
 async def test_notification_types_map_to_priorities(client: Client) -> None:
-    for kind, priority in [("alert", "CRITICAL"), ("error", "HIGH"), ("warning", "MEDIUM"),
-                           ("information", "INFO")]:
-        data = await (await client.post("/api/v1/events", json={"title": kind, "type": kind})).json()
+    for kind, priority in [
+        ("alert", "CRITICAL"),
+        ("error", "HIGH"),
+        ("warning", "MEDIUM"),
+        ("information", "INFO"),
+    ]:
+        data = await (
+            await client.post("/api/v1/events", json={"title": kind, "type": kind})
+        ).json()
         one = await (await client.get(f"/api/v1/events/{data['id']}")).json()
         assert one["priority"] == priority
 
 
 async def test_list_filters_by_state_priority_and_type(client: Client) -> None:
     await client.post("/api/v1/events", json={"title": "a", "priority": "LOW", "event_type": "x.a"})
-    await client.post("/api/v1/events", json={"title": "b", "priority": "HIGH", "event_type": "x.b"})
+    await client.post(
+        "/api/v1/events", json={"title": "b", "priority": "HIGH", "event_type": "x.b"}
+    )
     by_priority = await (await client.get("/api/v1/events?priority=HIGH")).json()
     assert [e["title"] for e in by_priority["events"]] == ["b"]
     by_type = await (await client.get("/api/v1/events?type=x.a")).json()
@@ -81,27 +99,65 @@ BAD: list[tuple[str, Any, dict[str, str], int, str, str]] = [
     ("empty body", b"", {}, 400, "empty_body", "empty"),
     ("missing title", b'{"body": "no title"}', {}, 422, "missing_title", "title: required"),
     ("blank title", b'{"title": "   "}', {}, 422, "missing_title", "title: required"),
-    ("unknown priority", b'{"title": "x", "priority": "URGENT"}', {}, 422, "bad_priority",
-     "priority: unknown 'URGENT'; use one of CRITICAL HIGH MEDIUM LOW INFO"),
-    ("unknown type", b'{"title": "x", "type": "panic"}', {}, 422, "bad_type", "type: unknown 'panic'"),
+    (
+        "unknown priority",
+        b'{"title": "x", "priority": "URGENT"}',
+        {},
+        422,
+        "bad_priority",
+        "priority: unknown 'URGENT'; use one of CRITICAL HIGH MEDIUM LOW INFO",
+    ),
+    (
+        "unknown type",
+        b'{"title": "x", "type": "panic"}',
+        {},
+        422,
+        "bad_type",
+        "type: unknown 'panic'",
+    ),
     ("title not text", b'{"title": 42}', {}, 400, "invalid_event", "title: must be a string"),
-    ("oversized title", json.dumps({"title": "x" * 1001}).encode(), {}, 400, "invalid_event",
-     "title: 1001 characters; at most 1000"),
-    ("body over 1 MB", json.dumps({"title": "x", "body": "y" * (1024 * 1024)}).encode(), {}, 413,
-     "body_too_large", "1 MB"),
+    (
+        "oversized title",
+        json.dumps({"title": "x" * 1001}).encode(),
+        {},
+        400,
+        "invalid_event",
+        "title: 1001 characters; at most 1000",
+    ),
+    (
+        "body over 1 MB",
+        json.dumps({"title": "x", "body": "y" * (1024 * 1024)}).encode(),
+        {},
+        413,
+        "body_too_large",
+        "1 MB",
+    ),
     ("missing token", b'{"title": "x"}', {"Authorization": ""}, 401, "missing_token", "Bearer"),
     ("wrong token", b'{"title": "x"}', {"Authorization": "Bearer nope"}, 401, "bad_token", "wrong"),
-    ("not bearer", b'{"title": "x"}', {"Authorization": "Basic abc"}, 401, "missing_token", "Bearer"),
+    (
+        "not bearer",
+        b'{"title": "x"}',
+        {"Authorization": "Basic abc"},
+        401,
+        "missing_token",
+        "Bearer",
+    ),
 ]
 
 
 @pytest.mark.parametrize("label,body,headers,status,code,message", BAD, ids=[b[0] for b in BAD])
 async def test_bad_input_is_refused_and_nothing_is_stored(
-    client: Client, label: str, body: bytes, headers: dict[str, str], status: int, code: str,
+    client: Client,
+    label: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    code: str,
     message: str,
 ) -> None:
-    resp = await client.post("/api/v1/events", data=body,
-                             headers={"Content-Type": "application/json", **headers})
+    resp = await client.post(
+        "/api/v1/events", data=body, headers={"Content-Type": "application/json", **headers}
+    )
     assert resp.status == status
     error = (await resp.json())["error"]
     assert error["code"] == code

@@ -58,8 +58,9 @@ class Sink:
         if self.secret:
             stamp = request.headers.get("X-ChatOps-Timestamp", "")
             mac = hmac.new(self.secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256)
-            ok = hmac.compare_digest("sha256=" + mac.hexdigest(),
-                                     request.headers.get("X-ChatOps-Signature", ""))
+            ok = hmac.compare_digest(
+                "sha256=" + mac.hexdigest(), request.headers.get("X-ChatOps-Signature", "")
+            )
         status, headers, text = self.default_status, {}, '{"ok": true}'
         if self.script:
             status, headers, text = self.script.popleft()
@@ -68,8 +69,9 @@ class Sink:
         if 200 <= status < 300:
             self._last_ok = now
         self.received.append(Received(now, json.loads(raw), dict(request.headers), status, ok))
-        return web.Response(status=status, text=text, headers=headers,
-                            content_type="application/json")
+        return web.Response(
+            status=status, text=text, headers=headers, content_type="application/json"
+        )
 
     async def start(self) -> Sink:
         app = web.Application()

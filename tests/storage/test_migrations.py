@@ -30,24 +30,34 @@ async def test_migrated_schema_matches_the_models(settings: Settings) -> None:
         await db.dispose()
 
 
-async def test_the_unacknowledged_view_lists_open_critical_and_high_oldest_first(settings: Settings) -> None:
+async def test_the_unacknowledged_view_lists_open_critical_and_high_oldest_first(
+    settings: Settings,
+) -> None:
     db = Database(settings.database_url)
     try:
         await db.upgrade()
         async with db.engine.begin() as conn:
-            for i, (priority, rank, state) in enumerate([
-                ("CRITICAL", 5, "triggered"), ("HIGH", 4, "triggered"),
-                ("MEDIUM", 3, "triggered"), ("CRITICAL", 5, "acknowledged"),
-            ]):
-                await conn.execute(text(
-                    "INSERT INTO events (id, tenant_id, event_type, priority, priority_rank, title, "
-                    "body, source, dedup_key, state, occurrences, first_seen, last_seen, "
-                    "escalation_level, stakeholders, facts, metadata, created_at, updated_at) VALUES "
-                    f"('e{i}', 'default', 't', '{priority}', {rank}, 'x', '', 'api', 'k{i}', '{state}',"
-                    f" 1, '2026-01-0{5 - i} 00:00:00', '2026-01-05 00:00:00', 0, '[]', '{{}}', '{{}}',"
-                    " '2026-01-05 00:00:00', '2026-01-05 00:00:00')"
-                ))
-            rows = (await conn.execute(text("SELECT id FROM unacknowledged_critical"))).scalars().all()
+            for i, (priority, rank, state) in enumerate(
+                [
+                    ("CRITICAL", 5, "triggered"),
+                    ("HIGH", 4, "triggered"),
+                    ("MEDIUM", 3, "triggered"),
+                    ("CRITICAL", 5, "acknowledged"),
+                ]
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO events (id, tenant_id, event_type, priority, priority_rank, title, "
+                        "body, source, dedup_key, state, occurrences, first_seen, last_seen, "
+                        "escalation_level, stakeholders, facts, metadata, created_at, updated_at) VALUES "
+                        f"('e{i}', 'default', 't', '{priority}', {rank}, 'x', '', 'api', 'k{i}', '{state}',"
+                        f" 1, '2026-01-0{5 - i} 00:00:00', '2026-01-05 00:00:00', 0, '[]', '{{}}', '{{}}',"
+                        " '2026-01-05 00:00:00', '2026-01-05 00:00:00')"
+                    )
+                )
+            rows = (
+                (await conn.execute(text("SELECT id FROM unacknowledged_critical"))).scalars().all()
+            )
         assert list(rows) == ["e1", "e0"]
     finally:
         await db.dispose()
