@@ -46,7 +46,7 @@ class TokenBucket:
 
 
 class RateLimits:
-    """One bucket per destination, sized from its messages-per-minute rate."""
+    """One bucket per destination at its messages-per-minute rate, with no burst above it."""
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._buckets: dict[str, TokenBucket] = {}
@@ -57,7 +57,7 @@ class RateLimits:
         rate = max(per_minute, 1) / 60.0
         bucket = self._buckets.get(key)
         if bucket is None or bucket.rate != rate:
-            bucket = TokenBucket(rate=rate, capacity=max(1.0, per_minute / 60.0), clock=self._clock)
+            bucket = TokenBucket(rate=rate, capacity=1.0, clock=self._clock)
             self._buckets[key] = bucket
         return bucket
 

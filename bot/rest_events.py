@@ -12,6 +12,7 @@ from bot.normalize import InvalidEvent, from_api
 from bot.services import Services
 from cards.plain import alert_document
 from storage import events as events_repo
+from storage import outbox
 from storage.schema import Delivery
 
 
@@ -117,8 +118,22 @@ def register(app: web.Application, services: Services) -> None:
                 raise ApiError(404, "not_found", f"no event {event_id!r}")
             deliveries = await events_repo.deliveries_of(session, event_id)
             audit = await events_repo.audit_of(session, event_id)
+            tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
         doc = alert_document(alert, services.settings.public_url)
         doc["deliveries"] = [delivery_document(d) for d in deliveries]
+        for delivery in doc["deliveries"]:
+            delivery["attempt_log"] = [
+                {
+                    "attempt": t.attempt,
+                    "status_code": t.status_code,
+                    "error": t.error_message,
+                    "retry_after": t.retry_after_seconds,
+                    "at": t.started_at.isoformat(),
+                    "duration_ms": t.duration_ms,
+                }
+                for t in tries
+                if t.delivery_id == delivery["id"]
+            ]
         doc["audit"] = [
             {
                 "verb": a.verb,

@@ -1,0 +1,186 @@
+"""Delivery to a webhook on loopback: signed, rate-limited, retried, dead-lettered, every attempt kept."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.fakes.sink import Sink
+from tests.helpers import eventually, webhook_route
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[Sink]:
+    server = await Sink(secret="s3cret").start()
+    yield server
+    await server.stop()
+
+
+async def event_detail(client: Client, event_id: str) -> dict[str, Any]:
+    return dict(await (await client.get(f"/api/v1/events/{event_id}")).json())
+
+
+async def post_event(client: Client, **fields: Any) -> str:
+    resp = await client.post("/api/v1/events", json={"title": "t", **fields})
+    assert resp.status == 202, await resp.text()
+    return str((await resp.json())["id"])
+
+
+async def test_an_event_arrives_signed_and_the_delivery_is_recorded(
+    client: Client, sink: Sink
+) -> None:
+    await webhook_route(client, sink.url)
+    event_id = await post_event(
+        client, title="db-1 down", priority="CRITICAL", stakeholders=["SRE"]
+    )
+    await eventually(lambda: sink.accepted())
+    got = sink.accepted()[0]
+    assert got.signature_ok is True
+    assert got.body["kind"] == "post"
+    assert got.body["alert"]["title"] == "db-1 down"
+    assert got.body["alert"]["priority"] == "CRITICAL"
+    assert got.headers["X-ChatOps-Delivery"] == got.body["delivery_id"]
+
+    async def sent() -> Any:
+        deliveries = (await event_detail(client, event_id))["deliveries"]
+        return deliveries if deliveries and deliveries[0]["status"] == "sent" else None
+
+    deliveries = await eventually(sent)
+    assert deliveries[0]["status_code"] == 200
+    assert deliveries[0]["attempts"] == 1
+    assert deliveries[0]["message_ref"] == got.body["delivery_id"]
+    assert [a["status_code"] for a in deliveries[0]["attempt_log"]] == [200]
+
+
+async def test_a_route_only_takes_what_it_matches(client: Client, sink: Sink) -> None:
+    await webhook_route(
+        client, sink.url, event_glob="deploy.*", min_priority="HIGH", stakeholders=["sre"]
+    )
+    await post_event(
+        client,
+        title="wrong type",
+        event_type="backup.failed",
+        priority="CRITICAL",
+        stakeholders=["SRE"],
+    )
+    await post_event(
+        client, title="too low", event_type="deploy.failed", priority="MEDIUM", stakeholders=["SRE"]
+    )
+    await post_event(
+        client,
+        title="other team",
+        event_type="deploy.failed",
+        priority="HIGH",
+        stakeholders=["DBA"],
+    )
+    await post_event(
+        client,
+        title="match",
+        event_type="deploy.failed",
+        priority="HIGH",
+        stakeholders=["SRE", "DBA"],
+    )
+    await eventually(lambda: sink.accepted())
+    assert [r.body["alert"]["title"] for r in sink.accepted()] == ["match"]
+
+
+async def test_a_repeat_updates_the_card_instead_of_posting_again(
+    client: Client, sink: Sink
+) -> None:
+    await webhook_route(client, sink.url)
+    await post_event(client, title="disk 91%", dedup_key="disk")
+    await eventually(lambda: sink.accepted())
+    await post_event(client, title="disk 97%", dedup_key="disk")
+    await eventually(lambda: len(sink.accepted()) == 2)
+    update = sink.accepted()[1].body
+    assert update["kind"] == "update"
+    assert update["alert"]["occurrences"] == 2
+    assert update["alert"]["title"] == "disk 97%"
+
+
+async def test_429_then_500s_then_recovery_delivers_everything_within_the_rate(
+    client: Client, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "6")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_DELAY_SECONDS", "1")
+    sink.script = deque(
+        [(429, {"Retry-After": "2"}, '{"error":"slow down"}')] + [(500, {}, '{"error":"boom"}')] * 3
+    )
+    await webhook_route(client, sink.url, rate_per_minute=120)
+    ids = [await post_event(client, title=f"alert {i}") for i in range(4)]
+    await eventually(lambda: len({r.body["alert"]["id"] for r in sink.accepted()}) == 4, within=40)
+
+    statuses = [r.status for r in sink.received]
+    assert statuses[0] == 429
+    assert statuses[1:4] == [500, 500, 500]
+    assert set(statuses[4:]) == {200}
+    # Nothing was sent during the Retry-After pause.
+    assert sink.received[1].at - sink.received[0].at >= 1.9
+    # Successful sends never beat the channel's rate of 2 a second.
+    ok_times = [r.at for r in sink.accepted()]
+    assert all(b - a >= 0.45 for a, b in pairwise(ok_times))
+
+    logs = []
+    for event_id in ids:
+        delivery = (await event_detail(client, event_id))["deliveries"][0]
+        assert delivery["status"] == "sent"
+        logs.append([a["status_code"] for a in delivery["attempt_log"]])
+    assert sorted(code for log in logs for code in log) == sorted(statuses)
+    retry_after = [
+        a
+        for event_id in ids
+        for a in (await event_detail(client, event_id))["deliveries"][0]["attempt_log"]
+        if a["status_code"] == 429
+    ]
+    assert retry_after[0]["retry_after"] == 2.0
+
+
+async def test_a_spent_retry_budget_dead_letters_and_alerts_the_admins(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "2")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_DELAY_SECONDS", "0")
+    broken = await Sink(default_status=503).start()
+    admins = await Sink(secret="s3cret").start()
+    try:
+        await webhook_route(client, broken.url, name="broken", event_glob="app.*")
+        await webhook_route(client, admins.url, name="admins", event_glob="delivery.*")
+        event_id = await post_event(client, title="payment errors", event_type="app.error")
+        await eventually(lambda: admins.accepted(), within=15)
+        notice = admins.accepted()[0].body["alert"]
+        assert notice["event_type"] == "delivery.dead_letter"
+        assert notice["priority"] == "HIGH"
+        assert notice["title"] == "Delivery to broken-channel failed after 3 attempts"
+        assert "HTTP 503" in notice["body"]
+        delivery = (await event_detail(client, event_id))["deliveries"][0]
+        assert delivery["status"] == "dead"
+        assert [a["status_code"] for a in delivery["attempt_log"]] == [503, 503, 503]
+        assert len(broken.received) == 3
+    finally:
+        await broken.stop()
+        await admins.stop()
+
+
+async def test_a_permanent_refusal_is_not_retried(client: Client) -> None:
+    refusing = await Sink(default_status=400).start()
+    try:
+        await webhook_route(client, refusing.url)
+        event_id = await post_event(client, title="x")
+
+        async def dead() -> Any:
+            delivery = (await event_detail(client, event_id))["deliveries"][0]
+            return delivery if delivery["status"] == "dead" else None
+
+        delivery = await eventually(dead)
+        assert delivery["attempts"] == 1
+        assert delivery["status_code"] == 400
+        assert len(refusing.received) == 1
+    finally:
+        await refusing.stop()
