@@ -19,10 +19,10 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
         return "loopback"
     if address.is_link_local:
         return "link-local (cloud metadata)"
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        return "reserved"
     if address.is_private:
         return "private"
-    if address.is_multicast or address.is_reserved or address.is_unspecified:
-        return "reserved"
     return None
 
 

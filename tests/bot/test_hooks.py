@@ -1,0 +1,87 @@
+"""Alertmanager and Grafana webhooks, from the published sample payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "alertmanager"
+Client = TestClient  # type: ignore[type-arg]
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return dict(json.loads((FIXTURES / name).read_text()))
+
+
+async def events(client: Client, **query: str) -> list[dict[str, Any]]:
+    resp = await client.get("/api/v1/events", params=query)
+    return list((await resp.json())["events"])
+
+
+async def test_alertmanager_two_alerts_become_two_events(client: Client) -> None:
+    payload = fixture("webhook_v4.sample_2_alerts.prometheus_msteams_testdata.json")
+    resp = await client.post("/hooks/alertmanager", json=payload)
+    assert resp.status == 202
+    assert (await resp.json())["accepted"] == 2
+    stored = sorted(await events(client), key=lambda e: e["event_type"])
+    assert [e["event_type"] for e in stored] == [
+        "alertmanager.high_memory_load", "alertmanager.high_memory_load2"]
+    assert stored[0]["title"] == "Server High Memory usage"
+    assert stored[0]["body"] == "10.80.40.11 reported high memory usage with 23.28%."
+    assert stored[0]["priority"] == "MEDIUM"  # commonLabels severity=warning
+    assert stored[0]["facts"]["monitor"] == "master"
+
+
+async def test_alertmanager_repeat_dedups_and_resolved_resolves(client: Client) -> None:
+    payload = fixture("webhook_v4.sample_1_alert.prometheus_msteams_testdata.json")
+    first = await (await client.post("/hooks/alertmanager", json=payload)).json()
+    again = await (await client.post("/hooks/alertmanager", json=payload)).json()
+    assert again["events"][0]["id"] == first["events"][0]["id"]
+    assert again["events"][0]["deduplicated"] is True
+    resolved = copy.deepcopy(payload)
+    resolved["status"] = "resolved"
+    for alert in resolved["alerts"]:
+        alert["status"] = "resolved"
+    done = await (await client.post("/hooks/alertmanager", json=resolved)).json()
+    assert done["events"][0]["state"] == "resolved"
+    stored = await events(client)
+    assert len(stored) == 1
+    assert stored[0]["state"] == "resolved"
+    assert stored[0]["occurrences"] == 2
+    # Firing again after resolution opens a new alert.
+    reopened = await (await client.post("/hooks/alertmanager", json=payload)).json()
+    assert reopened["events"][0]["id"] != first["events"][0]["id"]
+
+
+async def test_grafana_alerts_use_their_fingerprints_and_links(client: Client) -> None:
+    payload = fixture("grafana_webhook.sample.grafana_docs.json")
+    resp = await client.post("/hooks/grafana", json=payload)
+    assert resp.status == 202
+    keys = sorted(e["dedup_key"] for e in (await resp.json())["events"])
+    assert keys == ["grafana-bc97ff14869b13e3", "grafana-c6eadffa33fcdf37"]
+    stored = {e["dedup_key"]: e for e in await events(client)}
+    memory = stored["grafana-c6eadffa33fcdf37"]
+    assert memory["title"] == "This alert was triggered for zone us-1"
+    assert memory["link"] == "https://play.grafana.org/alerting/1afz29v7z/edit"
+    assert memory["stakeholders"] == ["BLUE"]
+    assert memory["facts"]["zone"] == "us-1"
+    assert memory["facts"]["value B"].startswith("44.2394")
+
+
+async def test_a_hook_refuses_what_is_not_an_alert_payload(client: Client) -> None:
+    resp = await client.post("/hooks/alertmanager", json={"version": "4", "status": "firing"})
+    assert resp.status == 400
+    assert "alerts" in (await resp.json())["error"]["message"]
+    resp = await client.post("/hooks/alertmanager", json={"version": "3", "alerts": []})
+    assert resp.status == 400
+    assert "version" in (await resp.json())["error"]["message"]
+    resp = await client.post("/hooks/grafana", data=b"{nope", headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+    resp = await client.post("/hooks/grafana", json={"alerts": []},
+                             headers={"Authorization": "Bearer wrong"})
+    assert resp.status == 401
+    assert await events(client) == []
