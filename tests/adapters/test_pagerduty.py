@@ -22,11 +22,22 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 def alert(**changes: object) -> Alert:
     base = Alert(
-        id="a1", tenant="default", event_type="deploy.failed", priority=Priority.HIGH,
-        title="Deploy of api failed", body="exit 1", state=AlertState.TRIGGERED,
-        dedup_key="deploy-api", source="ci", link="https://ci.example.com/1",
-        stakeholders=("SRE",), facts={"component": "api"}, correlation_id="c1",
-        occurrences=1, first_seen=NOW, last_seen=NOW,
+        id="a1",
+        tenant="default",
+        event_type="deploy.failed",
+        priority=Priority.HIGH,
+        title="Deploy of api failed",
+        body="exit 1",
+        state=AlertState.TRIGGERED,
+        dedup_key="deploy-api",
+        source="ci",
+        link="https://ci.example.com/1",
+        stakeholders=("SRE",),
+        facts={"component": "api"},
+        correlation_id="c1",
+        occurrences=1,
+        first_seen=NOW,
+        last_seen=NOW,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
@@ -38,19 +49,24 @@ async def pd() -> AsyncIterator[FakePagerDuty]:
     await fake.stop()
 
 
-@pytest.mark.parametrize("event_type,priority,expected", [
-    ("disk.critical", Priority.LOW, "critical"),
-    ("sla.breached", Priority.INFO, "critical"),
-    ("job.failed", Priority.LOW, "error"),
-    ("api.error", Priority.INFO, "error"),
-    ("cpu.warning", Priority.INFO, "warning"),
-    ("user.login", Priority.INFO, "info"),
-    ("user.login", Priority.CRITICAL, "critical"),
-    ("user.login", Priority.HIGH, "error"),
-    ("user.login", Priority.MEDIUM, "warning"),
-    ("job.failed", Priority.CRITICAL, "critical"),
-])
-def test_severity_is_the_worse_of_event_type_and_priority(event_type: str, priority: Priority, expected: str) -> None:
+@pytest.mark.parametrize(
+    "event_type,priority,expected",
+    [
+        ("disk.critical", Priority.LOW, "critical"),
+        ("sla.breached", Priority.INFO, "critical"),
+        ("job.failed", Priority.LOW, "error"),
+        ("api.error", Priority.INFO, "error"),
+        ("cpu.warning", Priority.INFO, "warning"),
+        ("user.login", Priority.INFO, "info"),
+        ("user.login", Priority.CRITICAL, "critical"),
+        ("user.login", Priority.HIGH, "error"),
+        ("user.login", Priority.MEDIUM, "warning"),
+        ("job.failed", Priority.CRITICAL, "critical"),
+    ],
+)
+def test_severity_is_the_worse_of_event_type_and_priority(
+    event_type: str, priority: Priority, expected: str
+) -> None:
     assert severity(alert(event_type=event_type, priority=priority)) == expected
 
 
@@ -71,10 +87,14 @@ def test_long_summaries_are_cut_visibly_at_1024() -> None:
     assert body["payload"]["summary"].endswith("…")
 
 
-@pytest.mark.parametrize("state,action", [
-    (AlertState.TRIGGERED, "trigger"), (AlertState.ACKNOWLEDGED, "acknowledge"),
-    (AlertState.RESOLVED, "resolve"),
-])
+@pytest.mark.parametrize(
+    "state,action",
+    [
+        (AlertState.TRIGGERED, "trigger"),
+        (AlertState.ACKNOWLEDGED, "acknowledge"),
+        (AlertState.RESOLVED, "resolve"),
+    ],
+)
 async def test_each_state_sends_its_action_with_the_same_dedup_key(
     pd: FakePagerDuty, state: AlertState, action: str
 ) -> None:
@@ -107,7 +127,9 @@ async def test_throttling_is_rate_limited_with_a_default_wait(pd: FakePagerDuty)
         assert (await adapter.test()).startswith("routing key accepted")
 
 
-async def test_loopback_events_url_is_refused_without_the_private_targets_setting(pd: FakePagerDuty) -> None:
+async def test_loopback_events_url_is_refused_without_the_private_targets_setting(
+    pd: FakePagerDuty,
+) -> None:
     async with httpx.AsyncClient() as http:
         adapter = PagerDutyAdapter(PagerDutyConfig(VALID_KEY, pd.url), http)
         with pytest.raises(BadConfig, match="loopback"):

@@ -8,20 +8,23 @@ from adapters.base import BadConfig
 from adapters.targets import check_target
 
 
-@pytest.mark.parametrize("url,reason", [
-    ("http://127.0.0.1:8080/x", "loopback"),
-    ("http://localhost/x", "loopback"),
-    ("http://[::1]/x", "loopback"),
-    ("http://10.1.2.3/x", "private"),
-    ("http://192.168.0.10/x", "private"),
-    ("http://172.16.5.5/x", "private"),
-    ("http://169.254.169.254/latest/meta-data", "link-local"),
-    ("http://[::ffff:127.0.0.1]/x", "loopback"),
-    ("http://0.0.0.0/x", "reserved"),
-    ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
-    ("ftp://example.com/x", "http:// or https://"),
-    ("http:///nohost", "http:// or https://"),
-])
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("http://127.0.0.1:8080/x", "loopback"),
+        ("http://localhost/x", "loopback"),
+        ("http://[::1]/x", "loopback"),
+        ("http://10.1.2.3/x", "private"),
+        ("http://192.168.0.10/x", "private"),
+        ("http://172.16.5.5/x", "private"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[::ffff:127.0.0.1]/x", "loopback"),
+        ("http://0.0.0.0/x", "reserved"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
+        ("ftp://example.com/x", "http:// or https://"),
+        ("http:///nohost", "http:// or https://"),
+    ],
+)
 async def test_internal_targets_are_refused(url: str, reason: str) -> None:
     with pytest.raises(BadConfig, match=reason):
         await check_target(url, allow_private=False)

@@ -29,7 +29,9 @@ async def test_alertmanager_two_alerts_become_two_events(client: Client) -> None
     assert (await resp.json())["accepted"] == 2
     stored = sorted(await events(client), key=lambda e: e["event_type"])
     assert [e["event_type"] for e in stored] == [
-        "alertmanager.high_memory_load", "alertmanager.high_memory_load2"]
+        "alertmanager.high_memory_load",
+        "alertmanager.high_memory_load2",
+    ]
     assert stored[0]["title"] == "Server High Memory usage"
     assert stored[0]["body"] == "10.80.40.11 reported high memory usage with 23.28%."
     assert stored[0]["priority"] == "MEDIUM"  # commonLabels severity=warning
@@ -79,9 +81,12 @@ async def test_a_hook_refuses_what_is_not_an_alert_payload(client: Client) -> No
     resp = await client.post("/hooks/alertmanager", json={"version": "3", "alerts": []})
     assert resp.status == 400
     assert "version" in (await resp.json())["error"]["message"]
-    resp = await client.post("/hooks/grafana", data=b"{nope", headers={"Content-Type": "application/json"})
+    resp = await client.post(
+        "/hooks/grafana", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 400
-    resp = await client.post("/hooks/grafana", json={"alerts": []},
-                             headers={"Authorization": "Bearer wrong"})
+    resp = await client.post(
+        "/hooks/grafana", json={"alerts": []}, headers={"Authorization": "Bearer wrong"}
+    )
     assert resp.status == 401
     assert await events(client) == []

@@ -28,7 +28,13 @@ class FakePagerDuty:
     async def enqueue(self, request: web.Request) -> web.Response:
         if self.throttle:
             self.throttle -= 1
-            return web.json_response({"status": "throttle event", "message": "Requests for this service are arriving too quickly."}, status=429)
+            return web.json_response(
+                {
+                    "status": "throttle event",
+                    "message": "Requests for this service are arriving too quickly.",
+                },
+                status=429,
+            )
         try:
             body = json.loads(await request.read())
         except ValueError:
@@ -37,7 +43,9 @@ class FakePagerDuty:
         if body.get("routing_key") != VALID_KEY:
             problems.append("Invalid routing key")
         if body.get("event_action") not in ("trigger", "acknowledge", "resolve"):
-            problems.append("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')")
+            problems.append(
+                "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')"
+            )
         if body.get("event_action") == "trigger":
             payload = body.get("payload") or {}
             for name in ("summary", "source", "severity"):
@@ -50,13 +58,21 @@ class FakePagerDuty:
         if problems:
             return self._error(problems)
         self.events.append(body)
-        return web.json_response({"status": "success", "message": "Event processed",
-                                  "dedup_key": body.get("dedup_key") or "generated-key"}, status=202)
+        return web.json_response(
+            {
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": body.get("dedup_key") or "generated-key",
+            },
+            status=202,
+        )
 
     @staticmethod
     def _error(errors: list[str]) -> web.Response:
-        return web.json_response({"status": "invalid event", "message": "Event object is invalid",
-                                  "errors": errors}, status=400)
+        return web.json_response(
+            {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+            status=400,
+        )
 
     async def start(self) -> FakePagerDuty:
         app = web.Application()
