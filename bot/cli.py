@@ -105,14 +105,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.defaults import DefaultsError, env_overrides
     from bot.logs import setup_logging
+    from bot.secrets import SecretKeyError
 
     setup_logging(settings.log_level, settings.log_format)
     host = args.host or settings.host
     port = args.port or settings.port
     if not 1 <= port <= 65535:
         raise UsageError(f"--port: got {port}; expected 1 to 65535")
-    app = create_app(settings, role=args.role)
+    try:
+        env_overrides()
+        app = create_app(settings, role=args.role)
+    except (DefaultsError, SecretKeyError) as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"chatops: serving on http://{host}:{port} (role {args.role}); "
         f"health at http://{host}:{port}/health",

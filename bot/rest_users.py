@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import delete, select
 
-from bot import defaults
+from bot import defaults, preferences
 from bot.errors import ApiError, InvalidRequest, read_json
 from bot.rest_events import delivery_document, page_args
 from bot.services import Services
@@ -172,7 +172,35 @@ def register(app: web.Application, services: Services) -> None:
             }
         )
 
+    async def get_preferences(request: web.Request) -> web.Response:
+        async with services.db.session() as session:
+            stored = await config_repo.preferences(session, tenant(request))
+        return web.json_response(
+            {"tenant": tenant(request), "integration_events": stored or dict(preferences.DEFAULTS)}
+        )
+
+    async def put_preferences(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if not isinstance(body, dict) or not body:
+            raise InvalidRequest("send an object of categories to true or false")
+        values: dict[str, bool] = {}
+        for name, value in body.items():
+            key = preferences.category(str(name))
+            if key is None:
+                raise InvalidRequest(
+                    f"{name}: not a category; use {', '.join(preferences.DEFAULTS)}"
+                )
+            if not isinstance(value, bool):
+                raise InvalidRequest(f"{name}: true or false")
+            values[key] = value
+        async with services.db.session() as session, session.begin():
+            await events_repo.ensure_tenant(session, tenant(request))
+            await config_repo.set_preference(session, tenant(request), values, "api")
+        return await get_preferences(request)
+
     r = app.router
+    r.add_get("/api/v1/preferences", get_preferences)
+    r.add_put("/api/v1/preferences", put_preferences)
     r.add_get("/api/v1/integration-defaults", get_defaults)
     r.add_get("/api/v1/users/{user_id}/integration-defaults", user_effective)
     r.add_post("/api/v1/users/{user_id}/integration-defaults/reset", reset)

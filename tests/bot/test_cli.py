@@ -1,0 +1,139 @@
+"""The `chatops` command as a newcomer uses it: exit codes, secrets never echoed, key rotation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.secrets import Keyring, generate_key
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "routing-key-that-stays-hidden"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+    return {
+        **clean,
+        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+        "CHATOPS_DATA_DIR": str(tmp_path / "var"),
+    }
+
+
+def chatops(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_lists_every_command(env: dict[str, str]) -> None:
+    done = chatops(env, "--help")
+    assert done.returncode == 0
+    for command in ("run", "db", "send", "integrations", "channels", "routes", "keys"):
+        assert command in done.stdout
+
+
+def test_db_upgrade_then_status(env: dict[str, str]) -> None:
+    assert chatops(env, "db", "status").returncode == 1
+    done = chatops(env, "db", "upgrade")
+    assert done.returncode == 0 and "applied 1 migration" in done.stdout
+    assert chatops(env, "db", "status").stdout.strip() == "schema is current"
+
+
+def test_integration_channel_and_route_from_the_command_line(env: dict[str, str]) -> None:
+    done = chatops(
+        env,
+        "integrations",
+        "add",
+        "pagerduty",
+        "--name",
+        "PD",
+        "--secrets-stdin",
+        stdin=f"routing_key={SECRET}\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert SECRET not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["settings"]["routing_key"] == "********"
+    listed = chatops(env, "integrations", "list")
+    assert SECRET not in listed.stdout and json.loads(listed.stdout)[0]["name"] == "PD"
+    assert chatops(env, "channels", "add", "pager", "--integration", "PD").returncode == 0
+    route = chatops(env, "routes", "add", "pager", "--min", "HIGH", "--event", "deploy.*")
+    assert route.returncode == 0, route.stderr
+    assert json.loads(route.stdout)["min_priority"] == "HIGH"
+    assert chatops(env, "integrations", "disable", "PD").stdout.strip() == "PD: disabled"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["integrations", "add", "pagerduty", "--name", "PD", "--set", f"routing_key={SECRET}"],
+            "routing_key is secret",
+        ),
+        (["integrations", "show", "nope"], "no integration 'nope'"),
+        (["routes", "add", "nowhere"], "no channel 'nowhere'"),
+        (["routes", "add", "x", "--min", "LOUD"], "no channel 'x'"),
+        (["integrations"], "choose an action"),
+        (["integrations", "add", "fax", "--name", "f"], "invalid choice: 'fax'"),
+    ],
+)
+def test_mistakes_exit_2_with_one_line(env: dict[str, str], args: list[str], message: str) -> None:
+    done = chatops(env, *args)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert message in done.stderr
+    assert SECRET not in done.stderr
+
+
+def test_keys_rotate_moves_secrets_to_the_newest_key(env: dict[str, str], tmp_path: Path) -> None:
+    old = generate_key()
+    env["CHATOPS_SECRET_KEY"] = old
+    assert (
+        chatops(
+            env,
+            "integrations",
+            "add",
+            "pagerduty",
+            "--name",
+            "PD",
+            "--secrets-stdin",
+            stdin=f"routing_key={SECRET}\n",
+        ).returncode
+        == 0
+    )
+    new = generate_key()
+    env["CHATOPS_SECRET_KEY"] = f"{new},{old}"
+    done = chatops(env, "keys", "rotate")
+    assert done.returncode == 0 and "1 integration" in done.stdout
+    env["CHATOPS_SECRET_KEY"] = new  # the old key can now be dropped
+    shown = chatops(env, "integrations", "show", "PD")
+    assert shown.returncode == 0, shown.stderr
+    import sqlite3
+
+    token = (
+        sqlite3.connect(tmp_path / "c.db")
+        .execute("SELECT credentials FROM integrations")
+        .fetchone()[0]
+    )
+    assert Keyring([new]).decrypt(token) == {"routing_key": SECRET}
+    env["CHATOPS_SECRET_KEY"] = "not-a-key"
+    bad = chatops(env, "integrations", "list")
+    assert bad.returncode == 2 and "Fernet key" in bad.stderr
+
+
+def test_send_without_a_token_says_what_to_set(env: dict[str, str]) -> None:
+    done = chatops(env, "send", "--title", "x")
+    assert done.returncode == 2
+    assert "CHATOPS_API_TOKEN" in done.stderr
