@@ -45,7 +45,7 @@ def test_overrides_apply_field_by_field_in_priority_order() -> None:
     merged = effective(
         base, {"EMAIL": {"priority": 0, "retry_count": 5, "config": {"format": "html"}}}
     )
-    assert list(merged)[0] == "EMAIL"
+    assert next(iter(merged)) == "EMAIL"
     assert merged["EMAIL"]["retry_count"] == 5
     assert merged["EMAIL"]["retry_delay_seconds"] == 60
     assert merged["EMAIL"]["config"] == {"include_agent_info": True, "format": "html"}
@@ -134,7 +134,7 @@ async def test_user_routes_obey_overrides_and_show_in_history(client: Client) ->
         everything = await (await client.get("/api/v1/users/alice/deliveries")).json()
         statuses = sorted(d["status"] for d in everything["deliveries"])
         assert statuses[1] == "skipped"
-        heard = [d for d in everything["deliveries"] if d["status"] != "skipped"][0]
+        heard = next(d for d in everything["deliveries"] if d["status"] != "skipped")
         assert heard["max_attempts"] == 5
         page2 = await (await client.get("/api/v1/users/alice/deliveries?limit=1&offset=1")).json()
         assert page2["deliveries"][0]["delivery_id"] != history["deliveries"][0]["delivery_id"]

@@ -42,8 +42,8 @@ async def test_secrets_are_masked_everywhere_and_encrypted_at_rest(
     listed = await (await client.get("/api/v1/integrations")).text()
     one = await (await client.get(f"/api/v1/integrations/{created['id']}")).text()
     by_name = await (await client.get("/api/v1/integrations/PD")).text()
-    for text in (listed, one, by_name, caplog.text):
-        assert SECRET not in text
+    for shown in (listed, one, by_name, caplog.text):
+        assert SECRET not in shown
     services = client.app[SERVICES]
     async with services.db.session() as session:
         stored = (await session.scalars(select(Integration))).one()
