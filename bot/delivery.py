@@ -27,14 +27,15 @@ from bot.model import (
 )
 from bot.secrets import Keyring, SecretKeyError
 from storage import config as config_repo
+from storage import digests, outbox
 from storage import events as events_repo
-from storage import outbox
 from storage.db import Database
 from storage.schema import utcnow
 
 log = logging.getLogger("chatops.delivery")
 
 RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
+DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class DeliveryWorker:
                 await config_repo.channel(session, item.channel_id) if item.channel_id else None
             )
             alert = await events_repo.get(session, item.event_id) if item.event_id else None
+            digest = None
+            if item.kind is DeliveryKind.DIGEST:
+                digest = await digests.load(session, item.id, utcnow())
             ref = item.message_ref
             if item.kind is DeliveryKind.UPDATE and item.event_id and item.channel_id:
                 ref = await outbox.post_ref(session, item.event_id, item.channel_id)
@@ -157,6 +161,7 @@ class DeliveryWorker:
             delivery_id=item.id,
             kind=item.kind,
             alert=alert,
+            digest=digest,
             ref=ref,
             public_url=self._opts.public_url,
         )
@@ -170,10 +175,27 @@ class DeliveryWorker:
             await self._retry_later(item, blocked, None)
             return True
         wait = self._limits.bucket(channel.id, channel.rate_per_minute).take()
-        if wait > 0:
-            await self._retry_later(item, wait, None)
+        if wait <= 0:
+            return False
+        if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
             return True
-        return False
+        await self._retry_later(item, wait, None)
+        return True
+
+    async def _fold_if_behind(self, item: OutboxItem, channel: ChannelInfo) -> bool:
+        """When the queue is more than DIGEST_AFTER_SECONDS behind the rate, fold it."""
+        now = utcnow()
+        async with self._db.session() as session, session.begin():
+            waiting = await outbox.backlog(session, channel.id) + 1
+            if waiting * 60.0 / channel.rate_per_minute <= DIGEST_AFTER_SECONDS:
+                return False
+            digest_id, folded = await digests.fold(session, item, now=now)
+        log.warning(
+            "channel over its rate: alerts folded into a digest",
+            extra={"channel": channel.name, "digest_id": digest_id, "folded": folded},
+        )
+        self.wake()
+        return True
 
     async def _send(
         self, item: OutboxItem, channel: ChannelInfo, values: dict[str, object], message: Outgoing
@@ -216,6 +238,8 @@ class DeliveryWorker:
                 payload=_summary(message),
                 target=_target(channel),
             )
+            if kept and message.digest is not None:
+                await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
         if not kept:
             log.warning(
                 "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}
@@ -343,4 +367,6 @@ def _summary(message: Outgoing) -> dict[str, object]:
             title=message.alert.title[:200],
             occurrences=message.alert.occurrences,
         )
+    if message.digest is not None:
+        data.update(count=message.digest.count, by_priority=message.digest.by_priority)
     return data

@@ -163,6 +163,7 @@ class Digest:
     by_priority: dict[str, int]
     since: datetime
     until: datetime
+    alert_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

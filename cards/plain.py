@@ -50,6 +50,7 @@ def digest_document(digest: Digest, public_url: str = "") -> dict[str, Any]:
         "since": _iso(digest.since),
         "until": _iso(digest.until),
         "most_severe": [alert_document(a, public_url) for a in digest.most_severe],
+        "alert_ids": list(digest.alert_ids),
     }
 
 

@@ -149,13 +149,12 @@ async def mark_dead(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def backlog(session: AsyncSession, channel_id: str, *, now: datetime) -> int:
-    """How many new cards wait for this channel and are already due."""
+async def backlog(session: AsyncSession, channel_id: str) -> int:
+    """How many new cards wait for this channel, due now or held back for its rate."""
     query = select(func.count()).where(
         Delivery.channel_id == channel_id,
         Delivery.kind == DeliveryKind.POST.value,
         Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
-        Delivery.next_attempt_at <= now,
         Delivery.message_ref.is_(None),
     )
     return int((await session.scalar(query)) or 0)

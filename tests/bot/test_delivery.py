@@ -184,3 +184,39 @@ async def test_a_permanent_refusal_is_not_retried(client: Client) -> None:
         assert len(refusing.received) == 1
     finally:
         await refusing.stop()
+
+
+async def test_a_storm_folds_into_a_digest_that_never_meets_a_rate_limit(client: Client) -> None:
+    strict = await Sink(secret="s3cret", max_per_second=1.05).start()
+    try:
+        await webhook_route(client, strict.url, rate_per_minute=60)
+        ids = set()
+        for i in range(120):
+            priority = "CRITICAL" if i == 77 else "LOW"
+            ids.add(await post_event(client, title=f"storm {i}", priority=priority))
+
+        def shown() -> set[str]:
+            seen: set[str] = set()
+            for r in strict.accepted():
+                if r.body["kind"] == "digest":
+                    seen |= set(r.body["digest"]["alert_ids"])
+                else:
+                    seen.add(r.body["alert"]["id"])
+            return seen
+
+        await eventually(lambda: shown() == ids, within=30, interval=0.2)
+        assert [r.status for r in strict.received if r.status == 429] == []
+        digests = [r.body["digest"] for r in strict.accepted() if r.body["kind"] == "digest"]
+        assert digests, "a storm of 120 alerts at one a second should have been folded"
+        assert len(strict.accepted()) < 30
+        latest = digests[-1]
+        ranks = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+        shown_ranks = [ranks.index(a["priority"]) for a in latest["most_severe"]]
+        assert shown_ranks == sorted(shown_ranks)
+        if any(a == "CRITICAL" for a in latest["by_priority"]):
+            assert latest["most_severe"][0]["title"] == "storm 77"
+        assert latest["count"] == sum(latest["by_priority"].values()) == len(latest["alert_ids"])
+        # The digest is one message, updated in place: every copy has the same id.
+        assert len({d["id"] for d in digests}) == 1
+    finally:
+        await strict.stop()

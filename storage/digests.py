@@ -1,0 +1,132 @@
+"""Digests: when a channel's queue outgrows its rate, its waiting cards fold into one message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import DeliveryKind, DeliveryStatus, Digest, OutboxItem, Priority
+from storage.convert import to_alert
+from storage.schema import Channel, Delivery, Event, new_id
+
+WINDOW = timedelta(minutes=5)  # a digest keeps absorbing alerts for this long
+SHOWN = 3  # alerts a digest shows in full
+
+
+async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tuple[str, int]:
+    """Fold every waiting new card of the item's channel into its open digest.
+
+    Returns the digest's id and how many cards were folded. A digest that was already
+    posted is queued again, so the message in the channel is updated in place.
+    """
+    assert item.channel_id is not None
+    # One fold at a time per channel, across processes: lock the channel row first.
+    await session.execute(select(Channel.id).where(Channel.id == item.channel_id).with_for_update())
+    digest = (
+        await session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.channel_id == item.channel_id,
+                Delivery.kind == DeliveryKind.DIGEST.value,
+                Delivery.created_at >= now - WINDOW,
+                Delivery.status != DeliveryStatus.DEAD.value,
+            )
+            .order_by(Delivery.created_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).first()
+    if digest is None:
+        digest = Delivery(
+            id=new_id(),
+            tenant_id=item.tenant,
+            event_id=None,
+            channel_id=item.channel_id,
+            integration_id=item.integration_id,
+            channel_type=item.channel_type,
+            kind=DeliveryKind.DIGEST.value,
+            status=DeliveryStatus.PENDING.value,
+            max_attempts=item.max_attempts + 2,
+            retry_delay_seconds=item.retry_delay_seconds,
+            next_attempt_at=now,
+            priority=item.priority.value,
+            event_type="digest",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(digest)
+        await session.flush()
+    waiting = and_(
+        Delivery.channel_id == item.channel_id,
+        Delivery.kind == DeliveryKind.POST.value,
+        Delivery.message_ref.is_(None),
+        or_(
+            Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+            and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until),
+        ),
+    )
+    result = await session.execute(
+        update(Delivery)
+        .where(waiting)
+        .values(
+            status=DeliveryStatus.FOLDED.value,
+            digest_id=digest.id,
+            lease_until=None,
+            error_message=f"folded into digest {digest.id}",
+        )
+    )
+    folded = int(result.rowcount)  # type: ignore[attr-defined]
+    if folded and digest.status not in (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value):
+        digest.status = DeliveryStatus.PENDING.value
+        digest.next_attempt_at = now
+        digest.failures = 0
+    return digest.id, folded
+
+
+async def load(session: AsyncSession, digest_id: str, now: datetime) -> Digest:
+    """What a digest says: how many alerts, by priority, the most severe in full."""
+    members = (
+        select(Event)
+        .join(Delivery, Delivery.event_id == Event.id)
+        .where(Delivery.digest_id == digest_id)
+    )
+    rows = (
+        await session.scalars(members.order_by(Event.priority_rank.desc(), Event.first_seen))
+    ).all()
+    counts = await session.execute(
+        select(Event.priority, func.count())
+        .join(Delivery, Delivery.event_id == Event.id)
+        .where(Delivery.digest_id == digest_id)
+        .group_by(Event.priority)
+    )
+    by_priority = {p.value: 0 for p in Priority}
+    by_priority.update({priority: int(n) for priority, n in counts.all()})
+    alerts = [to_alert(r) for r in rows]
+    return Digest(
+        id=digest_id,
+        count=len(alerts),
+        most_severe=tuple(alerts[:SHOWN]),
+        by_priority={k: v for k, v in by_priority.items() if v},
+        since=min((a.first_seen for a in alerts), default=now),
+        until=max((a.last_seen for a in alerts), default=now),
+        alert_ids=tuple(a.id for a in alerts),
+    )
+
+
+async def requeue_if_grown(
+    session: AsyncSession, digest_id: str, shown: int, now: datetime
+) -> bool:
+    """Queue the digest again when cards were folded into it while it was being sent."""
+    members = await session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.digest_id == digest_id)
+    )
+    if int(members or 0) <= shown:
+        return False
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == digest_id, Delivery.status == DeliveryStatus.SENT.value)
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
+    )
+    return True
