@@ -21,6 +21,7 @@ from bot.secrets import load_keyring
 from bot.services import Services
 from bot.settings import Settings
 from storage.db import Database
+from storage.notify import listen
 
 log = logging.getLogger("chatops")
 
@@ -56,6 +57,7 @@ def build_services(settings: Settings) -> Services:
             concurrency=settings.workers * 4,
             batch=settings.delivery_batch,
             lease_seconds=settings.lease_seconds,
+            idle_poll=settings.poll_seconds,
             send_timeout=settings.send_timeout_seconds,
             public_url=settings.public_url,
             allow_private_targets=settings.allow_private_targets,
@@ -100,6 +102,9 @@ def _lifecycle(services: Services, role: str):  # type: ignore[no-untyped-def]
         tasks: list[asyncio.Task[None]] = []
         if role in ("all", "worker"):
             tasks.append(asyncio.create_task(services.worker.run(stop), name="delivery"))
+            if not services.db.is_sqlite:
+                wake = services.worker.wake
+                tasks.append(asyncio.create_task(listen(services.db.url, wake, stop)))
         try:
             yield
         finally:

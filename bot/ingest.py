@@ -15,6 +15,7 @@ from bot.normalize import dedup_key_for
 from storage import config as config_repo
 from storage import events as events_repo
 from storage.db import Database
+from storage.notify import notify_outbox
 from storage.schema import Delivery, new_id, utcnow
 
 log = logging.getLogger("chatops.ingest")
@@ -60,6 +61,8 @@ class IngestService:
             queued = await queue_updates(session, alert, now)
         else:
             queued = await self._route(session, alert, now)
+        if queued:
+            await notify_outbox(session)
         log.info(
             "event stored",
             extra={

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     workers: int = Field(4, ge=1, le=64)
     delivery_batch: int = Field(50, ge=1, le=1000)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
+    poll_seconds: float = Field(1.0, gt=0, le=600)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     @field_validator("database_url")
