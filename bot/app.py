@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -13,7 +14,7 @@ from aiohttp import web
 from bot import hooks, ops, rest_events, rest_integrations
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
-from bot.errors import json_errors
+from bot.errors import Handler, json_errors
 from bot.ingest import IngestService
 from bot.metrics import Metrics
 from bot.model import EventIn
@@ -28,6 +29,14 @@ log = logging.getLogger("chatops")
 MAX_BODY = 1024 * 1024
 ROLES = ("all", "web", "worker", "scheduler")
 SERVICES = web.AppKey("services", Services)
+CONFIG_PATHS = (
+    "/api/v1/integrations",
+    "/api/v1/channels",
+    "/api/v1/routes",
+    "/api/v1/preferences",
+    "/api/v1/integration-defaults",
+    "/api/v1/users/",
+)
 
 
 def build_services(settings: Settings) -> Services:
@@ -50,6 +59,7 @@ def build_services(settings: Settings) -> Services:
 
     worker = DeliveryWorker(
         db,
+        ingest.cache,
         keyring,
         http,
         metrics,
@@ -78,6 +88,7 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY,
         middlewares=[
+            _forget_config_on_change(services),
             json_errors,
             bearer_auth(  # type: ignore[list-item]
                 settings.api_token.get_secret_value() if settings.api_token else None
@@ -92,6 +103,19 @@ def create_app(
         hooks.register(app, services)
     app.cleanup_ctx.append(_lifecycle(services, role))
     return app
+
+
+def _forget_config_on_change(services: Services) -> Any:
+    """Any change through the admin API clears the routing cache of this process."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method not in ("GET", "HEAD") and request.path.startswith(CONFIG_PATHS):
+            services.ingest.cache.invalidate()
+        return response
+
+    return middleware
 
 
 def _lifecycle(services: Services, role: str):  # type: ignore[no-untyped-def]

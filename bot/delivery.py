@@ -13,6 +13,7 @@ import httpx
 
 from adapters.base import AdapterError, RateLimited
 from adapters.registry import adapter_type
+from bot.config_cache import ConfigCache
 from bot.limits import Circuits, RateLimits, backoff
 from bot.logs import correlation_id
 from bot.metrics import Metrics
@@ -60,6 +61,7 @@ class DeliveryWorker:
     def __init__(
         self,
         db: Database,
+        cache: ConfigCache,
         keyring: Keyring,
         http: httpx.AsyncClient,
         metrics: Metrics,
@@ -67,7 +69,7 @@ class DeliveryWorker:
         on_dead: DeadLetterHook | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._db, self._keyring, self._http = db, keyring, http
+        self._db, self._cache, self._keyring, self._http = db, cache, keyring, http
         self._metrics, self._opts, self._on_dead = metrics, options, on_dead
         self._rng = rng or random.Random()
         self._limits = RateLimits()
@@ -133,9 +135,12 @@ class DeliveryWorker:
 
     async def _process(self, item: OutboxItem) -> None:
         async with self._db.session() as session:
-            loaded = (
-                await config_repo.channel(session, item.channel_id) if item.channel_id else None
-            )
+            loaded = None
+            if item.channel_id:
+                channel_id = item.channel_id
+                loaded = await self._cache.get(
+                    ("channel", channel_id), lambda: config_repo.channel(session, channel_id)
+                )
             alert = await events_repo.get(session, item.event_id) if item.event_id else None
             digest = None
             if item.kind is DeliveryKind.DIGEST:

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import defaults, preferences, routing
-from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn
+from bot.config_cache import ConfigCache
+from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from bot.normalize import dedup_key_for
 from storage import config as config_repo
 from storage import events as events_repo
@@ -32,12 +34,53 @@ class IngestResult:
     deliveries: int
 
 
+@dataclass(frozen=True)
+class ChannelRef:
+    """What routing needs of a channel."""
+
+    id: str
+    type: str
+    integration_id: str | None
+    target: str
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A tenant's routes, the channels they name, preferences and system defaults."""
+
+    rules: list[RouteRule]
+    channels: dict[str, ChannelRef]
+    preferences: dict[str, bool] | None
+    defaults: dict[str, dict[str, Any]]
+
+
+async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
+    """Read a tenant's routing configuration."""
+    rules = await config_repo.rules(session, tenant)
+    rows = await config_repo.channel_types(session, sorted({r.channel_id for r in rules}))
+    return RoutingConfig(
+        rules=rules,
+        channels={
+            c.id: ChannelRef(c.id, c.type, c.integration_id, c.target) for c in rows.values()
+        },
+        preferences=await config_repo.preferences(session, tenant),
+        defaults=defaults.system_defaults(await config_repo.stored_defaults(session)),
+    )
+
+
 class IngestService:
     """Turns events into stored alerts and outbox rows; `wake` tells the workers."""
 
-    def __init__(self, db: Database, wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        wake: Callable[[], None] = lambda: None,
+        cache: ConfigCache | None = None,
+    ) -> None:
         self._db = db
         self._wake = wake
+        self.cache = cache or ConfigCache()
+        self._tenants: set[str] = set()
 
     async def submit(self, event: EventIn) -> IngestResult:
         """Store, dedup, route and queue one event, atomically."""
@@ -51,7 +94,9 @@ class IngestService:
         """`submit` inside a transaction the caller owns."""
         now = utcnow()
         key = dedup_key_for(event)
-        await events_repo.ensure_tenant(session, event.tenant)
+        if event.tenant not in self._tenants:
+            await events_repo.ensure_tenant(session, event.tenant)
+            self._tenants.add(event.tenant)
         stored = await events_repo.store(session, event, key, now)
         if stored is None:
             log.info("resolve for no open alert ignored", extra={"dedup_key": key})
@@ -76,25 +121,26 @@ class IngestService:
         return IngestResult(alert.id, key, alert.state.value, stored.deduplicated, queued)
 
     async def _route(self, session: AsyncSession, alert: Alert, now: datetime) -> int:
-        prefs = await config_repo.preferences(session, alert.tenant)
-        if not preferences.allows(prefs, alert.event_type):
+        config = await self.cache.get(
+            ("routing", alert.tenant), lambda: load_routing(session, alert.tenant)
+        )
+        if not preferences.allows(config.preferences, alert.event_type):
             log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
             return 0
-        return await queue_posts(session, alert, now)
+        return await queue_posts(session, alert, now, config)
 
 
-async def queue_posts(session: AsyncSession, alert: Alert, now: datetime) -> int:
+async def queue_posts(
+    session: AsyncSession, alert: Alert, now: datetime, config: RoutingConfig
+) -> int:
     """One outbox row per matching route, with retry budgets from defaults and overrides."""
-    rules = routing.matching(await config_repo.rules(session, alert.tenant), alert)
+    rules = routing.matching(config.rules, alert)
     skip_channel = alert.metadata.get("failed_channel_id")
-    rules = [r for r in rules if r.channel_id != skip_channel]
-    if not rules:
-        return 0
-    channels = await config_repo.channel_types(session, [r.channel_id for r in rules])
-    system = defaults.system_defaults(await config_repo.stored_defaults(session))
+    rules = [r for r in rules if r.channel_id != skip_channel and r.channel_id in config.channels]
+    system = config.defaults
     queued = 0
     for rule in rules:
-        channel = channels[rule.channel_id]
+        channel = config.channels[rule.channel_id]
         kind = defaults.integration_type(channel.type)
         effective = system
         if rule.user_id:

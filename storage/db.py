@@ -30,7 +30,10 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_parent_dir(url)
-            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size)
+            # One connection: writers queue in asyncio instead of in SQLite's sleeping busy handler.
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=1, max_overflow=0, pool_timeout=300
+            )
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(

@@ -56,9 +56,14 @@ async def store(
             return _repeat(existing, event, now)
         if event.resolve:
             return None
+        row = _new_row(event, dedup_key, now)
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite runs one writer at a time (BEGIN IMMEDIATE): no race to guard against.
+            session.add(row)
+            await session.flush()
+            return Stored(alert=to_alert(row), deduplicated=False)
         try:
             async with session.begin_nested():
-                row = _new_row(event, dedup_key, now)
                 session.add(row)
             return Stored(alert=to_alert(row), deduplicated=False)
         except IntegrityError:

@@ -35,7 +35,7 @@ async def claim(
     ids = list((await session.scalars(due)).all())
     if not ids:
         return []
-    await session.execute(
+    leased = (
         update(Delivery)
         .where(Delivery.id.in_(ids))
         .values(
@@ -44,9 +44,11 @@ async def claim(
             next_attempt_at=lease_until,
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
     )
-    rows = (await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))).all()
-    return [to_item(row) for row in rows]
+    rows = (await session.scalars(leased)).all()
+    return sorted((to_item(row) for row in rows), key=lambda item: ids.index(item.id))
 
 
 def _held(item: OutboxItem) -> Any:

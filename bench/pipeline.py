@@ -1,0 +1,151 @@
+"""Ingest-to-delivered: the real program on SQLite and PostgreSQL, a sink on loopback.
+
+Events go in through `POST /api/v1/events`; the clock runs from just before each request
+to the moment the sink receives the delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Sink:
+    """Records when each alert arrives."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.runner: web.AppRunner | None = None
+        self.port = _free_port()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.arrived.setdefault(body["alert"]["id"], time.perf_counter())
+        return web.json_response({"ok": True})
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+
+async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError("the bot exited during start-up")
+            try:
+                if (await http.get(f"{base}/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the bot did not become ready")
+
+
+async def run_pipeline(database_url: str, events: int, concurrency: int) -> dict[str, Any]:
+    """Start the bot on `database_url`, push `events`, and measure until all are delivered."""
+    sink = Sink()
+    await sink.start()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = tempfile.mkdtemp(prefix="chatops-bench-")
+    env = {
+        **os.environ,
+        "CHATOPS_DATABASE_URL": database_url,
+        "CHATOPS_API_TOKEN": TOKEN,
+        "CHATOPS_DATA_DIR": data,
+        "CHATOPS_ALLOW_PRIVATE_TARGETS": "true",
+        "CHATOPS_LOG_LEVEL": "WARNING",
+    }
+    profile = (
+        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
+        if os.environ.get("BENCH_PROFILE")
+        else []
+    )
+    proc = subprocess.Popen(
+        [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await _ready(base, proc)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(
+            base_url=base, headers=headers, limits=limits, timeout=60
+        ) as http:
+            await http.post(
+                "/api/v1/integrations",
+                json={
+                    "type": "webhook",
+                    "name": "sink",
+                    "settings": {"url": f"http://127.0.0.1:{sink.port}/hook"},
+                },
+            )
+            await http.post(
+                "/api/v1/channels",
+                json={"name": "sink", "integration": "sink", "rate_per_minute": 1_000_000},
+            )
+            await http.post("/api/v1/routes", json={"channel": "sink"})
+            submitted: dict[str, float] = {}
+            gate = asyncio.Semaphore(concurrency)
+
+            async def submit(i: int) -> None:
+                async with gate:
+                    started = time.perf_counter()
+                    resp = await http.post(
+                        "/api/v1/events", json={"title": f"bench {i}", "dedup_key": f"b{i}"}
+                    )
+                    submitted[resp.json()["id"]] = started
+
+            begin = time.perf_counter()
+            await asyncio.gather(*(submit(i) for i in range(events)))
+            accepted = time.perf_counter() - begin
+            while len(sink.arrived) < events:
+                if time.perf_counter() - begin > 600:
+                    raise RuntimeError(f"only {len(sink.arrived)} of {events} delivered in 10 min")
+                await asyncio.sleep(0.02)
+            total = max(sink.arrived.values()) - begin
+        latencies = sorted(sink.arrived[i] - submitted[i] for i in submitted)
+        return {
+            "events": events,
+            "ingest_per_s": events / accepted,
+            "delivered_per_s": events / total,
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        await sink.stop()
+        shutil.rmtree(data, ignore_errors=True)
