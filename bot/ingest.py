@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import defaults, preferences, routing
 from bot.config_cache import ConfigCache
+from bot.logs import correlation_id
 from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from bot.normalize import dedup_key_for
 from storage import config as config_repo
@@ -94,6 +95,7 @@ class IngestService:
         """`submit` inside a transaction the caller owns."""
         now = utcnow()
         key = dedup_key_for(event)
+        correlation_id.set(event.correlation_id)
         if event.tenant not in self._tenants:
             await events_repo.ensure_tenant(session, event.tenant)
             self._tenants.add(event.tenant)
@@ -115,7 +117,6 @@ class IngestService:
                 "dedup_key": key,
                 "deduplicated": stored.deduplicated,
                 "deliveries": queued,
-                "correlation_id": alert.correlation_id,
             },
         )
         return IngestResult(alert.id, key, alert.state.value, stored.deduplicated, queued)

@@ -220,3 +220,23 @@ async def test_a_storm_folds_into_a_digest_that_never_meets_a_rate_limit(client:
         assert len({d["id"] for d in digests}) == 1
     finally:
         await strict.stop()
+
+
+async def test_five_failures_in_a_row_open_the_circuit_and_nothing_more_is_tried(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "10")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_DELAY_SECONDS", "0")
+    down = await Sink(default_status=502).start()
+    try:
+        await webhook_route(client, down.url)
+        ids = [await post_event(client, title=f"e{i}") for i in range(8)]
+        await eventually(lambda: len(down.received) >= 5)
+        await asyncio.sleep(2.0)
+        assert len(down.received) == 5
+        statuses = {(await event_detail(client, i))["deliveries"][0]["status"] for i in ids}
+        assert "dead" not in statuses and "sent" not in statuses
+    finally:
+        await down.stop()
