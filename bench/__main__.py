@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cards import run_cards  # noqa: E402
 from bench.pipeline import run_pipeline  # noqa: E402
 from tests.pg import Cluster, find_bindir  # noqa: E402
 
@@ -30,8 +31,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--only", choices=["cards", "sqlite", "postgres"])
+    parser.add_argument("--cards", type=int, default=10_000)
     args = parser.parse_args()
+    if args.only in (None, "cards"):
+        cards = run_cards(args.cards)
+        print(
+            f"cards: {cards['cards']} alerts rendered per platform; "
+            f"Block Kit {cards['blockkit']:.0f}/s, Adaptive Card {cards['adaptive']:.0f}/s",
+            flush=True,
+        )
+        if args.only == "cards":
+            return 0
     print(
         f"ingest-to-delivered: {args.events} events over REST, {args.concurrency} at a time, "
         "webhook sink on loopback, CPUs:",

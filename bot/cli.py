@@ -63,6 +63,20 @@ def build_parser() -> Parser:
     send.add_argument("--tenant", default="default")
     send.add_argument("--api", help="bot base URL (default CHATOPS_PUBLIC_URL)")
 
+    prev = sub.add_parser("preview", help="print the card an event JSON would become")
+    prev.add_argument("--format", choices=["blockkit", "adaptive"], required=True)
+    prev.add_argument(
+        "--state",
+        choices=["triggered", "acknowledged", "escalated", "resolved"],
+        default="triggered",
+    )
+    prev.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        help="event JSON, the shape of POST /api/v1/events (default: stdin)",
+    )
+
     from bot.cli_admin import add_admin_commands
 
     add_admin_commands(sub)
@@ -95,6 +109,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(db_command(args.action, settings))
     if args.command == "send":
         return send(args, settings)
+    if args.command == "preview":
+        from bot.preview import PreviewError, preview
+
+        try:
+            return preview(args.file, args.format, args.state, settings.public_url)
+        except PreviewError as exc:
+            raise UsageError(str(exc)) from None
     from bot.cli_admin import run_admin
 
     return run_admin(args, settings)

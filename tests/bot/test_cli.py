@@ -137,3 +137,48 @@ def test_send_without_a_token_says_what_to_set(env: dict[str, str]) -> None:
     done = chatops(env, "send", "--title", "x")
     assert done.returncode == 2
     assert "CHATOPS_API_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "fmt,state",
+    [
+        ("blockkit", "triggered"),
+        ("adaptive", "acknowledged"),
+        ("blockkit", "resolved"),
+        ("adaptive", "escalated"),
+    ],
+)
+def test_preview_prints_a_valid_card(env: dict[str, str], fmt: str, state: str) -> None:
+    from tests.cards.checks import adaptive_problems, blockkit_problems
+
+    event = {
+        "title": "<!channel> Disk 97% on db-1",
+        "priority": "CRITICAL",
+        "facts": {"host": "db-1"},
+        "stakeholders": ["SRE"],
+    }
+    done = chatops(env, "preview", "--format", fmt, "--state", state, stdin=json.dumps(event))
+    assert done.returncode == 0, done.stderr
+    card = json.loads(done.stdout)
+    if fmt == "blockkit":
+        assert blockkit_problems(card) == []
+        assert "Block Kit Builder: https://app.slack.com/block-kit-builder/#" in done.stderr
+        assert card["text"].startswith("[CRITICAL] &lt;!channel&gt; Disk 97% on db-1")
+    else:
+        assert adaptive_problems(card) == []
+    verbs = {"triggered": 3, "acknowledged": 2, "escalated": 3, "resolved": 0}[state]
+    rendered = json.dumps(card)
+    assert (
+        rendered.count('"acknowledge"') + rendered.count('"escalate"') + rendered.count('"resolve"')
+        == verbs
+    )
+
+
+def test_preview_refuses_a_bad_event_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "e.json"
+    bad.write_text('{"body": "no title"}')
+    done = chatops(env, "preview", "--format", "adaptive", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.strip() == "chatops: title: required; send a short summary of what happened"
+    missing = chatops(env, "preview", "--format", "adaptive", str(tmp_path / "none.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr

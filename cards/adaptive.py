@@ -1,0 +1,221 @@
+"""Adaptive Cards 1.5 for an alert or a digest, under 28 KB, user text never read as Markdown."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.model import Alert, AlertState, Digest, Priority, Verb
+from cards.style import (
+    LOOKS,
+    STATE_LABELS,
+    alert_url,
+    clip,
+    one_line,
+    relative,
+    safe_url,
+    shown_state,
+    teams_escape,
+    when,
+)
+from cards.templates import BUTTON_LABELS, template_for, verbs_for
+
+VERSION = "1.5"
+MAX_BYTES = 28 * 1024
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+Element = dict[str, Any]
+
+
+def plain_text(text: str, **style: Any) -> Element:
+    """A RichTextBlock of one TextRun: rendered as typed, with no Markdown and no mentions."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def small(text: str) -> Element:
+    """A subtle line of the bot's own words."""
+    return {"type": "TextBlock", "text": text, "wrap": True, "size": "Small", "isSubtle": True}
+
+
+def _facts(alert: Alert, now: datetime, limit: int, value_max: int) -> tuple[Element, int]:
+    rows = [
+        ("Priority", f"{LOOKS[alert.priority].emoji} {alert.priority.value}"),
+        ("Status", STATE_LABELS[shown_state(alert)]),
+        ("First seen", when(alert.first_seen, now)),
+    ]
+    if alert.occurrences > 1:
+        rows.append(("Occurrences", f"{alert.occurrences} (last {relative(alert.last_seen, now)})"))
+    if alert.stakeholders:
+        rows.append(("Stakeholders", ", ".join(alert.stakeholders)))
+    if alert.escalation_level:
+        rows.append(("Escalation level", str(alert.escalation_level)))
+    facts = list(alert.facts.items())
+    rows.extend(facts[:limit])
+    fact_set = {
+        "type": "FactSet",
+        "facts": [
+            {
+                "title": teams_escape(clip(one_line(k), 100)),
+                "value": teams_escape(clip(v, value_max)),
+            }
+            for k, v in rows
+        ],
+    }
+    return fact_set, max(0, len(facts) - limit)
+
+
+def _state_line(alert: Alert, now: datetime) -> str | None:
+    if alert.state is AlertState.RESOLVED and alert.resolved_at:
+        return f"✅ Resolved by {alert.resolved_by or 'unknown'} at {when(alert.resolved_at, now)}"
+    if alert.acknowledged_by and alert.acknowledged_at:
+        return f"👀 Acknowledged by {alert.acknowledged_by} at {when(alert.acknowledged_at, now)}"
+    if alert.escalation_level:
+        return f"⏫ Escalated to level {alert.escalation_level}"
+    return None
+
+
+def _actions(alert: Alert, full_url: str) -> list[Element]:
+    actions: list[Element] = []
+    for verb in verbs_for(alert):
+        action: Element = {
+            "type": "Action.Execute",
+            "title": BUTTON_LABELS[verb],
+            "verb": verb.value,
+            "data": {"alert_id": alert.id},
+        }
+        if verb in (Verb.ACKNOWLEDGE, Verb.RETRY):
+            action["style"] = "positive"
+        elif verb in (Verb.ESCALATE, Verb.DISCARD):
+            action["style"] = "destructive"
+        actions.append(action)
+    link = safe_url(alert.link)
+    if link:
+        actions.append({"type": "Action.OpenUrl", "title": "Open link", "url": link})
+    if safe_url(full_url):
+        actions.append({"type": "Action.OpenUrl", "title": "View full alert", "url": full_url})
+    return actions
+
+
+def _build(
+    alert: Alert, now: datetime, public_url: str, body_max: int, facts_max: int, value_max: int
+) -> Element:
+    look = LOOKS[alert.priority]
+    template = template_for(alert)
+    head: list[Element] = [
+        small(f"{template.label} · {alert.priority.value} · {STATE_LABELS[shown_state(alert)]}"),
+        plain_text(
+            f"{look.emoji} {clip(one_line(alert.title), 300)}",
+            size="Large",
+            weight="Bolder",
+            color=look.text_colour,
+        ),
+    ]
+    body: list[Element] = [
+        {"type": "Container", "style": look.container, "bleed": True, "items": head}
+    ]
+    if alert.body:
+        body.append(plain_text(clip(alert.body, body_max)))
+    fact_set, hidden = _facts(alert, now, facts_max, value_max)
+    body.append(fact_set)
+    line = _state_line(alert, now)
+    if line:
+        body.append(small(teams_escape(line)))
+    if hidden:
+        body.append(small(f"… and {hidden} more facts: open View full alert"))
+    ids = [f"Alert {alert.id}", f"Source {alert.source}"]
+    if alert.correlation_id:
+        ids.insert(0, f"Correlation {alert.correlation_id}")
+    body.append(small(teams_escape(clip(" · ".join(ids), 500))))
+    state = STATE_LABELS[shown_state(alert)].split(" ", 1)[1]
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": VERSION,
+        "fallbackText": clip(f"[{alert.priority.value}] {one_line(alert.title)} ({state})", 500),
+        "body": body,
+        "actions": _actions(alert, alert_url(public_url or "https://chatops.invalid", alert.id)),
+    }
+
+
+def size_of(card: Element) -> int:
+    """The card's size in bytes as it travels: UTF-8 JSON inside the message envelope."""
+    return len(json.dumps(teams_message(card), ensure_ascii=False).encode())
+
+
+def alert_card(alert: Alert, now: datetime, *, public_url: str = "") -> Element:
+    """The Adaptive Card for an alert, shrunk step by step until it fits in 28 KB."""
+    for body_max, facts_max, value_max in (
+        (8000, 40, 500),
+        (3000, 20, 200),
+        (1000, 10, 100),
+        (300, 5, 60),
+        (100, 0, 40),
+    ):
+        card = _build(alert, now, public_url, body_max, facts_max, value_max)
+        if size_of(card) <= MAX_BYTES:
+            return card
+    return card
+
+
+def digest_card(digest: Digest, now: datetime, *, public_url: str = "") -> Element:
+    """One card standing for many alerts: the count, the worst few, acknowledge-all."""
+    minutes = max(1, round((digest.until - digest.since).total_seconds() / 60))
+    span = "the last minute" if minutes == 1 else f"the last {minutes} minutes"
+    counts = " · ".join(
+        f"{LOOKS[Priority(p)].emoji} {n} {p}" for p, n in digest.by_priority.items()
+    )
+    body: list[Element] = [
+        {
+            "type": "TextBlock",
+            "text": f"📚 {digest.count} alerts in {span}",
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        small(counts or "no alerts"),
+    ]
+    for alert in digest.most_severe[:10]:
+        body.append(
+            plain_text(
+                f"{LOOKS[alert.priority].emoji} {clip(one_line(alert.title), 200)} — "
+                f"{STATE_LABELS[shown_state(alert)]}, {relative(alert.first_seen, now)}"
+            )
+        )
+    rest = digest.count - len(digest.most_severe[:10])
+    if rest > 0:
+        body.append(small(f"… and {rest} more"))
+    actions: list[Element] = [
+        {
+            "type": "Action.Execute",
+            "title": "Acknowledge all",
+            "verb": Verb.ACKNOWLEDGE.value,
+            "style": "positive",
+            "data": {"digest_id": digest.id},
+        }
+    ]
+    base = safe_url(public_url)
+    if base:
+        actions.append(
+            {
+                "type": "Action.OpenUrl",
+                "title": "View open alerts",
+                "url": f"{base.rstrip('/')}/api/v1/events?state=triggered",
+            }
+        )
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": VERSION,
+        "fallbackText": f"{digest.count} alerts in {span}",
+        "body": body,
+        "actions": actions,
+    }
+
+
+def teams_message(card: Element) -> Element:
+    """The `message` envelope that Workflows and incoming-webhook URLs take (seeds 001, 004)."""
+    return {
+        "type": "message",
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}],
+    }

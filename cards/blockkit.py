@@ -1,0 +1,217 @@
+"""Slack Block Kit for an alert or a digest, within every Block Kit limit, user text inert."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot.model import Alert, AlertState, Digest, Priority, Verb
+from cards.style import (
+    LOOKS,
+    STATE_LABELS,
+    alert_url,
+    clip,
+    one_line,
+    relative,
+    safe_url,
+    shown_state,
+    slack_escape,
+    when,
+)
+from cards.templates import ACTION_IDS, BUTTON_LABELS, template_for, verbs_for
+
+MAX_BLOCKS = 50
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_PER_SECTION = 10
+BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
+URL_MAX = 3000
+FACT_SECTIONS = 3  # 30 facts at most; the rest are counted and linked
+FALLBACK_MAX = 3000
+BUILDER_URL = "https://app.slack.com/block-kit-builder/#"
+
+Block = dict[str, Any]
+
+
+def plain(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
+    """A plain_text object: Slack never parses mentions, links or formatting in it."""
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def button(
+    text: str,
+    *,
+    action_id: str,
+    value: str | None = None,
+    url: str | None = None,
+    style: str | None = None,
+) -> dict[str, Any]:
+    """A button element within the button limits."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT_MAX),
+        "action_id": action_id[:255],
+    }
+    if value is not None:
+        element["value"] = value[:BUTTON_VALUE_MAX]
+    if url is not None:
+        element["url"] = url
+    if style:
+        element["style"] = style
+    return element
+
+
+def _status_fields(alert: Alert, now: datetime) -> list[dict[str, Any]]:
+    fields = [
+        f"Priority\n{LOOKS[alert.priority].emoji} {alert.priority.value}",
+        f"Status\n{STATE_LABELS[shown_state(alert)]}",
+        f"First seen\n{when(alert.first_seen, now)}",
+    ]
+    if alert.occurrences > 1:
+        fields.append(f"Occurrences\n{alert.occurrences} (last {relative(alert.last_seen, now)})")
+    if alert.stakeholders:
+        fields.append("Stakeholders\n" + ", ".join(alert.stakeholders))
+    if alert.escalation_level:
+        fields.append(f"Escalation level\n{alert.escalation_level}")
+    return [plain(f, FIELD_MAX) for f in fields]
+
+
+def _fact_sections(alert: Alert) -> tuple[list[Block], int]:
+    facts = list(alert.facts.items())
+    shown = facts[: FIELDS_PER_SECTION * FACT_SECTIONS]
+    sections = [
+        {
+            "type": "section",
+            "fields": [plain(f"{k}\n{v}", FIELD_MAX) for k, v in shown[i : i + FIELDS_PER_SECTION]],
+        }
+        for i in range(0, len(shown), FIELDS_PER_SECTION)
+    ]
+    return sections, len(facts) - len(shown)
+
+
+def _state_line(alert: Alert, now: datetime) -> str | None:
+    if alert.state is AlertState.RESOLVED and alert.resolved_at:
+        return f"✅ Resolved by {alert.resolved_by or 'unknown'} at {when(alert.resolved_at, now)}"
+    if alert.acknowledged_by and alert.acknowledged_at:
+        return f"👀 Acknowledged by {alert.acknowledged_by} at {when(alert.acknowledged_at, now)}"
+    if alert.escalation_level:
+        target = alert.metadata.get("escalated_to")
+        return f"⏫ Escalated to level {alert.escalation_level}" + (
+            f" ({target})" if target else ""
+        )
+    return None
+
+
+def _actions(alert: Alert, full_url: str, truncated: bool) -> Block | None:
+    elements: list[dict[str, Any]] = []
+    for verb in verbs_for(alert):
+        style = {
+            Verb.ACKNOWLEDGE: "primary",
+            Verb.RETRY: "primary",
+            Verb.ESCALATE: "danger",
+            Verb.DISCARD: "danger",
+        }.get(verb)
+        elements.append(
+            button(BUTTON_LABELS[verb], action_id=ACTION_IDS[verb], value=alert.id, style=style)
+        )
+    link = safe_url(alert.link)
+    if link and len(link) <= URL_MAX:
+        elements.append(button("Open link", action_id="open_link", url=link))
+    if safe_url(full_url) and (truncated or not elements):
+        elements.append(button("View full alert", action_id="view_full", url=full_url))
+    return (
+        {"type": "actions", "block_id": f"alert:{alert.id}"[:255], "elements": elements}
+        if elements
+        else None
+    )
+
+
+def alert_blocks(alert: Alert, now: datetime, *, public_url: str = "") -> dict[str, Any]:
+    """The message for an alert: `text` (notifications, screen readers) and `blocks`."""
+    look = LOOKS[alert.priority]
+    template = template_for(alert)
+    state_label = STATE_LABELS[shown_state(alert)]
+    full_url = alert_url(public_url or "https://chatops.invalid", alert.id)
+    blocks: list[Block] = [
+        {
+            "type": "context",
+            "elements": [plain(f"{template.label} · {alert.priority.value} · {state_label}", 300)],
+        },
+        {"type": "header", "text": plain(f"{look.emoji} {one_line(alert.title)}", HEADER_MAX)},
+    ]
+    truncated = len(alert.title) + 2 > HEADER_MAX
+    if alert.body:
+        blocks.append({"type": "section", "text": plain(alert.body, SECTION_MAX)})
+        truncated |= len(alert.body) > SECTION_MAX
+    blocks.append({"type": "section", "fields": _status_fields(alert, now)})
+    facts, hidden = _fact_sections(alert)
+    blocks.extend(facts)
+    truncated |= hidden > 0 or any(len(k) + len(v) + 1 > FIELD_MAX for k, v in alert.facts.items())
+    context = [plain(line, 1000) for line in (_state_line(alert, now),) if line]
+    if hidden:
+        context.append(plain(f"… and {hidden} more facts: use View full alert", 300))
+    ids = [f"Alert {alert.id}", f"Source {alert.source}"]
+    if alert.correlation_id:
+        ids.insert(0, f"Correlation {alert.correlation_id}")
+    context.append(plain(" · ".join(ids), 1000))
+    blocks.append({"type": "context", "elements": context[:10]})
+    actions = _actions(alert, full_url, truncated)
+    if actions:
+        blocks.append(actions)
+    state = STATE_LABELS[shown_state(alert)].split(" ", 1)[1]
+    fallback = f"[{alert.priority.value}] {one_line(alert.title)} ({state})"
+    return {"text": slack_escape(clip(fallback, FALLBACK_MAX)), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def digest_blocks(digest: Digest, now: datetime, *, public_url: str = "") -> dict[str, Any]:
+    """One message standing for many alerts: the count, the worst few, acknowledge-all."""
+    minutes = max(1, round((digest.until - digest.since).total_seconds() / 60))
+    span = "the last minute" if minutes == 1 else f"the last {minutes} minutes"
+    title = f"📚 {digest.count} alerts in {span}"
+    counts = " · ".join(
+        f"{LOOKS[Priority(p)].emoji} {n} {p}" for p, n in digest.by_priority.items()
+    )
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(title, HEADER_MAX)},
+        {"type": "context", "elements": [plain(counts or "no alerts", 1000)]},
+    ]
+    for alert in digest.most_severe[:10]:
+        line = (
+            f"{LOOKS[alert.priority].emoji} {one_line(alert.title)} — "
+            f"{STATE_LABELS[shown_state(alert)]}, {relative(alert.first_seen, now)}"
+        )
+        blocks.append({"type": "section", "text": plain(line, SECTION_MAX)})
+    rest = digest.count - len(digest.most_severe[:10])
+    if rest > 0:
+        blocks.append({"type": "context", "elements": [plain(f"… and {rest} more", 300)]})
+    elements = [
+        button(
+            "Acknowledge all",
+            action_id=ACTION_IDS[Verb.ACKNOWLEDGE],
+            value=f"digest:{digest.id}",
+            style="primary",
+        )
+    ]
+    base = safe_url(public_url)
+    if base:
+        elements.append(
+            button(
+                "View open alerts",
+                action_id="view_open",
+                url=f"{base.rstrip('/')}/api/v1/events?state=triggered",
+            )
+        )
+    blocks.append(
+        {"type": "actions", "block_id": f"digest:{digest.id}"[:255], "elements": elements}
+    )
+    return {"text": slack_escape(title), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def builder_link(message: dict[str, Any]) -> str:
+    """A Block Kit Builder URL that opens these blocks for a look."""
+    blocks = json.dumps({"blocks": message["blocks"]}, separators=(",", ":"), ensure_ascii=False)
+    return BUILDER_URL + quote(blocks)

@@ -1,0 +1,106 @@
+"""How cards look on both platforms: priority presentation, times, escaping and truncation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.model import Alert, AlertState, Priority
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one priority is shown: the same emoji and colour on Slack and Teams."""
+
+    emoji: str
+    colour: str  # hex, for Slack attachments and webhook receivers
+    container: str  # Adaptive Card container style
+    text_colour: str  # Adaptive Card text colour
+
+
+LOOKS: dict[Priority, Look] = {
+    Priority.CRITICAL: Look("🔴", "#D32F2F", "attention", "Attention"),
+    Priority.HIGH: Look("🟠", "#F57C00", "warning", "Warning"),
+    Priority.MEDIUM: Look("🟡", "#FBC02D", "warning", "Warning"),
+    Priority.LOW: Look("🔵", "#1976D2", "accent", "Accent"),
+    Priority.INFO: Look("⚪", "#9E9E9E", "default", "Default"),
+}
+
+STATE_LABELS = {
+    "triggered": "🚨 Triggered",
+    "acknowledged": "👀 Acknowledged",
+    "escalated": "⏫ Escalated",
+    "resolved": "✅ Resolved",
+}
+
+
+def shown_state(alert: Alert) -> str:
+    """The state a card shows: an open alert with an escalation level shows as escalated."""
+    if alert.state is AlertState.TRIGGERED and alert.escalation_level > 0:
+        return "escalated"
+    return alert.state.value
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def one_line(text: str) -> str:
+    """Newlines and runs of spaces folded into single spaces."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def absolute(when: datetime) -> str:
+    """`2026-11-21 14:03 UTC`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """`just now`, `5 min ago`, `3 h ago`, `2 d ago` (or `in 5 min` for the future)."""
+    seconds = int((now - when).total_seconds())
+    future, seconds = seconds < 0, abs(seconds)
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        amount = f"{max(1, round(seconds / 60))} min"
+    elif seconds < 86400:
+        amount = f"{round(seconds / 3600)} h"
+    else:
+        amount = f"{round(seconds / 86400)} d"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """Absolute and relative together: `2026-11-21 14:03 UTC (5 min ago)`."""
+    return f"{absolute(moment)} ({relative(moment, now)})"
+
+
+def slack_escape(text: str) -> str:
+    """Escape text for Slack mrkdwn: no `<!channel>`, `<@U123>` or links can form."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape Markdown punctuation for Adaptive Card fields that render Markdown."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only absolute http(s) URLs become buttons."""
+    if url and url.startswith(("https://", "http://")) and not any(c in url for c in ' \n<>"'):
+        return url
+    return None
+
+
+def alert_url(public_url: str, alert_id: str) -> str:
+    """The bot's own page for an alert."""
+    return f"{public_url.rstrip('/')}/api/v1/events/{alert_id}"
