@@ -12,6 +12,7 @@ import httpx
 from aiohttp import web
 
 from bot import hooks, ops, rest_events, rest_integrations
+from bot.actions import ActionService
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.errors import Handler, json_errors
@@ -75,7 +76,8 @@ def build_services(settings: Settings) -> Services:
         on_dead=on_dead,
     )
     holder.append(worker)
-    return Services(settings, db, keyring, http, metrics, ingest, worker)
+    actions = ActionService(db, ingest)
+    return Services(settings, db, keyring, http, metrics, ingest, worker, actions)
 
 
 def create_app(

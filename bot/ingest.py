@@ -83,6 +83,10 @@ class IngestService:
         self.cache = cache or ConfigCache()
         self._tenants: set[str] = set()
 
+    def wake_workers(self) -> None:
+        """Tell the delivery workers that new outbox rows are committed."""
+        self._wake()
+
     async def submit(self, event: EventIn) -> IngestResult:
         """Store, dedup, route and queue one event, atomically."""
         async with self._db.session() as session, session.begin():

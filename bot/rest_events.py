@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.actions import Actor
 from bot.errors import ApiError, read_json
-from bot.model import AlertState, Priority
+from bot.model import AlertState, Priority, Verb
 from bot.normalize import InvalidEvent, from_api
 from bot.services import Services
 from cards.plain import alert_document
@@ -149,6 +150,28 @@ def register(app: web.Application, services: Services) -> None:
         ]
         return web.json_response(doc)
 
+    async def act(request: web.Request) -> web.Response:
+        try:
+            verb = Verb(request.match_info["verb"])
+        except ValueError:
+            raise ApiError(
+                404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
+            ) from None
+        body = await read_json(request) if request.can_read_body else {}
+        actor_name = body.get("actor") if isinstance(body, dict) else None
+        if not isinstance(actor_name, str) or not actor_name.strip() or len(actor_name) > 255:
+            raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
+        actor = Actor(id=actor_name.strip(), name=actor_name.strip(), platform="api")
+        outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
+        if outcome.code == "not_found":
+            raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")
+        if not outcome.applied:
+            raise ApiError(409, outcome.code, outcome.message)
+        assert outcome.alert is not None
+        doc = alert_document(outcome.alert, services.settings.public_url)
+        return web.json_response({**doc, "outcome": outcome.code, "message": outcome.message})
+
     app.router.add_post("/api/v1/events", submit)
+    app.router.add_post("/api/v1/events/{event_id}/{verb}", act)
     app.router.add_get("/api/v1/events", list_events)
     app.router.add_get("/api/v1/events/{event_id}", get_event)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.actions import ActionService
 from bot.delivery import DeliveryWorker
 from bot.ingest import IngestService
 from bot.metrics import Metrics
@@ -25,3 +26,4 @@ class Services:
     metrics: Metrics
     ingest: IngestService
     worker: DeliveryWorker
+    actions: ActionService

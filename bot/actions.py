@@ -1,0 +1,227 @@
+"""Acting on alerts: acknowledge, escalate, resolve, retry, discard; first wins, all audited."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.ingest import IngestService, load_routing, queue_posts, queue_updates
+from bot.model import Alert, AlertState, DeliveryStatus, Verb
+from storage import events as events_repo
+from storage.db import Database
+from storage.notify import notify_outbox
+from storage.schema import ActionAudit, Delivery, Event, utcnow
+
+log = logging.getLogger("chatops.actions")
+OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
+MAX_LEVEL = 5
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who clicked or typed: their id and name, the platform, and the tenant they belong to."""
+
+    id: str
+    name: str
+    platform: str
+    tenant: str | None = None  # None: the REST API's token may act in any tenant
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did, in words for the person who asked."""
+
+    applied: bool
+    message: str
+    alert: Alert | None = None
+    code: str = "applied"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ActionService:
+    """Applies verbs to alerts with conditional updates, so two clicks give one winner."""
+
+    def __init__(self, db: Database, ingest: IngestService) -> None:
+        self._db, self._ingest = db, ingest
+
+    async def apply(self, verb: Verb, alert_id: str, actor: Actor) -> Outcome:
+        """Apply `verb` to the alert, write the audit record, and queue every card's update."""
+        async with self._db.session() as session, session.begin():
+            alert = await events_repo.get(session, alert_id)
+            if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
+                return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
+            outcome = await self._transition(session, verb, alert, actor, utcnow())
+            session.add(
+                ActionAudit(
+                    tenant_id=alert.tenant,
+                    event_id=alert.id,
+                    verb=verb.value,
+                    actor=f"{actor.platform}:{actor.id}",
+                    platform=actor.platform,
+                    outcome=outcome.code,
+                    from_state=alert.state.value,
+                    to_state=outcome.alert.state.value if outcome.alert else alert.state.value,
+                    data={"name": actor.name, **outcome.data},
+                )
+            )
+            if outcome.applied and outcome.alert is not None:
+                await self._record_on_deliveries(session, outcome.alert, verb, actor)
+                await queue_updates(session, outcome.alert, utcnow())
+                await notify_outbox(session)
+        if outcome.applied:
+            self._ingest.wake_workers()
+        log.info(
+            "action",
+            extra={
+                "verb": verb.value,
+                "alert_id": alert_id,
+                "actor": f"{actor.platform}:{actor.id}",
+                "outcome": outcome.code,
+            },
+        )
+        return outcome
+
+    async def _transition(
+        self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime
+    ) -> Outcome:
+        if alert.state is AlertState.RESOLVED:
+            who = alert.resolved_by or "someone"
+            return Outcome(False, f"Already resolved by {who}.", alert, code="already_resolved")
+        if verb is Verb.ACKNOWLEDGE:
+            won = await events_repo.transition(
+                session,
+                alert.id,
+                allowed_from=(AlertState.TRIGGERED,),
+                values={
+                    "state": AlertState.ACKNOWLEDGED.value,
+                    "acknowledged_by": actor.name,
+                    "acknowledged_at": now,
+                },
+            )
+            if not won:
+                fresh = await _reload(session, alert.id)
+                who = fresh.acknowledged_by or "someone"
+                return Outcome(
+                    False, f"Already acknowledged by {who}.", fresh, code="already_acknowledged"
+                )
+            return Outcome(True, "Acknowledged.", await _reload(session, alert.id))
+        if verb in (Verb.RESOLVE, Verb.DISCARD):
+            return await self._close(session, verb, alert, actor, now)
+        if verb is Verb.ESCALATE:
+            return await self._escalate(session, alert, now)
+        return await self._retry(session, alert, actor, now)
+
+    async def _close(
+        self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime
+    ) -> Outcome:
+        won = await events_repo.transition(
+            session,
+            alert.id,
+            allowed_from=OPEN,
+            values={
+                "state": AlertState.RESOLVED.value,
+                "open_key": None,
+                "resolved_by": actor.name,
+                "resolved_at": now,
+            },
+        )
+        if not won:
+            fresh = await _reload(session, alert.id)
+            return Outcome(
+                False,
+                f"Already resolved by {fresh.resolved_by or 'someone'}.",
+                fresh,
+                code="already_resolved",
+            )
+        word = "Discarded" if verb is Verb.DISCARD else "Resolved"
+        return Outcome(True, f"{word}.", await _reload(session, alert.id))
+
+    async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
+        if alert.escalation_level >= MAX_LEVEL:
+            return Outcome(
+                False,
+                f"Already at the last escalation level ({MAX_LEVEL}).",
+                alert,
+                code="max_level",
+            )
+        level = alert.escalation_level + 1
+        result = await session.execute(
+            update(Event)
+            .where(
+                Event.id == alert.id,
+                Event.escalation_level == alert.escalation_level,
+                Event.state.in_([s.value for s in OPEN]),
+            )
+            .values(
+                escalation_level=level,
+                state=AlertState.TRIGGERED.value,
+                acknowledged_by=None,
+                acknowledged_at=None,
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            fresh = await _reload(session, alert.id)
+            return Outcome(
+                False,
+                f"Already escalated to level {fresh.escalation_level}.",
+                fresh,
+                code="already_escalated",
+            )
+        fresh = await _reload(session, alert.id)
+        config = await load_routing(session, alert.tenant)
+        reached = await queue_posts(session, fresh, now, config)
+        note = f"Escalated to level {level}" + (
+            "." if reached else "; no route has that level yet."
+        )
+        return Outcome(True, note, fresh, data={"level": level, "destinations": reached})
+
+    async def _retry(
+        self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime
+    ) -> Outcome:
+        delivery_id = alert.metadata.get("delivery_id")
+        if not delivery_id:
+            return Outcome(False, "There is no job to retry for this alert.", alert, code="no_job")
+        result = await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.DEAD.value)
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                failures=0,
+                next_attempt_at=now,
+                error_message=f"retried by {actor.name}",
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return Outcome(
+                False, "That delivery is no longer dead-lettered.", alert, code="nothing_to_retry"
+            )
+        closed = await self._close(session, Verb.RESOLVE, alert, actor, now)
+        fresh = closed.alert or alert
+        return Outcome(True, "Retry queued.", replace(fresh), data={"delivery_id": delivery_id})
+
+    @staticmethod
+    async def _record_on_deliveries(
+        session: AsyncSession, alert: Alert, verb: Verb, actor: Actor
+    ) -> None:
+        """Seed 004's audit columns: every delivery of the alert records the action."""
+        values: dict[str, Any] = {
+            "action_taken": verb.value,
+            "action_data": {"actor": actor.name, "platform": actor.platform},
+        }
+        if verb is Verb.ACKNOWLEDGE:
+            values.update(acknowledged_by=actor.name, acknowledged_at=alert.acknowledged_at)
+        await session.execute(
+            update(Delivery).where(Delivery.event_id == alert.id).values(**values)
+        )
+
+
+async def _reload(session: AsyncSession, alert_id: str) -> Alert:
+    session.expire_all()
+    alert = await events_repo.get(session, alert_id)
+    assert alert is not None
+    return alert
