@@ -60,9 +60,10 @@ async def test_two_acknowledgements_at_once_have_one_winner(client: Client) -> N
     )
     statuses = sorted(r.status for r in responses)
     assert statuses == [200] + [409] * 7
-    winner = [await r.json() for r in responses if r.status == 200][0]["acknowledged_by"]
-    losers = [await r.json() for r in responses if r.status == 409]
-    assert all(l["error"]["message"] == f"Already acknowledged by {winner}." for l in losers)
+    bodies = [(r.status, await r.json()) for r in responses]
+    winner = next(body for status, body in bodies if status == 200)["acknowledged_by"]
+    losers = [body for status, body in bodies if status == 409]
+    assert all(b["error"]["message"] == f"Already acknowledged by {winner}." for b in losers)
     detail = await (await client.get(f"/api/v1/events/{alert_id}")).json()
     outcomes = sorted(a["outcome"] for a in detail["audit"])
     assert outcomes == ["already_acknowledged"] * 7 + ["applied"]
