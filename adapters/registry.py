@@ -10,6 +10,7 @@ import httpx
 
 from adapters.base import Adapter, BadConfig
 from adapters.pagerduty import EVENTS_URL, PagerDutyAdapter, PagerDutyConfig
+from adapters.slack import API_URL, SlackAdapter, SlackConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 
 
@@ -25,7 +26,15 @@ class Setting:
     help: str = ""
 
 
-Factory = Callable[[Mapping[str, Any], httpx.AsyncClient, bool], Adapter]
+@dataclass(frozen=True)
+class BuildOptions:
+    """What adapters take from the bot's settings rather than from an integration."""
+
+    allow_private: bool = False
+    slack_api_url: str = API_URL
+
+
+Factory = Callable[[Mapping[str, Any], httpx.AsyncClient, BuildOptions], Adapter]
 
 
 @dataclass(frozen=True)
@@ -64,24 +73,35 @@ class AdapterType:
         return config, secrets
 
 
-def _webhook(values: Mapping[str, Any], http: httpx.AsyncClient, allow_private: bool) -> Adapter:
+def _webhook(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
     return WebhookAdapter(
         WebhookConfig(
             url=str(values.get("url", "")),
             secret=str(values.get("secret", "")),
-            allow_private=allow_private,
+            allow_private=opts.allow_private,
         ),
         http,
     )
 
 
-def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, allow_private: bool) -> Adapter:
+def _slack(values: Mapping[str, Any], _http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    return SlackAdapter(
+        SlackConfig(
+            bot_token=str(values.get("bot_token", "")),
+            channel=str(values.get("url") or values.get("channel") or ""),
+            api_url=str(values.get("api_url") or opts.slack_api_url),
+            allow_private=opts.allow_private,
+        )
+    )
+
+
+def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
     return PagerDutyAdapter(
         PagerDutyConfig(
             routing_key=str(values.get("routing_key", "")),
             events_url=str(values.get("events_url") or EVENTS_URL),
             default_severity=str(values.get("default_severity") or "info"),
-            allow_private=allow_private,
+            allow_private=opts.allow_private,
         ),
         http,
     )
@@ -98,6 +118,19 @@ TYPES: dict[str, AdapterType] = {
         ),
         build=_webhook,
         capabilities=("notifications",),
+    ),
+    "slack": AdapterType(
+        id="slack",
+        name="Slack",
+        description="Post alert cards to Slack channels and update them in place",
+        settings=(
+            Setting("bot_token", "Bot token (xoxb-...)", secret=True),
+            Setting("channel", "Default channel id", required=False),
+            Setting("api_url", "Web API base URL", required=False),
+        ),
+        build=_slack,
+        capabilities=("notifications", "interactive", "commands"),
+        rate_per_minute=50,  # Slack allows about one message a second per channel
     ),
     "pagerduty": AdapterType(
         id="pagerduty",

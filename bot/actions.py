@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ingest import IngestService, load_routing, queue_posts, queue_updates
@@ -85,6 +85,28 @@ class ActionService:
             },
         )
         return outcome
+
+    async def acknowledge_digest(self, digest_id: str, actor: Actor) -> Outcome:
+        """Acknowledge every alert folded into a digest; report how many were still open."""
+        async with self._db.session() as session:
+            ids = list(
+                (
+                    await session.scalars(
+                        select(Delivery.event_id).where(Delivery.digest_id == digest_id)
+                    )
+                ).all()
+            )
+        applied = 0
+        for alert_id in dict.fromkeys(i for i in ids if i):
+            outcome = await self.apply(Verb.ACKNOWLEDGE, alert_id, actor)
+            applied += int(outcome.applied)
+        if not ids:
+            return Outcome(False, "That digest has no alerts.", code="not_found")
+        return Outcome(
+            applied > 0,
+            f"Acknowledged {applied} of {len(set(ids))} alerts.",
+            code="applied" if applied else "already_acknowledged",
+        )
 
     async def _transition(
         self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime

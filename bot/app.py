@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot import hooks, ops, rest_events, rest_integrations
+from bot import hooks, ops, rest_events, rest_integrations, slack
 from bot.actions import ActionService
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
@@ -72,6 +72,7 @@ def build_services(settings: Settings) -> Services:
             send_timeout=settings.send_timeout_seconds,
             public_url=settings.public_url,
             allow_private_targets=settings.allow_private_targets,
+            slack_api_url=settings.slack_api_url,
         ),
         on_dead=on_dead,
     )
@@ -103,7 +104,10 @@ def create_app(
         rest_events.register(app, services)
         rest_integrations.register(app, services)
         hooks.register(app, services)
-    app.cleanup_ctx.append(_lifecycle(services, role))
+        transport = slack.register(app, services)
+    else:
+        transport = None
+    app.cleanup_ctx.append(_lifecycle(services, role, transport))
     return app
 
 
@@ -120,10 +124,12 @@ def _forget_config_on_change(services: Services) -> Any:
     return middleware
 
 
-def _lifecycle(services: Services, role: str):  # type: ignore[no-untyped-def]
+def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | None):  # type: ignore[no-untyped-def]
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await _prepare_database(services)
         _report_configuration(services.settings)
+        if transport is not None:
+            await transport.start()
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if role in ("all", "worker"):
@@ -162,10 +168,12 @@ def _report_configuration(settings: Settings) -> None:
     missing = []
     if not settings.api_token:
         missing.append("REST API and hooks off (set CHATOPS_API_TOKEN)")
-    if not (settings.slack_bot_token or settings.slack_client_id):
+    if not (settings.slack_bot_token and settings.slack_signing_secret):
         missing.append(
             "Slack not configured (CHATOPS_SLACK_BOT_TOKEN, CHATOPS_SLACK_SIGNING_SECRET)"
         )
+    if settings.slack_app_token or settings.slack_client_id:
+        missing.append("Slack Socket Mode and OAuth install are not supported yet; use HTTP mode")
     if not settings.teams_app_id:
         missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_APP_ID unset)")
     for line in missing:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import update
 
-from adapters.base import AdapterError, RateLimited
-from adapters.registry import adapter_type
+from adapters.base import AdapterError, AuthError, RateLimited
+from adapters.registry import BuildOptions, adapter_type
 from bot.config_cache import ConfigCache
 from bot.limits import Circuits, RateLimits, backoff
 from bot.logs import correlation_id
@@ -31,11 +32,12 @@ from storage import config as config_repo
 from storage import digests, outbox
 from storage import events as events_repo
 from storage.db import Database
-from storage.schema import utcnow
+from storage.schema import Integration, utcnow
 
 log = logging.getLogger("chatops.delivery")
 
 RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
+UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
 
 
@@ -50,6 +52,12 @@ class WorkerOptions:
     idle_poll: float = 1.0
     public_url: str = ""
     allow_private_targets: bool = False
+    slack_api_url: str = "https://slack.com/api/"
+
+    @property
+    def build(self) -> BuildOptions:
+        """What adapters take from the settings."""
+        return BuildOptions(self.allow_private_targets, self.slack_api_url)
 
 
 DeadLetterHook = Callable[[EventIn], Awaitable[object]]
@@ -179,7 +187,12 @@ class DeliveryWorker:
         if blocked > 0:
             await self._retry_later(item, blocked, None)
             return True
-        wait = self._limits.bucket(channel.id, channel.rate_per_minute).take()
+        # Updates edit a message in place: chat platforms limit them apart from new posts.
+        if item.kind is DeliveryKind.UPDATE:
+            key, rate = f"{channel.id}:update", channel.rate_per_minute * UPDATE_RATE_FACTOR
+        else:
+            key, rate = channel.id, channel.rate_per_minute
+        wait = self._limits.bucket(key, rate).take()
         if wait <= 0:
             return False
         if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
@@ -208,9 +221,7 @@ class DeliveryWorker:
         started = utcnow()
         circuit = self._circuits.get(channel.integration_id or channel.id)
         try:
-            adapter = adapter_type(channel.type).build(
-                values, self._http, self._opts.allow_private_targets
-            )
+            adapter = adapter_type(channel.type).build(values, self._http, self._opts.build)
             async with asyncio.timeout(self._opts.send_timeout):
                 delivered = await adapter.send(message)
         except TimeoutError:
@@ -309,7 +320,20 @@ class DeliveryWorker:
                     extra={"delivery_id": item.id, "error": error, "retry_in": wait},
                 )
                 return
+        if isinstance(exc, AuthError) and channel.integration_id:
+            await self._disconnect(channel.integration_id, error)
         await self._dead(item, error, exc.status_code, channel)
+
+    async def _disconnect(self, integration_id: str, error: str) -> None:
+        """Credentials refused: mark the integration disconnected until someone fixes them."""
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                update(Integration)
+                .where(Integration.id == integration_id)
+                .values(connection_status="disconnected", connection_error=error)
+            )
+        self._cache.invalidate()
+        log.error("integration disconnected", extra={"integration": integration_id, "error": error})
 
     async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
         async with self._db.session() as session, session.begin():

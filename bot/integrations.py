@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from adapters.base import AdapterError
-from adapters.registry import TYPES, AdapterType, adapter_type
+from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
 from bot.errors import InvalidRequest
 from bot.model import Priority
 from bot.secrets import Keyring, mask
@@ -16,6 +16,12 @@ from storage import events as events_repo
 from storage.schema import Channel, Integration, Route, utcnow
 
 log = logging.getLogger("chatops.integrations")
+
+
+def build_options(services: Services) -> BuildOptions:
+    """Adapter options from the bot's settings."""
+    settings = services.settings
+    return BuildOptions(settings.allow_private_targets, settings.slack_api_url)
 
 
 def type_document(kind: AdapterType) -> dict[str, Any]:
@@ -159,9 +165,7 @@ async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
         row = await admin.integration(session, tenant, ref)
         values = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
     try:
-        adapter = adapter_type(row.type).build(
-            values, services.http, services.settings.allow_private_targets
-        )
+        adapter = adapter_type(row.type).build(values, services.http, build_options(services))
         detail = await adapter.test()
         outcome: dict[str, Any] = {"success": True, "detail": detail}
     except AdapterError as exc:

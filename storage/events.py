@@ -200,3 +200,18 @@ async def transition(
         .values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def audit_row(
+    tenant: str, verb: str, actor: str, platform: str, data: dict[str, Any]
+) -> ActionAudit:
+    """An audit record of an admin action that is not about one alert."""
+    return ActionAudit(
+        tenant_id=tenant,
+        event_id=None,
+        verb=verb,
+        actor=actor,
+        platform=platform,
+        outcome="applied",
+        data=data,
+    )

@@ -1,0 +1,132 @@
+"""Slack: post cards with chat.postMessage, update them in place with chat.update."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import (
+    AdapterError,
+    AuthError,
+    BadConfig,
+    RateLimited,
+    Unavailable,
+    retry_after_seconds,
+)
+from adapters.targets import check_target
+from bot.model import Delivered, DeliveryKind, Outgoing
+from cards.blockkit import alert_blocks, digest_blocks
+
+API_URL = "https://slack.com/api/"
+
+# Errors that mean the token is gone: the integration is disconnected and admins are told.
+TOKEN_ERRORS = {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"}
+ERROR_HELP = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it",
+    "not_in_channel": "the bot is not a member of the channel; invite it with /invite @ChatOps",
+    "is_archived": "the channel is archived",
+    "message_not_found": "the card to update was deleted",
+    "invalid_auth": "the bot token is not valid",
+    "token_revoked": "the bot token was revoked (the app was uninstalled?)",
+    "msg_too_long": "the message is too long for Slack",
+}
+
+
+class TokenRevoked(AuthError):
+    """Slack no longer accepts the token: disconnect the integration and tell the admins."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """A bot token and the channel to post in."""
+
+    bot_token: str = field(repr=False)
+    channel: str = ""
+    api_url: str = API_URL
+    allow_private: bool = False
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """`C123:1712345678.000100` into channel and timestamp."""
+    channel, _, ts = ref.partition(":")
+    if not channel or not ts:
+        raise BadConfig(f"slack: not a message reference: {ref!r}")
+    return channel, ts
+
+
+@contextlib.contextmanager
+def translate_slack_errors() -> Iterator[None]:
+    """Slack's error answers as the adapter error hierarchy, each with what to do about it."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise _translate(exc) from None
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        raise Unavailable(f"slack: {type(exc).__name__}: {exc}") from None
+
+
+def _translate(exc: SlackApiError) -> AdapterError:
+    status = int(getattr(exc.response, "status_code", 0) or 0)
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    error = str(data.get("error", "unknown_error"))
+    detail = f"slack: {error}" + (f" ({ERROR_HELP[error]})" if error in ERROR_HELP else "")
+    if status == 429 or error in ("ratelimited", "rate_limited"):
+        headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+        wait = retry_after_seconds(headers.get("retry-after"), 1.0)
+        return RateLimited(detail, retry_after=wait, status_code=429)
+    if error in TOKEN_ERRORS:
+        return TokenRevoked(detail, status_code=status or 200)
+    if status >= 500 or error in ("fatal_error", "request_timeout", "service_unavailable"):
+        return Unavailable(detail, status_code=status or 200)
+    return BadConfig(detail, status_code=status or 200)
+
+
+class SlackAdapter:
+    """Sends Block Kit cards; the message reference is `channel:ts`."""
+
+    kind = "slack"
+
+    def __init__(self, config: SlackConfig, client: AsyncWebClient | None = None) -> None:
+        if not config.bot_token:
+            raise BadConfig("slack: bot_token is empty")
+        self._config = config
+        self._client = client or AsyncWebClient(
+            token=config.bot_token, base_url=config.api_url, timeout=10
+        )
+
+    async def send(self, message: Outgoing) -> Delivered:
+        """Post a new card, or update the one in `message.ref`."""
+        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        payload = self.render(message)
+        with translate_slack_errors():
+            if message.ref:
+                channel, ts = parse_ref(message.ref)
+                resp = await self._client.chat_update(channel=channel, ts=ts, **payload)
+                return Delivered(status_code=resp.status_code, ref=message.ref)
+            if not self._config.channel:
+                raise BadConfig("slack: no channel to post in")
+            resp = await self._client.chat_postMessage(channel=self._config.channel, **payload)
+        return Delivered(status_code=resp.status_code, ref=f"{resp['channel']}:{resp['ts']}")
+
+    async def test(self) -> str:
+        """auth.test: the token works, and for which workspace and bot."""
+        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        with translate_slack_errors():
+            resp = await self._client.auth_test()
+        return f"connected to {resp.get('team', '?')} as {resp.get('user', '?')}"
+
+    @staticmethod
+    def render(message: Outgoing) -> dict[str, Any]:
+        """The Block Kit message for what is being sent."""
+        now = datetime.now(UTC)
+        if message.kind is DeliveryKind.DIGEST and message.digest is not None:
+            return digest_blocks(message.digest, now, public_url=message.public_url)
+        if message.alert is None:
+            raise BadConfig("slack: nothing to send")
+        return alert_blocks(message.alert, now, public_url=message.public_url)

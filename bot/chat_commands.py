@@ -1,0 +1,296 @@
+"""The commands of the chat grammar; importing this module registers them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from adapters.registry import TYPES
+from bot import integrations as integration_service
+from bot import preferences
+from bot.commands import CommandError, Context, command, help_text
+from bot.errors import InvalidRequest
+from bot.model import Priority, Verb
+from storage import admin, outbox
+from storage import config as config_repo
+from storage import events as events_repo
+from storage.schema import Channel, Event, UserOverride, utcnow
+
+
+@command("help", usage="help")
+async def help_command(ctx: Context, args: list[str]) -> str:
+    """Every command and how to type it."""
+    return help_text()
+
+
+@command("status", usage="status")
+async def status(ctx: Context, args: list[str]) -> str:
+    """Open alerts by priority and the delivery queue."""
+    async with ctx.services.db.session() as session:
+        rows = await session.execute(
+            select(Event.priority, func.count())
+            .where(Event.tenant_id == ctx.tenant, Event.state != "resolved")
+            .group_by(Event.priority)
+        )
+        counts = dict(rows.all())
+        depth = await outbox.counts_by_status(session)
+    opened = ", ".join(f"{counts[p.value]} {p.value}" for p in Priority if counts.get(p.value))
+    waiting = depth.get("pending", 0) + depth.get("failed", 0)
+    return (
+        f"Open alerts: {opened or 'none'}. Deliveries waiting: {waiting}, "
+        f"dead-lettered: {depth.get('dead', 0)}."
+    )
+
+
+@command("subscribe", usage="subscribe [<event-glob>] [min=<PRIORITY>]", admin=True)
+async def subscribe(ctx: Context, args: list[str]) -> str:
+    """Route matching alerts to this channel."""
+    glob, minimum = "*", "INFO"
+    for arg in args:
+        if arg.lower().startswith("min="):
+            minimum = arg.split("=", 1)[1].upper()
+        else:
+            glob = arg
+    if minimum not in Priority.__members__:
+        raise CommandError(
+            f"`{minimum}` is not a priority; use one of {', '.join(p.value for p in Priority)}."
+        )
+    if ctx.integration_id is None:
+        raise CommandError("This workspace has no connected integration to post with.")
+    async with ctx.services.db.session() as session, session.begin():
+        channel = (
+            await session.scalars(
+                select(Channel).where(
+                    Channel.tenant_id == ctx.tenant,
+                    Channel.type == ctx.platform,
+                    Channel.target == ctx.channel_id,
+                )
+            )
+        ).first()
+        if channel is None:
+            channel = await admin.add_channel(
+                session,
+                Channel(
+                    tenant_id=ctx.tenant,
+                    name=f"{ctx.platform}:{ctx.channel_name or ctx.channel_id}",
+                    type=ctx.platform,
+                    integration_id=ctx.integration_id,
+                    target=ctx.channel_id,
+                    config={},
+                    rate_per_minute=TYPES[ctx.platform].rate_per_minute,
+                ),
+            )
+        try:
+            route = integration_service.new_route(
+                ctx.tenant,
+                {"event_glob": glob, "min_priority": minimum},
+                channel,
+                f"{ctx.platform}:{ctx.actor.id}",
+            )
+        except InvalidRequest as exc:
+            raise CommandError(str(exc)) from None
+        session.add(route)
+        await session.flush()
+    ctx.services.ingest.cache.invalidate()
+    return (
+        f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here. "
+        f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
+    )
+
+
+@command("unsubscribe", usage="unsubscribe <route-id>", admin=True)
+async def unsubscribe(ctx: Context, args: list[str]) -> str:
+    """Remove a route."""
+    if len(args) != 1:
+        raise CommandError("Give the route id (see `routes`).")
+    async with ctx.services.db.session() as session, session.begin():
+        try:
+            route = await admin.route(session, ctx.tenant, args[0])
+        except admin.NotFound as exc:
+            raise CommandError(f"{exc}.") from None
+        await session.delete(route)
+    ctx.services.ingest.cache.invalidate()
+    return f"Route `{route.id[:8]}` removed."
+
+
+@command("routes", usage="routes")
+async def routes(ctx: Context, args: list[str]) -> str:
+    """Every route of this workspace."""
+    async with ctx.services.db.session() as session:
+        rows = await admin.routes(session, ctx.tenant)
+        channels = {c.id: c.name for c in await admin.channels(session, ctx.tenant)}
+    if not rows:
+        return "No routes yet. `subscribe` in a channel sends alerts there."
+    return "\n".join(
+        f"• `{r.id[:8]}` `{r.event_glob}` min {r.min_priority} → {channels.get(r.channel_id, '?')}"
+        + (f" (level {r.escalation_level})" if r.escalation_level else "")
+        for r in rows
+    )
+
+
+@command("integrations", usage="integrations [list|show|test|enable|disable|remove|sync <name>]")
+async def integrations(ctx: Context, args: list[str]) -> str:
+    """List integrations, or act on one."""
+    action = args[0].lower() if args else "list"
+    if action == "list":
+        async with ctx.services.db.session() as session:
+            rows = await admin.integrations(session, ctx.tenant)
+        if not rows:
+            return "No integrations yet."
+        return "\n".join(
+            f"• {r.name} ({r.type}): {'enabled' if r.is_active else 'disabled'}, "
+            f"{r.connection_status or 'not tested'}"
+            for r in rows
+        )
+    if action == "add":
+        kind = args[1] if len(args) > 1 else ""
+        known = ", ".join(sorted(TYPES))
+        if kind not in TYPES:
+            raise CommandError(f"Name a type: {known}.")
+        return (
+            f"Adding a {kind} integration takes a form with its secrets, which is not built "
+            f"yet in chat: use `chatops integrations add {kind}` or the REST API."
+        )
+    if len(args) < 2:
+        raise CommandError(f"Name the integration to {action}.")
+    return await _integration_action(ctx, action, " ".join(args[1:]))
+
+
+async def _integration_action(ctx: Context, action: str, name: str) -> str:
+    services = ctx.services
+    try:
+        if action == "show":
+            async with services.db.session() as session:
+                row = await admin.integration(session, ctx.tenant, name)
+            doc = integration_service.integration_document(row, services.keyring)
+            settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
+            return (
+                f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
+                f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
+            )
+        if action == "test":
+            outcome = await integration_service.test(services, ctx.tenant, name)
+            return (
+                f"✅ {name}: {outcome['detail']}"
+                if outcome["success"]
+                else f"❌ {name}: {outcome['error']}"
+            )
+        if action in ("enable", "disable"):
+            row = await integration_service.update(
+                services, ctx.tenant, name, {"is_active": action == "enable"}
+            )
+            services.ingest.cache.invalidate()
+            return f"{row.name} is now {action}d."
+        if action == "remove":
+            async with services.db.session() as session, session.begin():
+                row = await admin.integration(session, ctx.tenant, name)
+                await admin.remove_integration(session, row)
+                session.add(
+                    events_repo.audit_row(
+                        ctx.tenant,
+                        "integration.remove",
+                        f"{ctx.platform}:{ctx.actor.id}",
+                        ctx.platform,
+                        {"integration": row.name, "id": row.id, "by": ctx.actor.name},
+                    )
+                )
+            services.ingest.cache.invalidate()
+            return f"{row.name} removed, with its channels."
+        if action == "sync":
+            return "Scheduled syncs are not built yet; nothing was run."
+    except admin.NotFound as exc:
+        raise CommandError(f"{exc}.") from None
+    raise CommandError(f"`{action}` is not something integrations can do.")
+
+
+@command("prefs", usage="prefs [<category> on|off]")
+async def prefs(ctx: Context, args: list[str]) -> str:
+    """Show or change which integration events the admins hear about."""
+    if args:
+        if not ctx.is_admin:
+            return "Sorry, only admins can change preferences."
+        if len(args) != 2 or args[1].lower() not in ("on", "off"):
+            raise CommandError("Say which category and on or off.")
+        name = preferences.category(args[0])
+        if name is None:
+            raise CommandError(
+                f"`{args[0]}` is not a category ({', '.join(preferences.DEFAULTS)})."
+            )
+        async with ctx.services.db.session() as session, session.begin():
+            await config_repo.set_preference(
+                session,
+                ctx.tenant,
+                {name: args[1].lower() == "on"},
+                f"{ctx.platform}:{ctx.actor.id}",
+            )
+        ctx.services.ingest.cache.invalidate()
+    async with ctx.services.db.session() as session:
+        current = await config_repo.preferences(session, ctx.tenant) or dict(preferences.DEFAULTS)
+    return "Integration events: " + ", ".join(
+        f"{name} {'on' if on else 'off'}" for name, on in current.items()
+    )
+
+
+@command("me", usage="me [<type> on|off | retries <n>]")
+async def me(ctx: Context, args: list[str]) -> str:
+    """Your own delivery overrides on top of the system defaults."""
+    user = f"{ctx.platform}:{ctx.actor.id}"
+    if args:
+        kind, value = [*args, ""][:2]
+        if kind.lower() == "retries":
+            if not value.isdigit() or int(value) > 10:
+                raise CommandError("Retries is a number from 0 to 10.")
+            field, setting, kinds = "retry_count", int(value), [ctx.platform.upper()]
+        elif value.lower() in ("on", "off"):
+            field, setting, kinds = "enabled", value.lower() == "on", [kind.upper()]
+        else:
+            raise CommandError("Say a type and on or off, or retries and a number.")
+        async with ctx.services.db.session() as session, session.begin():
+            for name in kinds:
+                row = (
+                    await session.scalars(
+                        select(UserOverride).where(
+                            UserOverride.tenant_id == ctx.tenant,
+                            UserOverride.user_id == user,
+                            UserOverride.integration_type == name,
+                        )
+                    )
+                ).first()
+                if row is None:
+                    row = UserOverride(
+                        tenant_id=ctx.tenant, user_id=user, integration_type=name, config={}
+                    )
+                    session.add(row)
+                setattr(row, field, setting)
+                row.updated_at = utcnow()
+    async with ctx.services.db.session() as session:
+        mine = await config_repo.overrides(session, ctx.tenant, user)
+    if not mine:
+        return "You use the system defaults."
+    return "Your overrides: " + "; ".join(
+        f"{k}: " + ", ".join(f"{f}={v}" for f, v in data.items()) for k, data in mine.items()
+    )
+
+
+async def _act(ctx: Context, verb: Verb, args: list[str]) -> str:
+    if len(args) != 1:
+        raise CommandError("Give the alert id.")
+    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor)
+    return outcome.message
+
+
+@command("ack", usage="ack <alert-id>")
+async def ack(ctx: Context, args: list[str]) -> str:
+    """Acknowledge an alert."""
+    return await _act(ctx, Verb.ACKNOWLEDGE, args)
+
+
+@command("escalate", usage="escalate <alert-id>")
+async def escalate(ctx: Context, args: list[str]) -> str:
+    """Escalate an alert to the next level."""
+    return await _act(ctx, Verb.ESCALATE, args)
+
+
+@command("resolve", usage="resolve <alert-id>")
+async def resolve(ctx: Context, args: list[str]) -> str:
+    """Resolve an alert."""
+    return await _act(ctx, Verb.RESOLVE, args)

@@ -1,0 +1,205 @@
+"""Slack transport: Bolt for Python in our aiohttp server, for buttons and `/chatops`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select, update
+
+import bot.chat_commands  # noqa: F401  (registers the commands)
+from bot import commands
+from bot.actions import Actor
+from bot.model import Verb
+from bot.services import Services
+from storage import events as events_repo
+from storage.schema import Integration, Tenant
+
+log = logging.getLogger("chatops.slack")
+ADMIN_CACHE_SECONDS = 300
+INTEGRATION_NAME = "Slack"
+
+
+class SlackTransport:
+    """One Bolt app for the workspace of CHATOPS_SLACK_BOT_TOKEN, bound to the default tenant."""
+
+    def __init__(self, services: Services, signing_secret: str, bot_token: str) -> None:
+        self.services = services
+        self._token = bot_token
+        self.client = AsyncWebClient(
+            token=bot_token, base_url=services.settings.slack_api_url, timeout=10
+        )
+        self.bolt = AsyncApp(
+            signing_secret=signing_secret,
+            token=bot_token,
+            client=self.client,
+            process_before_response=False,
+        )
+        self._team_id: str | None = None
+        self._integration_id: str | None = None
+        self._admins: dict[str, tuple[float, bool]] = {}
+        self._register()
+
+    def _register(self) -> None:
+        for verb in Verb:
+            self.bolt.action(verb.value)(self._button_listener(verb))
+        self.bolt.command("/chatops")(self.on_command)
+
+    def _button_listener(self, verb: Verb) -> Any:
+        async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            await self.on_button(verb, body, action)
+
+        return on_button
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """`POST /slack/events`: Bolt checks the signature and the timestamp, then dispatches."""
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    async def start(self) -> None:
+        """Keep the bot token as the default tenant's Slack integration, encrypted."""
+        secrets = self.services.keyring.encrypt({"bot_token": self._token})
+        async with self.services.db.session() as session, session.begin():
+            await events_repo.ensure_tenant(session, "default")
+            row = (
+                await session.scalars(
+                    select(Integration).where(
+                        Integration.tenant_id == "default",
+                        Integration.type == "slack",
+                        Integration.name == INTEGRATION_NAME,
+                    )
+                )
+            ).first()
+            if row is None:
+                row = Integration(
+                    tenant_id="default",
+                    name=INTEGRATION_NAME,
+                    type="slack",
+                    config={},
+                    capabilities=["notifications", "interactive"],
+                    created_by="CHATOPS_SLACK_BOT_TOKEN",
+                )
+                session.add(row)
+            row.credentials = secrets
+            await session.flush()
+            self._integration_id = row.id
+
+    async def tenant_for(self, team_id: str | None) -> str | None:
+        """Our tenant for a Slack workspace; the bot token's own workspace is `default`."""
+        if not team_id:
+            return None
+        async with self.services.db.session() as session, session.begin():
+            bound = await session.scalar(select(Tenant.id).where(Tenant.slack_team_id == team_id))
+            if bound:
+                return str(bound)
+            if self._team_id is None:
+                try:
+                    self._team_id = str((await self.client.auth_test())["team_id"])
+                except SlackApiError as exc:
+                    log.warning("auth.test failed", extra={"error": str(exc.response.get("error"))})
+                    return None
+            if team_id != self._team_id:
+                return None
+            await session.execute(
+                update(Tenant)
+                .where(Tenant.id == "default", Tenant.slack_team_id.is_(None))
+                .values(slack_team_id=team_id)
+            )
+            return "default"
+
+    async def is_admin(self, user_id: str) -> bool:
+        """Workspace admins and owners (users.info), and CHATOPS_ADMINS."""
+        if f"slack:{user_id}" in self.services.settings.admin_ids:
+            return True
+        cached = self._admins.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            user = (await self.client.users_info(user=user_id))["user"]
+        except SlackApiError:
+            return False
+        answer = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        self._admins[user_id] = (time.monotonic() + ADMIN_CACHE_SECONDS, answer)
+        return answer
+
+    async def on_button(self, verb: Verb, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A card button: apply the verb; tell the clicker privately if someone was first."""
+        user = body.get("user") or {}
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        team = (body.get("team") or {}).get("id") or user.get("team_id")
+        tenant = await self.tenant_for(team)
+        value = str(action.get("value", ""))
+        if tenant is None:
+            log.warning("button from an unknown workspace refused", extra={"team": team})
+            return await self._tell(
+                channel, user.get("id"), "This workspace is not connected to ChatOps."
+            )
+        actor = Actor(
+            id=str(user.get("id")),
+            name=str(user.get("name") or user.get("username") or user.get("id")),
+            platform="slack",
+            tenant=tenant,
+        )
+        if value.startswith("digest:"):
+            outcome = await self.services.actions.acknowledge_digest(value[7:], actor)
+        else:
+            outcome = await self.services.actions.apply(verb, value, actor)
+        if not outcome.applied:
+            await self._tell(channel, actor.id, outcome.message)
+
+    async def _tell(self, channel: str | None, user: str | None, text: str) -> None:
+        if not channel or not user:
+            return
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("ephemeral reply failed", extra={"error": str(exc.response.get("error"))})
+
+    async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        """`/chatops ...`: answered privately, within Slack's three seconds."""
+        tenant = await self.tenant_for(command.get("team_id"))
+        if tenant is None:
+            await ack(text="This workspace is not connected to ChatOps.", response_type="ephemeral")
+            return
+        user_id = str(command.get("user_id"))
+        ctx = commands.Context(
+            services=self.services,
+            actor=Actor(user_id, str(command.get("user_name") or user_id), "slack", tenant),
+            tenant=tenant,
+            platform="slack",
+            channel_id=str(command.get("channel_id", "")),
+            channel_name=str(command.get("channel_name", "")),
+            is_admin=await self.is_admin(user_id),
+            integration_id=self._integration_id,
+        )
+        work = asyncio.ensure_future(commands.run(ctx, str(command.get("text", ""))))
+        done, _ = await asyncio.wait({work}, timeout=2.0)
+        if done:
+            await ack(text=work.result(), response_type="ephemeral")
+            return
+        await ack(text="Working on it…", response_type="ephemeral")
+        await self._tell(ctx.channel_id, user_id, await work)
+
+
+def register(app: web.Application, services: Services) -> SlackTransport | None:
+    """Mount `/slack/events` when a signing secret and bot token are configured."""
+    settings = services.settings
+    if not (settings.slack_signing_secret and settings.slack_bot_token):
+        return None
+    transport = SlackTransport(
+        services,
+        settings.slack_signing_secret.get_secret_value(),
+        settings.slack_bot_token.get_secret_value(),
+    )
+    app.router.add_post("/slack/events", transport.handle)
+    return transport

@@ -1,0 +1,180 @@
+"""A fake Slack Web API on loopback that behaves like Slack where the bot can tell.
+
+It checks the bot token, allows about one message a second per channel (429 with
+Retry-After and `{"ok": false, "error": "ratelimited"}` beyond that), and answers with
+Slack's documented error bodies (`channel_not_found`, `not_in_channel`, `message_not_found`...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TEAM_ID = "T111"
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """Slack's request signature headers for `body`."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    updates: int = 0
+
+
+@dataclass
+class FakeSlack:
+    """State of the fake workspace: channels, users, messages, and every call made."""
+
+    channels: dict[str, dict[str, bool]] = field(
+        default_factory=lambda: {"C111": {"member": True, "archived": False}}
+    )
+    users: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            "W111": {"name": "primary-owner", "is_admin": True, "is_owner": True},
+            "U222": {"name": "casual", "is_admin": False, "is_owner": False},
+            "U333": {"name": "another", "is_admin": False, "is_owner": False},
+        }
+    )
+    messages: list[Message] = field(default_factory=list)
+    ephemeral: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    rate_limited: list[str] = field(default_factory=list)
+    revoked: bool = False
+    per_channel_interval: float = 1.0
+    _last_post: dict[str, float] = field(default_factory=dict)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/api/"))
+
+    def in_channel(self, channel: str) -> list[Message]:
+        return [m for m in self.messages if m.channel == channel and m.thread_ts is None]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.read()
+        if request.content_type == "application/json" and raw:
+            args = json.loads(raw)
+        else:
+            args = dict(parse_qsl(raw.decode())) if raw else {}
+        args.update(request.query)
+        self.calls.append((method, args))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get(
+            "token"
+        )
+        if not token:
+            return self.error("not_authed")
+        if token != BOT_TOKEN:
+            return self.error("invalid_auth")
+        if self.revoked:
+            return self.error("token_revoked")
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self.error("unknown_method", status=404)
+        result: web.Response = handler(args)
+        return result
+
+    @staticmethod
+    def error(code: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        return web.json_response({"ok": False, "error": code}, status=status, headers=headers)
+
+    @staticmethod
+    def ok(**data: Any) -> web.Response:
+        return web.json_response({"ok": True, **data})
+
+    def _channel_error(self, channel: str) -> web.Response | None:
+        info = self.channels.get(channel)
+        if info is None:
+            return self.error("channel_not_found")
+        if info["archived"]:
+            return self.error("is_archived")
+        if not info["member"]:
+            return self.error("not_in_channel")
+        return None
+
+    def m_auth_test(self, args: dict[str, Any]) -> web.Response:
+        return self.ok(
+            url="https://test.slack.com/",
+            team="Test Workspace",
+            user="chatops",
+            team_id=TEAM_ID,
+            user_id="UBOT",
+            bot_id="B111",
+        )
+
+    def m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel", ""))
+        problem = self._channel_error(channel)
+        if problem:
+            return problem
+        now = time.monotonic()
+        if now - self._last_post.get(channel, -1e9) < self.per_channel_interval:
+            self.rate_limited.append(channel)
+            return self.error("ratelimited", status=429, headers={"Retry-After": "1"})
+        self._last_post[channel] = now
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        message = Message(
+            channel, ts, args.get("text", ""), args.get("blocks") or [], args.get("thread_ts")
+        )
+        self.messages.append(message)
+        return self.ok(channel=channel, ts=ts, message={"text": message.text, "ts": ts})
+
+    def m_chat_update(self, args: dict[str, Any]) -> web.Response:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        problem = self._channel_error(channel)
+        if problem:
+            return problem
+        for message in self.messages:
+            if message.channel == channel and message.ts == ts:
+                message.text = args.get("text", message.text)
+                message.blocks = args.get("blocks") or message.blocks
+                message.updates += 1
+                return self.ok(channel=channel, ts=ts, text=message.text)
+        return self.error("message_not_found")
+
+    def m_chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        problem = self._channel_error(str(args.get("channel", "")))
+        if problem:
+            return problem
+        self.ephemeral.append(args)
+        return self.ok(message_ts=f"{time.time():.6f}")
+
+    def m_users_info(self, args: dict[str, Any]) -> web.Response:
+        user = self.users.get(str(args.get("user")))
+        if user is None:
+            return self.error("user_not_found")
+        return self.ok(user={"id": args.get("user"), "team_id": TEAM_ID, **user})
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self.handle)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+        return self
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.close()

@@ -1,0 +1,321 @@
+"""Slack end to end: signed requests from Slack's own payload shapes, a fake Web API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.app import SERVICES, create_app
+from bot.settings import Settings
+from storage.schema import ActionAudit
+from tests.conftest import API_TOKEN
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
+from tests.helpers import eventually
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "slack"
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
+    configured = settings.model_copy(
+        update={
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+        }
+    )
+    app = create_app(configured)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        yield client
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return dict(json.loads((FIXTURES / name).read_text()))
+
+
+async def slash(
+    bot: Client,
+    text: str,
+    user: str = "W111",
+    team: str = TEAM_ID,
+    channel: str = "C111",
+    headers: dict[str, str] | None = None,
+) -> Any:
+    form = fixture("slash_command.bolt_test.parsed.json")
+    form.update(
+        command="/chatops",
+        text=text,
+        user_id=user,
+        user_name=user.lower(),
+        team_id=team,
+        channel_id=channel,
+        channel_name="ops",
+    )
+    body = urlencode(form)
+    return await bot.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or sign(body))},
+    )
+
+
+async def click(
+    bot: Client,
+    verb: str,
+    value: str,
+    user: str = "U222",
+    team: str = TEAM_ID,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    payload = copy.deepcopy(fixture("block_actions.bolt_test.json"))
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}
+    payload["team"]["id"] = team
+    payload["channel"] = {"id": "C111", "name": "ops"}
+    payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": "C111"}
+    payload["actions"][0].update(action_id=verb, value=value, block_id=f"alert:{value}")
+    body = urlencode({"payload": json.dumps(payload)})
+    return await bot.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or sign(body))},
+    )
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+async def subscribed_alert(bot: Client, slack: FakeSlack, **event: Any) -> str:
+    reply = await slash(bot, "subscribe min=LOW")
+    assert reply.status == 200
+    assert "Subscribed" in (await reply.json())["text"]
+    resp = await bot.post(
+        "/api/v1/events", json={"title": "db-1 down", "priority": "CRITICAL", **event}
+    )
+    alert_id = str((await resp.json())["id"])
+    await eventually(lambda: slack.in_channel("C111"))
+    return alert_id
+
+
+async def test_an_alert_becomes_a_card_and_a_click_updates_it_within_a_second(
+    bot: Client, slack: FakeSlack
+) -> None:
+    alert_id = await subscribed_alert(bot, slack)
+    card = slack.in_channel("C111")[0]
+    assert "🔴 db-1 down" in texts(card.blocks)
+    assert card.text.startswith("[CRITICAL] db-1 down")
+    started = time.monotonic()
+    resp = await click(bot, "acknowledge", alert_id)
+    assert resp.status == 200
+    await eventually(lambda: "Acknowledged by u222" in texts(card.blocks), within=5, interval=0.02)
+    assert time.monotonic() - started < 1.0
+    assert '"action_id": "acknowledge"' not in texts(card.blocks)
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    assert detail["audit"][0]["actor"] == "slack:U222" and detail["audit"][0]["platform"] == "slack"
+
+
+async def test_two_clicks_at_once_one_acknowledgement_one_polite_reply(
+    bot: Client, slack: FakeSlack
+) -> None:
+    alert_id = await subscribed_alert(bot, slack)
+    first, second = await asyncio.gather(
+        click(bot, "acknowledge", alert_id, user="U222"),
+        click(bot, "acknowledge", alert_id, user="U333"),
+    )
+    assert first.status == second.status == 200
+    await eventually(lambda: slack.ephemeral)
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    winner = detail["acknowledged_by"]
+    assert winner in ("u222", "u333")
+    assert [a["outcome"] for a in detail["audit"]].count("applied") == 1
+    loser = "U333" if winner == "u222" else "U222"
+    assert slack.ephemeral == [
+        {"channel": "C111", "user": loser, "text": f"Already acknowledged by {winner}."}
+    ]
+
+
+async def test_forged_or_replayed_requests_get_401_and_change_nothing(
+    bot: Client, slack: FakeSlack
+) -> None:
+    alert_id = await subscribed_alert(bot, slack)
+    forged = sign("something else")
+    assert (await click(bot, "acknowledge", alert_id, headers=forged)).status == 401
+    body_time = int(time.time()) - 6 * 60
+    payload_body = "payload=%7B%7D"
+    assert (
+        await bot.post(
+            "/slack/events",
+            data=payload_body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                **sign(payload_body, timestamp=body_time),
+            },
+        )
+    ).status == 401
+    assert (await slash(bot, "subscribe", headers={"X-Slack-Signature": "v0=00"})).status == 401
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    assert detail["state"] == "triggered" and detail["audit"] == []
+
+
+async def test_a_click_on_another_tenants_alert_is_refused(bot: Client, slack: FakeSlack) -> None:
+    await subscribed_alert(bot, slack)
+    other = await bot.post("/api/v1/events", json={"title": "theirs", "tenant": "other"})
+    other_id = (await other.json())["id"]
+    assert (await click(bot, "acknowledge", other_id)).status == 200
+    await eventually(lambda: slack.ephemeral)
+    assert slack.ephemeral[0]["text"] == f"No alert '{other_id}' here."
+    detail = await (await bot.get(f"/api/v1/events/{other_id}")).json()
+    assert detail["state"] == "triggered" and detail["audit"] == []
+    # A user of a workspace the bot does not serve is refused too.
+    assert (await click(bot, "acknowledge", other_id, team="T999")).status == 200
+    await eventually(lambda: len(slack.ephemeral) == 2)
+    assert slack.ephemeral[1]["text"] == "This workspace is not connected to ChatOps."
+
+
+async def test_only_admins_remove_integrations_and_removal_is_audited(
+    bot: Client, slack: FakeSlack
+) -> None:
+    await bot.post(
+        "/api/v1/integrations",
+        json={"type": "webhook", "name": "old-hook", "settings": {"url": "https://example.com/h"}},
+    )
+    refused = await (await slash(bot, "integrations remove old-hook", user="U222")).json()
+    assert refused["text"].startswith("Sorry, only admins can change that.")
+    names = [i["name"] for i in (await (await bot.get("/api/v1/integrations")).json())["data"]]
+    assert "old-hook" in names
+    done = await (await slash(bot, "integrations remove old-hook", user="W111")).json()
+    assert done["text"] == "old-hook removed, with its channels."
+    names = [i["name"] for i in (await (await bot.get("/api/v1/integrations")).json())["data"]]
+    assert "old-hook" not in names
+    services = bot.app[SERVICES]
+    async with services.db.session() as session:
+        audit = (await session.scalars(select(ActionAudit))).all()
+    assert [(a.verb, a.actor, a.data["integration"]) for a in audit] == [
+        ("integration.remove", "slack:W111", "old-hook")
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "*ChatOps commands*"),
+        ("help", "`subscribe [<event-glob>] [min=<PRIORITY>]`"),
+        ("stauts", "Unknown command `stauts`. Did you mean `status`?"),
+        ("integratons list", "Did you mean `integrations`?"),
+        ("status", "Open alerts: none."),
+        ("subscribe min=LOUD", "`LOUD` is not a priority"),
+        ("prefs", "Integration events: connection_issues on"),
+        ("ack", "Give the alert id."),
+    ],
+)
+async def test_commands_answer_privately(bot: Client, text: str, expected: str) -> None:
+    resp = await slash(bot, text)
+    assert resp.status == 200
+    assert expected in (await resp.json())["text"]
+
+
+async def test_a_storm_never_meets_a_429_and_every_alert_is_visible(
+    bot: Client, slack: FakeSlack
+) -> None:
+    reply = await slash(bot, "subscribe")
+    assert "Subscribed" in (await reply.json())["text"]
+    sem = asyncio.Semaphore(20)
+
+    async def send(i: int) -> None:
+        async with sem:
+            resp = await bot.post("/api/v1/events", json={"title": f"storm {i}", "priority": "LOW"})
+            assert resp.status == 202
+
+    started = time.monotonic()
+    await asyncio.gather(*(send(i) for i in range(500)))
+    assert time.monotonic() - started < 10
+
+    def visible() -> int:
+        cards = slack.in_channel("C111")
+        singles = sum(1 for m in cards if "📚" not in m.text)
+        digests = [
+            int(re.match(r"📚 (\d+) alerts", m.text).group(1))  # type: ignore[union-attr]
+            for m in cards
+            if m.text.startswith("📚")
+        ]
+        return singles + sum(digests)
+
+    await eventually(lambda: visible() == 500, within=60, interval=0.2)
+    assert slack.rate_limited == []
+
+
+async def test_a_revoked_token_disconnects_the_integration_and_tells_the_admins(
+    bot: Client, slack: FakeSlack
+) -> None:
+    from tests.fakes.sink import Sink
+    from tests.helpers import webhook_route
+
+    admins = await Sink(secret="s3cret").start()
+    try:
+        await webhook_route(bot, admins.url, name="admins", event_glob="delivery.*")
+        reply = await slash(bot, "subscribe app.*")
+        assert "Subscribed" in (await reply.json())["text"]
+        slack.revoked = True
+        await bot.post("/api/v1/events", json={"title": "x", "event_type": "app.x"})
+        await eventually(lambda: admins.accepted(), within=15)
+        notice = admins.accepted()[0].body["alert"]
+        assert notice["event_type"] == "delivery.dead_letter"
+        assert "token_revoked" in notice["body"] and "revoked" in notice["body"]
+        slack_integration = next(
+            i
+            for i in (await (await bot.get("/api/v1/integrations")).json())["data"]
+            if i["type"] == "slack"
+        )
+        assert slack_integration["connection_status"] == "disconnected"
+        assert "token_revoked" in slack_integration["connection_error"]
+    finally:
+        await admins.stop()
+
+
+@pytest.mark.parametrize(
+    "problem,expected",
+    [
+        ({"archived": True, "member": True}, "is_archived"),
+        ({"archived": False, "member": False}, "not_in_channel (the bot is not a member"),
+    ],
+)
+async def test_channel_problems_are_clear_delivery_errors(
+    bot: Client, slack: FakeSlack, problem: dict[str, bool], expected: str
+) -> None:
+    reply = await slash(bot, "subscribe")
+    assert "Subscribed" in (await reply.json())["text"]
+    slack.channels["C111"] = problem
+    resp = await bot.post("/api/v1/events", json={"title": "x"})
+    alert_id = (await resp.json())["id"]
+
+    async def dead() -> Any:
+        detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+        return (
+            detail["deliveries"]
+            if detail["deliveries"] and detail["deliveries"][0]["status"] == "dead"
+            else None
+        )
+
+    deliveries = await eventually(dead, within=10)
+    assert expected in deliveries[0]["error_message"]
