@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ import httpx
 from adapters.base import Adapter, BadConfig
 from adapters.pagerduty import EVENTS_URL, PagerDutyAdapter, PagerDutyConfig
 from adapters.slack import API_URL, SlackAdapter, SlackConfig
+from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 
 
@@ -32,6 +33,9 @@ class BuildOptions:
 
     allow_private: bool = False
     slack_api_url: str = API_URL
+    teams_app_id: str = ""
+    teams_app_password: str = field(default="", repr=False)
+    teams_tenant_id: str = ""
 
 
 Factory = Callable[[Mapping[str, Any], httpx.AsyncClient, BuildOptions], Adapter]
@@ -95,6 +99,22 @@ def _slack(values: Mapping[str, Any], _http: httpx.AsyncClient, opts: BuildOptio
     )
 
 
+def _teams(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    return TeamsAdapter(
+        TeamsConfig(
+            service_url=str(values.get("service_url", "")),
+            conversation_id=str(values.get("url") or values.get("conversation_id") or ""),
+            app_id=opts.teams_app_id,
+            app_password=opts.teams_app_password,
+            tenant_id=opts.teams_tenant_id or "botframework.com",
+            webhook_url=str(values.get("webhook_url", "")),
+            webhook_secret=str(values.get("webhook_secret", "")),
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
 def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
     return PagerDutyAdapter(
         PagerDutyConfig(
@@ -131,6 +151,20 @@ TYPES: dict[str, AdapterType] = {
         build=_slack,
         capabilities=("notifications", "interactive", "commands"),
         rate_per_minute=50,  # Slack allows about one message a second per channel
+    ),
+    "teams": AdapterType(
+        id="teams",
+        name="Microsoft Teams",
+        description="Adaptive Cards in Teams: through the bot, or a Workflows webhook URL",
+        settings=(
+            Setting(
+                "webhook_url", "Workflows webhook URL (send-only mode)", secret=True, required=False
+            ),
+            Setting("webhook_secret", "HMAC secret for the webhook", secret=True, required=False),
+        ),
+        build=_teams,
+        capabilities=("notifications", "interactive", "commands"),
+        rate_per_minute=60,
     ),
     "pagerduty": AdapterType(
         id="pagerduty",

@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot import hooks, ops, rest_events, rest_integrations, slack
+from bot import hooks, ops, rest_events, rest_integrations, slack, teams
 from bot.actions import ActionService
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.errors import Handler, json_errors
 from bot.ingest import IngestService
+from bot.integrations import teams_credentials
 from bot.metrics import Metrics
 from bot.model import EventIn
 from bot.secrets import load_keyring
@@ -73,6 +74,7 @@ def build_services(settings: Settings) -> Services:
             public_url=settings.public_url,
             allow_private_targets=settings.allow_private_targets,
             slack_api_url=settings.slack_api_url,
+            teams=teams_credentials(settings),
         ),
         on_dead=on_dead,
     )
@@ -105,6 +107,7 @@ def create_app(
         rest_integrations.register(app, services)
         hooks.register(app, services)
         transport = slack.register(app, services)
+        teams.register(app, services)
     else:
         transport = None
     app.cleanup_ctx.append(_lifecycle(services, role, transport))

@@ -53,11 +53,12 @@ class WorkerOptions:
     public_url: str = ""
     allow_private_targets: bool = False
     slack_api_url: str = "https://slack.com/api/"
+    teams: tuple[str, str, str] = ("", "", "")  # app id, password, tenant id
 
     @property
     def build(self) -> BuildOptions:
         """What adapters take from the settings."""
-        return BuildOptions(self.allow_private_targets, self.slack_api_url)
+        return BuildOptions(self.allow_private_targets, self.slack_api_url, *self.teams)
 
 
 DeadLetterHook = Callable[[EventIn], Awaitable[object]]

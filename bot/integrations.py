@@ -11,6 +11,7 @@ from bot.errors import InvalidRequest
 from bot.model import Priority
 from bot.secrets import Keyring, mask
 from bot.services import Services
+from bot.settings import Settings
 from storage import admin
 from storage import events as events_repo
 from storage.schema import Channel, Integration, Route, utcnow
@@ -21,7 +22,15 @@ log = logging.getLogger("chatops.integrations")
 def build_options(services: Services) -> BuildOptions:
     """Adapter options from the bot's settings."""
     settings = services.settings
-    return BuildOptions(settings.allow_private_targets, settings.slack_api_url)
+    return BuildOptions(
+        settings.allow_private_targets, settings.slack_api_url, *teams_credentials(settings)
+    )
+
+
+def teams_credentials(settings: Settings) -> tuple[str, str, str]:
+    """The Bot Framework app id, password and tenant from the settings."""
+    password = settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
+    return settings.teams_app_id, password, settings.teams_tenant_id or ""
 
 
 def type_document(kind: AdapterType) -> dict[str, Any]:

@@ -1,0 +1,150 @@
+"""Microsoft Teams: proactive Adaptive Cards through the Bot Connector, or a Workflows webhook."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adapters.base import AuthError, BadConfig, raise_for_status, translate_errors
+from adapters.targets import check_target
+from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.model import Delivered, DeliveryKind, Outgoing
+from cards.adaptive import CARD_CONTENT_TYPE, alert_card, digest_card, teams_message
+
+TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+SCOPE = "https://api.botframework.com/.default"
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """Either a conversation reached through the Bot Connector, or a Workflows webhook URL."""
+
+    service_url: str = ""
+    conversation_id: str = ""
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    tenant_id: str = "botframework.com"
+    webhook_url: str = field(default="", repr=False)  # Workflows URLs carry their signature
+    webhook_secret: str = field(default="", repr=False)
+    allow_private: bool = False
+
+
+class BotToken:
+    """A client-credentials token for the Bot Connector, fetched when needed and cached."""
+
+    def __init__(self, config: TeamsConfig, http: httpx.AsyncClient) -> None:
+        self._config, self._http = config, http
+        self._token = ""
+        self._expires = 0.0
+
+    async def header(self) -> dict[str, str]:
+        """`Authorization: Bearer ...`, or nothing in local mode (no app id)."""
+        if not self._config.app_id:
+            return {}
+        if time.monotonic() >= self._expires:
+            url = TOKEN_URL.format(tenant=self._config.tenant_id or "botframework.com")
+            with translate_errors("teams"):
+                resp = await self._http.post(
+                    url,
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self._config.app_id,
+                        "client_secret": self._config.app_password,
+                        "scope": SCOPE,
+                    },
+                )
+            if resp.status_code >= 400:
+                raise AuthError(
+                    f"teams: the app id or password was refused ({resp.status_code})",
+                    status_code=resp.status_code,
+                )
+            data = resp.json()
+            self._token = str(data["access_token"])
+            self._expires = time.monotonic() + max(60, int(data.get("expires_in", 3600)) - 300)
+        return {"Authorization": f"Bearer {self._token}"}
+
+
+def render(message: Outgoing) -> dict[str, Any]:
+    """The Adaptive Card for what is being sent."""
+    now = datetime.now(UTC)
+    if message.kind is DeliveryKind.DIGEST and message.digest is not None:
+        return digest_card(message.digest, now, public_url=message.public_url)
+    if message.alert is None:
+        raise BadConfig("teams: nothing to send")
+    return alert_card(message.alert, now, public_url=message.public_url)
+
+
+class TeamsAdapter:
+    """Posts cards proactively and updates them in place; the reference is the activity id."""
+
+    kind = "teams"
+
+    def __init__(self, config: TeamsConfig, http: httpx.AsyncClient) -> None:
+        self._config, self._http = config, http
+        self._token = BotToken(config, http)
+
+    async def send(self, message: Outgoing) -> Delivered:
+        """A new card in the conversation, or an update of the one in `message.ref`."""
+        card = render(message)
+        if self._config.webhook_url:
+            return await self._post_webhook(card, message.delivery_id)
+        base, conversation = self._conversation()
+        await check_target(base, allow_private=self._config.allow_private)
+        activity = {
+            "type": "message",
+            "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+        }
+        headers = await self._token.header()
+        path = f"{base}/v3/conversations/{quote(conversation, safe='')}/activities"
+        with translate_errors(self.kind):
+            if message.ref:
+                activity["id"] = message.ref
+                resp = await self._http.put(
+                    f"{path}/{quote(message.ref, safe='')}", json=activity, headers=headers
+                )
+            else:
+                resp = await self._http.post(path, json=activity, headers=headers)
+        raise_for_status(self.kind, resp)
+        ref = message.ref or str(resp.json().get("id", ""))
+        return Delivered(status_code=resp.status_code, ref=ref or None)
+
+    async def test(self) -> str:
+        """Webhook mode: post a small card. Bot mode: get a token (when an app id is set)."""
+        if self._config.webhook_url:
+            card = {
+                "type": "AdaptiveCard",
+                "version": "1.5",
+                "body": [{"type": "TextBlock", "text": "ChatOps connection test"}],
+            }
+            await self._post_webhook(card, "test")
+            return "the Workflows webhook accepted a test card"
+        await self._token.header()
+        return "bot credentials accepted" if self._config.app_id else "local mode: no credentials"
+
+    def _conversation(self) -> tuple[str, str]:
+        if not self._config.service_url or not self._config.conversation_id:
+            raise BadConfig("teams: no conversation to post in (install the bot in the channel)")
+        return self._config.service_url.rstrip("/"), self._config.conversation_id
+
+    async def _post_webhook(self, card: dict[str, Any], delivery_id: str) -> Delivered:
+        url = self._config.webhook_url
+        await check_target(url, allow_private=self._config.allow_private)
+        body = json.dumps(teams_message(card), separators=(",", ":")).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: stamp,
+            DELIVERY_HEADER: delivery_id,
+        }
+        if self._config.webhook_secret:
+            headers[SIGNATURE_HEADER] = sign(self._config.webhook_secret, stamp, body)
+        with translate_errors(self.kind):
+            resp = await self._http.post(url, content=body, headers=headers)
+        raise_for_status(self.kind, resp)
+        return Delivered(status_code=resp.status_code, ref=delivery_id)

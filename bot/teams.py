@@ -1,0 +1,276 @@
+"""Teams transport: the Bot Framework adapter at /api/messages, installs, commands, card actions.
+
+Only this module imports botbuilder, so moving to the Microsoft 365 Agents SDK touches one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity, Attachment, ChannelAccount
+from jwt import PyJWTError
+from msrest.serialization import Model
+from sqlalchemy import select, update
+
+import bot.chat_commands  # noqa: F401  (registers the commands)
+from bot import commands
+from bot.actions import Actor
+from bot.model import Verb
+from bot.services import Services
+from cards.adaptive import CARD_CONTENT_TYPE, alert_card
+from storage import events as events_repo
+from storage.schema import Channel, Integration, Tenant
+
+log = logging.getLogger("chatops.teams")
+MENTION = re.compile(r"<at>[^<]*</at>", re.I)
+INTEGRATION_NAME = "Teams"
+
+
+class _Config:
+    """What ConfigurationBotFrameworkAuthentication reads: the app id, password and tenant."""
+
+    def __init__(self, app_id: str, password: str, tenant_id: str) -> None:
+        self.APP_ID = app_id
+        self.APP_PASSWORD = password
+        self.APP_TYPE = "SingleTenant" if tenant_id else "MultiTenant"
+        self.APP_TENANTID = tenant_id
+
+
+class InvokeBody(Model):
+    """The Universal Actions response body; its value may be a card, a string or an error."""
+
+    _attribute_map = {
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, status_code: int, kind: str, value: Any) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.status_code, self.type, self.value = status_code, kind, value
+
+
+def invoke(status: int, kind: str, value: Any) -> InvokeResponse:
+    """An `adaptiveCard/action` answer; HTTP 200 whenever the invoke was processed."""
+    return InvokeResponse(status=200, body=InvokeBody(status, kind, value))
+
+
+def error(status: int, code: str, message: str) -> InvokeResponse:
+    """An invoke error the client shows instead of crashing the card."""
+    return invoke(status, "application/vnd.microsoft.error", {"code": code, "message": message})
+
+
+class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
+    """Installs, commands and Universal Actions for one bot registration."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def tenant_for(self, activity: Activity) -> str:
+        """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""
+        data = activity.channel_data or {}
+        teams_tenant = str((data.get("tenant") or {}).get("id") or "unknown")
+        async with self.services.db.session() as session, session.begin():
+            bound = await session.scalar(
+                select(Tenant.id).where(Tenant.teams_tenant_id == teams_tenant)
+            )
+            if bound:
+                return str(bound)
+            await events_repo.ensure_tenant(session, "default")
+            taken = await session.execute(
+                update(Tenant)
+                .where(Tenant.id == "default", Tenant.teams_tenant_id.is_(None))
+                .values(teams_tenant_id=teams_tenant)
+            )
+            if taken.rowcount:  # type: ignore[attr-defined]
+                return "default"
+            ours = f"teams-{teams_tenant[:40]}"
+            await events_repo.ensure_tenant(session, ours)
+            await session.execute(
+                update(Tenant).where(Tenant.id == ours).values(teams_tenant_id=teams_tenant)
+            )
+            return ours
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Keep the conversation when the bot is added; stop delivering when it is removed."""
+        activity = turn_context.activity
+        me = activity.recipient.id if activity.recipient else None
+        added = any(m.id == me for m in activity.members_added or [])
+        removed = any(m.id == me for m in activity.members_removed or [])
+        if added:
+            await self._install(activity)
+        if removed:
+            await self._uninstall(activity)
+
+    async def _integration(self, tenant: str) -> str:
+        async with self.services.db.session() as session, session.begin():
+            row = (
+                await session.scalars(
+                    select(Integration).where(
+                        Integration.tenant_id == tenant,
+                        Integration.type == "teams",
+                        Integration.name == INTEGRATION_NAME,
+                    )
+                )
+            ).first()
+            if row is None:
+                row = Integration(
+                    tenant_id=tenant,
+                    name=INTEGRATION_NAME,
+                    type="teams",
+                    config={},
+                    capabilities=["notifications", "interactive"],
+                    created_by="teams install",
+                )
+                session.add(row)
+                await session.flush()
+            return row.id
+
+    async def _install(self, activity: Activity) -> None:
+        tenant = await self.tenant_for(activity)
+        integration_id = await self._integration(tenant)
+        conversation = activity.conversation.id
+        data = activity.channel_data or {}
+        name = (data.get("channel") or {}).get("name") or activity.conversation.name or conversation
+        async with self.services.db.session() as session, session.begin():
+            row = (
+                await session.scalars(
+                    select(Channel).where(
+                        Channel.tenant_id == tenant,
+                        Channel.type == "teams",
+                        Channel.target == conversation,
+                    )
+                )
+            ).first()
+            if row is None:
+                row = Channel(
+                    tenant_id=tenant,
+                    name=f"teams:{name}"[:255],
+                    type="teams",
+                    integration_id=integration_id,
+                    target=conversation,
+                    rate_per_minute=60,
+                )
+                session.add(row)
+            row.config = {
+                "service_url": activity.service_url,
+                "conversation_type": activity.conversation.conversation_type,
+            }
+            row.is_active = True
+        self.services.ingest.cache.invalidate()
+        log.info("installed in a conversation", extra={"tenant": tenant, "channel": name})
+
+    async def _uninstall(self, activity: Activity) -> None:
+        async with self.services.db.session() as session, session.begin():
+            await session.execute(
+                update(Channel)
+                .where(Channel.type == "teams", Channel.target == activity.conversation.id)
+                .values(is_active=False)
+            )
+        self.services.ingest.cache.invalidate()
+        log.info("removed from a conversation", extra={"conversation": activity.conversation.id})
+
+    def actor(self, account: ChannelAccount | None, tenant: str) -> Actor:
+        """The person acting, known by AAD object id where Teams gives one."""
+        user_id = (account.aad_object_id or account.id) if account else "unknown"
+        name = (account.name or user_id) if account else "unknown"
+        return Actor(id=str(user_id), name=str(name), platform="teams", tenant=tenant)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """`@ChatOps <command>`: the shared grammar, answered with a card."""
+        activity = turn_context.activity
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        text = MENTION.sub("", activity.text or "").strip()
+        ctx = commands.Context(
+            services=self.services,
+            actor=actor,
+            tenant=tenant,
+            platform="teams",
+            channel_id=activity.conversation.id,
+            channel_name=str(activity.conversation.name or ""),
+            is_admin=f"teams:{actor.id}" in self.services.settings.admin_ids,
+            integration_id=await self._integration(tenant),
+        )
+        reply = await commands.run(ctx, text)
+        card = {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "TextBlock", "text": reply, "wrap": True}],
+        }
+        await turn_context.send_activity(
+            MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card))
+        )
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """`adaptiveCard/action`: apply the verb, answer with the refreshed card."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        action = (activity.value or {}).get("action") or {}
+        verb_name, data = action.get("verb"), action.get("data") or {}
+        try:
+            verb = Verb(str(verb_name))
+        except ValueError:
+            return error(400, "BadRequest", f"Unknown action {verb_name!r}.")
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        if data.get("digest_id"):
+            outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
+        else:
+            outcome = await self.services.actions.apply(verb, str(data.get("alert_id", "")), actor)
+        if outcome.code == "not_found":
+            return error(404, "NotFound", outcome.message)
+        if not outcome.applied or outcome.alert is None:
+            return invoke(200, "application/vnd.microsoft.activity.message", outcome.message)
+        card = alert_card(
+            outcome.alert, datetime.now(UTC), public_url=self.services.settings.public_url
+        )
+        return invoke(200, CARD_CONTENT_TYPE, card)
+
+
+class TeamsTransport:
+    """The Bot Framework adapter mounted at /api/messages."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        password = (
+            settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
+        )
+        auth = ConfigurationBotFrameworkAuthentication(
+            _Config(settings.teams_app_id, password, settings.teams_tenant_id or "")
+        )
+        self.adapter = CloudAdapter(auth)
+        self.bot = ChatOpsBot(services)
+
+        async def on_error(context: TurnContext, exc: Exception) -> None:
+            log.exception("teams turn failed", exc_info=exc)
+
+        self.adapter.on_turn_error = on_error
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """`POST /api/messages`; without a valid token, 401 whenever an app id is set."""
+        try:
+            response = await self.adapter.process(request, self.bot)
+        except (PyJWTError, PermissionError, web.HTTPUnauthorized):
+            return web.json_response(
+                {"error": {"code": "unauthorized", "message": "the activity's token is not valid"}},
+                status=401,
+            )
+        return response or web.Response(status=201)
+
+
+def register(app: web.Application, services: Services) -> TeamsTransport:
+    """Mount the Bot Framework endpoint."""
+    transport = TeamsTransport(services)
+    app.router.add_post("/api/messages", transport.handle)
+    return transport

@@ -1,0 +1,247 @@
+"""Teams end to end: activities shaped like Microsoft's samples, a fake connector on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.settings import Settings
+from tests.cards.checks import adaptive_problems
+from tests.conftest import API_TOKEN
+from tests.fakes.connector import FakeConnector
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.helpers import eventually
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
+CHANNEL = "19:693ecdb923ac4458a5c23661b505fc84@thread.skype"
+ADMIN_AAD = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    fake = await FakeConnector().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
+    configured = settings.model_copy(
+        update={
+            "admins": f"teams:{ADMIN_AAD},slack:W111",
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+        }
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as client:
+        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        yield client
+
+
+def activity(connector: FakeConnector, **changes: Any) -> dict[str, Any]:
+    base = json.loads((FIXTURES / "message_activity.personal.msteams_docs.json").read_text())
+    base["serviceUrl"] = connector.url
+    base["conversation"] = {"conversationType": "channel", "id": CHANNEL, "name": "Ops"}
+    base["channelData"] = json.loads(
+        (FIXTURES / "channel_data.channel_created.msteams_docs.json").read_text()
+    )["channelData"]
+    base.update(changes)
+    return base
+
+
+async def send(bot: Client, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return await bot.post(
+        "/api/messages", json=body, headers={"Authorization": "", **(headers or {})}
+    )
+
+
+async def install(bot: Client, connector: FakeConnector) -> None:
+    update = activity(connector, type="conversationUpdate", text=None)
+    update["membersAdded"] = [update["recipient"]]
+    assert (await send(bot, update)).status in (200, 201)
+
+
+async def say(bot: Client, connector: FakeConnector, text: str, aad: str = ADMIN_AAD) -> str:
+    before = len(connector.posted)
+    message = activity(connector, text=f"<at>ChatOps</at> {text}")
+    message["from"] = {**message["from"], "aadObjectId": aad}
+    assert (await send(bot, message)).status in (200, 201)
+    await eventually(lambda: len(connector.posted) > before)
+    return str(connector.posted[-1][1]["attachments"][0]["content"]["body"][0]["text"])
+
+
+def action(
+    connector: FakeConnector, verb: str, alert_id: str, aad: str, name: str
+) -> dict[str, Any]:
+    envelope = json.loads(
+        (FIXTURES / "adaptive_card_action_invoke.full_envelope.COMPOSED.json").read_text()
+    )
+    envelope.pop("_composed_note", None)
+    envelope["serviceUrl"] = connector.url
+    envelope["conversation"] = {"conversationType": "channel", "id": CHANNEL}
+    envelope["from"] = {"id": f"29:{aad}", "name": name, "aadObjectId": aad}
+    envelope["value"]["action"].update(verb=verb, data={"alert_id": alert_id})
+    return envelope
+
+
+async def test_install_subscribe_alert_acknowledge_everywhere(
+    bot: Client, connector: FakeConnector, slack: FakeSlack
+) -> None:
+    from tests.scenarios.test_slack import slash
+
+    await install(bot, connector)
+    assert "Subscribed" in await say(bot, connector, "subscribe min=HIGH")
+    assert "Subscribed" in (await (await slash(bot, "subscribe")).json())["text"]
+    resp = await bot.post(
+        "/api/v1/events", json={"title": "API 5xx above 2%", "priority": "CRITICAL"}
+    )
+    alert_id = (await resp.json())["id"]
+    await eventually(lambda: connector.cards(CHANNEL) and slack.in_channel("C111"))
+    card = connector.cards(CHANNEL)[-1]
+    assert adaptive_problems(card) == []
+    assert "API 5xx above 2%" in json.dumps(card, ensure_ascii=False)
+
+    resp = await send(bot, action(connector, "acknowledge", alert_id, "aad-1", "Megan Bowen"))
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["statusCode"] == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Acknowledged by Megan Bowen" in json.dumps(body["value"])
+    assert adaptive_problems(body["value"]) == []
+    await eventually(lambda: connector.updates)
+    assert "Acknowledged by Megan Bowen" in json.dumps(connector.cards(CHANNEL)[-1])
+    slack_card = slack.in_channel("C111")[0]
+    await eventually(
+        lambda: "Acknowledged by Megan Bowen" in json.dumps(slack_card.blocks, ensure_ascii=False)
+    )
+
+    again = await (
+        await send(bot, action(connector, "acknowledge", alert_id, "aad-2", "Lee"))
+    ).json()
+    assert again == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": "Already acknowledged by Megan Bowen.",
+    }
+
+
+async def test_bad_invokes_get_error_responses(bot: Client, connector: FakeConnector) -> None:
+    await install(bot, connector)
+    unknown = await (await send(bot, action(connector, "snooze", "x", "aad-1", "M"))).json()
+    assert unknown["statusCode"] == 400 and unknown["type"] == "application/vnd.microsoft.error"
+    missing = await (await send(bot, action(connector, "acknowledge", "nope", "aad-1", "M"))).json()
+    assert missing["statusCode"] == 404
+    other = await bot.post("/api/v1/events", json={"title": "theirs", "tenant": "elsewhere"})
+    other_id = (await other.json())["id"]
+    refused = await (
+        await send(bot, action(connector, "acknowledge", other_id, "aad-1", "M"))
+    ).json()
+    assert refused["statusCode"] == 404
+    detail = await (await bot.get(f"/api/v1/events/{other_id}")).json()
+    assert detail["state"] == "triggered"
+
+
+async def test_a_non_admin_cannot_change_things(bot: Client, connector: FakeConnector) -> None:
+    await install(bot, connector)
+    reply = await say(bot, connector, "subscribe", aad="someone-else")
+    assert reply.startswith("Sorry, only admins can change that.")
+    routes = await (await bot.get("/api/v1/routes")).json()
+    assert routes["data"] == []
+    assert "Did you mean `status`" in await say(bot, connector, "staus", aad="someone-else")
+
+
+async def test_removing_the_bot_stops_delivery_there(bot: Client, connector: FakeConnector) -> None:
+    await install(bot, connector)
+    assert "Subscribed" in await say(bot, connector, "subscribe")
+    removal = activity(connector, type="conversationUpdate", text=None)
+    removal["membersRemoved"] = [removal["recipient"]]
+    await send(bot, removal)
+    posted = len(connector.posted)
+    await bot.post("/api/v1/events", json={"title": "after removal"})
+    channels = await (await bot.get("/api/v1/channels")).json()
+    assert [c["is_active"] for c in channels["data"] if c["type"] == "teams"] == [False]
+    assert len(connector.posted) == posted
+
+
+async def test_with_an_app_id_an_unauthenticated_activity_gets_401(
+    settings: Settings, connector: FakeConnector
+) -> None:
+    configured = settings.model_copy(
+        update={
+            "teams_app_id": "00000000-0000-0000-0000-000000000001",
+            "teams_app_password": SecretStr("pw"),
+        }
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as client:
+        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        update = activity(connector, type="conversationUpdate", text=None)
+        update["membersAdded"] = [update["recipient"]]
+        resp = await client.post("/api/messages", json=update)
+        assert resp.status == 401
+        forged = await client.post(
+            "/api/messages", json=update, headers={"Authorization": "Bearer not.a.jwt"}
+        )
+        assert forged.status == 401
+        channels = await (await client.get("/api/v1/channels")).json()
+        assert channels["data"] == []
+
+
+async def test_a_workflows_webhook_receives_the_card_in_a_message_envelope(bot: Client) -> None:
+    from collections import deque
+
+    from tests.fakes.sink import Sink
+
+    hook = await Sink(secret="hmac-secret").start()
+    hook.script = deque([(429, {"Retry-After": "1"}, '{"error": "throttled"}')])
+    try:
+        resp = await bot.post(
+            "/api/v1/integrations",
+            json={
+                "type": "teams",
+                "name": "sre-workflow",
+                "settings": {"webhook_url": hook.url, "webhook_secret": "hmac-secret"},
+            },
+        )
+        assert resp.status == 201
+        assert (await resp.json())["data"]["settings"] == {
+            "webhook_secret": "********",
+            "webhook_url": "********",
+        }
+        await bot.post("/api/v1/channels", json={"name": "sre", "integration": "sre-workflow"})
+        await bot.post("/api/v1/routes", json={"channel": "sre", "stakeholders": ["SRE"]})
+        await bot.post(
+            "/api/v1/events",
+            json={
+                "title": "Vault sealed",
+                "priority": "CRITICAL",
+                "event_type": "security.vault.sealed",
+                "stakeholders": ["SRE"],
+            },
+        )
+        await eventually(lambda: hook.accepted(), within=10)
+        assert [r.status for r in hook.received] == [429, 200]
+        message = hook.accepted()[0].body
+        assert message["type"] == "message"
+        card = message["attachments"][0]["content"]
+        assert message["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+        assert adaptive_problems(card) == []
+        assert "Vault sealed" in json.dumps(card) and "Security event" in json.dumps(card)
+        assert hook.accepted()[0].signature_ok is True
+    finally:
+        await hook.stop()
