@@ -182,3 +182,37 @@ def test_preview_refuses_a_bad_event_with_one_line(env: dict[str, str], tmp_path
     assert done.stderr.strip() == "chatops: title: required; send a short summary of what happened"
     missing = chatops(env, "preview", "--format", "adaptive", str(tmp_path / "none.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_teams_package_fills_in_the_app_id_and_refuses_without_it(tmp_path: Path) -> None:
+    import zipfile
+
+    script = ROOT / "deploy" / "teams" / "package.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")}
+    refused = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "CHATOPS_TEAMS_APP_ID" in refused.stderr
+    env.update(
+        CHATOPS_TEAMS_APP_ID="11111111-2222-3333-4444-555555555555",
+        CHATOPS_PUBLIC_URL="https://bot.example.com",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "dist" / "chatops-teams.zip") as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["id"] == manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
+    assert manifest["validDomains"] == ["bot.example.com"]
