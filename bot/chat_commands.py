@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from adapters.registry import TYPES
 from bot import integrations as integration_service
@@ -13,7 +13,7 @@ from bot.model import Priority, Verb
 from storage import admin, outbox
 from storage import config as config_repo
 from storage import events as events_repo
-from storage.schema import Channel, Event, UserOverride, utcnow
+from storage.schema import Channel, Event, TenantAdmin, UserOverride, utcnow
 
 
 @command("help", usage="help")
@@ -268,6 +268,51 @@ async def me(ctx: Context, args: list[str]) -> str:
         return "You use the system defaults."
     return "Your overrides: " + "; ".join(
         f"{k}: " + ", ".join(f"{f}={v}" for f, v in data.items()) for k, data in mine.items()
+    )
+
+
+@command("admins", usage="admins [add|remove <user-id>]")
+async def admins(ctx: Context, args: list[str]) -> str:
+    """The people admins made admins of this workspace, on this platform."""
+    if args:
+        if not ctx.is_admin:
+            return "Sorry, only admins can change who is an admin."
+        if len(args) != 2 or args[0].lower() not in ("add", "remove"):
+            raise CommandError("Say add or remove and a user id.")
+        user = args[1].strip("<@>").split("|", 1)[0]
+        async with ctx.services.db.session() as session, session.begin():
+            listed = await config_repo.is_listed_admin(session, ctx.tenant, ctx.platform, user)
+            if args[0].lower() == "add" and not listed:
+                session.add(
+                    TenantAdmin(
+                        tenant_id=ctx.tenant,
+                        platform=ctx.platform,
+                        user_id=user,
+                        added_by=f"{ctx.platform}:{ctx.actor.id}",
+                    )
+                )
+            elif args[0].lower() == "remove" and listed:
+                await session.execute(
+                    delete(TenantAdmin).where(
+                        TenantAdmin.tenant_id == ctx.tenant,
+                        TenantAdmin.platform == ctx.platform,
+                        TenantAdmin.user_id == user,
+                    )
+                )
+            session.add(
+                events_repo.audit_row(
+                    ctx.tenant,
+                    f"admins.{args[0].lower()}",
+                    f"{ctx.platform}:{ctx.actor.id}",
+                    ctx.platform,
+                    {"user": user},
+                )
+            )
+    async with ctx.services.db.session() as session:
+        listed_now = await config_repo.listed_admins(session, ctx.tenant)
+    names = ", ".join(f"{p}:{u}" for p, u in listed_now)
+    return f"Admins listed for this workspace: {names or 'none'} (plus CHATOPS_ADMINS" + (
+        " and workspace admins and owners)." if ctx.platform == "slack" else ")."
     )
 
 

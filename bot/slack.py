@@ -19,6 +19,7 @@ from bot import commands
 from bot.actions import Actor
 from bot.model import Verb
 from bot.services import Services
+from storage import config as config_repo
 from storage import events as events_repo
 from storage.schema import Integration, Tenant
 
@@ -115,10 +116,13 @@ class SlackTransport:
             )
             return "default"
 
-    async def is_admin(self, user_id: str) -> bool:
-        """Workspace admins and owners (users.info), and CHATOPS_ADMINS."""
+    async def is_admin(self, user_id: str, tenant: str) -> bool:
+        """Workspace admins and owners (users.info), CHATOPS_ADMINS, and the tenant's list."""
         if f"slack:{user_id}" in self.services.settings.admin_ids:
             return True
+        async with self.services.db.session() as session:
+            if await config_repo.is_listed_admin(session, tenant, "slack", user_id):
+                return True
         cached = self._admins.get(user_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -179,7 +183,7 @@ class SlackTransport:
             platform="slack",
             channel_id=str(command.get("channel_id", "")),
             channel_name=str(command.get("channel_name", "")),
-            is_admin=await self.is_admin(user_id),
+            is_admin=await self.is_admin(user_id, tenant),
             integration_id=self._integration_id,
         )
         work = asyncio.ensure_future(commands.run(ctx, str(command.get("text", ""))))

@@ -27,6 +27,7 @@ from bot.actions import Actor
 from bot.model import Verb
 from bot.services import Services
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
+from storage import config as config_repo
 from storage import events as events_repo
 from storage.schema import Channel, Integration, Tenant
 
@@ -179,6 +180,13 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         self.services.ingest.cache.invalidate()
         log.info("removed from a conversation", extra={"conversation": activity.conversation.id})
 
+    async def is_admin(self, tenant: str, user_id: str) -> bool:
+        """CHATOPS_ADMINS by AAD object id, and the tenant's own admin list."""
+        if f"teams:{user_id}" in self.services.settings.admin_ids:
+            return True
+        async with self.services.db.session() as session:
+            return await config_repo.is_listed_admin(session, tenant, "teams", user_id)
+
     def actor(self, account: ChannelAccount | None, tenant: str) -> Actor:
         """The person acting, known by AAD object id where Teams gives one."""
         user_id = (account.aad_object_id or account.id) if account else "unknown"
@@ -198,7 +206,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             platform="teams",
             channel_id=activity.conversation.id,
             channel_name=str(activity.conversation.name or ""),
-            is_admin=f"teams:{actor.id}" in self.services.settings.admin_ids,
+            is_admin=await self.is_admin(tenant, actor.id),
             integration_id=await self._integration(tenant),
         )
         reply = await commands.run(ctx, text)

@@ -15,6 +15,7 @@ from storage.schema import (
     Integration,
     IntegrationDefault,
     Route,
+    TenantAdmin,
     UserOverride,
 )
 
@@ -136,3 +137,23 @@ async def overrides(session: AsyncSession, tenant: str, user_id: str) -> dict[st
             data["config"] = dict(row.config)
         result[row.integration_type] = data
     return result
+
+
+async def is_listed_admin(session: AsyncSession, tenant: str, platform: str, user_id: str) -> bool:
+    """Whether an admin of this tenant made this person an admin."""
+    query = select(TenantAdmin.id).where(
+        TenantAdmin.tenant_id == tenant,
+        TenantAdmin.platform == platform,
+        TenantAdmin.user_id == user_id,
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def listed_admins(session: AsyncSession, tenant: str) -> list[tuple[str, str]]:
+    """(platform, user id) of every listed admin of the tenant."""
+    rows = await session.execute(
+        select(TenantAdmin.platform, TenantAdmin.user_id)
+        .where(TenantAdmin.tenant_id == tenant)
+        .order_by(TenantAdmin.platform, TenantAdmin.user_id)
+    )
+    return [(p, u) for p, u in rows.all()]

@@ -60,10 +60,10 @@ class Database:
         async with self.engine.connect() as conn:
             current = await conn.run_sync(_current_heads)
         script = ScriptDirectory.from_config(alembic_config())
-        heads = set(script.get_heads())
-        if heads <= current:
+        if set(script.get_heads()) <= current:
             return []
-        return sorted(heads - current)
+        lower = tuple(current) if current else "base"
+        return sorted(rev.revision for rev in script.iterate_revisions("heads", lower))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -364,3 +364,16 @@ class WebhookEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TenantAdmin(Base):
+    """A person an admin made an admin of this tenant, on one chat platform."""
+
+    __tablename__ = "tenant_admins"
+    __table_args__ = (UniqueConstraint("tenant_id", "platform", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(255))
+    added_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

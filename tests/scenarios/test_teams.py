@@ -245,3 +245,13 @@ async def test_a_workflows_webhook_receives_the_card_in_a_message_envelope(bot: 
         assert hook.accepted()[0].signature_ok is True
     finally:
         await hook.stop()
+
+
+async def test_admins_manage_the_tenants_admin_list(bot: Client, connector: FakeConnector) -> None:
+    await install(bot, connector)
+    assert (await say(bot, connector, "admins add new-admin", aad="someone")).startswith("Sorry")
+    listed = await say(bot, connector, "admins add new-admin")
+    assert "teams:new-admin" in listed
+    assert "Subscribed" in await say(bot, connector, "subscribe", aad="new-admin")
+    await say(bot, connector, "admins remove new-admin")
+    assert (await say(bot, connector, "subscribe", aad="new-admin")).startswith("Sorry")
