@@ -146,6 +146,8 @@ async def integrations(ctx: Context, args: list[str]) -> str:
         known = ", ".join(sorted(TYPES))
         if kind not in TYPES:
             raise CommandError(f"Name a type: {known}.")
+        if ctx.open_form is not None:
+            return await ctx.open_form(kind)
         return (
             f"Adding a {kind} integration takes a form with its secrets, which is not built "
             f"yet in chat: use `chatops integrations add {kind}` or the REST API."

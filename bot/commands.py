@@ -32,6 +32,7 @@ class Context:
     channel_name: str
     is_admin: bool
     integration_id: str | None = None  # the chat platform's own integration in this tenant
+    open_form: Callable[[str], Awaitable[str]] | None = None  # shows the add-integration form
 
 
 @dataclass(frozen=True)

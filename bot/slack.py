@@ -15,10 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 
 import bot.chat_commands  # noqa: F401  (registers the commands)
-from bot import commands
+from adapters.registry import TYPES
+from bot import commands, integration_forms
 from bot.actions import Actor
+from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
+from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
 from storage import config as config_repo
 from storage import events as events_repo
 from storage.schema import Integration, Tenant
@@ -52,6 +55,7 @@ class SlackTransport:
         for verb in Verb:
             self.bolt.action(verb.value)(self._button_listener(verb))
         self.bolt.command("/chatops")(self.on_command)
+        self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
 
     def _button_listener(self, verb: Verb) -> Any:
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -176,6 +180,12 @@ class SlackTransport:
             await ack(text="This workspace is not connected to ChatOps.", response_type="ephemeral")
             return
         user_id = str(command.get("user_id"))
+
+        async def open_form(kind: str) -> str:
+            modal = integration_modal(kind, TYPES[kind].name, form_fields(kind))
+            await self.client.views_open(trigger_id=str(command.get("trigger_id")), view=modal)
+            return f"Opening the form to add a {TYPES[kind].name} integration…"
+
         ctx = commands.Context(
             services=self.services,
             actor=Actor(user_id, str(command.get("user_name") or user_id), "slack", tenant),
@@ -185,6 +195,7 @@ class SlackTransport:
             channel_name=str(command.get("channel_name", "")),
             is_admin=await self.is_admin(user_id, tenant),
             integration_id=self._integration_id,
+            open_form=open_form,
         )
         work = asyncio.ensure_future(commands.run(ctx, str(command.get("text", ""))))
         done, _ = await asyncio.wait({work}, timeout=2.0)
@@ -193,6 +204,35 @@ class SlackTransport:
             return
         await ack(text="Working on it…", response_type="ephemeral")
         await self._tell(ctx.channel_id, user_id, await work)
+
+    async def on_form_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The add-integration modal: errors shown on their fields, or the modal closes."""
+        user = body.get("user") or {}
+        tenant = await self.tenant_for((body.get("team") or {}).get("id") or user.get("team_id"))
+        if tenant is None or not await self.is_admin(str(user.get("id")), tenant):
+            await ack(
+                response_action="errors",
+                errors={NAME_FIELD: "Only admins of this workspace can add integrations."},
+            )
+            return
+        state = (view.get("state") or {}).get("values") or {}
+        values = {
+            block: (inputs.get("value") or {}).get("value") or "" for block, inputs in state.items()
+        }
+        row, errors = await integration_forms.submit(
+            self.services,
+            tenant,
+            str(view.get("private_metadata", "")),
+            values,
+            f"slack:{user.get('id')}",
+        )
+        if row is None:
+            fields = set(state) or {NAME_FIELD}
+            shown = {(k if k in fields else NAME_FIELD): v for k, v in errors.items()}
+            await ack(response_action="errors", errors=shown)
+            return
+        await ack()
+        log.info("integration added from Slack", extra={"integration": row.id})
 
 
 def register(app: web.Application, services: Services) -> SlackTransport | None:

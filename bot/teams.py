@@ -22,11 +22,14 @@ from msrest.serialization import Model
 from sqlalchemy import select, update
 
 import bot.chat_commands  # noqa: F401  (registers the commands)
-from bot import commands
+from adapters.registry import TYPES
+from bot import commands, integration_forms
 from bot.actions import Actor
+from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
+from cards.forms import CREATE_VERB, integration_form_card
 from storage import config as config_repo
 from storage import events as events_repo
 from storage.schema import Channel, Integration, Tenant
@@ -199,6 +202,14 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         tenant = await self.tenant_for(activity)
         actor = self.actor(activity.from_property, tenant)
         text = MENTION.sub("", activity.text or "").strip()
+
+        async def open_form(kind: str) -> str:
+            form = integration_form_card(kind, TYPES[kind].name, form_fields(kind))
+            await turn_context.send_activity(
+                MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=form))
+            )
+            return f"Fill in the form to add a {TYPES[kind].name} integration."
+
         ctx = commands.Context(
             services=self.services,
             actor=actor,
@@ -208,6 +219,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             channel_name=str(activity.conversation.name or ""),
             is_admin=await self.is_admin(tenant, actor.id),
             integration_id=await self._integration(tenant),
+            open_form=open_form,
         )
         reply = await commands.run(ctx, text)
         card = {
@@ -226,6 +238,8 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             return await super().on_invoke_activity(turn_context)
         action = (activity.value or {}).get("action") or {}
         verb_name, data = action.get("verb"), action.get("data") or {}
+        if verb_name == CREATE_VERB:
+            return await self._create_integration(activity, data)
         try:
             verb = Verb(str(verb_name))
         except ValueError:
@@ -244,6 +258,40 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             outcome.alert, datetime.now(UTC), public_url=self.services.settings.public_url
         )
         return invoke(200, CARD_CONTENT_TYPE, card)
+
+    async def _create_integration(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        """The add-integration form's submit: the same form back with errors, or a confirmation."""
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        kind = str(data.get("integration_type", ""))
+        if not await self.is_admin(tenant, actor.id):
+            return invoke(
+                200,
+                "application/vnd.microsoft.activity.message",
+                "Sorry, only admins can add integrations.",
+            )
+        if kind not in TYPES:
+            return error(400, "BadRequest", f"Unknown integration type {kind!r}.")
+        row, errors = await integration_forms.submit(
+            self.services, tenant, kind, data, f"teams:{actor.id}"
+        )
+        if row is None:
+            plain = {k: str(v) for k, v in data.items() if isinstance(v, str)}
+            card = integration_form_card(kind, TYPES[kind].name, form_fields(kind), plain, errors)
+            return invoke(200, CARD_CONTENT_TYPE, card)
+        done = {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [
+                {
+                    "type": "TextBlock",
+                    "wrap": True,
+                    "text": f"✅ Added {row.name} ({TYPES[kind].name}). Secrets are stored "
+                    f"encrypted. Check it with `integrations test {row.name}`.",
+                }
+            ],
+        }
+        return invoke(200, CARD_CONTENT_TYPE, done)
 
 
 class TeamsTransport:

@@ -57,6 +57,7 @@ class FakeSlack:
     )
     messages: list[Message] = field(default_factory=list)
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limited: list[str] = field(default_factory=list)
     revoked: bool = False
@@ -161,6 +162,12 @@ class FakeSlack:
             return problem
         self.ephemeral.append(args)
         return self.ok(message_ts=f"{time.time():.6f}")
+
+    def m_views_open(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("trigger_id"):
+            return self.error("invalid_trigger_id")
+        self.views.append(args["view"])
+        return self.ok(view={"id": "V111", **args["view"]})
 
     def m_users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(str(args.get("user")))

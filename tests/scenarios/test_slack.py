@@ -319,3 +319,65 @@ async def test_channel_problems_are_clear_delivery_errors(
 
     deliveries = await eventually(dead, within=10)
     assert expected in deliveries[0]["error_message"]
+
+
+async def submit_view(bot: Client, kind: str, values: dict[str, str], user: str = "W111") -> Any:
+    payload = copy.deepcopy(fixture("view_submission.bolt_test.json"))
+    payload["user"] = {
+        "id": user,
+        "username": user.lower(),
+        "name": user.lower(),
+        "team_id": TEAM_ID,
+    }
+    payload["view"]["callback_id"] = "integration_add"
+    payload["view"]["private_metadata"] = kind
+    payload["view"]["state"] = {
+        "values": {
+            name: {"value": {"type": "plain_text_input", "value": value}}
+            for name, value in values.items()
+        }
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return await bot.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+    )
+
+
+async def test_integrations_add_opens_a_modal_validated_on_submit(
+    bot: Client, slack: FakeSlack
+) -> None:
+    reply = await (await slash(bot, "integrations add pagerduty")).json()
+    assert reply["text"] == "Opening the form to add a PagerDuty integration…"
+    modal = slack.views[0]
+    assert modal["callback_id"] == "integration_add" and modal["private_metadata"] == "pagerduty"
+    assert [b["block_id"] for b in modal["blocks"]] == [
+        "name",
+        "routing_key",
+        "events_url",
+        "default_severity",
+    ]
+    assert all("initial_value" not in b["element"] for b in modal["blocks"])
+    bad = await submit_view(
+        bot,
+        "pagerduty",
+        {"name": "PD", "routing_key": "", "events_url": "", "default_severity": ""},
+    )
+    assert (await bad.json()) == {
+        "response_action": "errors",
+        "errors": {"routing_key": "required (Integration key (Events API v2))"},
+    }
+    assert (await (await bot.get("/api/v1/integrations")).json())["data"][0]["name"] == "Slack"
+    good = await submit_view(
+        bot,
+        "pagerduty",
+        {"name": "PD", "routing_key": "rk-1", "events_url": "", "default_severity": ""},
+    )
+    assert good.status == 200 and (await good.text()) == ""
+    names = [i["name"] for i in (await (await bot.get("/api/v1/integrations")).json())["data"]]
+    assert "PD" in names
+    refused = await submit_view(bot, "pagerduty", {"name": "PD2", "routing_key": "x"}, user="U222")
+    assert (await refused.json())["errors"] == {
+        "name": "Only admins of this workspace can add integrations."
+    }

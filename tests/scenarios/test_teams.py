@@ -255,3 +255,40 @@ async def test_admins_manage_the_tenants_admin_list(bot: Client, connector: Fake
     assert "Subscribed" in await say(bot, connector, "subscribe", aad="new-admin")
     await say(bot, connector, "admins remove new-admin")
     assert (await say(bot, connector, "subscribe", aad="new-admin")).startswith("Sorry")
+
+
+async def test_integrations_add_answers_with_a_form_whose_errors_show_on_the_card(
+    bot: Client, connector: FakeConnector
+) -> None:
+    await install(bot, connector)
+    await say(bot, connector, "integrations add pagerduty")
+    form = connector.posted[-2][1]["attachments"][0]["content"]
+    assert adaptive_problems(form) == []
+    inputs = {i["id"]: i for i in form["body"] if i["type"] == "Input.Text"}
+    assert inputs["routing_key"]["style"] == "Password" and "value" not in inputs["routing_key"]
+
+    def submit(data: dict[str, Any]) -> dict[str, Any]:
+        envelope = action(connector, "integration.create", "", ADMIN_AAD, "Admin")
+        envelope["value"]["action"]["data"] = {"integration_type": "pagerduty", **data}
+        return envelope
+
+    bad = await (await send(bot, submit({"name": "PD", "routing_key": ""}))).json()
+    assert bad["type"] == "application/vnd.microsoft.card.adaptive"
+    shown = json.dumps(bad["value"])
+    assert "required (Integration key (Events API v2))" in shown
+    assert adaptive_problems(bad["value"]) == []
+    good = await (await send(bot, submit({"name": "PD", "routing_key": "rk-secret-123"}))).json()
+    assert "Added PD" in json.dumps(good["value"])
+    assert "rk-secret-123" not in json.dumps(good)
+    listed = await (await bot.get("/api/v1/integrations")).json()
+    assert any(
+        i["name"] == "PD" and i["settings"]["routing_key"] == "********" for i in listed["data"]
+    )
+    other = action(connector, "integration.create", "", "not-admin", "Someone")
+    other["value"]["action"]["data"] = {
+        "integration_type": "pagerduty",
+        "name": "X",
+        "routing_key": "k",
+    }
+    refused = await (await send(bot, other)).json()
+    assert refused["value"] == "Sorry, only admins can add integrations."

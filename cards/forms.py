@@ -1,0 +1,147 @@
+"""Forms for adding an integration: a Teams form card and a Slack modal, from one field list.
+
+Secret fields are never pre-filled; errors are shown on the field they are about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CREATE_VERB = "integration.create"
+MODAL_CALLBACK = "integration_add"
+NAME_FIELD = "name"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One setting as a form shows it."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    hint: str = ""
+
+
+def _fields(settings: tuple[FormField, ...]) -> tuple[FormField, ...]:
+    return (
+        FormField(NAME_FIELD, "Name for this integration", hint="e.g. PagerDuty - Platform"),
+        *settings,
+    )
+
+
+def integration_form_card(
+    kind: str,
+    title: str,
+    settings: tuple[FormField, ...],
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An Adaptive Card form; submitting it sends the `integration.create` verb."""
+    values, errors = values or {}, errors or {}
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": f"Add a {title} integration",
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+    ]
+    if errors.get("_form"):
+        body.append(
+            {"type": "TextBlock", "text": errors["_form"], "color": "Attention", "wrap": True}
+        )
+    for field in _fields(settings):
+        item: dict[str, Any] = {
+            "type": "Input.Text",
+            "id": field.name,
+            "label": field.label,
+            "isRequired": field.required,
+            "placeholder": field.hint or field.label,
+        }
+        if field.required:
+            item["errorMessage"] = f"{field.label} is required"
+        if field.secret:
+            item["style"] = "Password"
+        elif values.get(field.name):
+            item["value"] = values[field.name]
+        body.append(item)
+        if field.name in errors:
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": errors[field.name],
+                    "color": "Attention",
+                    "size": "Small",
+                    "wrap": True,
+                }
+            )
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": body,
+        "actions": [
+            {
+                "type": "Action.Execute",
+                "title": "Add integration",
+                "verb": CREATE_VERB,
+                "style": "positive",
+                "data": {"integration_type": kind},
+            }
+        ],
+    }
+
+
+def integration_modal(kind: str, title: str, settings: tuple[FormField, ...]) -> dict[str, Any]:
+    """A Slack modal with one input per setting; the type travels in private_metadata."""
+    blocks = []
+    for field in _fields(settings):
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": field.name,
+                "optional": not field.required,
+                "label": {"type": "plain_text", "text": field.label[:2000]},
+                "hint": {
+                    "type": "plain_text",
+                    "text": (
+                        "Stored encrypted; never shown again."
+                        if field.secret
+                        else field.hint or " "
+                    )[:2000],
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": (field.hint or field.label)[:150],
+                    },
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": kind,
+        "title": {"type": "plain_text", "text": f"Add {title}"[:24]},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks[:100],
+    }
+
+
+def field_errors(message: str) -> dict[str, str]:
+    """`name: required; settings: url: required (URL)` into errors by field name."""
+    errors: dict[str, str] = {}
+    for part in message.split("; "):
+        part = part.removeprefix("settings: ")
+        name, sep, text = part.partition(": ")
+        if sep and name.replace("_", "").isalnum():
+            errors[name] = text
+        else:
+            errors["_form"] = part
+    return errors
