@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from bot.actions import Actor
 from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
+from cards.blockkit import HOME_ALERTS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
 from storage import config as config_repo
 from storage import events as events_repo
@@ -56,6 +58,7 @@ class SlackTransport:
             self.bolt.action(verb.value)(self._button_listener(verb))
         self.bolt.command("/chatops")(self.on_command)
         self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
+        self.bolt.event("app_home_opened")(self.on_home_opened)
 
     def _button_listener(self, verb: Verb) -> Any:
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -164,6 +167,28 @@ class SlackTransport:
             outcome = await self.services.actions.apply(verb, value, actor)
         if not outcome.applied:
             await self._tell(channel, actor.id, outcome.message)
+        if (body.get("container") or {}).get("type") == "view":
+            await self.publish_home(actor.id, tenant)
+
+    async def on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The Home tab: the workspace's open alerts, most severe first, with their buttons."""
+        if event.get("tab", "home") != "home":
+            return
+        tenant = await self.tenant_for(body.get("team_id"))
+        if tenant is not None:
+            await self.publish_home(str(event.get("user")), tenant)
+
+    async def publish_home(self, user_id: str, tenant: str) -> None:
+        """Render and publish one user's Home tab."""
+        async with self.services.db.session() as session:
+            alerts, total = await events_repo.open_alerts(session, tenant, limit=HOME_ALERTS)
+        view = home_view(
+            alerts, total, datetime.now(UTC), public_url=self.services.settings.public_url
+        )
+        try:
+            await self.client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as exc:
+            log.warning("views.publish failed", extra={"error": str(exc.response.get("error"))})
 
     async def _tell(self, channel: str | None, user: str | None, text: str) -> None:
         if not channel or not user:

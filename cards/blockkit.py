@@ -20,6 +20,9 @@ from cards.style import (
     slack_escape,
     when,
 )
+from cards.style import (
+    absolute as absolute_time,
+)
 from cards.templates import ACTION_IDS, BUTTON_LABELS, template_for, verbs_for
 
 MAX_BLOCKS = 50
@@ -215,3 +218,47 @@ def builder_link(message: dict[str, Any]) -> str:
     """A Block Kit Builder URL that opens these blocks for a look."""
     blocks = json.dumps({"blocks": message["blocks"]}, separators=(",", ":"), ensure_ascii=False)
     return BUILDER_URL + quote(blocks)
+
+
+HOME_ALERTS = 30  # each alert takes three blocks; a Home tab holds 100
+
+
+def home_view(
+    alerts: list[Alert], total: int, now: datetime, *, public_url: str = ""
+) -> dict[str, Any]:
+    """The App Home tab: open alerts, most severe first, each with its buttons."""
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Open alerts", HEADER_MAX)},
+        {
+            "type": "context",
+            "elements": [
+                plain(f"{total} open · most severe first · updated {absolute_time(now)}", 300)
+            ],
+        },
+    ]
+    if not alerts:
+        blocks.append({"type": "section", "text": plain("Nothing open. All quiet.")})
+    for alert in alerts[:HOME_ALERTS]:
+        line = (
+            f"{LOOKS[alert.priority].emoji} {one_line(alert.title)}\n"
+            f"{STATE_LABELS[shown_state(alert)]} · first seen {relative(alert.first_seen, now)}"
+            + (f" · {alert.occurrences} times" if alert.occurrences > 1 else "")
+        )
+        blocks.append({"type": "section", "text": plain(line, SECTION_MAX)})
+        actions = _actions(
+            alert, alert_url(public_url or "https://chatops.invalid", alert.id), False
+        )
+        if actions:
+            actions["block_id"] = f"home:{alert.id}"[:255]
+            blocks.append(actions)
+        blocks.append({"type": "divider"})
+    if total > len(alerts[:HOME_ALERTS]):
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    plain(f"… and {total - len(alerts[:HOME_ALERTS])} more open alerts", 300)
+                ],
+            }
+        )
+    return {"type": "home", "blocks": blocks[:100]}

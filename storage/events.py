@@ -215,3 +215,16 @@ def audit_row(
         outcome="applied",
         data=data,
     )
+
+
+async def open_alerts(session: AsyncSession, tenant: str, *, limit: int) -> tuple[list[Alert], int]:
+    """A tenant's open alerts, most severe first, then oldest first; and how many in all."""
+    condition = (Event.tenant_id == tenant, Event.state != AlertState.RESOLVED.value)
+    total = await session.scalar(select(func.count()).select_from(Event).where(*condition))
+    rows = await session.scalars(
+        select(Event)
+        .where(*condition)
+        .order_by(Event.priority_rank.desc(), Event.first_seen)
+        .limit(limit)
+    )
+    return [to_alert(r) for r in rows.all()], int(total or 0)

@@ -26,12 +26,16 @@ def _text_len(obj: dict[str, Any]) -> int:
 
 
 def blockkit_problems(message: dict[str, Any]) -> list[str]:
-    """Every way this message breaks a Block Kit limit (empty when valid)."""
+    """Every way this message (or Home tab view) breaks a Block Kit limit (empty when valid)."""
     problems: list[str] = []
     blocks = message.get("blocks", [])
-    if len(blocks) > _limit("message", "max_blocks"):
+    is_view = message.get("type") in ("home", "modal")
+    most = (
+        _limit("view_modal_or_home", "max_blocks") if is_view else _limit("message", "max_blocks")
+    )
+    if len(blocks) > most:
         problems.append(f"{len(blocks)} blocks")
-    if not message.get("text"):
+    if not is_view and not message.get("text"):
         problems.append("no fallback text")
     if len(message.get("text", "")) > _limit("message", "text_truncated_after_chars"):
         problems.append("fallback text too long")
@@ -70,7 +74,7 @@ def blockkit_problems(message: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}: {len(elements)} elements")
             for element in elements:
                 problems += _button_problems(where, element)
-        else:
+        elif block["type"] != "divider":
             problems.append(f"{where}: unexpected block type")
     return problems
 

@@ -58,6 +58,7 @@ class FakeSlack:
     messages: list[Message] = field(default_factory=list)
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
+    home: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limited: list[str] = field(default_factory=list)
     revoked: bool = False
@@ -168,6 +169,12 @@ class FakeSlack:
             return self.error("invalid_trigger_id")
         self.views.append(args["view"])
         return self.ok(view={"id": "V111", **args["view"]})
+
+    def m_views_publish(self, args: dict[str, Any]) -> web.Response:
+        if not args.get("user_id"):
+            return self.error("invalid_arguments")
+        self.home[str(args["user_id"])] = args["view"]
+        return self.ok(view={"id": "VHOME", **args["view"]})
 
     def m_users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(str(args.get("user")))

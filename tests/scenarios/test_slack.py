@@ -381,3 +381,44 @@ async def test_integrations_add_opens_a_modal_validated_on_submit(
     assert (await refused.json())["errors"] == {
         "name": "Only admins of this workspace can add integrations."
     }
+
+
+async def open_home(bot: Client, user: str = "U222") -> Any:
+    envelope = fixture("event_callback_app_mention.bolt_test.json")
+    envelope["team_id"] = TEAM_ID
+    envelope["event"] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D111",
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+    body = json.dumps(envelope)
+    return await bot.post(
+        "/slack/events", data=body, headers={"Content-Type": "application/json", **sign(body)}
+    )
+
+
+async def test_the_home_tab_lists_open_alerts_most_severe_first_with_buttons(
+    bot: Client, slack: FakeSlack
+) -> None:
+    from tests.cards.checks import blockkit_problems
+
+    for title, priority in [("low one", "LOW"), ("critical one", "CRITICAL"), ("high one", "HIGH")]:
+        await bot.post("/api/v1/events", json={"title": title, "priority": priority})
+    closed = await bot.post("/api/v1/events", json={"title": "closed one", "priority": "CRITICAL"})
+    await bot.post(f"/api/v1/events/{(await closed.json())['id']}/resolve", json={"actor": "x"})
+    assert (await open_home(bot)).status == 200
+    await eventually(lambda: "U222" in slack.home)
+    view = slack.home["U222"]
+    assert blockkit_problems(view) == []
+    sections = [b["text"]["text"].split("\n")[0] for b in view["blocks"] if b["type"] == "section"]
+    assert sections == ["🔴 critical one", "🟠 high one", "🔵 low one"]
+    buttons = [
+        e["action_id"]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "value" in e
+    ]
+    assert buttons.count("acknowledge") == 3
