@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from adapters.base import (
 from adapters.targets import check_target
 from bot.model import Delivered, DeliveryKind, Outgoing
 from cards.blockkit import alert_blocks, digest_blocks
+from cards.style import slack_escape
+
+log = logging.getLogger("chatops.slack")
 
 API_URL = "https://slack.com/api/"
 
@@ -108,11 +112,26 @@ class SlackAdapter:
             if message.ref:
                 channel, ts = parse_ref(message.ref)
                 resp = await self._client.chat_update(channel=channel, ts=ts, **payload)
+                await self._thread_reply(channel, ts, message.notes)
                 return Delivered(status_code=resp.status_code, ref=message.ref)
             if not self._config.channel:
                 raise BadConfig("slack: no channel to post in")
             resp = await self._client.chat_postMessage(channel=self._config.channel, **payload)
         return Delivered(status_code=resp.status_code, ref=f"{resp['channel']}:{resp['ts']}")
+
+    async def _thread_reply(self, channel: str, ts: str, notes: tuple[str, ...]) -> None:
+        """What changed, as a reply under the card; the card itself is already updated.
+
+        Best effort: a rate-limited reply is logged and dropped rather than holding the update.
+        """
+        if not notes:
+            return
+        try:
+            await self._client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=slack_escape("\n".join(notes))
+            )
+        except SlackApiError as exc:
+            log.warning("thread reply not posted", extra={"error": str(exc.response.get("error"))})
 
     async def test(self) -> str:
         """auth.test: the token works, and for which workspace and bot."""

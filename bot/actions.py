@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ingest import IngestService, load_routing, queue_posts, queue_updates
-from bot.model import Alert, AlertState, DeliveryStatus, Verb
+from bot.model import Alert, AlertState, DeliveryKind, DeliveryStatus, Verb
 from storage import events as events_repo
 from storage.db import Database
 from storage.notify import notify_outbox
@@ -19,6 +19,13 @@ from storage.schema import ActionAudit, Delivery, Event, utcnow
 
 log = logging.getLogger("chatops.actions")
 OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
+NOTES = {  # the thread reply each action leaves under the card
+    Verb.ACKNOWLEDGE: "👀 Acknowledged by {name}",
+    Verb.ESCALATE: "⏫ Escalated to level {level} by {name}",
+    Verb.RESOLVE: "✅ Resolved by {name}",
+    Verb.DISCARD: "🗑️ Discarded by {name}",
+    Verb.RETRY: "🔄 Retried by {name}",
+}
 MAX_LEVEL = 5
 
 
@@ -71,7 +78,8 @@ class ActionService:
             )
             if outcome.applied and outcome.alert is not None:
                 await self._record_on_deliveries(session, outcome.alert, verb, actor)
-                await queue_updates(session, outcome.alert, utcnow())
+                note = NOTES[verb].format(name=actor.name, level=outcome.alert.escalation_level)
+                await queue_updates(session, outcome.alert, utcnow(), note)
                 await notify_outbox(session)
         if outcome.applied:
             self._ingest.wake_workers()
@@ -238,7 +246,9 @@ class ActionService:
         if verb is Verb.ACKNOWLEDGE:
             values.update(acknowledged_by=actor.name, acknowledged_at=alert.acknowledged_at)
         await session.execute(
-            update(Delivery).where(Delivery.event_id == alert.id).values(**values)
+            update(Delivery)
+            .where(Delivery.event_id == alert.id, Delivery.kind == DeliveryKind.POST.value)
+            .values(**values)
         )
 
 

@@ -178,6 +178,7 @@ class DeliveryWorker:
             digest=digest,
             ref=ref,
             public_url=self._opts.public_url,
+            notes=item.notes,
         )
         await self._send(item, channel, values, message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,7 +109,12 @@ class IngestService:
             return IngestResult(None, key, "resolved", False, 0)
         alert = stored.alert
         if stored.deduplicated:
-            queued = await queue_updates(session, alert, now)
+            note = (
+                f"✅ Resolved by {alert.resolved_by}"
+                if stored.resolved_now
+                else f"🔁 Fired again ({alert.occurrences} times in all)"
+            )
+            queued = await queue_updates(session, alert, now, note)
         else:
             queued = await self._route(session, alert, now)
         if queued:
@@ -182,11 +187,17 @@ async def queue_posts(
 
 
 async def queue_updates(
-    session: AsyncSession, alert: Alert, now: datetime, delay: float = 0.0
+    session: AsyncSession, alert: Alert, now: datetime, note: str | None = None
 ) -> int:
-    """Update every card that shows the alert, once per channel however many changes wait."""
+    """Update every card that shows the alert, once per channel however many changes wait.
+
+    `note` says what changed; chat platforms that thread show it as a reply under the card.
+    """
     channels = await events_repo.channels_showing(session, alert.id)
-    waiting = await events_repo.pending_update_channels(session, alert.id)
+    waiting = await events_repo.pending_updates(session, alert.id)
+    for row in waiting.values():
+        if note:
+            row.action_data = {"notes": [*(row.action_data or {}).get("notes", []), note][-10:]}
     rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
     for channel in rows.values():
         session.add(
@@ -202,7 +213,8 @@ async def queue_updates(
                 status=DeliveryStatus.PENDING.value,
                 max_attempts=4,
                 retry_delay_seconds=10.0,
-                next_attempt_at=now + timedelta(seconds=delay),
+                next_attempt_at=now,
+                action_data={"notes": [note]} if note else None,
                 priority=alert.priority.value,
                 event_type=alert.event_type,
                 correlation_id=alert.correlation_id,

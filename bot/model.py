@@ -176,6 +176,7 @@ class Outgoing:
     digest: Digest | None = None
     ref: str | None = None  # the message to update, from an earlier delivery
     public_url: str = ""
+    notes: tuple[str, ...] = ()  # what changed, for a thread reply under the card
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ class OutboxItem:
     message_ref: str | None
     priority: Priority
     created_at: datetime
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,17 +37,26 @@ INTEGRATION_NAME = "Slack"
 class SlackTransport:
     """One Bolt app for the workspace of CHATOPS_SLACK_BOT_TOKEN, bound to the default tenant."""
 
-    def __init__(self, services: Services, signing_secret: str, bot_token: str) -> None:
+    def __init__(
+        self, services: Services, signing_secret: str, bot_token: str, app_token: str = ""
+    ) -> None:
         self.services = services
         self._token = bot_token
         self.client = AsyncWebClient(
             token=bot_token, base_url=services.settings.slack_api_url, timeout=10
         )
         self.bolt = AsyncApp(
-            signing_secret=signing_secret,
+            signing_secret=signing_secret or None,
             token=bot_token,
             client=self.client,
             process_before_response=False,
+            request_verification_enabled=bool(signing_secret),
+        )
+        # Socket Mode: Slack's events come over a websocket this process opens; no public URL.
+        self.socket = (
+            AsyncSocketModeHandler(self.bolt, app_token, web_client=self.client)
+            if app_token
+            else None
         )
         self._team_id: str | None = None
         self._integration_id: str | None = None
@@ -72,7 +82,19 @@ class SlackTransport:
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
+    async def stop(self) -> None:
+        """Close the Socket Mode connection, if there is one."""
+        if self.socket is not None:
+            await self.socket.close_async()  # type: ignore[no-untyped-call]
+
     async def start(self) -> None:
+        """Store the bot token as the default tenant's Slack integration; open Socket Mode."""
+        await self._store_token()
+        if self.socket is not None:
+            await self.socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("connected to Slack in Socket Mode")
+
+    async def _store_token(self) -> None:
         """Keep the bot token as the default tenant's Slack integration, encrypted."""
         secrets = self.services.keyring.encrypt({"bot_token": self._token})
         async with self.services.db.session() as session, session.begin():
@@ -261,14 +283,17 @@ class SlackTransport:
 
 
 def register(app: web.Application, services: Services) -> SlackTransport | None:
-    """Mount `/slack/events` when a signing secret and bot token are configured."""
+    """HTTP mode with a signing secret, Socket Mode with an app token; both need a bot token."""
     settings = services.settings
-    if not (settings.slack_signing_secret and settings.slack_bot_token):
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    if not settings.slack_bot_token or not (secret or app_token):
         return None
     transport = SlackTransport(
-        services,
-        settings.slack_signing_secret.get_secret_value(),
-        settings.slack_bot_token.get_secret_value(),
+        services, secret, settings.slack_bot_token.get_secret_value(), app_token
     )
-    app.router.add_post("/slack/events", transport.handle)
+    if secret:
+        app.router.add_post("/slack/events", transport.handle)
     return transport

@@ -61,4 +61,6 @@ def message_document(message: Outgoing) -> dict[str, Any]:
         doc["alert"] = alert_document(message.alert, message.public_url)
     if message.digest is not None:
         doc["digest"] = digest_document(message.digest, message.public_url)
+    if message.notes:
+        doc["notes"] = list(message.notes)
     return doc

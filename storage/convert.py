@@ -68,4 +68,5 @@ def to_item(row: Delivery) -> OutboxItem:
         message_ref=row.message_ref,
         priority=Priority(row.priority),
         created_at=row.created_at,
+        notes=tuple(str(n) for n in (row.action_data or {}).get("notes", [])),
     )

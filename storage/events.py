@@ -127,14 +127,14 @@ async def channels_showing(session: AsyncSession, event_id: str) -> list[str]:
     return sorted({cid for cid in (await session.scalars(query)).all() if cid})
 
 
-async def pending_update_channels(session: AsyncSession, event_id: str) -> set[str]:
-    """Channels that already have an update of this event waiting to go out."""
-    query = select(Delivery.channel_id).where(
+async def pending_updates(session: AsyncSession, event_id: str) -> dict[str, Delivery]:
+    """Updates of this event already waiting to go out, by channel."""
+    query = select(Delivery).where(
         Delivery.event_id == event_id,
         Delivery.kind == DeliveryKind.UPDATE.value,
         Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
     )
-    return {cid for cid in (await session.scalars(query)).all() if cid}
+    return {row.channel_id: row for row in (await session.scalars(query)).all() if row.channel_id}
 
 
 async def get(session: AsyncSession, event_id: str) -> Alert | None:

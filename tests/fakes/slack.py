@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM_ID = "T111"
 
@@ -59,6 +60,8 @@ class FakeSlack:
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     home: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limited: list[str] = field(default_factory=list)
     revoked: bool = False
@@ -89,6 +92,11 @@ class FakeSlack:
         )
         if not token:
             return self.error("not_authed")
+        if method == "apps.connections.open":
+            if token != APP_TOKEN:
+                return self.error("invalid_auth")
+            assert self.server is not None
+            return self.ok(url=str(self.server.make_url("/link")).replace("http", "ws", 1))
         if token != BOT_TOKEN:
             return self.error("invalid_auth")
         if self.revoked:
@@ -182,9 +190,27 @@ class FakeSlack:
             return self.error("user_not_found")
         return self.ok(user={"id": args.get("user"), "team_id": TEAM_ID, **user})
 
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, push envelopes, collect the bot's acknowledgements."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}
+        )
+        async for frame in socket:
+            if frame.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+        return socket
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        """Send one Socket Mode envelope to the connected bot."""
+        await self.sockets[-1].send_json(envelope)
+
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
+        app.router.add_get("/link", self.link)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         return self

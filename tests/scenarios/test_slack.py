@@ -422,3 +422,87 @@ async def test_the_home_tab_lists_open_alerts_most_severe_first_with_buttons(
         if "value" in e
     ]
     assert buttons.count("acknowledge") == 3
+
+
+async def test_refires_and_state_changes_go_as_thread_replies(
+    bot: Client, slack: FakeSlack
+) -> None:
+    alert_id = await subscribed_alert(bot, slack, dedup_key="db-1")
+    card = slack.in_channel("C111")[0]
+    await asyncio.sleep(1.1)  # Slack's one message a second per channel
+    await bot.post(
+        "/api/v1/events", json={"title": "db-1 down", "priority": "CRITICAL", "dedup_key": "db-1"}
+    )
+    await eventually(lambda: [m for m in slack.messages if m.thread_ts == card.ts])
+    replies = [m.text for m in slack.messages if m.thread_ts == card.ts]
+    assert replies == ["🔁 Fired again (2 times in all)"]
+    assert "Occurrences\\n2" in json.dumps(card.blocks, ensure_ascii=False)
+    assert len(slack.in_channel("C111")) == 1  # no second card in the channel
+    await asyncio.sleep(1.1)
+    await click(bot, "acknowledge", alert_id)
+    await eventually(lambda: len([m for m in slack.messages if m.thread_ts == card.ts]) == 2)
+    assert [m.text for m in slack.messages if m.thread_ts == card.ts][
+        -1
+    ] == "👀 Acknowledged by u222"
+
+
+async def test_socket_mode_takes_clicks_and_commands_without_a_public_url(
+    settings: Settings, slack: FakeSlack
+) -> None:
+    from tests.fakes.slack import APP_TOKEN
+
+    configured = settings.model_copy(
+        update={
+            "slack_app_token": SecretStr(APP_TOKEN),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+            "admins": "slack:W111",
+        }
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as bot:
+        bot.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        assert (await bot.post("/slack/events", data="x")).status == 404  # no HTTP endpoint
+        await eventually(lambda: slack.sockets)
+        command = fixture("slash_command.bolt_test.parsed.json")
+        command.update(
+            command="/chatops",
+            text="subscribe",
+            user_id="W111",
+            team_id=TEAM_ID,
+            channel_id="C111",
+            channel_name="ops",
+        )
+        await slack.push(
+            {
+                "envelope_id": "e1",
+                "type": "slash_commands",
+                "payload": command,
+                "accepts_response_payload": True,
+            }
+        )
+        await eventually(lambda: slack.socket_acks)
+        assert slack.socket_acks[0]["envelope_id"] == "e1"
+        assert "Subscribed" in slack.socket_acks[0]["payload"]["text"]
+        resp = await bot.post(
+            "/api/v1/events", json={"title": "over the socket", "priority": "HIGH"}
+        )
+        alert_id = (await resp.json())["id"]
+        await eventually(lambda: slack.in_channel("C111"))
+        payload = copy.deepcopy(fixture("block_actions.bolt_test.json"))
+        payload["user"] = {"id": "U222", "username": "u222", "name": "u222", "team_id": TEAM_ID}
+        payload["team"]["id"] = TEAM_ID
+        payload["channel"] = {"id": "C111", "name": "ops"}
+        payload["actions"][0].update(action_id="acknowledge", value=alert_id)
+        await slack.push(
+            {
+                "envelope_id": "e2",
+                "type": "interactive",
+                "payload": payload,
+                "accepts_response_payload": False,
+            }
+        )
+        card = slack.in_channel("C111")[0]
+        await eventually(
+            lambda: "Acknowledged by u222" in json.dumps(card.blocks, ensure_ascii=False)
+        )
+        assert any(a["envelope_id"] == "e2" for a in slack.socket_acks)
