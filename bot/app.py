@@ -174,13 +174,12 @@ def _report_configuration(settings: Settings) -> None:
     if not settings.api_token:
         missing.append("REST API and hooks off (set CHATOPS_API_TOKEN)")
     if not (
-        settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token)
+        (settings.slack_bot_token or settings.slack_client_id)
+        and (settings.slack_signing_secret or settings.slack_app_token)
     ):
         missing.append(
             "Slack not configured (CHATOPS_SLACK_BOT_TOKEN, CHATOPS_SLACK_SIGNING_SECRET)"
         )
-    if settings.slack_client_id:
-        missing.append("Slack OAuth install is not supported yet; use one bot token")
     if not settings.teams_app_id:
         missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_APP_ID unset)")
     for line in missing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "CHATOPS_"
@@ -76,6 +76,12 @@ class Settings(BaseSettings):
             if platform not in ("slack", "teams") or not user:
                 raise ValueError("must be a comma-separated list of slack:<user> or teams:<id>")
         return value
+
+    @model_validator(mode="after")
+    def _oauth_pair(self) -> Settings:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError("CHATOPS_SLACK_CLIENT_ID and CHATOPS_SLACK_CLIENT_SECRET go together")
+        return self
 
     @property
     def admin_ids(self) -> frozenset[str]:

@@ -31,8 +31,14 @@ async def test_internal_targets_are_refused(url: str, reason: str) -> None:
 
 
 async def test_the_setting_allows_private_targets() -> None:
-    await check_target("http://127.0.0.1:9/x", allow_private=True)
+    url = "http://127.0.0.1:9/x"
+    with pytest.raises(BadConfig, match="CHATOPS_ALLOW_PRIVATE_TARGETS"):
+        await check_target(url, allow_private=False)
+    assert await check_target(url, allow_private=True) is None
 
 
-async def test_public_addresses_pass() -> None:
-    await check_target("https://93.184.215.14/hook", allow_private=False)
+async def test_public_addresses_pass_and_only_the_internal_one_is_named() -> None:
+    assert await check_target("https://93.184.215.14/hook", allow_private=False) is None
+    with pytest.raises(BadConfig) as caught:
+        await check_target("https://10.0.0.1/hook", allow_private=False)
+    assert "10.0.0.1" in str(caught.value) and "93.184" not in str(caught.value)

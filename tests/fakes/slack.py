@@ -21,6 +21,8 @@ from aiohttp.test_utils import TestServer
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-token"
+CLIENT_ID, CLIENT_SECRET = "111.222", "client-secret-xyz"
+INSTALLED_TOKEN, INSTALLED_TEAM = "xoxb-second-workspace", "T222"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM_ID = "T111"
 
@@ -62,6 +64,9 @@ class FakeSlack:
     home: dict[str, dict[str, Any]] = field(default_factory=dict)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    installed: dict[str, str] = field(default_factory=dict)  # bot token -> team id
+    tokens_used: list[str] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limited: list[str] = field(default_factory=list)
     revoked: bool = False
@@ -90,6 +95,8 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get(
             "token"
         )
+        if method == "oauth.v2.access":
+            return self.oauth_access(request, args)
         if not token:
             return self.error("not_authed")
         if method == "apps.connections.open":
@@ -97,8 +104,9 @@ class FakeSlack:
                 return self.error("invalid_auth")
             assert self.server is not None
             return self.ok(url=str(self.server.make_url("/link")).replace("http", "ws", 1))
-        if token != BOT_TOKEN:
+        if token not in (BOT_TOKEN, *self.installed):
             return self.error("invalid_auth")
+        self.tokens_used.append(token)
         if self.revoked:
             return self.error("token_revoked")
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
@@ -126,13 +134,39 @@ class FakeSlack:
         return None
 
     def m_auth_test(self, args: dict[str, Any]) -> web.Response:
+        team = self.installed.get(self.tokens_used[-1], TEAM_ID)
         return self.ok(
             url="https://test.slack.com/",
             team="Test Workspace",
             user="chatops",
-            team_id=TEAM_ID,
+            team_id=team,
             user_id="UBOT",
             bot_id="B111",
+        )
+
+    def oauth_access(self, request: web.Request, args: dict[str, Any]) -> web.Response:
+        """oauth.v2.access: the app's credentials and a code give a bot token for a workspace."""
+        import base64
+
+        basic = request.headers.get("Authorization", "").removeprefix("Basic ")
+        client_id, _, secret = (base64.b64decode(basic).decode() if basic else ":").partition(":")
+        client_id = client_id or str(args.get("client_id", ""))
+        secret = secret or str(args.get("client_secret", ""))
+        if (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+            return self.error("invalid_client_id")
+        if args.get("code") != "good-code":
+            return self.error("invalid_code")
+        self.installed[INSTALLED_TOKEN] = INSTALLED_TEAM
+        return self.ok(
+            access_token=INSTALLED_TOKEN,
+            token_type="bot",
+            scope="chat:write,commands,users:read",
+            bot_user_id="UB2",
+            app_id="A111",
+            team={"id": INSTALLED_TEAM, "name": "Second Workspace"},
+            enterprise=None,
+            authed_user={"id": "U900"},
+            is_enterprise_install=False,
         )
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
@@ -203,6 +237,11 @@ class FakeSlack:
                 self.socket_acks.append(json.loads(frame.data))
         return socket
 
+    async def response_url(self, request: web.Request) -> web.Response:
+        """Where Slack's response_url points: records what the bot said there."""
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
     async def push(self, envelope: dict[str, Any]) -> None:
         """Send one Socket Mode envelope to the connected bot."""
         await self.sockets[-1].send_json(envelope)
@@ -211,6 +250,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_get("/link", self.link)
+        app.router.add_post("/hooks/{rest:.*}", self.response_url)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         return self

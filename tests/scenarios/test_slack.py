@@ -61,8 +61,11 @@ async def slash(
     team: str = TEAM_ID,
     channel: str = "C111",
     headers: dict[str, str] | None = None,
+    response_url: str | None = None,
 ) -> Any:
     form = fixture("slash_command.bolt_test.parsed.json")
+    if response_url:
+        form["response_url"] = response_url
     form.update(
         command="/chatops",
         text=text,
@@ -150,8 +153,8 @@ async def test_two_clicks_at_once_one_acknowledgement_one_polite_reply(
     assert winner in ("u222", "u333")
     assert [a["outcome"] for a in detail["audit"]].count("applied") == 1
     loser = "U333" if winner == "u222" else "U222"
-    assert slack.ephemeral == [
-        {"channel": "C111", "user": loser, "text": f"Already acknowledged by {winner}."}
+    assert [(e["channel"], e["user"], e["text"]) for e in slack.ephemeral] == [
+        ("C111", loser, f"Already acknowledged by {winner}.")
     ]
 
 
@@ -506,3 +509,49 @@ async def test_socket_mode_takes_clicks_and_commands_without_a_public_url(
             lambda: "Acknowledged by u222" in json.dumps(card.blocks, ensure_ascii=False)
         )
         assert any(a["envelope_id"] == "e2" for a in slack.socket_acks)
+
+
+async def test_oauth_install_makes_a_tenant_per_workspace(
+    settings: Settings, slack: FakeSlack
+) -> None:
+    from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, INSTALLED_TEAM, INSTALLED_TOKEN
+
+    configured = settings.model_copy(
+        update={
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_client_id": CLIENT_ID,
+            "slack_client_secret": SecretStr(CLIENT_SECRET),
+            "slack_api_url": slack.url,
+        }
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as bot:
+        bot.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        page = await bot.get("/slack/install")
+        assert page.status == 200
+        state = re.search(r"state=([^&\"']+)", await page.text()).group(1)  # type: ignore[union-attr]
+        forged = await bot.get(
+            "/slack/oauth_redirect", params={"code": "good-code", "state": "x.y.z"}
+        )
+        assert forged.status >= 400
+        assert slack.installed == {}
+        # The state cookie is Secure (https only); a browser on https would send it back.
+        cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+        done = await bot.get(
+            "/slack/oauth_redirect",
+            params={"code": "good-code", "state": state},
+            headers={"Cookie": cookie},
+        )
+        assert done.status == 200, await done.text()
+        integrations = (await (await bot.get("/api/v1/integrations")).json())["data"]
+        slack_rows = [i for i in integrations if i["type"] == "slack"]
+        assert slack_rows and slack_rows[0]["settings"]["bot_token"] == "********"
+        assert INSTALLED_TOKEN not in json.dumps(integrations)
+        reply = await slash(bot, "subscribe", team=INSTALLED_TEAM, user="W111")
+        assert "Subscribed" in (await reply.json())["text"]
+        await bot.post("/api/v1/events", json={"title": "for the second workspace"})
+        await eventually(lambda: slack.in_channel("C111"))
+        assert INSTALLED_TOKEN in slack.tokens_used
+        stranger = await slash(bot, "status", team="T333", response_url=f"{slack.url[:-4]}hooks/x")
+        assert stranger.status == 200
+        await eventually(lambda: slack.responses)
+        assert slack.responses[0]["text"].startswith("This workspace is not connected to ChatOps.")
