@@ -23,9 +23,40 @@ from tests.pg import Cluster, find_bindir  # noqa: E402
 
 def _row(name: str, result: dict[str, float]) -> str:
     return (
-        f"{name:<12} {int(result['events']):>7} {result['ingest_per_s']:>12.0f} "
-        f"{result['delivered_per_s']:>14.0f} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f}"
+        f"{name:<14} {int(result['events']):>7} {result['ingest_per_s']:>10.0f} "
+        f"{result['delivered_per_s']:>12.0f} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f}"
     )
+
+
+def bench_postgres(events: int, concurrency: int) -> None:
+    """The same runs on a throw-away PostgreSQL cluster."""
+    bindir = find_bindir()
+    if bindir is None:
+        print("postgres       skipped: PostgreSQL server binaries not found")
+        return
+    from storage.db import Database
+
+    cluster = Cluster(bindir)
+    cluster.start()
+    try:
+        cluster.sql("CREATE DATABASE template_bench")
+
+        async def migrate() -> None:
+            db = Database(cluster.url("template_bench"))
+            await db.upgrade()
+            await db.dispose()
+
+        asyncio.run(migrate())
+        for name, count, parallel, rate in (
+            ("postgres", events, concurrency, None),
+            ("postgres@20/s", 300, 8, 20.0),
+        ):
+            database = name.replace("@20/s", "_paced")
+            cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
+            result = asyncio.run(run_pipeline(cluster.url(database), count, parallel, rate))
+            print(_row(name, result), flush=True)
+    finally:
+        cluster.stop()
 
 
 def main() -> int:
@@ -58,42 +89,26 @@ def main() -> int:
         if args.only == "slack":
             return 0
     print(
-        f"ingest-to-delivered: {args.events} events over REST, {args.concurrency} at a time, "
-        "webhook sink on loopback, CPUs:",
-        os.cpu_count(),
+        f"ingest-to-delivered: {args.events} events over REST, {args.concurrency} at a time "
+        "(saturated), and 300 events at 20 a second (paced); webhook sink on loopback; "
+        f"CPUs: {os.cpu_count()}"
     )
     print(
-        f"{'database':<12} {'events':>7} {'ingest/s':>12} {'delivered/s':>14} "
+        f"{'database':<14} {'events':>7} {'ingest/s':>10} {'delivered/s':>12} "
         f"{'p50 ms':>9} {'p99 ms':>9}"
     )
     if args.only in (None, "sqlite"):
-        path = Path(tempfile.mkdtemp(prefix="chatops-bench-db-")) / "bench.db"
-        result = asyncio.run(
-            run_pipeline(f"sqlite+aiosqlite:///{path}", args.events, args.concurrency)
-        )
-        print(_row("sqlite", result), flush=True)
+        for name, events, concurrency, rate in (
+            ("sqlite", args.events, args.concurrency, None),
+            ("sqlite@20/s", 300, 8, 20.0),
+        ):
+            path = Path(tempfile.mkdtemp(prefix="chatops-bench-db-")) / "bench.db"
+            result = asyncio.run(
+                run_pipeline(f"sqlite+aiosqlite:///{path}", events, concurrency, rate)
+            )
+            print(_row(name, result), flush=True)
     if args.only in (None, "postgres"):
-        bindir = find_bindir()
-        if bindir is None:
-            print("postgres     skipped: PostgreSQL server binaries not found")
-        else:
-            cluster = Cluster(bindir)
-            cluster.start()
-            try:
-                cluster.sql("CREATE DATABASE bench")
-                url = cluster.url("bench")
-                from storage.db import Database
-
-                async def migrate() -> None:
-                    db = Database(url)
-                    await db.upgrade()
-                    await db.dispose()
-
-                asyncio.run(migrate())
-                result = asyncio.run(run_pipeline(url, args.events, args.concurrency))
-                print(_row("postgres", result), flush=True)
-            finally:
-                cluster.stop()
+        bench_postgres(args.events, args.concurrency)
     return 0
 
 

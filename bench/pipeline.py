@@ -70,8 +70,11 @@ async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the bot did not become ready")
 
 
-async def run_pipeline(database_url: str, events: int, concurrency: int) -> dict[str, Any]:
-    """Start the bot on `database_url`, push `events`, and measure until all are delivered."""
+async def run_pipeline(
+    database_url: str, events: int, concurrency: int, rate: float | None = None
+) -> dict[str, Any]:
+    """Start the bot on `database_url`, push `events` (at `rate` a second, or as fast as it
+    takes them), and measure until all are delivered."""
     sink = Sink()
     await sink.start()
     port = _free_port()
@@ -121,6 +124,8 @@ async def run_pipeline(database_url: str, events: int, concurrency: int) -> dict
             gate = asyncio.Semaphore(concurrency)
 
             async def submit(i: int) -> None:
+                if rate:
+                    await asyncio.sleep(i / rate)
                 async with gate:
                     started = time.perf_counter()
                     resp = await http.post(
