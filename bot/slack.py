@@ -28,13 +28,13 @@ from bot.services import Services
 from bot.slack_install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
+from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
-from storage.schema import Integration, Tenant
+from storage.schema import Tenant
 
 log = logging.getLogger("chatops.slack")
 ADMIN_CACHE_SECONDS = 300
-INTEGRATION_NAME = "Slack"
 
 
 class SlackTransport:
@@ -121,25 +121,10 @@ class SlackTransport:
         secrets = self.services.keyring.encrypt({"bot_token": self._token})
         async with self.services.db.session() as session, session.begin():
             await events_repo.ensure_tenant(session, "default")
-            row = (
-                await session.scalars(
-                    select(Integration).where(
-                        Integration.tenant_id == "default",
-                        Integration.type == "slack",
-                        Integration.name == INTEGRATION_NAME,
-                    )
-                )
-            ).first()
-            if row is None:
-                row = Integration(
-                    tenant_id="default",
-                    name=INTEGRATION_NAME,
-                    type="slack",
-                    config={},
-                    capabilities=["notifications", "interactive"],
-                    created_by="CHATOPS_SLACK_BOT_TOKEN",
-                )
-                session.add(row)
+            row = await admin.chat_integration(
+                session, "default", "slack", create_as="CHATOPS_SLACK_BOT_TOKEN"
+            )
+            assert row is not None
             row.credentials = secrets
             await session.flush()
             self._integration_id = row.id
@@ -147,14 +132,8 @@ class SlackTransport:
     async def _integration_for(self, tenant: str) -> str | None:
         """The tenant's Slack integration: the bot token's, or the one its install created."""
         async with self.services.db.session() as session:
-            found = await session.scalar(
-                select(Integration.id).where(
-                    Integration.tenant_id == tenant,
-                    Integration.type == "slack",
-                    Integration.name == INTEGRATION_NAME,
-                )
-            )
-        return str(found) if found else None
+            row = await admin.chat_integration(session, tenant, "slack")
+        return row.id if row else None
 
     async def tenant_for(self, team_id: str | None) -> str | None:
         """Our tenant for a Slack workspace; the bot token's own workspace is `default`."""

@@ -14,10 +14,10 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import select, update
 
 from bot.services import Services
+from storage import admin
 from storage import events as events_repo
 from storage.schema import Integration, Tenant
 
-INTEGRATION_NAME = "Slack"
 STATE_SECONDS = 600
 
 
@@ -82,24 +82,8 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                         .where(Tenant.id == tenant)
                         .values(slack_team_id=team, name=str(bot.team_name or team))
                     )
-            row = (
-                await session.scalars(
-                    select(Integration).where(
-                        Integration.tenant_id == tenant,
-                        Integration.type == "slack",
-                        Integration.name == INTEGRATION_NAME,
-                    )
-                )
-            ).first()
-            if row is None:
-                row = Integration(
-                    tenant_id=tenant,
-                    name=INTEGRATION_NAME,
-                    type="slack",
-                    capabilities=["notifications", "interactive"],
-                    created_by="slack install",
-                )
-                session.add(row)
+            row = await admin.chat_integration(session, tenant, "slack", create_as="slack install")
+            assert row is not None
             row.config = {"team_id": team, "team_name": bot.team_name or ""}
             row.credentials = token
             row.is_active = True
@@ -123,7 +107,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                     .where(
                         Tenant.slack_team_id == team_id,
                         Integration.type == "slack",
-                        Integration.name == INTEGRATION_NAME,
+                        Integration.name == admin.CHAT_INTEGRATIONS["slack"],
                         Integration.is_active.is_(True),
                     )
                 )

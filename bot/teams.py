@@ -30,13 +30,13 @@ from bot.model import Verb
 from bot.services import Services
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
 from cards.forms import CREATE_VERB, integration_form_card
+from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
-from storage.schema import Channel, Integration, Tenant
+from storage.schema import Channel, Tenant
 
 log = logging.getLogger("chatops.teams")
 MENTION = re.compile(r"<at>[^<]*</at>", re.I)
-INTEGRATION_NAME = "Teams"
 
 
 class _Config:
@@ -117,26 +117,8 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
 
     async def _integration(self, tenant: str) -> str:
         async with self.services.db.session() as session, session.begin():
-            row = (
-                await session.scalars(
-                    select(Integration).where(
-                        Integration.tenant_id == tenant,
-                        Integration.type == "teams",
-                        Integration.name == INTEGRATION_NAME,
-                    )
-                )
-            ).first()
-            if row is None:
-                row = Integration(
-                    tenant_id=tenant,
-                    name=INTEGRATION_NAME,
-                    type="teams",
-                    config={},
-                    capabilities=["notifications", "interactive"],
-                    created_by="teams install",
-                )
-                session.add(row)
-                await session.flush()
+            row = await admin.chat_integration(session, tenant, "teams", create_as="teams install")
+            assert row is not None
             return row.id
 
     async def _install(self, activity: Activity) -> None:

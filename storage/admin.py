@@ -137,3 +137,30 @@ def apply(row: Any, values: dict[str, Any]) -> None:
     """Set attributes from a validated mapping."""
     for key, value in values.items():
         setattr(row, key, value)
+
+
+CHAT_INTEGRATIONS = {"slack": "Slack", "teams": "Teams"}
+
+
+async def chat_integration(
+    session: AsyncSession, tenant: str, kind: str, *, create_as: str | None = None
+) -> Integration | None:
+    """A tenant's own Slack or Teams integration; created when `create_as` says by whom."""
+    query = select(Integration).where(
+        Integration.tenant_id == tenant,
+        Integration.type == kind,
+        Integration.name == CHAT_INTEGRATIONS[kind],
+    )
+    row = (await session.scalars(query)).first()
+    if row is None and create_as is not None:
+        row = Integration(
+            tenant_id=tenant,
+            name=CHAT_INTEGRATIONS[kind],
+            type=kind,
+            config={},
+            capabilities=["notifications", "interactive"],
+            created_by=create_as,
+        )
+        session.add(row)
+        await session.flush()
+    return row
