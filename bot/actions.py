@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -213,12 +213,16 @@ class ActionService:
     async def _retry(
         self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime
     ) -> Outcome:
+        """Queue again every delivery this failed-job alert stands for, then close it."""
+        channel_id = alert.metadata.get("failed_channel_id")
         delivery_id = alert.metadata.get("delivery_id")
-        if not delivery_id:
+        if not (channel_id or delivery_id):
             return Outcome(False, "There is no job to retry for this alert.", alert, code="no_job")
+        # Repeats of a dead-letter alert fold into it: retry every dead delivery of its channel.
+        which = Delivery.channel_id == channel_id if channel_id else Delivery.id == delivery_id
         result = await session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.DEAD.value)
+            .where(which, Delivery.status == DeliveryStatus.DEAD.value)
             .values(
                 status=DeliveryStatus.PENDING.value,
                 failures=0,
@@ -226,13 +230,18 @@ class ActionService:
                 error_message=f"retried by {actor.name}",
             )
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        if not count:
             return Outcome(
-                False, "That delivery is no longer dead-lettered.", alert, code="nothing_to_retry"
+                False, "Nothing is dead-lettered there any more.", alert, code="nothing_to_retry"
             )
         closed = await self._close(session, Verb.RESOLVE, alert, actor, now)
-        fresh = closed.alert or alert
-        return Outcome(True, "Retry queued.", replace(fresh), data={"delivery_id": delivery_id})
+        return Outcome(
+            True,
+            f"Retry queued for {count} deliver{'y' if count == 1 else 'ies'}.",
+            closed.alert or alert,
+            data={"retried": count},
+        )
 
     @staticmethod
     async def _record_on_deliveries(

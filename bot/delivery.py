@@ -15,6 +15,7 @@ from sqlalchemy import update
 from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.registry import BuildOptions, adapter_type
 from bot.config_cache import ConfigCache
+from bot.delivery_records import dead_letter_event, summary, target_of
 from bot.limits import Circuits, RateLimits, backoff
 from bot.logs import correlation_id
 from bot.metrics import Metrics
@@ -25,7 +26,6 @@ from bot.model import (
     EventIn,
     OutboxItem,
     Outgoing,
-    Priority,
 )
 from bot.secrets import Keyring, SecretKeyError
 from storage import config as config_repo
@@ -253,8 +253,8 @@ class DeliveryWorker:
                 item,
                 status_code=delivered.status_code,
                 ref=delivered.ref,
-                payload=_summary(message),
-                target=_target(channel),
+                payload=summary(message),
+                target=target_of(channel),
             )
             if kept and message.digest is not None:
                 await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
@@ -360,44 +360,4 @@ class DeliveryWorker:
         self._metrics.dead.labels(kind).inc()
         log.error("delivery dead-lettered", extra={"delivery_id": item.id, "error": error})
         if self._on_dead is not None and item.kind is not DeliveryKind.DIGEST:
-            await self._on_dead(_dead_letter_event(item, error, channel))
-
-
-def _dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None) -> EventIn:
-    name = channel.name if channel else item.channel_type
-    return EventIn(
-        title=f"Delivery to {name} failed after {item.attempts} attempts",
-        tenant=item.tenant,
-        event_type="delivery.dead_letter",
-        priority=Priority.HIGH,
-        body=error,
-        source="chatops",
-        dedup_key=f"dead-letter-{item.channel_id or item.channel_type}",
-        facts={"channel": name, "attempts": str(item.attempts), "delivery": item.id},
-        metadata={
-            "failed_channel_id": item.channel_id,
-            "delivery_id": item.id,
-            "failed_event_id": item.event_id,
-        },
-    )
-
-
-def _target(channel: ChannelInfo) -> str:
-    """Where it went, without a query string: webhook URLs often carry their secret there."""
-    url = channel.target or str(channel.settings.get("url", ""))
-    return url.split("?", 1)[0] if url else channel.type
-
-
-def _summary(message: Outgoing) -> dict[str, object]:
-    """What the audit keeps of a sent message; the cards add their JSON here."""
-    data: dict[str, object] = {"kind": message.kind.value}
-    if message.alert is not None:
-        data.update(
-            alert_id=message.alert.id,
-            state=message.alert.state.value,
-            title=message.alert.title[:200],
-            occurrences=message.alert.occurrences,
-        )
-    if message.digest is not None:
-        data.update(count=message.digest.count, by_priority=message.digest.by_priority)
-    return data
+            await self._on_dead(dead_letter_event(item, error, channel))

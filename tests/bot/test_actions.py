@@ -110,7 +110,9 @@ async def test_retry_requeues_a_dead_delivery(client: Client) -> None:
         dead_letter_id = admins.accepted()[0].body["alert"]["id"]
         flaky.default_status = 200
         resp = await act(client, dead_letter_id, "retry", "ops")
-        assert resp.status == 200 and (await resp.json())["message"] == "Retry queued."
+        assert (
+            resp.status == 200 and (await resp.json())["message"] == "Retry queued for 1 delivery."
+        )
         await eventually(lambda: flaky.accepted())
         assert flaky.accepted()[0].body["alert"]["title"] == "db down"
         again = await act(client, dead_letter_id, "retry", "ops")

@@ -1,0 +1,46 @@
+"""What the delivery workers write down: the dead-letter alert, the target, the payload summary."""
+
+from __future__ import annotations
+
+from bot.model import ChannelInfo, EventIn, OutboxItem, Outgoing, Priority
+
+
+def dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None) -> EventIn:
+    """The HIGH alert that tells the tenant's admins a delivery spent its retry budget."""
+    name = channel.name if channel else item.channel_type
+    return EventIn(
+        title=f"Delivery to {name} failed after {item.attempts} attempts",
+        tenant=item.tenant,
+        event_type="delivery.dead_letter",
+        priority=Priority.HIGH,
+        body=error,
+        source="chatops",
+        dedup_key=f"dead-letter-{item.channel_id or item.channel_type}",
+        facts={"channel": name, "attempts": str(item.attempts), "delivery": item.id},
+        metadata={
+            "failed_channel_id": item.channel_id,
+            "delivery_id": item.id,
+            "failed_event_id": item.event_id,
+        },
+    )
+
+
+def target_of(channel: ChannelInfo) -> str:
+    """Where it went, without a query string: webhook URLs often carry their secret there."""
+    url = channel.target or str(channel.settings.get("url", ""))
+    return url.split("?", 1)[0] if url else channel.type
+
+
+def summary(message: Outgoing) -> dict[str, object]:
+    """What the audit keeps of a sent message; the cards add their JSON here."""
+    data: dict[str, object] = {"kind": message.kind.value}
+    if message.alert is not None:
+        data.update(
+            alert_id=message.alert.id,
+            state=message.alert.state.value,
+            title=message.alert.title[:200],
+            occurrences=message.alert.occurrences,
+        )
+    if message.digest is not None:
+        data.update(count=message.digest.count, by_priority=message.digest.by_priority)
+    return data
