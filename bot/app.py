@@ -133,6 +133,8 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
         _report_configuration(services.settings)
         if transport is not None:
             await transport.start()
+        if role == "scheduler":
+            log.warning("the scheduler is not built yet: this process serves /health only")
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if role in ("all", "worker"):
