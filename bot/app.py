@@ -21,7 +21,7 @@ from bot.integrations import teams_credentials
 from bot.metrics import Metrics
 from bot.model import EventIn
 from bot.secrets import load_keyring
-from bot.services import Services
+from bot.services import SERVICES, Services
 from bot.settings import Settings
 from storage.db import Database
 from storage.notify import listen
@@ -30,7 +30,6 @@ log = logging.getLogger("chatops")
 
 MAX_BODY = 1024 * 1024
 ROLES = ("all", "web", "worker", "scheduler")
-SERVICES = web.AppKey("services", Services)
 CONFIG_PATHS = (
     "/api/v1/integrations",
     "/api/v1/channels",

@@ -10,7 +10,7 @@ from bot.actions import Actor
 from bot.errors import ApiError, read_json
 from bot.model import AlertState, Priority, Verb
 from bot.normalize import InvalidEvent, from_api
-from bot.services import Services
+from bot.services import SERVICES, Services
 from cards.plain import alert_document
 from storage import events as events_repo
 from storage import outbox
@@ -56,121 +56,126 @@ def delivery_document(row: Delivery) -> dict[str, Any]:
     }
 
 
+async def submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        event = from_api(await read_json(request))
+    except InvalidEvent as exc:
+        raise ApiError(422 if exc.code != "invalid_event" else 400, exc.code, str(exc)) from None
+    result = await services.ingest.submit(event)
+    services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
+    return web.json_response(
+        {
+            "id": result.id,
+            "dedup_key": result.dedup_key,
+            "state": result.state,
+            "deduplicated": result.deduplicated,
+        },
+        status=202,
+    )
+
+
+async def list_events(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    limit, offset = page_args(request)
+    query = request.query
+    try:
+        state = AlertState(query["state"]) if "state" in query else None
+        priority = Priority(query["priority"].upper()) if "priority" in query else None
+    except ValueError:
+        raise ApiError(
+            400,
+            "bad_query",
+            "state is triggered, acknowledged or resolved; priority is "
+            + " ".join(p.value for p in Priority),
+        ) from None
+    async with services.db.session() as session:
+        alerts, total = await events_repo.list_alerts(
+            session,
+            tenant=query.get("tenant"),
+            state=state,
+            priority=priority,
+            event_type=query.get("type"),
+            limit=limit,
+            offset=offset,
+        )
+    base = services.settings.public_url
+    return web.json_response(
+        {
+            "events": [alert_document(a, base) for a in alerts],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+async def get_event(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    event_id = request.match_info["event_id"]
+    async with services.db.session() as session:
+        alert = await events_repo.get(session, event_id)
+        if alert is None:
+            raise ApiError(404, "not_found", f"no event {event_id!r}")
+        deliveries = await events_repo.deliveries_of(session, event_id)
+        audit = await events_repo.audit_of(session, event_id)
+        tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
+    doc = alert_document(alert, services.settings.public_url)
+    doc["deliveries"] = [delivery_document(d) for d in deliveries]
+    for delivery in doc["deliveries"]:
+        delivery["attempt_log"] = [
+            {
+                "attempt": t.attempt,
+                "status_code": t.status_code,
+                "error": t.error_message,
+                "retry_after": t.retry_after_seconds,
+                "at": t.started_at.isoformat(),
+                "duration_ms": t.duration_ms,
+            }
+            for t in tries
+            if t.delivery_id == delivery["id"]
+        ]
+    doc["audit"] = [
+        {
+            "verb": a.verb,
+            "actor": a.actor,
+            "platform": a.platform,
+            "outcome": a.outcome,
+            "from_state": a.from_state,
+            "to_state": a.to_state,
+            "at": a.at.isoformat(),
+            "data": a.data,
+        }
+        for a in audit
+    ]
+    return web.json_response(doc)
+
+
+async def act(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        verb = Verb(request.match_info["verb"])
+    except ValueError:
+        raise ApiError(
+            404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
+        ) from None
+    body = await read_json(request) if request.can_read_body else {}
+    actor_name = body.get("actor") if isinstance(body, dict) else None
+    if not isinstance(actor_name, str) or not actor_name.strip() or len(actor_name) > 255:
+        raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
+    actor = Actor(id=actor_name.strip(), name=actor_name.strip(), platform="api")
+    outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
+    if outcome.code == "not_found":
+        raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")
+    if not outcome.applied:
+        raise ApiError(409, outcome.code, outcome.message)
+    assert outcome.alert is not None
+    doc = alert_document(outcome.alert, services.settings.public_url)
+    return web.json_response({**doc, "outcome": outcome.code, "message": outcome.message})
+
+
 def register(app: web.Application, services: Services) -> None:
     """Add the `/api/v1/events` routes."""
-
-    async def submit(request: web.Request) -> web.Response:
-        try:
-            event = from_api(await read_json(request))
-        except InvalidEvent as exc:
-            raise ApiError(
-                422 if exc.code != "invalid_event" else 400, exc.code, str(exc)
-            ) from None
-        result = await services.ingest.submit(event)
-        services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
-        return web.json_response(
-            {
-                "id": result.id,
-                "dedup_key": result.dedup_key,
-                "state": result.state,
-                "deduplicated": result.deduplicated,
-            },
-            status=202,
-        )
-
-    async def list_events(request: web.Request) -> web.Response:
-        limit, offset = page_args(request)
-        query = request.query
-        try:
-            state = AlertState(query["state"]) if "state" in query else None
-            priority = Priority(query["priority"].upper()) if "priority" in query else None
-        except ValueError:
-            raise ApiError(
-                400,
-                "bad_query",
-                "state is triggered, acknowledged or resolved; priority is "
-                + " ".join(p.value for p in Priority),
-            ) from None
-        async with services.db.session() as session:
-            alerts, total = await events_repo.list_alerts(
-                session,
-                tenant=query.get("tenant"),
-                state=state,
-                priority=priority,
-                event_type=query.get("type"),
-                limit=limit,
-                offset=offset,
-            )
-        base = services.settings.public_url
-        return web.json_response(
-            {
-                "events": [alert_document(a, base) for a in alerts],
-                "total": total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
-
-    async def get_event(request: web.Request) -> web.Response:
-        event_id = request.match_info["event_id"]
-        async with services.db.session() as session:
-            alert = await events_repo.get(session, event_id)
-            if alert is None:
-                raise ApiError(404, "not_found", f"no event {event_id!r}")
-            deliveries = await events_repo.deliveries_of(session, event_id)
-            audit = await events_repo.audit_of(session, event_id)
-            tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
-        doc = alert_document(alert, services.settings.public_url)
-        doc["deliveries"] = [delivery_document(d) for d in deliveries]
-        for delivery in doc["deliveries"]:
-            delivery["attempt_log"] = [
-                {
-                    "attempt": t.attempt,
-                    "status_code": t.status_code,
-                    "error": t.error_message,
-                    "retry_after": t.retry_after_seconds,
-                    "at": t.started_at.isoformat(),
-                    "duration_ms": t.duration_ms,
-                }
-                for t in tries
-                if t.delivery_id == delivery["id"]
-            ]
-        doc["audit"] = [
-            {
-                "verb": a.verb,
-                "actor": a.actor,
-                "platform": a.platform,
-                "outcome": a.outcome,
-                "from_state": a.from_state,
-                "to_state": a.to_state,
-                "at": a.at.isoformat(),
-                "data": a.data,
-            }
-            for a in audit
-        ]
-        return web.json_response(doc)
-
-    async def act(request: web.Request) -> web.Response:
-        try:
-            verb = Verb(request.match_info["verb"])
-        except ValueError:
-            raise ApiError(
-                404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
-            ) from None
-        body = await read_json(request) if request.can_read_body else {}
-        actor_name = body.get("actor") if isinstance(body, dict) else None
-        if not isinstance(actor_name, str) or not actor_name.strip() or len(actor_name) > 255:
-            raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
-        actor = Actor(id=actor_name.strip(), name=actor_name.strip(), platform="api")
-        outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
-        if outcome.code == "not_found":
-            raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")
-        if not outcome.applied:
-            raise ApiError(409, outcome.code, outcome.message)
-        assert outcome.alert is not None
-        doc = alert_document(outcome.alert, services.settings.public_url)
-        return web.json_response({**doc, "outcome": outcome.code, "message": outcome.message})
-
     app.router.add_post("/api/v1/events", submit)
     app.router.add_post("/api/v1/events/{event_id}/{verb}", act)
     app.router.add_get("/api/v1/events", list_events)

@@ -11,7 +11,7 @@ from bot import integrations as service
 from bot import rest_users
 from bot.errors import ApiError, read_json
 from bot.rest_events import delivery_document, page_args
-from bot.services import Services
+from bot.services import SERVICES, Services
 from storage import admin
 from storage.schema import Channel, Route
 
@@ -59,123 +59,152 @@ def route_document(row: Route) -> dict[str, Any]:
     }
 
 
+async def integration_types(_request: web.Request) -> web.Response:
+    return web.json_response({"data": [service.type_document(t) for t in TYPES.values()]})
+
+
+async def list_integrations(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session:
+        rows = await admin.integrations(session, tenant_of(request))
+    return web.json_response(
+        {"data": [service.integration_document(r, services.keyring) for r in rows]}
+    )
+
+
+async def create_integration(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    row = await service.create(services, tenant_of(request), await json_object(request), None)
+    return web.json_response(
+        {"data": service.integration_document(row, services.keyring)}, status=201
+    )
+
+
+async def get_integration(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant_of(request), request.match_info["id"])
+    return web.json_response({"data": service.integration_document(row, services.keyring)})
+
+
+async def update_integration(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    row = await service.update(services, tenant_of(request), request.match_info["id"], body)
+    return web.json_response({"data": service.integration_document(row, services.keyring)})
+
+
+async def delete_integration(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant_of(request), request.match_info["id"])
+        await admin.remove_integration(session, row)
+    return web.json_response({"data": {"deleted": row.id}})
+
+
+async def connection_test(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    outcome = await service.test(services, tenant_of(request), request.match_info["id"])
+    return web.json_response({"data": outcome})
+
+
+async def integration_logs(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    limit, offset = page_args(request)
+    tenant = tenant_of(request)
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant, request.match_info["id"])
+        syncs = await admin.sync_logs(session, row.id, limit, offset)
+        sent = await admin.deliveries_for(
+            session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
+        )
+    return web.json_response(
+        {
+            "data": {
+                "syncs": [
+                    {
+                        "id": s.id,
+                        "sync_type": s.sync_type,
+                        "status": s.status,
+                        "records_processed": s.records_processed,
+                        "records_failed": s.records_failed,
+                        "error": s.error,
+                        "started_at": s.started_at.isoformat(),
+                        "completed_at": s.completed_at.isoformat() if s.completed_at else None,
+                    }
+                    for s in syncs
+                ],
+                "deliveries": [delivery_document(d) for d in sent],
+            }
+        }
+    )
+
+
+async def list_channels(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session:
+        rows = await admin.channels(session, tenant_of(request))
+    return web.json_response({"data": [channel_document(r) for r in rows]})
+
+
+async def create_channel(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    tenant = tenant_of(request)
+    async with services.db.session() as session, session.begin():
+        integration = None
+        if body.get("integration"):
+            integration = await admin.integration(session, tenant, str(body["integration"]))
+        row = await admin.add_channel(session, service.new_channel(tenant, body, integration))
+    return web.json_response({"data": channel_document(row)}, status=201)
+
+
+async def delete_channel(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session, session.begin():
+        row = await admin.channel(session, tenant_of(request), request.match_info["id"])
+        await session.delete(row)
+    return web.json_response({"data": {"deleted": row.id}})
+
+
+async def list_routes(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session:
+        rows = await admin.routes(session, tenant_of(request))
+    return web.json_response({"data": [route_document(r) for r in rows]})
+
+
+async def create_route(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    tenant = tenant_of(request)
+    async with services.db.session() as session, session.begin():
+        channel = await admin.channel(session, tenant, str(body.get("channel", "")))
+        row = service.new_route(tenant, body, channel, None)
+        session.add(row)
+        await session.flush()
+    return web.json_response({"data": route_document(row)}, status=201)
+
+
+async def delete_route(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.session() as session, session.begin():
+        row = await admin.route(session, tenant_of(request), request.match_info["id"])
+        await session.delete(row)
+    return web.json_response({"data": {"deleted": row.id}})
+
+
 def register(app: web.Application, services: Services) -> None:
     """Add the integrations, integration-types, channels and routes endpoints."""
-    keyring = services.keyring
-
-    async def types(_request: web.Request) -> web.Response:
-        return web.json_response({"data": [service.type_document(t) for t in TYPES.values()]})
-
-    async def list_integrations(request: web.Request) -> web.Response:
-        async with services.db.session() as session:
-            rows = await admin.integrations(session, tenant_of(request))
-        return web.json_response({"data": [service.integration_document(r, keyring) for r in rows]})
-
-    async def create_integration(request: web.Request) -> web.Response:
-        row = await service.create(services, tenant_of(request), await json_object(request), None)
-        return web.json_response({"data": service.integration_document(row, keyring)}, status=201)
-
-    async def get_integration(request: web.Request) -> web.Response:
-        async with services.db.session() as session:
-            row = await admin.integration(session, tenant_of(request), request.match_info["id"])
-        return web.json_response({"data": service.integration_document(row, keyring)})
-
-    async def update_integration(request: web.Request) -> web.Response:
-        body = await json_object(request)
-        row = await service.update(services, tenant_of(request), request.match_info["id"], body)
-        return web.json_response({"data": service.integration_document(row, keyring)})
-
-    async def delete_integration(request: web.Request) -> web.Response:
-        async with services.db.session() as session, session.begin():
-            row = await admin.integration(session, tenant_of(request), request.match_info["id"])
-            await admin.remove_integration(session, row)
-        return web.json_response({"data": {"deleted": row.id}})
-
-    async def test_integration(request: web.Request) -> web.Response:
-        outcome = await service.test(services, tenant_of(request), request.match_info["id"])
-        return web.json_response({"data": outcome})
-
-    async def integration_logs(request: web.Request) -> web.Response:
-        limit, offset = page_args(request)
-        tenant = tenant_of(request)
-        async with services.db.session() as session:
-            row = await admin.integration(session, tenant, request.match_info["id"])
-            syncs = await admin.sync_logs(session, row.id, limit, offset)
-            sent = await admin.deliveries_for(
-                session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
-            )
-        return web.json_response(
-            {
-                "data": {
-                    "syncs": [
-                        {
-                            "id": s.id,
-                            "sync_type": s.sync_type,
-                            "status": s.status,
-                            "records_processed": s.records_processed,
-                            "records_failed": s.records_failed,
-                            "error": s.error,
-                            "started_at": s.started_at.isoformat(),
-                            "completed_at": s.completed_at.isoformat() if s.completed_at else None,
-                        }
-                        for s in syncs
-                    ],
-                    "deliveries": [delivery_document(d) for d in sent],
-                }
-            }
-        )
-
-    async def list_channels(request: web.Request) -> web.Response:
-        async with services.db.session() as session:
-            rows = await admin.channels(session, tenant_of(request))
-        return web.json_response({"data": [channel_document(r) for r in rows]})
-
-    async def create_channel(request: web.Request) -> web.Response:
-        body = await json_object(request)
-        tenant = tenant_of(request)
-        async with services.db.session() as session, session.begin():
-            integration = None
-            if body.get("integration"):
-                integration = await admin.integration(session, tenant, str(body["integration"]))
-            row = await admin.add_channel(session, service.new_channel(tenant, body, integration))
-        return web.json_response({"data": channel_document(row)}, status=201)
-
-    async def delete_channel(request: web.Request) -> web.Response:
-        async with services.db.session() as session, session.begin():
-            row = await admin.channel(session, tenant_of(request), request.match_info["id"])
-            await session.delete(row)
-        return web.json_response({"data": {"deleted": row.id}})
-
-    async def list_routes(request: web.Request) -> web.Response:
-        async with services.db.session() as session:
-            rows = await admin.routes(session, tenant_of(request))
-        return web.json_response({"data": [route_document(r) for r in rows]})
-
-    async def create_route(request: web.Request) -> web.Response:
-        body = await json_object(request)
-        tenant = tenant_of(request)
-        async with services.db.session() as session, session.begin():
-            channel = await admin.channel(session, tenant, str(body.get("channel", "")))
-            row = service.new_route(tenant, body, channel, None)
-            session.add(row)
-            await session.flush()
-        return web.json_response({"data": route_document(row)}, status=201)
-
-    async def delete_route(request: web.Request) -> web.Response:
-        async with services.db.session() as session, session.begin():
-            row = await admin.route(session, tenant_of(request), request.match_info["id"])
-            await session.delete(row)
-        return web.json_response({"data": {"deleted": row.id}})
-
     r = app.router
-    r.add_get("/api/v1/integration-types", types)
+    r.add_get("/api/v1/integration-types", integration_types)
     r.add_get("/api/v1/integrations", list_integrations)
     r.add_post("/api/v1/integrations", create_integration)
     r.add_get("/api/v1/integrations/{id}", get_integration)
     r.add_patch("/api/v1/integrations/{id}", update_integration)
     r.add_put("/api/v1/integrations/{id}", update_integration)
     r.add_delete("/api/v1/integrations/{id}", delete_integration)
-    r.add_post("/api/v1/integrations/{id}/test", test_integration)
+    r.add_post("/api/v1/integrations/{id}/test", connection_test)
     r.add_get("/api/v1/integrations/{id}/logs", integration_logs)
     r.add_get("/api/v1/channels", list_channels)
     r.add_post("/api/v1/channels", create_channel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from aiohttp import web
 
 from bot.actions import ActionService
 from bot.delivery import DeliveryWorker
@@ -27,3 +28,6 @@ class Services:
     ingest: IngestService
     worker: DeliveryWorker
     actions: ActionService
+
+
+SERVICES = web.AppKey("services", Services)
