@@ -54,30 +54,7 @@ def integration_form_card(
             {"type": "TextBlock", "text": errors["_form"], "color": "Attention", "wrap": True}
         )
     for field in _fields(settings):
-        item: dict[str, Any] = {
-            "type": "Input.Text",
-            "id": field.name,
-            "label": field.label,
-            "isRequired": field.required,
-            "placeholder": field.hint or field.label,
-        }
-        if field.required:
-            item["errorMessage"] = f"{field.label} is required"
-        if field.secret:
-            item["style"] = "Password"
-        elif values.get(field.name):
-            item["value"] = values[field.name]
-        body.append(item)
-        if field.name in errors:
-            body.append(
-                {
-                    "type": "TextBlock",
-                    "text": errors[field.name],
-                    "color": "Attention",
-                    "size": "Small",
-                    "wrap": True,
-                }
-            )
+        body += _input(field, values.get(field.name, ""), errors.get(field.name))
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -93,6 +70,35 @@ def integration_form_card(
             }
         ],
     }
+
+
+def _input(field: FormField, value: str, error: str | None) -> list[dict[str, Any]]:
+    """One form field, and its error under it; a secret is never pre-filled."""
+    item: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": field.name,
+        "label": field.label,
+        "isRequired": field.required,
+        "placeholder": field.hint or field.label,
+    }
+    if field.required:
+        item["errorMessage"] = f"{field.label} is required"
+    if field.secret:
+        item["style"] = "Password"
+    elif value:
+        item["value"] = value
+    shown = [item]
+    if error:
+        shown.append(
+            {
+                "type": "TextBlock",
+                "text": error,
+                "color": "Attention",
+                "size": "Small",
+                "wrap": True,
+            }
+        )
+    return shown
 
 
 def integration_modal(kind: str, title: str, settings: tuple[FormField, ...]) -> dict[str, Any]:

@@ -24,6 +24,36 @@ async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tup
     assert item.channel_id is not None
     # One fold at a time per channel, across processes: lock the channel row first.
     await session.execute(select(Channel.id).where(Channel.id == item.channel_id).with_for_update())
+    digest = await _open_digest(session, item, now)
+    waiting = and_(
+        Delivery.channel_id == item.channel_id,
+        Delivery.kind == DeliveryKind.POST.value,
+        Delivery.message_ref.is_(None),
+        or_(
+            Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+            and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until),
+        ),
+    )
+    result = await session.execute(
+        update(Delivery)
+        .where(waiting)
+        .values(
+            status=DeliveryStatus.FOLDED.value,
+            digest_id=digest.id,
+            lease_until=None,
+            error_message=f"folded into digest {digest.id}",
+        )
+    )
+    folded = int(result.rowcount)  # type: ignore[attr-defined]
+    if folded and digest.status not in (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value):
+        digest.status = DeliveryStatus.PENDING.value
+        digest.next_attempt_at = now
+        digest.failures = 0
+    return digest.id, folded
+
+
+async def _open_digest(session: AsyncSession, item: OutboxItem, now: datetime) -> Delivery:
+    """The channel's digest still absorbing alerts, or a new one."""
     digest = (
         await session.scalars(
             select(Delivery)
@@ -58,31 +88,7 @@ async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tup
         )
         session.add(digest)
         await session.flush()
-    waiting = and_(
-        Delivery.channel_id == item.channel_id,
-        Delivery.kind == DeliveryKind.POST.value,
-        Delivery.message_ref.is_(None),
-        or_(
-            Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
-            and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until),
-        ),
-    )
-    result = await session.execute(
-        update(Delivery)
-        .where(waiting)
-        .values(
-            status=DeliveryStatus.FOLDED.value,
-            digest_id=digest.id,
-            lease_until=None,
-            error_message=f"folded into digest {digest.id}",
-        )
-    )
-    folded = int(result.rowcount)  # type: ignore[attr-defined]
-    if folded and digest.status not in (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value):
-        digest.status = DeliveryStatus.PENDING.value
-        digest.next_attempt_at = now
-        digest.failures = 0
-    return digest.id, folded
+    return digest
 
 
 async def load(session: AsyncSession, digest_id: str, now: datetime) -> Digest:
