@@ -51,7 +51,7 @@ def bench_postgres(events: int, concurrency: int) -> None:
             ("postgres", events, concurrency, None),
             ("postgres@20/s", 300, 8, 20.0),
         ):
-            database = name.replace("@20/s", "_paced")
+            database = "bench_paced" if rate else "bench_saturated"
             cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
             result = asyncio.run(run_pipeline(cluster.url(database), count, parallel, rate))
             print(_row(name, result), flush=True)
