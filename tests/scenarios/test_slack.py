@@ -555,3 +555,20 @@ async def test_oauth_install_makes_a_tenant_per_workspace(
         assert stranger.status == 200
         await eventually(lambda: slack.responses)
         assert slack.responses[0]["text"].startswith("This workspace is not connected to ChatOps.")
+
+
+async def test_connection_test_uses_auth_test_and_reports_the_workspace(
+    bot: Client, slack: FakeSlack
+) -> None:
+    await slash(bot, "status")  # the bot token's integration exists from start-up
+    integrations = (await (await bot.get("/api/v1/integrations")).json())["data"]
+    slack_id = next(i["id"] for i in integrations if i["type"] == "slack")
+    passed = (await (await bot.post(f"/api/v1/integrations/{slack_id}/test")).json())["data"]
+    assert passed == {"success": True, "detail": "connected to Test Workspace as chatops"}
+    slack.revoked = True
+    failed = (await (await bot.post(f"/api/v1/integrations/{slack_id}/test")).json())["data"]
+    assert failed["success"] is False
+    assert (
+        failed["error"]
+        == "slack: token_revoked (the bot token was revoked (the app was uninstalled?))"
+    )
