@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot import hooks, ops, rest_events, rest_integrations, slack, teams
+from bot import hooks, ops, rest_events, rest_integrations, scheduling, slack, teams
 from bot.actions import ActionService
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
@@ -132,8 +132,7 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
         _report_configuration(services.settings)
         if transport is not None:
             await transport.start()
-        if role == "scheduler":
-            log.warning("the scheduler is not built yet: this process serves /health only")
+
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if role in ("all", "worker"):
@@ -141,6 +140,8 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
             if not services.db.is_sqlite:
                 wake = services.worker.wake
                 tasks.append(asyncio.create_task(listen(services.db.url, wake, stop)))
+        if role in ("all", "scheduler"):
+            tasks.append(asyncio.create_task(scheduling.run(services, stop), name="scheduler"))
         try:
             yield
         finally:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     delivery_batch: int = Field(50, ge=1, le=1000)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
     poll_seconds: float = Field(1.0, gt=0, le=600)
+    escalate_after_minutes: int = Field(15, ge=0, le=10080)  # 0 turns the timer off
+    retention_days: int = Field(90, ge=1, le=3650)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     @field_validator("database_url")

@@ -1,0 +1,58 @@
+"""Queries the scheduler runs: alerts overdue for escalation, and retention of old records."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import AlertState
+from storage.schema import ActionAudit, Event, Route, SyncLog, WebhookEvent
+
+
+async def overdue_for_escalation(
+    session: AsyncSession, *, now: datetime, delay: timedelta, max_level: int, limit: int = 200
+) -> list[str]:
+    """Unacknowledged alerts older than `delay` per level, with a route at the next level."""
+    next_level_route = exists().where(
+        Route.tenant_id == Event.tenant_id,
+        Route.escalation_level == Event.escalation_level + 1,
+        Route.is_active.is_(True),
+    )
+    candidates = await session.execute(
+        select(Event.id, Event.first_seen, Event.escalation_level)
+        .where(
+            Event.state == AlertState.TRIGGERED.value,
+            Event.escalation_level < max_level,
+            Event.first_seen <= now - delay,
+            next_level_route,
+        )
+        .order_by(Event.first_seen)
+        .limit(limit)
+    )
+    return [
+        alert_id
+        for alert_id, first_seen, level in candidates.all()
+        if first_seen <= now - delay * (level + 1)
+    ]
+
+
+async def purge(session: AsyncSession, *, before: datetime) -> dict[str, int]:
+    """Delete audit records, resolved alerts (with their deliveries), inbound webhooks and
+    sync history older than `before`; return how many of each."""
+    counts = {}
+    for name, statement in (
+        ("audit", delete(ActionAudit).where(ActionAudit.at < before)),
+        (
+            "alerts",
+            delete(Event).where(
+                and_(Event.state == AlertState.RESOLVED.value, Event.resolved_at < before)
+            ),
+        ),
+        ("webhook_events", delete(WebhookEvent).where(WebhookEvent.received_at < before)),
+        ("sync_log", delete(SyncLog).where(SyncLog.started_at < before)),
+    ):
+        result = await session.execute(statement)
+        counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts

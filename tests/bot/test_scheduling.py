@@ -1,0 +1,85 @@
+"""Scheduler work: escalation timers on a clock the test controls, retention, leader election."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import SERVICES
+from bot.scheduling import SchedulerService
+from storage.leader import LeaderLock
+from storage.schema import utcnow
+from tests.fakes.sink import Sink
+from tests.helpers import eventually, webhook_route
+from tests.pg import Cluster
+
+Client = TestClient  # type: ignore[type-arg]
+_names = itertools.count()
+
+
+async def test_nobody_acknowledged_in_time_escalates_to_the_next_level(client: Client) -> None:
+    managers = await Sink(secret="s3cret").start()
+    try:
+        await webhook_route(client, managers.url, name="managers", escalation_level=1)
+        services = client.app[SERVICES]
+        ignored = await client.post("/api/v1/events", json={"title": "ignored", "priority": "HIGH"})
+        acked = await client.post("/api/v1/events", json={"title": "acked", "priority": "HIGH"})
+        ignored_id, acked_id = (await ignored.json())["id"], (await acked.json())["id"]
+        await client.post(f"/api/v1/events/{acked_id}/acknowledge", json={"actor": "dana"})
+        now = utcnow()
+        early = SchedulerService(services, clock=lambda: now + timedelta(minutes=14))
+        assert await early.escalate_overdue() == 0
+        late = SchedulerService(services, clock=lambda: now + timedelta(minutes=16))
+        assert await late.escalate_overdue() == 1
+        assert await late.escalate_overdue() == 0  # level 2 waits for twice the delay, and no route
+        detail = await (await client.get(f"/api/v1/events/{ignored_id}")).json()
+        assert detail["escalation_level"] == 1
+        assert detail["audit"][-1]["platform"] == "scheduler"
+        await eventually(lambda: managers.accepted())
+        assert managers.accepted()[0].body["alert"]["title"] == "ignored"
+        acked_detail = await (await client.get(f"/api/v1/events/{acked_id}")).json()
+        assert acked_detail["escalation_level"] == 0
+    finally:
+        await managers.stop()
+
+
+async def test_retention_deletes_only_what_is_older_than_the_period(client: Client) -> None:
+    services = client.app[SERVICES]
+    old = await client.post("/api/v1/events", json={"title": "old"})
+    old_id = (await old.json())["id"]
+    await client.post(f"/api/v1/events/{old_id}/resolve", json={"actor": "x"})
+    recent = await client.post("/api/v1/events", json={"title": "recent"})
+    recent_id = (await recent.json())["id"]
+    keep = SchedulerService(services, clock=lambda: utcnow() + timedelta(days=89))
+    assert await keep.retain() == 0
+    later = SchedulerService(services, clock=lambda: utcnow() + timedelta(days=91))
+    assert await later.retain() == 2  # the resolved alert and its audit record
+    assert (await client.get(f"/api/v1/events/{old_id}")).status == 404
+    assert (await client.get(f"/api/v1/events/{recent_id}")).status == 200
+
+
+async def test_one_scheduler_leads_and_a_standby_takes_over(pg_cluster: Cluster | None) -> None:
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    name = f"leader{next(_names)}"
+    pg_cluster.sql(f"CREATE DATABASE {name} TEMPLATE chatops_template")
+    first, second = LeaderLock(pg_cluster.url(name)), LeaderLock(pg_cluster.url(name))
+    try:
+        assert await first.try_acquire() is True
+        assert await second.try_acquire() is False
+        await first.release()  # the leader dies: its connection, and so its lock, goes away
+        assert await second.try_acquire() is True and second.held
+    finally:
+        await first.release()
+        await second.release()
+
+
+def test_sqlite_always_leads(tmp_path: Path) -> None:
+    import asyncio
+
+    lock = LeaderLock(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert asyncio.run(lock.try_acquire()) is True
