@@ -36,7 +36,10 @@ class PagerDutyConfig:
 
 
 def severity(alert: Alert, default: str = "info") -> str:
-    """The more severe of the priority's severity and seed 001's event-type rules."""
+    """The more severe of the priority's severity and the one its event type names.
+
+    `critical` and `sla.breached` are critical, `error` and `failed` are errors, `warning` warns.
+    """
     kind = alert.event_type.lower()
     if "critical" in kind or "sla.breached" in kind:
         by_type = "critical"

@@ -247,7 +247,7 @@ class ActionService:
     async def _record_on_deliveries(
         session: AsyncSession, alert: Alert, verb: Verb, actor: Actor
     ) -> None:
-        """Seed 004's audit columns: every delivery of the alert records the action."""
+        """The delivery audit columns: every delivery of the alert records the action."""
         values: dict[str, Any] = {
             "action_taken": verb.value,
             "action_data": {"actor": actor.name, "platform": actor.platform},

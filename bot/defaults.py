@@ -1,4 +1,4 @@
-"""Integration defaults and per-user overrides (seed 003): lazy and layered."""
+"""Integration defaults and per-user overrides: lazy and layered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-# Seed 003's table, plus the chat and paging types this bot adds.
+# The built-in defaults, plus the chat and paging types this bot adds.
 BUILTIN: dict[str, dict[str, Any]] = {
     "SLACK": {
         "enabled": True,
@@ -88,7 +88,7 @@ class DefaultsError(ValueError):
 
 
 def integration_type(channel_type: str) -> str:
-    """The seed 003 integration type a channel type delivers through."""
+    """The integration type a channel type delivers through."""
     return channel_type.upper()
 
 

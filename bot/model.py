@@ -35,7 +35,7 @@ _RANK = {
     Priority.INFO: 1,
 }
 
-# Seed 000's notification types, accepted as `type` on the events API.
+# Notification types, accepted as `type` on the events API.
 NOTIFICATION_TYPES: dict[str, Priority] = {
     "alert": Priority.CRITICAL,
     "error": Priority.HIGH,

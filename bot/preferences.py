@@ -1,4 +1,4 @@
-"""Tenant-admin preferences for integration events (seed 000): five categories."""
+"""Tenant-admin preferences for integration events: five categories."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULTS: dict[str, bool] = {
     "status_updates": False,
 }
 
-# Seed 000's events, each in the category that governs it.
+# Integration events, each in the category that governs it.
 CATEGORY_OF: dict[str, str] = {
     "integration.connection.status.changed": "connection_issues",
     "integration.connection.test.failed": "connection_issues",

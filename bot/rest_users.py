@@ -1,4 +1,4 @@
-"""REST for seed 003: system defaults, per-user overrides, reset, and a user's delivery history."""
+"""REST for system defaults, per-user overrides, reset, and a user's delivery history."""
 
 from __future__ import annotations
 

@@ -214,7 +214,7 @@ def digest_card(digest: Digest, now: datetime, *, public_url: str = "") -> Eleme
 
 
 def teams_message(card: Element) -> Element:
-    """The `message` envelope that Workflows and incoming-webhook URLs take (seeds 001, 004)."""
+    """The `message` envelope that Workflows and incoming-webhook URLs take."""
     return {
         "type": "message",
         "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}],

@@ -1,4 +1,4 @@
-"""Which template an alert uses, which buttons it shows, and seed 000's integration notices."""
+"""Which template an alert uses, which buttons it shows, and the integration notices."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def verbs_for(alert: Alert) -> tuple[Verb, ...]:
 
 @dataclass(frozen=True)
 class Notice:
-    """A seed 000 integration notification: its type, title, message and link."""
+    """An integration notification: its type, title, message and link."""
 
     event_type: str
     notification_type: str
@@ -76,7 +76,7 @@ class Notice:
 
 
 def integration_notice(event_type: str, integration_id: str, name: str, **data: str) -> Notice:
-    """Seed 000's wording for each integration event; `data` fills its placeholders."""
+    """The wording of each integration event; `data` fills its placeholders."""
     spec = NOTICES.get(event_type)
     if spec is None:
         raise KeyError(f"no integration notice for {event_type!r}; known: {', '.join(NOTICES)}")

@@ -87,7 +87,7 @@ async def preferences(session: AsyncSession, tenant: str) -> dict[str, bool] | N
 async def set_preference(
     session: AsyncSession, tenant: str, values: dict[str, bool], actor: str | None
 ) -> None:
-    """Store preferences, creating the row with seed 000's defaults first."""
+    """Store preferences, creating the row with the default categories first."""
     row = await session.get(AdminPreferences, tenant)
     if row is None:
         row = AdminPreferences(

@@ -82,7 +82,7 @@ class Tenant(Base):
 
 
 class Integration(Base):
-    """A configured connection to an external system (seeds 000, 001 and 002)."""
+    """A configured connection to an external system ."""
 
     __tablename__ = "integrations"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
@@ -196,7 +196,7 @@ class Event(Base):
 
 
 class Delivery(Base):
-    """An outbox row and, once sent, the audit record of that delivery (seed 004, generalised)."""
+    """An outbox row and, once sent, the audit record of that delivery, for every channel type."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -276,7 +276,7 @@ class ActionAudit(Base):
 
 
 class IntegrationDefault(Base):
-    """A system default for one integration type, edited by an admin (seed 003)."""
+    """A system default for one integration type, edited by an admin."""
 
     __tablename__ = "integration_defaults"
     integration_type: Mapped[str] = mapped_column(String(50), primary_key=True)
@@ -289,7 +289,7 @@ class IntegrationDefault(Base):
 
 
 class UserOverride(Base):
-    """One user's override of the defaults for one integration type (seed 003)."""
+    """One user's override of the defaults for one integration type."""
 
     __tablename__ = "user_integration_overrides"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id", "integration_type"),)
@@ -307,7 +307,7 @@ class UserOverride(Base):
 
 
 class AdminPreferences(Base):
-    """A tenant's admins' choice of integration events to hear about (seed 000)."""
+    """A tenant's admins' choice of integration events to hear about."""
 
     __tablename__ = "admin_preferences"
     tenant_id: Mapped[str] = mapped_column(
@@ -323,7 +323,7 @@ class AdminPreferences(Base):
 
 
 class SyncLog(Base):
-    """One run of an integration's sync and what it did (seed 002)."""
+    """One run of an integration's sync and what it did."""
 
     __tablename__ = "integration_sync_log"
     __table_args__ = (Index("ix_sync_log_integration_started", "integration_id", "started_at"),)
@@ -346,7 +346,7 @@ class SyncLog(Base):
 
 
 class WebhookEvent(Base):
-    """An inbound provider webhook, kept for idempotency and audit (seed 002)."""
+    """An inbound provider webhook, kept for idempotency and audit."""
 
     __tablename__ = "webhook_events"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hash of integration + payload

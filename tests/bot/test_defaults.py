@@ -1,4 +1,4 @@
-"""Seed 003: system defaults, per-user overrides layered on them, reset, delivery history."""
+"""Integration defaults: system defaults, per-user overrides layered on them, reset, delivery history."""
 
 from __future__ import annotations
 

@@ -191,7 +191,7 @@ def test_builder_link_opens_the_same_blocks() -> None:
     assert json.loads(unquote(link.split("#", 1)[1])) == {"blocks": message["blocks"]}
 
 
-def test_seed_000_notices_have_their_titles_messages_and_links() -> None:
+def test_integration_notices_have_their_titles_messages_and_links() -> None:
     notice = integration_notice(
         "integration.sync.failed",
         "42",

@@ -512,7 +512,7 @@ def upgrade() -> None:
         "INSERT INTO tenants (id, name, created_at) "
         "VALUES ('default', 'Default', CURRENT_TIMESTAMP)"
     )
-    # Seed 004's view: open CRITICAL/HIGH alerts nobody has acknowledged, oldest first.
+    # A view for operators: open CRITICAL/HIGH alerts nobody has acknowledged, oldest first.
     op.execute(
         "CREATE VIEW unacknowledged_critical AS "
         "SELECT id, tenant_id, priority, title, first_seen, last_seen, occurrences, "
