@@ -17,7 +17,6 @@ from storage.leader import LeaderLock
 from storage.schema import utcnow
 
 log = logging.getLogger("chatops.scheduler")
-ESCALATION_CHECK_SECONDS = 30.0
 RETENTION_CHECK_SECONDS = 3600.0
 STANDBY_RETRY_SECONDS = 5.0
 
@@ -73,7 +72,7 @@ async def run(services: Services, stop: asyncio.Event) -> None:
                 if leading:
                     scheduler = runner.build(
                         SchedulerService(services),
-                        escalation_seconds=ESCALATION_CHECK_SECONDS,
+                        escalation_seconds=services.settings.escalation_check_seconds,
                         retention_seconds=RETENTION_CHECK_SECONDS,
                     )
                     scheduler.start()

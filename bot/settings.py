@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(1.0, gt=0, le=600)
     escalate_after_minutes: int = Field(15, ge=0, le=10080)  # 0 turns the timer off
     retention_days: int = Field(90, ge=1, le=3650)
+    escalation_check_seconds: float = Field(30.0, ge=0.5, le=3600)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     @field_validator("database_url")
