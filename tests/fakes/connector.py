@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes.loopback import close, serve
+
 
 @dataclass
 class FakeConnector:
@@ -61,10 +63,8 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities", self.post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self.post)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self.put)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
+        self.server = await serve(app)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await close(self.server)

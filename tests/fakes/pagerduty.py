@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes.loopback import close, serve
+
 VALID_KEY = "e93facc04764012d7bfb002500d5d1a6"
 
 
@@ -77,10 +79,8 @@ class FakePagerDuty:
     async def start(self) -> FakePagerDuty:
         app = web.Application()
         app.router.add_post("/v2/enqueue", self.enqueue)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
+        self.server = await serve(app)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await close(self.server)

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes.loopback import close, serve
+
 
 @dataclass
 class Received:
@@ -76,10 +78,8 @@ class Sink:
     async def start(self) -> Sink:
         app = web.Application()
         app.router.add_post("/hook", self.handle)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
+        self.server = await serve(app)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await close(self.server)

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes.loopback import close, serve
+
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-token"
 CLIENT_ID, CLIENT_SECRET = "111.222", "client-secret-xyz"
@@ -251,10 +253,8 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_get("/link", self.link)
         app.router.add_post("/hooks/{rest:.*}", self.response_url)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
+        self.server = await serve(app)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await close(self.server)
