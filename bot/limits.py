@@ -52,7 +52,7 @@ class RateLimits:
         self._buckets: dict[str, TokenBucket] = {}
         self._clock = clock
 
-    def bucket(self, key: str, per_minute: int) -> TokenBucket:
+    def bucket(self, key: str, per_minute: float) -> TokenBucket:
         """The bucket for a destination, resized if its rate changed."""
         rate = max(per_minute, 1) / 60.0
         bucket = self._buckets.get(key)
