@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -180,11 +179,7 @@ def send(args: argparse.Namespace, settings: Settings) -> int:
     """POST an event to a running bot."""
     import httpx
 
-    token = (
-        settings.api_token.get_secret_value()
-        if settings.api_token
-        else os.environ.get("CHATOPS_API_TOKEN")
-    )
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
     if not token:
         raise UsageError("CHATOPS_API_TOKEN is not set; the bot's REST API needs it")
     body = {"title": args.title, "tenant": args.tenant}

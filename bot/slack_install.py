@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from storage import events as events_repo
 from storage.schema import Integration, Tenant
 
 STATE_SECONDS = 600
+log = logging.getLogger("chatops.slack.install")
 
 
 class SignedStateStore(AsyncOAuthStateStore):
@@ -51,10 +53,9 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         self.services = services
 
     @property
-    def logger(self) -> Any:
-        import logging
-
-        return logging.getLogger("chatops.slack.install")
+    def logger(self) -> logging.Logger:
+        """The logger slack_sdk's store interface asks for."""
+        return log
 
     async def async_save(self, installation: Installation) -> None:
         await self.async_save_bot(installation.to_bot())
