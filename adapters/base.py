@@ -20,10 +20,13 @@ An adapter is a class with a typed config and an injected `httpx.AsyncClient`::
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
+import hashlib
+import hmac
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -64,8 +67,70 @@ class BadConfig(AdapterError):
     retryable = False
 
 
+class NotSupported(AdapterError):
+    """The provider cannot do this (sync, webhooks): its capabilities say so."""
+
+    retryable = False
+
+
+SyncKind = Literal["full", "incremental"]
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What a sync asks for: everything, or what changed since `cursor`."""
+
+    kind: SyncKind = "incremental"
+    cursor: str | None = None
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """The state of one record on the provider's side (an incident, an issue, an alert).
+
+    `ref` is what `send` returned as the message reference, so the bot can find its alert.
+    `state` is `triggered`, `acknowledged` or `resolved`; `by` names who changed it there.
+    """
+
+    ref: str
+    state: str
+    by: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync found, and where the next incremental sync starts."""
+
+    records: tuple[RemoteState, ...] = ()
+    cursor: str | None = None
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class Health:
+    """A health check's answer; `expires_at` when the provider tells when credentials lapse."""
+
+    ok: bool
+    detail: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A provider webhook, verified and read: its event type and the records it changes."""
+
+    event_type: str
+    records: tuple[RemoteState, ...] = ()
+
+
 class Adapter(Protocol):
-    """What the delivery workers need from a destination."""
+    """What the bot needs from a provider: send, test, and the integration lifecycle.
+
+    Providers without a capability raise `NotSupported` from its methods; `BaseAdapter`
+    gives those defaults, so a provider only writes what it can do.
+    """
 
     kind: str
 
@@ -76,6 +141,65 @@ class Adapter(Protocol):
     async def test(self) -> str:
         """Check the connection; return a short description, or raise an AdapterError."""
         ...
+
+    async def connect(self) -> None:
+        """Prepare clients or tokens before first use; idempotent."""
+        ...
+
+    async def disconnect(self) -> None:
+        """Release what `connect` took."""
+        ...
+
+    async def health_check(self) -> Health:
+        """Whether the provider answers and accepts the credentials, never raising."""
+        ...
+
+    async def sync(self, request: SyncRequest) -> SyncResult:
+        """Read the provider's state of the records the bot sent there."""
+        ...
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether an inbound webhook carries this integration's valid signature."""
+        ...
+
+    def process_webhook(self, payload: Any) -> Inbound:
+        """Read a verified webhook's payload into the records it changes."""
+        ...
+
+
+class BaseAdapter:
+    """Defaults for the optional parts of the Adapter protocol."""
+
+    kind = "base"
+
+    async def test(self) -> str:
+        """Providers override this with a real request."""
+        raise NotSupported(f"{self.kind}: no connection test")
+
+    async def connect(self) -> None:
+        """Nothing to prepare by default."""
+
+    async def disconnect(self) -> None:
+        """Nothing to release by default."""
+
+    async def health_check(self) -> Health:
+        """The connection test, its failure turned into an unhealthy answer."""
+        try:
+            return Health(True, await self.test())
+        except AdapterError as exc:
+            return Health(False, str(exc))
+
+    async def sync(self, request: SyncRequest) -> SyncResult:
+        """Providers that sync override this."""
+        raise NotSupported(f"{self.kind}: does not sync")
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Providers that take webhooks override this; nothing verifies by default."""
+        return False
+
+    def process_webhook(self, payload: Any) -> Inbound:
+        """Providers that take webhooks override this."""
+        raise NotSupported(f"{self.kind}: takes no webhooks")
 
 
 def retry_after_seconds(value: str | None, default: float, *, now: datetime | None = None) -> float:
@@ -121,3 +245,13 @@ def translate_errors(kind: str) -> Iterator[None]:
         raise Unavailable(f"{kind}: timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
         raise Unavailable(f"{kind}: {type(exc).__name__}: {exc}") from exc
+
+
+def hmac_hex(secret: str, body: bytes, digest: str = "sha256") -> str:
+    """The hex HMAC of a body, as signing webhooks use."""
+    return hmac.new(secret.encode(), body, getattr(hashlib, digest)).hexdigest()
+
+
+def signature_matches(expected: str, given: str) -> bool:
+    """Constant-time comparison of two signatures."""
+    return bool(given) and hmac.compare_digest(expected.encode(), given.strip().encode())

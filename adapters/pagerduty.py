@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from adapters.base import BadConfig, raise_for_status, translate_errors
+from adapters.base import (
+    BadConfig,
+    BaseAdapter,
+    Inbound,
+    NotSupported,
+    RemoteState,
+    SyncRequest,
+    SyncResult,
+    hmac_hex,
+    raise_for_status,
+    signature_matches,
+    translate_errors,
+)
 from adapters.targets import check_target
 from bot.model import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+API_URL = "https://api.pagerduty.com"
+API_ACCEPT = "application/vnd.pagerduty+json;version=2"
+SIGNATURE_HEADER = "X-PagerDuty-Signature"
+PAGE_SIZE = 100  # the REST API's largest `limit`
+FULL_SYNC_DAYS = 30
+INCIDENT_EVENTS = (
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.unacknowledged",
+    "incident.resolved",
+    "incident.reopened",
+)
 SUMMARY_MAX = 1024  # PagerDuty truncates longer summaries; we do it visibly
 DEDUP_KEY_MAX = 255
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -33,6 +59,9 @@ class PagerDutyConfig:
     events_url: str = EVENTS_URL
     default_severity: str = "info"
     allow_private: bool = False
+    api_key: str = field(default="", repr=False)  # REST API key: test and incident sync
+    api_url: str = API_URL
+    webhook_secret: str = field(default="", repr=False)  # v3 webhook subscription secret
 
 
 def severity(alert: Alert, default: str = "info") -> str:
@@ -105,7 +134,7 @@ def enqueue_body(
     return body
 
 
-class PagerDutyAdapter:
+class PagerDutyAdapter(BaseAdapter):
     """Sends each alert's state to PagerDuty; the `dedup_key` is the message reference."""
 
     kind = "pagerduty"
@@ -137,7 +166,85 @@ class PagerDutyAdapter:
             "dedup_key": "chatops-connection-test",
         }
         resp = await self._post(body)
-        return f"routing key accepted (HTTP {resp.status_code})"
+        detail = f"routing key accepted (HTTP {resp.status_code})"
+        if self._config.api_key:
+            await self._get("/abilities", {})
+            detail += "; REST API key accepted"
+        return detail
+
+    async def sync(self, request: SyncRequest) -> SyncResult:
+        """Incident states from PagerDuty, keyed by `incident_key` (our dedup key).
+
+        Incremental: the log entries (acknowledge, resolve) since the cursor, because
+        `/incidents` filters by creation time. Full, or with no cursor yet: the incidents
+        created in the last 30 days, in their current state.
+        """
+        if not self._config.api_key:
+            raise NotSupported("pagerduty: set api_key (a REST API key) to sync incident state")
+        until = datetime.now(UTC)
+        since = _parse_time(request.cursor) if request.kind == "incremental" else None
+        records: list[RemoteState] = []
+        if since is None:
+            params = {"since": (until - timedelta(days=FULL_SYNC_DAYS)).isoformat()}
+            async for incident in self._pages("/incidents", "incidents", params, until):
+                records += [r for r in [_incident_state(incident)] if r is not None]
+        else:
+            params = {"since": since.isoformat(), "is_overview": "true", "include[]": "incidents"}
+            async for entry in self._pages("/log_entries", "log_entries", params, until):
+                records += [r for r in [_log_entry_state(entry)] if r is not None]
+        return SyncResult(tuple(records), cursor=until.isoformat())
+
+    async def _pages(
+        self, path: str, key: str, params: dict[str, str], until: datetime
+    ) -> AsyncIterator[Any]:
+        offset = 0
+        while True:
+            page = await self._get(
+                path,
+                {
+                    **params,
+                    "until": until.isoformat(),
+                    "limit": str(PAGE_SIZE),
+                    "offset": str(offset),
+                    "time_zone": "UTC",
+                },
+            )
+            items = page.get(key, [])
+            for item in items:
+                yield item
+            if not page.get("more") or not items:
+                return
+            offset += len(items)
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """v3 signatures: any `v1=<hex HMAC-SHA256 of the raw body>` in the header matches."""
+        if not self._config.webhook_secret:
+            return False
+        expected = "v1=" + hmac_hex(self._config.webhook_secret, body)
+        given = headers.get(SIGNATURE_HEADER, "").split(",")
+        return any(signature_matches(expected, item) for item in given)
+
+    def process_webhook(self, payload: Any) -> Inbound:
+        """An incident event of a v3 webhook: the incident's key, status and who changed it."""
+        event = payload.get("event") if isinstance(payload, dict) else None
+        if not isinstance(event, dict) or not isinstance(event.get("event_type"), str):
+            raise BadConfig("pagerduty: not a v3 webhook payload (no event.event_type)")
+        kind = event["event_type"]
+        if kind not in INCIDENT_EVENTS:
+            return Inbound(kind)
+        data, agent = event.get("data"), event.get("agent")
+        data = data if isinstance(data, dict) else {}
+        record = _incident_state({**data, "last_status_change_by": agent})
+        return Inbound(kind, (record,) if record else ())
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        url = self._config.api_url.rstrip("/") + path
+        await check_target(url, allow_private=self._config.allow_private)
+        headers = {"Authorization": f"Token token={self._config.api_key}", "Accept": API_ACCEPT}
+        with translate_errors(self.kind):
+            resp = await self._http.get(url, params=params, headers=headers)
+        raise_for_status(self.kind, resp, default_retry_after=60.0)
+        return _json(resp)
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         await check_target(self._config.events_url, allow_private=self._config.allow_private)
@@ -157,3 +264,43 @@ def _json(resp: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _incident_state(incident: Any) -> RemoteState | None:
+    if not isinstance(incident, dict) or not incident.get("incident_key"):
+        return None
+    status = incident.get("status")
+    if status not in ("triggered", "acknowledged", "resolved"):
+        return None
+    by = incident.get("last_status_change_by")
+    name = by.get("summary", "") if isinstance(by, dict) else ""
+    return RemoteState(
+        str(incident["incident_key"]), status, str(name), str(incident.get("title", ""))
+    )
+
+
+LOG_ENTRY_STATES = {"acknowledge_log_entry": "acknowledged", "resolve_log_entry": "resolved"}
+
+
+def _log_entry_state(entry: Any) -> RemoteState | None:
+    if not isinstance(entry, dict) or entry.get("type") not in LOG_ENTRY_STATES:
+        return None
+    incident = entry.get("incident")
+    if not isinstance(incident, dict) or not incident.get("incident_key"):
+        return None
+    agent = entry.get("agent")
+    name = agent.get("summary", "") if isinstance(agent, dict) else ""
+    state = LOG_ENTRY_STATES[entry["type"]]
+    return RemoteState(
+        str(incident["incident_key"]), state, str(name), str(incident.get("title", ""))
+    )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from adapters.base import Adapter, BadConfig
+from adapters.pagerduty import API_URL as PD_API_URL
 from adapters.pagerduty import EVENTS_URL, PagerDutyAdapter, PagerDutyConfig
 from adapters.slack import API_URL, SlackAdapter, SlackConfig
 from adapters.teams import TeamsAdapter, TeamsConfig
@@ -51,9 +52,21 @@ class AdapterType:
     settings: tuple[Setting, ...]
     build: Factory
     capabilities: tuple[str, ...] = ("notifications",)
-    status: str = "active"
-    audience: str = "tenant"
+    status: str = "active"  # active, beta, deprecated or disabled
+    audience: str = "tenant"  # tenant: any tenant may add it; system: operators only
     rate_per_minute: int = 60
+    entities: tuple[str, ...] = ()  # what its syncs read
+    requires_oauth: bool = False
+
+    @property
+    def syncs(self) -> bool:
+        """Whether the scheduler runs syncs for integrations of this type."""
+        return bool({"full_sync", "incremental_sync"} & set(self.capabilities))
+
+    @property
+    def available(self) -> bool:
+        """Disabled types can no longer be added or synced; deprecated ones still work."""
+        return self.status != "disabled"
 
     def split(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Validate `values` into (plain config, secrets); BadConfig names each bad field."""
@@ -122,6 +135,9 @@ def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOp
             events_url=str(values.get("events_url") or EVENTS_URL),
             default_severity=str(values.get("default_severity") or "info"),
             allow_private=opts.allow_private,
+            api_key=str(values.get("api_key", "")),
+            api_url=str(values.get("api_url") or PD_API_URL),
+            webhook_secret=str(values.get("webhook_secret", "")),
         ),
         http,
     )
@@ -137,7 +153,7 @@ TYPES: dict[str, AdapterType] = {
             Setting("secret", "Signing secret", secret=True, required=False),
         ),
         build=_webhook,
-        capabilities=("notifications",),
+        capabilities=("notifications", "webhooks"),
     ),
     "slack": AdapterType(
         id="slack",
@@ -174,9 +190,26 @@ TYPES: dict[str, AdapterType] = {
             Setting("routing_key", "Integration key (Events API v2)", secret=True),
             Setting("events_url", "Events API URL", required=False, default=EVENTS_URL),
             Setting("default_severity", "Default severity", required=False, default="info"),
+            Setting(
+                "api_key",
+                "REST API key (to test and sync incident state)",
+                secret=True,
+                required=False,
+            ),
+            Setting("api_url", "REST API URL", required=False, default=PD_API_URL),
+            Setting(
+                "webhook_secret", "v3 webhook subscription secret", secret=True, required=False
+            ),
         ),
         build=_pagerduty,
-        capabilities=("notifications", "escalation"),
+        capabilities=(
+            "notifications",
+            "escalation",
+            "full_sync",
+            "incremental_sync",
+            "webhooks",
+        ),
+        entities=("incidents",),
         rate_per_minute=120,
     ),
 }

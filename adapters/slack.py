@@ -16,6 +16,7 @@ from adapters.base import (
     AdapterError,
     AuthError,
     BadConfig,
+    BaseAdapter,
     RateLimited,
     Unavailable,
     retry_after_seconds,
@@ -91,7 +92,7 @@ def _translate(exc: SlackApiError) -> AdapterError:
     return BadConfig(detail, status_code=status or 200)
 
 
-class SlackAdapter:
+class SlackAdapter(BaseAdapter):
     """Sends Block Kit cards; the message reference is `channel:ts`."""
 
     kind = "slack"

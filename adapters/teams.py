@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.base import AuthError, BadConfig, raise_for_status, translate_errors
+from adapters.base import AuthError, BadConfig, BaseAdapter, raise_for_status, translate_errors
 from adapters.targets import check_target
 from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.model import Delivered, DeliveryKind, Outgoing
@@ -80,7 +80,7 @@ def render(message: Outgoing) -> dict[str, Any]:
     return alert_card(message.alert, now, public_url=message.public_url)
 
 
-class TeamsAdapter:
+class TeamsAdapter(BaseAdapter):
     """Posts cards proactively and updates them in place; the reference is the activity id."""
 
     kind = "teams"

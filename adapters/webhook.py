@@ -6,11 +6,21 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
-from adapters.base import raise_for_status, translate_errors
+from adapters.base import (
+    BadConfig,
+    BaseAdapter,
+    Inbound,
+    RemoteState,
+    raise_for_status,
+    signature_matches,
+    translate_errors,
+)
 from adapters.targets import check_target
 from bot.model import Delivered, Outgoing
 from cards.plain import message_document
@@ -18,6 +28,8 @@ from cards.plain import message_document
 SIGNATURE_HEADER = "X-ChatOps-Signature"
 TIMESTAMP_HEADER = "X-ChatOps-Timestamp"
 DELIVERY_HEADER = "X-ChatOps-Delivery"
+MAX_SKEW_SECONDS = 300  # inbound signatures older or newer than this are replays
+STATES = ("triggered", "acknowledged", "resolved")
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-class WebhookAdapter:
+class WebhookAdapter(BaseAdapter):
     """Posts every message as JSON; receivers dedupe by the delivery id header."""
 
     kind = "webhook"
@@ -54,6 +66,33 @@ class WebhookAdapter:
         body = json.dumps({"kind": "ping"}).encode()
         resp = await self._post(body, "ping")
         return f"HTTP {resp.status_code} from {self._config.url}"
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """The same scheme as outbound: `sha256=` HMAC over `<timestamp>.<body>`, 5 minutes."""
+        stamp = headers.get(TIMESTAMP_HEADER, "")
+        if not self._config.secret or not stamp.isdigit():
+            return False
+        if abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
+            return False
+        given = headers.get(SIGNATURE_HEADER, "")
+        return signature_matches(sign(self._config.secret, stamp, body), given)
+
+    def process_webhook(self, payload: Any) -> Inbound:
+        """`{"ref", "state", "by"}` or `{"records": [...]}`: states of alerts this bot sent."""
+        items = payload.get("records", [payload]) if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            raise BadConfig("webhook: expected an object with ref and state, or records")
+        records = []
+        for item in items:
+            if not isinstance(item, dict) or not item.get("ref") or item.get("state") not in STATES:
+                raise BadConfig(
+                    f"webhook: each record needs ref and a state in {', '.join(STATES)}"
+                )
+            records.append(
+                RemoteState(str(item["ref"]), str(item["state"]), str(item.get("by", "")))
+            )
+        kind = payload.get("event_type", "state.changed") if isinstance(payload, dict) else ""
+        return Inbound(str(kind), tuple(records))
 
     async def _post(self, body: bytes, delivery_id: str) -> httpx.Response:
         await check_target(self._config.url, allow_private=self._config.allow_private)

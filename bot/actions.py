@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,11 +52,20 @@ class Outcome:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+JobRetry = Callable[[Alert, "Actor"], Awaitable[object]]
+
+
 class ActionService:
-    """Applies verbs to alerts with conditional updates, so two clicks give one winner."""
+    """Applies verbs to alerts with conditional updates, so two clicks give one winner.
+
+    Retry on a failed-job alert whose `metadata.job` names a registered job (a sync) starts
+    that job again in the background; the alert closes when the job succeeds.
+    """
 
     def __init__(self, db: Database, ingest: IngestService) -> None:
         self._db, self._ingest = db, ingest
+        self.jobs: dict[str, JobRetry] = {}
+        self._running: set[asyncio.Task[object]] = set()
 
     async def apply(self, verb: Verb, alert_id: str, actor: Actor) -> Outcome:
         """Apply `verb` to the alert, write the audit record, and queue every card's update."""
@@ -83,6 +94,8 @@ class ActionService:
                 await notify_outbox(session)
         if outcome.applied:
             self._ingest.wake_workers()
+        if outcome.code == "job_restarted" and outcome.alert is not None:
+            self._restart(outcome.alert, actor)
         log.info(
             "action",
             extra={
@@ -93,6 +106,16 @@ class ActionService:
             },
         )
         return outcome
+
+    def _restart(self, alert: Alert, actor: Actor) -> None:
+        job = self.jobs[str(alert.metadata["job"])]
+        task: asyncio.Task[object] = asyncio.create_task(job(alert, actor))  # type: ignore[arg-type]
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def settle(self) -> None:
+        """Wait for jobs restarted by Retry (tests, shutdown)."""
+        await asyncio.gather(*self._running, return_exceptions=True)
 
     async def acknowledge_digest(self, digest_id: str, actor: Actor) -> Outcome:
         """Acknowledge every alert folded into a digest; report how many were still open."""
@@ -214,6 +237,15 @@ class ActionService:
         self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime
     ) -> Outcome:
         """Queue again every delivery this failed-job alert stands for, then close it."""
+        job = alert.metadata.get("job")
+        if isinstance(job, str) and job in self.jobs:
+            return Outcome(
+                True,
+                f"Started the {job} again; this card changes when it finishes.",
+                alert,
+                code="job_restarted",
+                data={"job": job},
+            )
         channel_id = alert.metadata.get("failed_channel_id")
         delivery_id = alert.metadata.get("delivery_id")
         if not (channel_id or delivery_id):

@@ -11,18 +11,29 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot import hooks, ops, rest_events, rest_integrations, scheduling, slack, teams
-from bot.actions import ActionService
+from bot import (
+    hooks,
+    ops,
+    provider_hooks,
+    rest_events,
+    rest_integrations,
+    scheduling,
+    slack,
+    teams,
+)
+from bot.actions import ActionService, Actor
 from bot.auth import bearer_auth
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.errors import Handler, json_errors
 from bot.ingest import IngestService
 from bot.integrations import teams_credentials
 from bot.metrics import Metrics
-from bot.model import EventIn
+from bot.model import Alert, EventIn
+from bot.notices import Notifier
 from bot.secrets import load_keyring
 from bot.services import SERVICES, Services
 from bot.settings import Settings
+from bot.sync import SyncEngine
 from storage.db import Database
 from storage.notify import listen
 
@@ -79,7 +90,17 @@ def build_services(settings: Settings) -> Services:
     )
     holder.append(worker)
     actions = ActionService(db, ingest)
-    return Services(settings, db, keyring, http, metrics, ingest, worker, actions)
+    factory = worker.factory
+    notifier = Notifier(ingest, settings.public_url)
+    sync = SyncEngine(db, keyring, factory, actions, notifier, metrics)
+
+    async def retry_sync(alert: Alert, _actor: Actor) -> object:
+        return await sync.run(str(alert.metadata.get("integration_id")), trigger="retry")
+
+    actions.jobs["sync"] = retry_sync
+    return Services(
+        settings, db, keyring, http, metrics, ingest, worker, actions, factory, notifier, sync
+    )
 
 
 def create_app(
@@ -105,6 +126,7 @@ def create_app(
         rest_events.register(app, services)
         rest_integrations.register(app, services)
         hooks.register(app, services)
+        provider_hooks.register(app, services)
         transport = slack.register(app, services)
         teams.register(app, services)
     else:
@@ -152,6 +174,9 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.actions.settle()
+            await services.notifier.close()
+            await services.factory.close()
             await services.http.aclose()
             await services.db.dispose()
 

@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import update
 
 from adapters.base import AdapterError, AuthError, RateLimited
-from adapters.registry import BuildOptions, adapter_type
+from adapters.factory import AdapterFactory
+from adapters.registry import BuildOptions
 from bot.config_cache import ConfigCache
 from bot.delivery_records import dead_letter_event, summary, target_of
 from bot.limits import Circuits, RateLimits, backoff
@@ -78,10 +79,12 @@ class DeliveryWorker:
         options: WorkerOptions,
         on_dead: DeadLetterHook | None = None,
         rng: random.Random | None = None,
+        factory: AdapterFactory | None = None,
     ) -> None:
         self._db, self._cache, self._keyring, self._http = db, cache, keyring, http
         self._metrics, self._opts, self._on_dead = metrics, options, on_dead
         self._rng = rng or random.Random()
+        self.factory = factory or AdapterFactory(http, options.build)
         self._limits = RateLimits()
         self._circuits = Circuits()
         self._wakeup = asyncio.Event()
@@ -221,7 +224,7 @@ class DeliveryWorker:
         started = utcnow()
         circuit = self._circuits.get(channel.integration_id or channel.id)
         try:
-            adapter = adapter_type(channel.type).build(values, self._http, self._opts.build)
+            adapter = await self.factory.get(channel.tenant, channel.id, channel.type, values)
             await self._space_out(*_rate_key(item, channel))
             async with asyncio.timeout(self._opts.send_timeout):
                 delivered = await adapter.send(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import AdapterError
@@ -14,7 +15,7 @@ from bot.services import Services
 from bot.settings import Settings
 from storage import admin
 from storage import events as events_repo
-from storage.schema import Channel, Integration, Route, utcnow
+from storage.schema import Channel, Integration, Route, SyncLog, WebhookEvent, utcnow
 
 log = logging.getLogger("chatops.integrations")
 
@@ -79,10 +80,45 @@ def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
         "last_connection_test_at": _iso(row.last_connection_test_at),
         "last_connection_test_result": row.last_connection_test_result,
         "last_sync_at": _iso(row.last_sync_at),
+        "last_error": row.last_error,
         "sync_enabled": row.sync_enabled,
         "sync_interval": row.sync_interval,
+        "credentials_expire_at": _iso(row.credentials_expire_at),
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
+    }
+
+
+def sync_document(row: SyncLog) -> dict[str, Any]:
+    """One sync run, as the logs endpoint and chat show it."""
+    return {
+        "id": row.id,
+        "sync_type": row.sync_type,
+        "status": row.status,
+        "attempt": row.attempt,
+        "entities": list(row.entities or []),
+        "records_processed": row.records_processed,
+        "records_created": row.records_created,
+        "records_updated": row.records_updated,
+        "records_failed": row.records_failed,
+        "cursor": row.cursor,
+        "error": row.error,
+        "started_at": _iso(row.started_at),
+        "completed_at": _iso(row.completed_at),
+    }
+
+
+def webhook_document(row: WebhookEvent) -> dict[str, Any]:
+    """One inbound provider webhook, without its payload."""
+    return {
+        "id": row.id,
+        "event_type": row.event_type,
+        "verified": row.verified,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "received_at": _iso(row.received_at),
+        "processed_at": _iso(row.processed_at),
     }
 
 
@@ -133,6 +169,7 @@ async def create(
             capabilities=list(kind.capabilities),
             created_by=actor,
         )
+        _sync_settings(row, kind, body)
         try:
             await admin.add_integration(session, row)
         except admin.Conflict as exc:
@@ -164,8 +201,43 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
             if not isinstance(body["is_active"], bool):
                 raise InvalidRequest("is_active: must be true or false")
             row.is_active = body["is_active"]
+        _sync_settings(row, kind, body)
         row.updated_at = utcnow()
     return row
+
+
+MAX_SYNC_INTERVAL = 7 * 24 * 60
+
+
+def _sync_settings(row: Integration, kind: AdapterType, body: dict[str, Any]) -> None:
+    """`sync_enabled`, `sync_interval` (minutes) and `credentials_expire_at`, validated."""
+    if "sync_enabled" in body:
+        if not isinstance(body["sync_enabled"], bool):
+            raise InvalidRequest("sync_enabled: must be true or false")
+        if body["sync_enabled"] and not kind.syncs:
+            raise InvalidRequest(f"sync_enabled: {kind.name} integrations do not sync")
+        row.sync_enabled = body["sync_enabled"]
+    if "sync_interval" in body:
+        minutes = body["sync_interval"]
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
+        if not 1 <= minutes <= MAX_SYNC_INTERVAL:
+            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
+        row.sync_interval = minutes
+    if "credentials_expire_at" in body:
+        value = body["credentials_expire_at"]
+        if value is None:
+            row.credentials_expire_at = None
+            return
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise InvalidRequest(
+                "credentials_expire_at: an ISO 8601 time such as 2027-01-31T00:00:00Z, or null"
+            ) from None
+        row.credentials_expire_at = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if row.connection_status == "expired" and row.credentials_expire_at > utcnow():
+            row.connection_status = None  # new credentials: the next check decides
 
 
 async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:

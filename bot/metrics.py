@@ -52,3 +52,39 @@ class Metrics:
             "How long the longest-waiting due delivery has waited",
             registry=self.registry,
         )
+        self.syncs = Counter(
+            "chatops_integration_syncs_total",
+            "Integration sync runs, by provider and outcome",
+            ["provider", "status"],
+            registry=self.registry,
+        )
+        self.sync_seconds = Histogram(
+            "chatops_integration_sync_seconds",
+            "How long integration syncs take",
+            ["provider"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=self.registry,
+        )
+        self.health = Counter(
+            "chatops_integration_health_checks_total",
+            "Integration health checks, by provider and outcome",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self.webhooks = Counter(
+            "chatops_provider_webhooks_total",
+            "Inbound provider webhooks, by provider and outcome",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self.scheduled_jobs = Gauge(
+            "chatops_scheduled_jobs",
+            "Jobs the scheduler holds, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_overdue = Gauge(
+            "chatops_outbox_overdue",
+            "Deliveries the sweeper found overdue by more than a minute",
+            registry=self.registry,
+        )

@@ -13,6 +13,7 @@ from bot.errors import ApiError, read_json
 from bot.rest_events import delivery_document, page_args
 from bot.services import SERVICES, Services
 from storage import admin
+from storage import syncs as syncs_repo
 from storage.schema import Channel, Route
 
 
@@ -118,23 +119,13 @@ async def integration_logs(request: web.Request) -> web.Response:
         sent = await admin.deliveries_for(
             session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
         )
+        inbound = await syncs_repo.webhook_events(session, row.id, limit, offset)
     return web.json_response(
         {
             "data": {
-                "syncs": [
-                    {
-                        "id": s.id,
-                        "sync_type": s.sync_type,
-                        "status": s.status,
-                        "records_processed": s.records_processed,
-                        "records_failed": s.records_failed,
-                        "error": s.error,
-                        "started_at": s.started_at.isoformat(),
-                        "completed_at": s.completed_at.isoformat() if s.completed_at else None,
-                    }
-                    for s in syncs
-                ],
+                "syncs": [service.sync_document(s) for s in syncs],
                 "deliveries": [delivery_document(d) for d in sent],
+                "webhooks": [service.webhook_document(w) for w in inbound],
             }
         }
     )

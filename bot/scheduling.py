@@ -7,17 +7,24 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from adapters.registry import TYPES
 from bot.actions import MAX_LEVEL, Actor
 from bot.model import Verb
 from bot.services import Services
 from scheduler import runner
-from storage import maintenance
+from storage import maintenance, syncs
 from storage.leader import LeaderLock
+from storage.notify import notify_outbox
 from storage.schema import utcnow
 
 log = logging.getLogger("chatops.scheduler")
 RETENTION_CHECK_SECONDS = 3600.0
+CREDENTIALS_CHECK_SECONDS = 600.0
+SWEEP_SECONDS = 60.0
+SWEEP_OVERDUE_SECONDS = 60.0
+HEALTH_CONCURRENCY = 8
 STANDBY_RETRY_SECONDS = 5.0
 
 
@@ -26,6 +33,66 @@ class SchedulerService:
 
     def __init__(self, services: Services, clock: Callable[[], datetime] = utcnow) -> None:
         self.services, self._clock = services, clock
+        self.scheduler: Any = None  # set when the jobs start; `refresh` edits its jobs
+
+    async def sync_integration(self, integration_id: str) -> None:
+        """One scheduled sync; its outcome goes to the sync log, never up as an error."""
+        await self.services.sync.run(integration_id, trigger="schedule")
+
+    async def check_health(self) -> int:
+        """Health-check every active integration, a few at a time."""
+        async with self.services.db.session() as session:
+            ids = [w.id for w in await syncs.watched(session)]
+        slots = asyncio.Semaphore(HEALTH_CONCURRENCY)
+
+        async def one(integration_id: str) -> bool:
+            async with slots:
+                return bool(await self.services.sync.check_health(integration_id))
+
+        healthy = sum(await asyncio.gather(*(one(i) for i in ids)))
+        log.info("health checks", extra={"checked": len(ids), "healthy": healthy})
+        return healthy
+
+    async def check_credentials(self) -> int:
+        """Lapsed credentials: status `expired` and a notice to the admins."""
+        return await self.services.sync.check_credentials()
+
+    async def sweep_outbox(self) -> int:
+        """Wake every worker for deliveries overdue by a minute (a lost wake-up, a dead lease)."""
+        before = self._clock() - timedelta(seconds=SWEEP_OVERDUE_SECONDS)
+        async with self.services.db.session() as session, session.begin():
+            overdue = await maintenance.overdue_deliveries(session, before=before)
+            if overdue:
+                await notify_outbox(session)
+        self.services.metrics.outbox_overdue.set(overdue)
+        if overdue:
+            self.services.worker.wake()
+            log.warning("outbox sweeper found overdue deliveries", extra={"count": overdue})
+        return overdue
+
+    async def refresh(self) -> None:
+        """Derive one sync job per integration that syncs from the database."""
+        async with self.services.db.session() as session:
+            watched = await syncs.watched(session)
+        wanted = [
+            runner.SyncJob(w.id, w.sync_interval_minutes, str(w.sync_interval_minutes))
+            for w in watched
+            if w.sync_enabled and w.type in TYPES and TYPES[w.type].syncs
+        ]
+        if self.scheduler is None:
+            return
+        added, changed, removed = runner.reconcile(self.scheduler, wanted, self._clock())
+        self.services.metrics.scheduled_jobs.labels("sync").set(len(wanted))
+        if added or changed or removed:
+            log.info(
+                "sync jobs refreshed",
+                extra={
+                    "added": added,
+                    "changed": changed,
+                    "removed": removed,
+                    "total": len(wanted),
+                },
+            )
 
     async def escalate_overdue(self) -> int:
         """Escalate every alert nobody acknowledged within the policy's delay (per level)."""
@@ -57,6 +124,27 @@ class SchedulerService:
         return sum(counts.values())
 
 
+async def start(services: Services, work: SchedulerService | None = None) -> Any:
+    """Build and start the scheduler, with the sync jobs derived before it starts."""
+    settings = services.settings
+    work = work or SchedulerService(services)
+    scheduler = runner.build(
+        work,
+        runner.Intervals(
+            escalation=settings.escalation_check_seconds,
+            retention=RETENTION_CHECK_SECONDS,
+            health=settings.health_check_minutes * 60,
+            credentials=CREDENTIALS_CHECK_SECONDS,
+            sweep=SWEEP_SECONDS,
+            refresh=settings.schedule_refresh_seconds,
+        ),
+    )
+    work.scheduler = scheduler
+    await work.refresh()
+    scheduler.start()
+    return scheduler
+
+
 async def run(services: Services, stop: asyncio.Event) -> None:
     """Stand by until this process holds the leader lock, then run the jobs until `stop`."""
     lock = LeaderLock(services.db.url)
@@ -70,12 +158,7 @@ async def run(services: Services, stop: asyncio.Event) -> None:
                     log.warning("cannot reach the database to lead", extra={"error": str(exc)})
                     leading = False
                 if leading:
-                    scheduler = runner.build(
-                        SchedulerService(services),
-                        escalation_seconds=services.settings.escalation_check_seconds,
-                        retention_seconds=RETENTION_CHECK_SECONDS,
-                    )
-                    scheduler.start()
+                    scheduler = await start(services)
                     log.info("this process leads the scheduler")
             elif not services.db.is_sqlite and not lock.held:
                 log.warning("lost the scheduler lead; standing by")

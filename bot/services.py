@@ -7,12 +7,15 @@ from dataclasses import dataclass
 import httpx
 from aiohttp import web
 
+from adapters.factory import AdapterFactory
 from bot.actions import ActionService
 from bot.delivery import DeliveryWorker
 from bot.ingest import IngestService
 from bot.metrics import Metrics
+from bot.notices import Notifier
 from bot.secrets import Keyring
 from bot.settings import Settings
+from bot.sync import SyncEngine
 from storage.db import Database
 
 
@@ -28,6 +31,9 @@ class Services:
     ingest: IngestService
     worker: DeliveryWorker
     actions: ActionService
+    factory: AdapterFactory
+    notifier: Notifier
+    sync: SyncEngine
 
 
 SERVICES = web.AppKey("services", Services)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     escalate_after_minutes: int = Field(15, ge=0, le=10080)  # 0 turns the timer off
     retention_days: int = Field(90, ge=1, le=3650)
     escalation_check_seconds: float = Field(30.0, ge=0.5, le=3600)
+    health_check_minutes: float = Field(15.0, ge=0.1, le=1440)
+    schedule_refresh_seconds: float = Field(30.0, ge=1, le=3600)
+    sync_timeout_seconds: float = Field(120.0, gt=0, le=3600)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     @field_validator("database_url")

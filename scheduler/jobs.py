@@ -1,4 +1,4 @@
-"""Scheduler jobs: module-level functions, their work done by the context given at start."""
+"""Scheduler jobs: module-level functions taking ids only, their work done by the context."""
 
 from __future__ import annotations
 
@@ -14,6 +14,26 @@ class Context(Protocol):
 
     async def retain(self) -> int:
         """Delete records past their retention; return how many."""
+        ...
+
+    async def sync_integration(self, integration_id: str) -> None:
+        """Run one integration's sync (its outcome is recorded, never raised)."""
+        ...
+
+    async def check_health(self) -> int:
+        """Health-check every active integration; return how many answered healthy."""
+        ...
+
+    async def check_credentials(self) -> int:
+        """Mark lapsed credentials expired and tell the admins; return how many."""
+        ...
+
+    async def sweep_outbox(self) -> int:
+        """Wake the workers for deliveries overdue or whose lease ran out; return how many."""
+        ...
+
+    async def refresh(self) -> None:
+        """Derive the per-integration jobs from the database again."""
         ...
 
 
@@ -33,3 +53,28 @@ async def escalate_overdue() -> None:
 async def retain() -> None:
     """Retention of audit data and resolved alerts."""
     await _context[0].retain()
+
+
+async def sync_integration(integration_id: str) -> None:
+    """An integration's sync, at its interval."""
+    await _context[0].sync_integration(integration_id)
+
+
+async def check_health() -> None:
+    """Health checks of every active integration."""
+    await _context[0].check_health()
+
+
+async def check_credentials() -> None:
+    """Credential-expiry checks."""
+    await _context[0].check_credentials()
+
+
+async def sweep_outbox() -> None:
+    """The outbox sweeper."""
+    await _context[0].sweep_outbox()
+
+
+async def refresh() -> None:
+    """Jobs derived from the database: added, changed and removed integrations."""
+    await _context[0].refresh()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import AlertState
-from storage.schema import ActionAudit, Event, Route, SyncLog, WebhookEvent
+from bot.model import AlertState, DeliveryStatus
+from storage.schema import ActionAudit, Delivery, Event, Route, SyncLog, WebhookEvent
 
 
 async def overdue_for_escalation(
@@ -56,3 +56,18 @@ async def purge(session: AsyncSession, *, before: datetime) -> dict[str, int]:
         result = await session.execute(statement)
         counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
     return counts
+
+
+async def overdue_deliveries(session: AsyncSession, *, before: datetime) -> int:
+    """Deliveries due since before `before`, leases run out included: the sweeper's count."""
+    query = select(func.count()).where(
+        Delivery.status.in_(
+            (
+                DeliveryStatus.PENDING.value,
+                DeliveryStatus.FAILED.value,
+                DeliveryStatus.SENDING.value,
+            )
+        ),
+        Delivery.next_attempt_at <= before,
+    )
+    return int((await session.execute(query)).scalar_one())

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot import scheduling
 from bot.app import SERVICES
 from bot.scheduling import SchedulerService
 from storage.leader import LeaderLock
 from storage.schema import utcnow
+from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route
 from tests.pg import Cluster
@@ -83,3 +86,82 @@ def test_sqlite_always_leads(tmp_path: Path) -> None:
 
     lock = LeaderLock(f"sqlite+aiosqlite:///{tmp_path}/x.db")
     assert asyncio.run(lock.try_acquire()) is True
+
+
+async def test_sync_jobs_follow_the_integrations_in_the_database(client: Client) -> None:
+    pd = await FakePagerDuty().start()
+    scheduler = None
+    try:
+        services = client.app[SERVICES]
+        settings = {
+            "routing_key": VALID_KEY,
+            "events_url": pd.url,
+            "api_key": VALID_API_KEY,
+            "api_url": pd.api_url,
+        }
+        resp = await client.post(
+            "/api/v1/integrations",
+            json={
+                "type": "pagerduty",
+                "name": "pd",
+                "settings": settings,
+                "sync_enabled": True,
+                "sync_interval": 5,
+            },
+        )
+        assert resp.status == 201, await resp.text()
+        integration_id = (await resp.json())["data"]["id"]
+        hook = await client.post(
+            "/api/v1/integrations",
+            json={"type": "webhook", "name": "hook", "settings": {"url": "https://example.com"}},
+        )
+        refused = await client.patch(
+            f"/api/v1/integrations/{(await hook.json())['data']['id']}",
+            json={"sync_enabled": True},
+        )
+        assert refused.status == 400
+        assert "do not sync" in (await refused.json())["error"]["message"]
+
+        work = SchedulerService(services)
+        scheduler = await scheduling.start(services, work)
+        job = scheduler.get_job(f"sync:{integration_id}")
+        assert job is not None
+        assert job.trigger.interval == timedelta(minutes=5)
+        assert utcnow() <= job.next_run_time <= utcnow() + timedelta(minutes=5)
+        # Due now: the scheduler runs it, and the run is in the sync history.
+        scheduler.modify_job(job.id, next_run_time=utcnow())
+        logs = f"/api/v1/integrations/{integration_id}/logs"
+
+        async def synced() -> bool:
+            body = await (await client.get(logs)).json()
+            return [s["status"] for s in body["data"]["syncs"]] == ["success"]
+
+        await eventually(synced)
+        assert any(r.startswith("/incidents") for r in pd.rest_requests)
+        # A changed interval reschedules it; a disabled integration loses its job.
+        await client.patch(f"/api/v1/integrations/{integration_id}", json={"sync_interval": 1})
+        await work.refresh()
+        assert scheduler.get_job(f"sync:{integration_id}").trigger.interval == timedelta(minutes=1)
+        await client.patch(f"/api/v1/integrations/{integration_id}", json={"is_active": False})
+        await work.refresh()
+        assert scheduler.get_job(f"sync:{integration_id}") is None
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await pd.stop()
+
+
+async def test_the_outbox_sweeper_counts_deliveries_left_overdue(client: Client) -> None:
+    services = client.app[SERVICES]
+    sink = await Sink(secret="s3cret", script=deque([(500, {}, "down for a moment")])).start()
+    try:
+        await webhook_route(client, sink.url)
+        await client.post("/api/v1/events", json={"title": "x"})
+        await eventually(lambda: sink.received)  # failed once; the retry waits about 30 s
+        now = SchedulerService(services)
+        assert await now.sweep_outbox() == 0
+        later = SchedulerService(services, clock=lambda: utcnow() + timedelta(minutes=5))
+        assert await later.sweep_outbox() == 1  # from then, the retry would be 4 minutes late
+        assert services.metrics.outbox_overdue._value.get() == 1
+    finally:
+        await sink.stop()

@@ -7,8 +7,6 @@ import copy
 import json
 import re
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,90 +21,9 @@ from storage.schema import ActionAudit
 from tests.conftest import API_TOKEN
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
 from tests.helpers import eventually
+from tests.scenarios.slackops import click, fixture, slash, texts
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "slack"
 Client = TestClient  # type: ignore[type-arg]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
-    configured = settings.model_copy(
-        update={
-            "slack_signing_secret": SecretStr(SIGNING_SECRET),
-            "slack_bot_token": SecretStr(BOT_TOKEN),
-            "slack_api_url": slack.url,
-        }
-    )
-    app = create_app(configured)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
-        yield client
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return dict(json.loads((FIXTURES / name).read_text()))
-
-
-async def slash(
-    bot: Client,
-    text: str,
-    user: str = "W111",
-    team: str = TEAM_ID,
-    channel: str = "C111",
-    headers: dict[str, str] | None = None,
-    response_url: str | None = None,
-) -> Any:
-    form = fixture("slash_command.bolt_test.parsed.json")
-    if response_url:
-        form["response_url"] = response_url
-    form.update(
-        command="/chatops",
-        text=text,
-        user_id=user,
-        user_name=user.lower(),
-        team_id=team,
-        channel_id=channel,
-        channel_name="ops",
-    )
-    body = urlencode(form)
-    return await bot.post(
-        "/slack/events",
-        data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or sign(body))},
-    )
-
-
-async def click(
-    bot: Client,
-    verb: str,
-    value: str,
-    user: str = "U222",
-    team: str = TEAM_ID,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    payload = copy.deepcopy(fixture("block_actions.bolt_test.json"))
-    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}
-    payload["team"]["id"] = team
-    payload["channel"] = {"id": "C111", "name": "ops"}
-    payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": "C111"}
-    payload["actions"][0].update(action_id=verb, value=value, block_id=f"alert:{value}")
-    body = urlencode({"payload": json.dumps(payload)})
-    return await bot.post(
-        "/slack/events",
-        data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or sign(body))},
-    )
-
-
-def texts(blocks: list[dict[str, Any]]) -> str:
-    return json.dumps(blocks, ensure_ascii=False)
 
 
 async def subscribed_alert(bot: Client, slack: FakeSlack, **event: Any) -> str:

@@ -1,0 +1,146 @@
+"""Sync history, the integrations the scheduler watches, and inbound webhook records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import DeliveryKind
+from storage.schema import Delivery, Event, Integration, SyncLog, WebhookEvent
+
+
+@dataclass(frozen=True)
+class Watched:
+    """An integration as the scheduler sees it: what to run, and how often."""
+
+    id: str
+    tenant: str
+    type: str
+    sync_enabled: bool
+    sync_interval_minutes: int
+    updated_at: datetime
+
+
+async def watched(session: AsyncSession) -> list[Watched]:
+    """Every active integration, for the scheduler to derive its jobs from."""
+    rows = await session.execute(
+        select(
+            Integration.id,
+            Integration.tenant_id,
+            Integration.type,
+            Integration.sync_enabled,
+            Integration.sync_interval,
+            Integration.updated_at,
+        ).where(Integration.is_active.is_(True))
+    )
+    return [Watched(*row) for row in rows.all()]
+
+
+async def latest(session: AsyncSession, integration_id: str) -> SyncLog | None:
+    """The integration's most recent sync run."""
+    query = (
+        select(SyncLog)
+        .where(SyncLog.integration_id == integration_id)
+        .order_by(SyncLog.started_at.desc(), SyncLog.attempt.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def last_cursor(session: AsyncSession, integration_id: str) -> str | None:
+    """Where the next incremental sync starts: the cursor of the last successful run."""
+    query = (
+        select(SyncLog.cursor)
+        .where(
+            SyncLog.integration_id == integration_id,
+            SyncLog.status == "success",
+            SyncLog.cursor.is_not(None),
+        )
+        .order_by(SyncLog.started_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def running_since(session: AsyncSession, integration_id: str, after: datetime) -> bool:
+    """Whether a run of this integration started after `after` and has not finished."""
+    query = select(SyncLog.id).where(
+        SyncLog.integration_id == integration_id,
+        SyncLog.status == "running",
+        SyncLog.started_at > after,
+    )
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
+async def abandon_stale(session: AsyncSession, integration_id: str, before: datetime) -> None:
+    """Runs still `running` from before `before` died with their process: mark them so."""
+    await session.execute(
+        update(SyncLog)
+        .where(
+            SyncLog.integration_id == integration_id,
+            SyncLog.status == "running",
+            SyncLog.started_at <= before,
+        )
+        .values(status="failed", error="interrupted (the process stopped)")
+    )
+
+
+async def alerts_for_refs(
+    session: AsyncSession, integration_id: str, refs: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """The alerts this integration posted under each provider reference: ref → (id, state)."""
+    wanted = list(dict.fromkeys(refs))
+    found: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = await session.execute(
+            select(Delivery.message_ref, Event.id, Event.state)
+            .join(Event, Event.id == Delivery.event_id)
+            .where(
+                Delivery.integration_id == integration_id,
+                Delivery.kind == DeliveryKind.POST.value,
+                Delivery.message_ref.in_(chunk),
+            )
+        )
+        for ref, event_id, state in rows.all():
+            found[str(ref)] = (event_id, state)
+    return found
+
+
+async def credentials_lapsed(session: AsyncSession, now: datetime) -> Sequence[Integration]:
+    """Active integrations whose credentials expired and are not yet marked so."""
+    query = select(Integration).where(
+        Integration.is_active.is_(True),
+        Integration.credentials_expire_at.is_not(None),
+        Integration.credentials_expire_at <= now,
+        or_(Integration.connection_status.is_(None), Integration.connection_status != "expired"),
+    )
+    return (await session.scalars(query)).all()
+
+
+async def webhook_seen(
+    session: AsyncSession, event_id: str, since: datetime
+) -> WebhookEvent | None:
+    """The inbound webhook with this id, if it arrived after `since` (the idempotency window)."""
+    query = select(WebhookEvent).where(
+        and_(WebhookEvent.id == event_id, WebhookEvent.received_at > since)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def webhook_events(
+    session: AsyncSession, integration_id: str, limit: int, offset: int
+) -> Sequence[WebhookEvent]:
+    """An integration's inbound webhooks, newest first."""
+    query = (
+        select(WebhookEvent)
+        .where(WebhookEvent.integration_id == integration_id)
+        .order_by(WebhookEvent.received_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.scalars(query)).all()

@@ -1,0 +1,180 @@
+"""`POST /hooks/{integration_id}`: provider signatures, 24-hour idempotency, every webhook logged."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from adapters.base import hmac_hex
+from adapters.webhook import sign
+from tests.fakes.pagerduty import VALID_KEY, FakePagerDuty
+from tests.helpers import eventually
+
+Client = TestClient  # type: ignore[type-arg]
+SECRET = "whsec-6f1d9c"
+
+
+@pytest.fixture
+async def pagerduty() -> AsyncIterator[FakePagerDuty]:
+    fake = await FakePagerDuty().start()
+    yield fake
+    await fake.stop()
+
+
+async def paged(client: Client, pd: FakePagerDuty) -> dict[str, Any]:
+    settings = {"routing_key": VALID_KEY, "events_url": pd.url, "webhook_secret": SECRET}
+    resp = await client.post(
+        "/api/v1/integrations", json={"type": "pagerduty", "name": "pd", "settings": settings}
+    )
+    integration = (await resp.json())["data"]
+    channel = await client.post(
+        "/api/v1/channels", json={"name": "pd", "integration": integration["id"]}
+    )
+    channel_id = (await channel.json())["data"]["id"]
+    await client.post("/api/v1/routes", json={"channel": channel_id})
+    event = await client.post("/api/v1/events", json={"title": "disk full", "priority": "HIGH"})
+    alert_id = (await event.json())["id"]
+    await eventually(lambda: pd.incidents)
+    return {"id": integration["id"], "alert_id": alert_id, "key": next(iter(pd.incidents))}
+
+
+def v3_payload(
+    key: str, event_type: str = "incident.acknowledged", who: str = "Tenex Engineer"
+) -> bytes:
+    """A v3 webhook as PagerDuty's documentation shows it."""
+    status = event_type.split(".")[1]
+    body = {
+        "event": {
+            "id": "5ac64822-4adc-4fda-ade0-410becf0de4f",
+            "event_type": event_type,
+            "resource_type": "incident",
+            "occurred_at": "2020-10-02T18:45:22.169Z",
+            "agent": {
+                "html_url": "https://acme.pagerduty.com/users/PLH1HKV",
+                "id": "PLH1HKV",
+                "self": "https://api.pagerduty.com/users/PLH1HKV",
+                "summary": who,
+                "type": "user_reference",
+            },
+            "client": {"name": "PagerDuty"},
+            "data": {
+                "id": "PGR0VU2",
+                "type": "incident",
+                "self": "https://api.pagerduty.com/incidents/PGR0VU2",
+                "html_url": "https://acme.pagerduty.com/incidents/PGR0VU2",
+                "number": 2,
+                "status": status,
+                "incident_key": key,
+                "created_at": "2020-04-09T15:16:27Z",
+                "title": "A little bump in the road",
+                "urgency": "high",
+            },
+        }
+    }
+    return json.dumps(body).encode()
+
+
+async def post(client: Client, integration_id: str, body: bytes, **headers: str) -> Any:
+    client_headers = {"Content-Type": "application/json", "Authorization": "", **headers}
+    return await client.post(f"/hooks/{integration_id}", data=body, headers=client_headers)
+
+
+async def test_a_pagerduty_acknowledgement_acknowledges_the_alert_once(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    setup = await paged(client, pagerduty)
+    body = v3_payload(setup["key"])
+    # Two signatures during a secret rotation: one of them is ours.
+    signature = f"v1={hmac_hex('old-secret', body)},v1={hmac_hex(SECRET, body)}"
+    resp = await post(client, setup["id"], body, **{"X-PagerDuty-Signature": signature})
+    assert resp.status == 200, await resp.text()
+    answer = await resp.json()
+    assert answer["status"] == "processed" and answer["updated"] == 1
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert alert["state"] == "acknowledged"
+    assert alert["acknowledged_by"] == "Tenex Engineer (in PagerDuty)"
+    audit_before = len(alert["audit"])
+
+    again = await post(client, setup["id"], body, **{"X-PagerDuty-Signature": signature})
+    assert again.status == 200
+    assert (await again.json()) == {"id": answer["id"], "duplicate": True, "status": "processed"}
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert len(alert["audit"]) == audit_before
+
+    resolved = v3_payload(setup["key"], "incident.resolved")
+    resp = await post(
+        client,
+        setup["id"],
+        resolved,
+        **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, resolved)}"},
+    )
+    assert (await resp.json())["updated"] == 1
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert alert["state"] == "resolved"
+    logs = await (await client.get(f"/api/v1/integrations/{setup['id']}/logs")).json()
+    hooks = logs["data"]["webhooks"]
+    assert [(h["event_type"], h["status"], h["verified"]) for h in hooks] == [
+        ("incident.resolved", "processed", True),
+        ("incident.acknowledged", "processed", True),
+    ]
+
+
+async def test_forged_malformed_and_unknown_webhooks_are_refused_and_change_nothing(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    setup = await paged(client, pagerduty)
+    body = v3_payload(setup["key"])
+    forged = await post(client, setup["id"], body, **{"X-PagerDuty-Signature": "v1=" + "0" * 64})
+    assert forged.status == 401
+    assert (await forged.json())["error"]["code"] == "bad_signature"
+    unsigned = await post(client, setup["id"], body)
+    assert unsigned.status == 401
+    tampered = body.replace(b"Tenex", b"Mallory")
+    resp = await post(
+        client, setup["id"], tampered, **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, body)}"}
+    )
+    assert resp.status == 401
+    garbage = b"{not json"
+    resp = await post(
+        client, setup["id"], garbage, **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, garbage)}"}
+    )
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "malformed_json"
+    odd = json.dumps({"something": "else"}).encode()
+    resp = await post(
+        client, setup["id"], odd, **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, odd)}"}
+    )
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "unreadable_payload"
+    assert (await post(client, "nosuchintegration", body)).status == 404
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert alert["state"] == "triggered" and alert["audit"] == []
+    logs = await (await client.get(f"/api/v1/integrations/{setup['id']}/logs")).json()
+    assert [h["status"] for h in logs["data"]["webhooks"]] == ["rejected"]
+
+
+async def test_generic_webhooks_are_signed_like_ours_and_replays_are_refused(
+    client: Client,
+) -> None:
+    resp = await client.post(
+        "/api/v1/integrations",
+        json={
+            "type": "webhook",
+            "name": "tracker",
+            "settings": {"url": "https://example.com/x", "secret": SECRET},
+        },
+    )
+    integration_id = (await resp.json())["data"]["id"]
+    body = json.dumps({"ref": "nothing-we-sent", "state": "resolved", "by": "bot"}).encode()
+    stamp = str(int(time.time()))
+    good = {"X-ChatOps-Timestamp": stamp, "X-ChatOps-Signature": sign(SECRET, stamp, body)}
+    resp = await post(client, integration_id, body, **good)
+    assert resp.status == 200 and (await resp.json())["updated"] == 0
+    old = str(int(time.time()) - 600)
+    stale = {"X-ChatOps-Timestamp": old, "X-ChatOps-Signature": sign(SECRET, old, body)}
+    assert (await post(client, integration_id, body, **stale)).status == 401
+    # The named hooks still need the API token.
+    assert (await post(client, "alertmanager", b"{}")).status == 401

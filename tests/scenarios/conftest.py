@@ -1,0 +1,38 @@
+"""Fixtures of the end-to-end scenarios: a fake Slack, and the bot wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.settings import Settings
+from tests.conftest import API_TOKEN
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
+    configured = settings.model_copy(
+        update={
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+        }
+    )
+    app = create_app(configured)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        yield client
