@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from adapters.registry import TYPES
+from adapters.registry import TYPES, adapter_type
 from bot import integrations as integration_service
 from bot import preferences
 from bot.commands import CommandError, Context, command, help_text
@@ -14,6 +14,8 @@ from storage import admin, outbox
 from storage import config as config_repo
 from storage import events as events_repo
 from storage.schema import Channel, Event, TenantAdmin, UserOverride, utcnow
+
+SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 
 
 @command("help", usage="help")
@@ -163,12 +165,27 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
         if action == "show":
             async with services.db.session() as session:
                 row = await admin.integration(session, ctx.tenant, name)
+                history = await admin.sync_logs(session, row.id, SHOWN_SYNCS, 0)
             doc = integration_service.integration_document(row, services.keyring)
             settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
-            return (
+            lines = [
                 f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
                 f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
-            )
+            ]
+            if row.sync_enabled:
+                lines.append(f"Syncs every {row.sync_interval} min.")
+            if row.credentials_expire_at:
+                lines.append(f"Credentials expire {row.credentials_expire_at:%Y-%m-%d %H:%M} UTC.")
+            for run in history:
+                counts = (
+                    f"{run.records_processed} read, {run.records_updated} updated, "
+                    f"{run.records_failed} failed"
+                )
+                lines.append(
+                    f"• {run.started_at:%Y-%m-%d %H:%M} {run.sync_type} sync {run.status}: "
+                    + (counts if run.status == "success" else (run.error or "")[:200])
+                )
+            return "\n".join(lines)
         if action == "test":
             outcome = await integration_service.test(services, ctx.tenant, name)
             return (
@@ -198,7 +215,13 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
             services.ingest.cache.invalidate()
             return f"{row.name} removed, with its channels."
         if action == "sync":
-            return "Scheduled syncs are not built yet; nothing was run."
+            async with services.db.session() as session:
+                row = await admin.integration(session, ctx.tenant, name)
+            if not adapter_type(row.type).syncs:
+                return f"{row.name} is a {row.type} integration; those do not sync."
+            result = await services.sync.run(row.id, kind="full", trigger="manual")
+            icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")
+            return f"{icon} {row.name}: {result.describe()}"
     except admin.NotFound as exc:
         raise CommandError(f"{exc}.") from None
     raise CommandError(f"`{action}` is not something integrations can do.")

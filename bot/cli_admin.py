@@ -23,7 +23,9 @@ from storage.schema import Integration
 
 def add_admin_commands(sub: Any) -> None:
     """Register the admin subcommands on the top-level parser."""
-    integ = sub.add_parser("integrations", help="list, add, show, test, enable, disable, remove")
+    integ = sub.add_parser(
+        "integrations", help="list, add, show, test, sync, logs, enable, disable, remove"
+    )
     isub = integ.add_subparsers(dest="action", metavar="ACTION")
     isub.add_parser("list", help="every integration, secrets masked")
     add = isub.add_parser("add", help="add an integration; secret settings are prompted for")
@@ -44,6 +46,12 @@ def add_admin_commands(sub: Any) -> None:
     for verb in ("show", "test", "enable", "disable", "remove"):
         p = isub.add_parser(verb, help=f"{verb} an integration by name or id")
         p.add_argument("name")
+    isync = isub.add_parser("sync", help="run an integration's sync now and print what it did")
+    isync.add_argument("name")
+    isync.add_argument("--incremental", action="store_true", help="from the last cursor only")
+    ilogs = isub.add_parser("logs", help="an integration's sync history, newest first")
+    ilogs.add_argument("name")
+    ilogs.add_argument("--limit", type=int, default=20)
     for p in (integ, *isub.choices.values()):
         p.add_argument("--tenant", default="default")
 
@@ -160,6 +168,20 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         outcome = await service.test(services, tenant, args.name)
         _print(outcome)
         return 0 if outcome["success"] else 1
+    if args.action == "sync":
+        async with services.db.session() as session:
+            row = await admin.integration(session, tenant, args.name)
+        ran = await services.sync.run(
+            row.id, kind="incremental" if args.incremental else "full", trigger="cli"
+        )
+        print(f"{row.name}: {ran.describe()}")
+        return 0 if ran.status == "success" else 1
+    if args.action == "logs":
+        async with services.db.session() as session:
+            row = await admin.integration(session, tenant, args.name)
+            runs = await admin.sync_logs(session, row.id, max(1, args.limit), 0)
+        _print([service.sync_document(r) for r in runs])
+        return 0
     if args.action in ("enable", "disable"):
         row = await service.update(
             services, tenant, args.name, {"is_active": args.action == "enable"}
