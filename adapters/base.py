@@ -78,11 +78,16 @@ SyncKind = Literal["full", "incremental"]
 
 @dataclass(frozen=True)
 class SyncRequest:
-    """What a sync asks for: everything, or what changed since `cursor`."""
+    """What a sync asks for: everything, or what changed since `cursor`.
+
+    `refs` are the references of the open alerts the bot sent through this integration;
+    providers that look records up one by one (Jira issues, ServiceNow incidents) read them.
+    """
 
     kind: SyncKind = "incremental"
     cursor: str | None = None
     entities: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,16 @@ from typing import Any
 import httpx
 
 from adapters.base import Adapter, BadConfig
+from adapters.email import EmailAdapter, EmailConfig, addresses
+from adapters.jira import JiraAdapter, JiraConfig
+from adapters.opsgenie import API_URL as OPSGENIE_URL
+from adapters.opsgenie import OpsgenieAdapter, OpsgenieConfig
 from adapters.pagerduty import API_URL as PD_API_URL
 from adapters.pagerduty import EVENTS_URL, PagerDutyAdapter, PagerDutyConfig
+from adapters.servicenow import ServiceNowAdapter, ServiceNowConfig
 from adapters.slack import API_URL, SlackAdapter, SlackConfig
+from adapters.sms import API_URL as TWILIO_URL
+from adapters.sms import SmsAdapter, SmsConfig, numbers
 from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 
@@ -143,6 +150,85 @@ def _pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOp
     )
 
 
+def _text(values: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = values.get(name)
+    return default if value in (None, "") else str(value)
+
+
+def _opsgenie(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    teams = tuple(t.strip() for t in _text(values, "responders").split(",") if t.strip())
+    return OpsgenieAdapter(
+        OpsgenieConfig(
+            api_key=_text(values, "api_key"),
+            api_url=_text(values, "api_url", OPSGENIE_URL),
+            responders=teams,
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
+def _jira(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    return JiraAdapter(
+        JiraConfig(
+            site_url=_text(values, "site_url"),
+            email=_text(values, "email"),
+            api_token=_text(values, "api_token"),
+            project_key=_text(values, "url") or _text(values, "project_key"),
+            issue_type=_text(values, "issue_type", "Task"),
+            webhook_secret=_text(values, "webhook_secret"),
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
+def _servicenow(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    return ServiceNowAdapter(
+        ServiceNowConfig(
+            instance_url=_text(values, "instance_url"),
+            username=_text(values, "username"),
+            password=_text(values, "password"),
+            assignment_group=_text(values, "url") or _text(values, "assignment_group"),
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
+def _email(values: Mapping[str, Any], _http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    port = _text(values, "port", "587")
+    if not port.isdigit():
+        raise BadConfig(f"email: port must be a number, got {port!r}")
+    return EmailAdapter(
+        EmailConfig(
+            host=_text(values, "host"),
+            from_address=_text(values, "from_address"),
+            to=addresses(_text(values, "url") or _text(values, "to")),
+            port=int(port),
+            username=_text(values, "username"),
+            password=_text(values, "password"),
+            security=_text(values, "security", "starttls"),
+            allow_private=opts.allow_private,
+        )
+    )
+
+
+def _sms(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+    return SmsAdapter(
+        SmsConfig(
+            account_sid=_text(values, "account_sid"),
+            auth_token=_text(values, "auth_token"),
+            from_number=_text(values, "from_number"),
+            messaging_service_sid=_text(values, "messaging_service_sid"),
+            to=numbers(_text(values, "url") or _text(values, "to")),
+            api_url=_text(values, "api_url", TWILIO_URL),
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
 TYPES: dict[str, AdapterType] = {
     "webhook": AdapterType(
         id="webhook",
@@ -211,6 +297,85 @@ TYPES: dict[str, AdapterType] = {
         ),
         entities=("incidents",),
         rate_per_minute=120,
+    ),
+    "opsgenie": AdapterType(
+        id="opsgenie",
+        name="Opsgenie",
+        description="Create, acknowledge and close Opsgenie alerts; their state comes back",
+        settings=(
+            Setting("api_key", "API integration key", secret=True),
+            Setting("api_url", "API URL (api.eu.opsgenie.com in the EU)", required=False),
+            Setting("responders", "Responder teams, comma-separated", required=False),
+        ),
+        build=_opsgenie,
+        capabilities=("notifications", "escalation", "incremental_sync"),
+        entities=("alerts",),
+        rate_per_minute=120,
+    ),
+    "jira": AdapterType(
+        id="jira",
+        name="Jira",
+        description="An issue per alert (route it at an escalation level); issue state syncs back",
+        settings=(
+            Setting("site_url", "Site URL", help="https://your-team.atlassian.net"),
+            Setting("email", "Account e-mail"),
+            Setting("api_token", "API token", secret=True),
+            Setting("project_key", "Project key", help="OPS"),
+            Setting("issue_type", "Issue type", required=False, default="Task"),
+            Setting("webhook_secret", "Webhook secret", secret=True, required=False),
+        ),
+        build=_jira,
+        capabilities=("notifications", "escalation", "incremental_sync", "webhooks"),
+        entities=("issues",),
+        rate_per_minute=60,
+    ),
+    "servicenow": AdapterType(
+        id="servicenow",
+        name="ServiceNow",
+        description="An incident per alert, updated and resolved with it; its state syncs back",
+        settings=(
+            Setting("instance_url", "Instance URL", help="https://your-instance.service-now.com"),
+            Setting("username", "User name"),
+            Setting("password", "Password", secret=True),
+            Setting("assignment_group", "Assignment group (sys_id or name)", required=False),
+        ),
+        build=_servicenow,
+        capabilities=("notifications", "escalation", "incremental_sync"),
+        entities=("incidents",),
+        rate_per_minute=60,
+    ),
+    "email": AdapterType(
+        id="email",
+        name="E-mail",
+        description="Mail alerts over SMTP as HTML and plain text, changes threaded as replies",
+        settings=(
+            Setting("host", "SMTP server"),
+            Setting("port", "Port", required=False, default="587"),
+            Setting("security", "starttls, tls or none", required=False, default="starttls"),
+            Setting("username", "User name", required=False),
+            Setting("password", "Password", secret=True, required=False),
+            Setting("from_address", "From address", help="chatops@example.com"),
+            Setting("to", "To (comma-separated; a channel target overrides)", required=False),
+        ),
+        build=_email,
+        capabilities=("notifications",),
+        rate_per_minute=30,
+    ),
+    "sms": AdapterType(
+        id="sms",
+        name="SMS (Twilio)",
+        description="Text new alerts and their resolution through Twilio",
+        settings=(
+            Setting("account_sid", "Account SID"),
+            Setting("auth_token", "Auth token", secret=True),
+            Setting("from_number", "From number (E.164)", required=False),
+            Setting("messaging_service_sid", "Messaging service SID", required=False),
+            Setting("to", "Numbers to text (E.164, comma-separated)", required=False),
+            Setting("api_url", "API URL", required=False),
+        ),
+        build=_sms,
+        capabilities=("notifications",),
+        rate_per_minute=30,
     ),
 }
 

@@ -26,11 +26,14 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
     return None
 
 
-async def check_target(url: str, *, allow_private: bool) -> None:
-    """Refuse URLs that are not http(s), or whose host resolves to a forbidden address."""
+async def check_target(
+    url: str, *, allow_private: bool, schemes: tuple[str, ...] = ("http", "https")
+) -> None:
+    """Refuse URLs not of `schemes`, or whose host resolves to a forbidden address."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadConfig(f"target URL must be http:// or https:// with a host, got {url[:200]!r}")
+    if parts.scheme not in schemes or not parts.hostname:
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        raise BadConfig(f"target URL must be {wanted} with a host, got {url[:200]!r}")
     if allow_private:
         return
     host = parts.hostname

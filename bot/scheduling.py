@@ -140,7 +140,10 @@ async def start(services: Services, work: SchedulerService | None = None) -> Any
         ),
     )
     work.scheduler = scheduler
-    await work.refresh()
+    try:
+        await work.refresh()
+    except Exception:  # the refresh job tries again; the fixed jobs start regardless
+        log.exception("could not derive the sync jobs from the database yet")
     scheduler.start()
     return scheduler
 

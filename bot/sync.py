@@ -33,6 +33,7 @@ from storage.schema import Integration, SyncLog, utcnow
 log = logging.getLogger("chatops.sync")
 
 FAILURES_BEFORE_NOTICE = 3
+MAX_REFS = 500  # open alerts looked up per sync, oldest first
 FAILURES_BEFORE_ALERT = 6
 STALE_RUN = timedelta(minutes=10)  # a run `running` for longer died with its process
 BROKEN = ("error", "disconnected", "expired")
@@ -111,6 +112,7 @@ class SyncEngine:
             cursor = (
                 await syncs.last_cursor(session, integration_id) if kind == "incremental" else None
             )
+            refs = tuple(await syncs.open_refs(session, integration_id, MAX_REFS))
             attempt = previous.attempt + 1 if previous and previous.status == "failed" else 1
             log_row = SyncLog(
                 tenant_id=row.tenant_id,
@@ -129,7 +131,9 @@ class SyncEngine:
         try:
             adapter = await self._factory.get(tenant, integration_id, type_id, values)
             async with asyncio.timeout(self._timeout):
-                result = await adapter.sync(SyncRequest(kind, cursor))
+                result = await adapter.sync(
+                    SyncRequest(kind, cursor, adapter_type(type_id).entities, refs)
+                )
             updated, failed = await self.apply_states(
                 tenant, integration_id, type_id, result.records
             )

@@ -111,6 +111,23 @@ async def alerts_for_refs(
     return found
 
 
+async def open_refs(session: AsyncSession, integration_id: str, limit: int) -> list[str]:
+    """References of the open alerts this integration holds, oldest first."""
+    rows = await session.scalars(
+        select(Delivery.message_ref)
+        .join(Event, Event.id == Delivery.event_id)
+        .where(
+            Delivery.integration_id == integration_id,
+            Delivery.kind == DeliveryKind.POST.value,
+            Delivery.message_ref.is_not(None),
+            Event.state != "resolved",
+        )
+        .order_by(Event.first_seen)
+        .limit(limit)
+    )
+    return [str(ref) for ref in rows.all()]
+
+
 async def credentials_lapsed(session: AsyncSession, now: datetime) -> Sequence[Integration]:
     """Active integrations whose credentials expired and are not yet marked so."""
     query = select(Integration).where(

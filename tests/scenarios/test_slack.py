@@ -277,6 +277,9 @@ async def test_integrations_add_opens_a_modal_validated_on_submit(
         "routing_key",
         "events_url",
         "default_severity",
+        "api_key",
+        "api_url",
+        "webhook_secret",
     ]
     assert all("initial_value" not in b["element"] for b in modal["blocks"])
     bad = await submit_view(
