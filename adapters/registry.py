@@ -63,6 +63,7 @@ class AdapterType:
     audience: str = "tenant"  # tenant: any tenant may add it; system: operators only
     rate_per_minute: int = 60
     entities: tuple[str, ...] = ()  # what its syncs read
+    looks_up_refs: bool = False  # its sync reads the open alerts' records one by one
     requires_oauth: bool = False
 
     @property
@@ -310,6 +311,7 @@ TYPES: dict[str, AdapterType] = {
         build=_opsgenie,
         capabilities=("notifications", "escalation", "incremental_sync"),
         entities=("alerts",),
+        looks_up_refs=True,
         rate_per_minute=120,
     ),
     "jira": AdapterType(
@@ -327,6 +329,7 @@ TYPES: dict[str, AdapterType] = {
         build=_jira,
         capabilities=("notifications", "escalation", "incremental_sync", "webhooks"),
         entities=("issues",),
+        looks_up_refs=True,
         rate_per_minute=60,
     ),
     "servicenow": AdapterType(
@@ -342,6 +345,7 @@ TYPES: dict[str, AdapterType] = {
         build=_servicenow,
         capabilities=("notifications", "escalation", "incremental_sync"),
         entities=("incidents",),
+        looks_up_refs=True,
         rate_per_minute=60,
     ),
     "email": AdapterType(

@@ -13,6 +13,7 @@ from bot.model import Priority
 from bot.secrets import Keyring, mask
 from bot.services import Services
 from bot.settings import Settings
+from cards.templates import integration_notice
 from storage import admin
 from storage import events as events_repo
 from storage.schema import Channel, Integration, Route, SyncLog, WebhookEvent, utcnow
@@ -43,6 +44,9 @@ def type_document(kind: AdapterType) -> dict[str, Any]:
         "status": kind.status,
         "audience": kind.audience,
         "capabilities": list(kind.capabilities),
+        "entities": list(kind.entities),
+        "syncs": kind.syncs,
+        "requires_oauth": kind.requires_oauth,
         "rate_limit_per_minute": kind.rate_per_minute,
         "settings": [
             {
@@ -202,8 +206,64 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
                 raise InvalidRequest("is_active: must be true or false")
             row.is_active = body["is_active"]
         _sync_settings(row, kind, body)
+        before = (list(row.allowed_shard_types or []), _search_of(row))
+        _access_settings(row, body)
+        after = (list(row.allowed_shard_types or []), _search_of(row))
         row.updated_at = utcnow()
+    if before[0] != after[0]:
+        await _notice(
+            services,
+            row,
+            "integration.data_access.updated",
+            f"access:{utcnow().isoformat()}",
+            old_allowed=", ".join(before[0]) or "nothing",
+            new_allowed=", ".join(after[0]) or "nothing",
+        )
+    if before[1] != after[1]:
+        await _notice(services, row, "integration.search.updated", f"search:{utcnow().isoformat()}")
     return row
+
+
+def _search_of(row: Integration) -> tuple[Any, ...]:
+    return (row.search_enabled, list(row.searchable_entities or []), dict(row.search_filters or {}))
+
+
+def _names(body: dict[str, Any], field: str) -> list[str]:
+    value = body[field]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidRequest(f"{field}: a list of names")
+    return sorted(set(value))
+
+
+def _access_settings(row: Integration, body: dict[str, Any]) -> None:
+    """Which data the integration may reach, and its search configuration."""
+    if "allowed_shard_types" in body:
+        row.allowed_shard_types = _names(body, "allowed_shard_types")
+    if "searchable_entities" in body:
+        row.searchable_entities = _names(body, "searchable_entities")
+    if "search_enabled" in body:
+        if not isinstance(body["search_enabled"], bool):
+            raise InvalidRequest("search_enabled: must be true or false")
+        row.search_enabled = body["search_enabled"]
+    if "search_filters" in body:
+        if not isinstance(body["search_filters"], dict):
+            raise InvalidRequest("search_filters: must be an object")
+        row.search_filters = body["search_filters"]
+
+
+async def _notice(
+    services: Services, row: Integration, event_type: str, key: str, **data: str
+) -> None:
+    """Tell the tenant's admins (preferences decide at routing); never fails the caller."""
+    notice = integration_notice(event_type, row.id, row.name, **data)
+    event = services.notifier.event(
+        row.tenant_id,
+        notice,
+        dedup_key=f"integration:{row.id}:{key}",
+        facts={"integration": row.name, **{k.replace("_", " "): v for k, v in data.items()}},
+        metadata={"integration_id": row.id},
+    )
+    await services.notifier.send(event)
 
 
 MAX_SYNC_INTERVAL = 7 * 24 * 60
@@ -257,6 +317,10 @@ async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
         row.last_connection_test_result = "passed" if outcome["success"] else "failed"
         row.connection_status = "connected" if outcome["success"] else "error"
         row.connection_error = None if outcome["success"] else outcome["error"]
+    if not outcome["success"]:
+        await _notice(
+            services, row, "integration.connection.test.failed", "test", error=outcome["error"]
+        )
     return outcome
 
 

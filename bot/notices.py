@@ -36,7 +36,7 @@ class Notifier:
         retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self._ingest, self._public_url = ingest, public_url.rstrip("/")
-        self._delays = tuple(retry_delays)
+        self.retry_delays = tuple(retry_delays)
         self._retrying: set[asyncio.Task[None]] = set()
         self.given_up = 0
 
@@ -83,7 +83,7 @@ class Notifier:
         return True
 
     async def _retry(self, event: EventIn) -> None:
-        for delay in self._delays:
+        for delay in self.retry_delays:
             await asyncio.sleep(delay)
             try:
                 await self._ingest.submit(event)

@@ -54,7 +54,9 @@ class SchedulerService:
         return healthy
 
     async def check_credentials(self) -> int:
-        """Lapsed credentials: status `expired` and a notice to the admins."""
+        """Lapsed credentials (status `expired`), and providers whose status or audience
+        changed; each tells the admins."""
+        await self.services.sync.check_providers()
         return await self.services.sync.check_credentials()
 
     async def sweep_outbox(self) -> int:

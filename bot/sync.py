@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.base import AdapterError, AuthError, RemoteState, SyncKind, SyncRequest
 from adapters.factory import AdapterFactory
-from adapters.registry import adapter_type
+from adapters.registry import TYPES, adapter_type
 from bot.actions import ActionService, Actor
 from bot.metrics import Metrics
 from bot.model import AlertState, EventIn, Verb
@@ -105,21 +105,25 @@ class SyncEngine:
             row = await session.get(Integration, integration_id)
             if row is None or not row.is_active:
                 return SyncOutcome("skipped", error="the integration is removed or disabled")
-            await syncs.abandon_stale(session, integration_id, now - STALE_RUN)
-            if await syncs.running_since(session, integration_id, now - STALE_RUN):
+            recent = await syncs.recent(session, integration_id)
+            if recent.running_since(now - STALE_RUN):
                 return SyncOutcome("skipped", error="another process is syncing it")
-            previous = await syncs.latest(session, integration_id)
-            cursor = (
-                await syncs.last_cursor(session, integration_id) if kind == "incremental" else None
-            )
-            refs = tuple(await syncs.open_refs(session, integration_id, MAX_REFS))
-            attempt = previous.attempt + 1 if previous and previous.status == "failed" else 1
+            if recent.stale_before(now - STALE_RUN):
+                await syncs.abandon_stale(session, integration_id, now - STALE_RUN)
+            cursor = None
+            if kind == "incremental":
+                cursor = recent.cursor or await syncs.last_cursor(session, integration_id)
+            kind_of = adapter_type(row.type)
+            refs: tuple[str, ...] = ()
+            if kind_of.looks_up_refs:
+                refs = tuple(await syncs.open_refs(session, integration_id, MAX_REFS))
+            attempt = recent.failures_in_a_row + 1
             log_row = SyncLog(
                 tenant_id=row.tenant_id,
                 integration_id=row.id,
                 provider=row.type,
                 sync_type=kind,
-                entities=list(adapter_type(row.type).entities),
+                entities=list(kind_of.entities),
                 status="running",
                 attempt=attempt,
                 started_at=now,
@@ -179,6 +183,8 @@ class SyncEngine:
         self, tenant: str, integration_id: str, type_id: str, records: tuple[RemoteState, ...]
     ) -> tuple[int, int]:
         """Apply the provider's states to the alerts they belong to: (updated, failed)."""
+        if not records:
+            return 0, 0
         async with self._db.session() as session:
             known = await syncs.alerts_for_refs(session, integration_id, (r.ref for r in records))
         updated = failed = 0
@@ -333,6 +339,40 @@ class SyncEngine:
         if new != old and (old is not None or not health_ok):
             await self._status_changed(tenant, integration_id, name, old, new)
         return health_ok
+
+    async def check_providers(self) -> int:
+        """Integrations whose provider changed status or audience (a release deprecated it, an
+        operator disabled it): record the change and tell the admins. Returns how many."""
+        changes = []
+        async with self._db.session() as session, session.begin():
+            for row in await syncs.all_integrations(session):
+                kind = TYPES.get(row.type)
+                if kind is None:
+                    continue
+                if row.provider_status != kind.status:
+                    changes.append((row, "status", row.provider_status, kind.status))
+                    row.provider_status = kind.status
+                if row.audience != kind.audience:
+                    changes.append((row, "audience", row.audience, kind.audience))
+                    row.audience = kind.audience
+        for row, what, old, new in changes:
+            notice = integration_notice(
+                f"integration.provider.{what}.changed",
+                row.id,
+                row.name,
+                provider=TYPES[row.type].name,
+                **{f"old_{what}": old or "unknown", f"new_{what}": new},
+            )
+            await self._notifier.send(
+                self._notifier.event(
+                    row.tenant_id,
+                    notice,
+                    dedup_key=f"integration:{row.id}:provider:{what}:{new}",
+                    facts={"integration": row.name, "was": old or "unknown", "now": new},
+                    metadata={"integration_id": row.id},
+                )
+            )
+        return len(changes)
 
     async def check_credentials(self) -> int:
         """Mark lapsed credentials `expired` and tell the admins; return how many lapsed."""

@@ -40,15 +40,44 @@ async def watched(session: AsyncSession) -> list[Watched]:
     return [Watched(*row) for row in rows.all()]
 
 
-async def latest(session: AsyncSession, integration_id: str) -> SyncLog | None:
-    """The integration's most recent sync run."""
-    query = (
-        select(SyncLog)
+@dataclass(frozen=True)
+class Recent:
+    """What the last runs of an integration say, read in one query."""
+
+    rows: tuple[tuple[str, int, str | None, datetime], ...]  # status, attempt, cursor, started
+
+    def running_since(self, after: datetime) -> bool:
+        """A run started after `after` that has not finished: another process has it."""
+        return any(s == "running" and started > after for s, _, _, started in self.rows)
+
+    def stale_before(self, before: datetime) -> bool:
+        """A run still `running` from before `before`: its process died."""
+        return any(s == "running" and started <= before for s, _, _, started in self.rows)
+
+    @property
+    def failures_in_a_row(self) -> int:
+        """The attempt number of the latest finished run when it failed, else 0."""
+        for status, attempt, _, _ in self.rows:
+            if status == "running":
+                continue
+            return attempt if status == "failed" else 0
+        return 0
+
+    @property
+    def cursor(self) -> str | None:
+        """The cursor of the latest successful run among these, if any."""
+        return next((c for s, _, c, _ in self.rows if s == "success" and c), None)
+
+
+async def recent(session: AsyncSession, integration_id: str, limit: int = 10) -> Recent:
+    """The integration's last `limit` runs, newest first."""
+    rows = await session.execute(
+        select(SyncLog.status, SyncLog.attempt, SyncLog.cursor, SyncLog.started_at)
         .where(SyncLog.integration_id == integration_id)
         .order_by(SyncLog.started_at.desc(), SyncLog.attempt.desc())
-        .limit(1)
+        .limit(limit)
     )
-    return (await session.scalars(query)).first()
+    return Recent(tuple((s, a, c, t) for s, a, c, t in rows.all()))
 
 
 async def last_cursor(session: AsyncSession, integration_id: str) -> str | None:
@@ -64,16 +93,6 @@ async def last_cursor(session: AsyncSession, integration_id: str) -> str | None:
         .limit(1)
     )
     return (await session.scalars(query)).first()
-
-
-async def running_since(session: AsyncSession, integration_id: str, after: datetime) -> bool:
-    """Whether a run of this integration started after `after` and has not finished."""
-    query = select(SyncLog.id).where(
-        SyncLog.integration_id == integration_id,
-        SyncLog.status == "running",
-        SyncLog.started_at > after,
-    )
-    return (await session.scalars(query.limit(1))).first() is not None
 
 
 async def abandon_stale(session: AsyncSession, integration_id: str, before: datetime) -> None:
@@ -126,6 +145,11 @@ async def open_refs(session: AsyncSession, integration_id: str, limit: int) -> l
         .limit(limit)
     )
     return [str(ref) for ref in rows.all()]
+
+
+async def all_integrations(session: AsyncSession) -> Sequence[Integration]:
+    """Every integration, for checks that compare them with the registry."""
+    return (await session.scalars(select(Integration))).all()
 
 
 async def credentials_lapsed(session: AsyncSession, now: datetime) -> Sequence[Integration]:
