@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.settings import Settings
 from storage.db import Database
+from tests.fakes.pagerduty import FakePagerDuty
 from tests.pg import Cluster, find_bindir
 
 API_TOKEN = "test-token-0123456789"
@@ -76,3 +77,10 @@ async def client(settings: Settings) -> AsyncIterator[TestClient]:  # type: igno
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         test_client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
         yield test_client
+
+
+@pytest.fixture
+async def pagerduty() -> AsyncIterator[FakePagerDuty]:
+    fake = await FakePagerDuty().start()
+    yield fake
+    await fake.stop()

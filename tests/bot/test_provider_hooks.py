@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from adapters.base import hmac_hex
 from adapters.webhook import sign
 from tests.fakes.pagerduty import VALID_KEY, FakePagerDuty
+from tests.fakes.vendors import JIRA_EMAIL, JIRA_TOKEN, FakeJira
 from tests.helpers import eventually
 
 Client = TestClient  # type: ignore[type-arg]
 SECRET = "whsec-6f1d9c"
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[FakePagerDuty]:
-    fake = await FakePagerDuty().start()
-    yield fake
-    await fake.stop()
 
 
 async def paged(client: Client, pd: FakePagerDuty) -> dict[str, Any]:
@@ -178,3 +170,47 @@ async def test_generic_webhooks_are_signed_like_ours_and_replays_are_refused(
     assert (await post(client, integration_id, body, **stale)).status == 401
     # The named hooks still need the API token.
     assert (await post(client, "alertmanager", b"{}")).status == 401
+
+
+async def test_a_jira_issue_moved_to_done_resolves_its_alert(client: Client) -> None:
+    jira = await FakeJira().start()
+    try:
+        settings = {
+            "site_url": jira.url,
+            "email": JIRA_EMAIL,
+            "api_token": JIRA_TOKEN,
+            "project_key": "OPS",
+            "webhook_secret": SECRET,
+        }
+        resp = await client.post(
+            "/api/v1/integrations", json={"type": "jira", "name": "jira", "settings": settings}
+        )
+        integration_id = (await resp.json())["data"]["id"]
+        channel = await client.post(
+            "/api/v1/channels", json={"name": "jira", "integration": integration_id}
+        )
+        await client.post("/api/v1/routes", json={"channel": (await channel.json())["data"]["id"]})
+        event = await client.post("/api/v1/events", json={"title": "queue stuck"})
+        alert_id = (await event.json())["id"]
+        key = (await eventually(lambda: list(jira.issues)))[0]
+        jira.change(key, "resolved", "Fox Mulder")
+        body = json.dumps(
+            {
+                "timestamp": 1795316590000,
+                "webhookEvent": "jira:issue_updated",
+                "issue_event_type_name": "issue_generic",
+                "user": {"displayName": "Fox Mulder", "accountId": "x"},
+                "issue": jira.issues[key],
+            }
+        ).encode()
+        unsigned = await post(client, integration_id, body)
+        assert unsigned.status == 401
+        signed = await post(
+            client, integration_id, body, **{"X-Hub-Signature": f"sha256={hmac_hex(SECRET, body)}"}
+        )
+        assert signed.status == 200, await signed.text()
+        assert (await signed.json())["event_type"] == "jira:issue_updated"
+        alert = await (await client.get(f"/api/v1/events/{alert_id}")).json()
+        assert alert["state"] == "resolved" and alert["resolved_by"] == "Fox Mulder (in Jira)"
+    finally:
+        await jira.stop()

@@ -88,8 +88,10 @@ def test_sqlite_always_leads(tmp_path: Path) -> None:
     assert asyncio.run(lock.try_acquire()) is True
 
 
-async def test_sync_jobs_follow_the_integrations_in_the_database(client: Client) -> None:
-    pd = await FakePagerDuty().start()
+async def test_sync_jobs_follow_the_integrations_in_the_database(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    pd = pagerduty
     scheduler = None
     try:
         services = client.app[SERVICES]
@@ -148,7 +150,6 @@ async def test_sync_jobs_follow_the_integrations_in_the_database(client: Client)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        await pd.stop()
 
 
 async def test_the_outbox_sweeper_counts_deliveries_left_overdue(client: Client) -> None:

@@ -7,11 +7,9 @@ sync engine runs on a clock the test moves.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES
@@ -23,13 +21,6 @@ from tests.scenarios.slackops import click, slash
 
 Client = TestClient  # type: ignore[type-arg]
 ADMINS = "C222"
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[FakePagerDuty]:
-    fake = await FakePagerDuty().start()
-    yield fake
-    await fake.stop()
 
 
 async def paged_alert(bot: Client, slack: FakeSlack, pd: FakePagerDuty) -> dict[str, Any]:

@@ -33,13 +33,6 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
     configured = settings.model_copy(
         update={
