@@ -100,11 +100,14 @@ async def run_scheduling(integrations: int, seconds: float) -> dict[str, float]:
     cpu0 = time.process_time()
     await asyncio.sleep(seconds)
     cpu = time.process_time() - cpu0
+    runs = len(work.lags)
+    scheduler.pause()
+    while services.sync.running:
+        await asyncio.sleep(0.05)  # let the runs in flight finish before closing the database
     scheduler.shutdown(wait=False)
     await services.http.aclose()
     await services.db.dispose()
-    runs = len(work.lags)
-    lags = sorted(work.lags)
+    lags = sorted(work.lags[:runs])
     return {
         "integrations": integrations,
         "jobs": len([j for j in scheduler.get_jobs() if j.id.startswith("sync:")]) or integrations,

@@ -77,7 +77,9 @@ class SchedulerService:
         async with self.services.db.session() as session:
             watched = await syncs.watched(session)
         wanted = [
-            runner.SyncJob(w.id, w.sync_interval_minutes, str(w.sync_interval_minutes))
+            runner.SyncJob(
+                w.id, w.sync_interval_minutes, f"sync {w.id} every {w.sync_interval_minutes} min"
+            )
             for w in watched
             if w.sync_enabled and w.type in TYPES and TYPES[w.type].syncs
         ]

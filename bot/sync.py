@@ -89,6 +89,11 @@ class SyncEngine:
         self._timeout, self.clock = timeout, clock
         self._locks: dict[str, asyncio.Lock] = {}
 
+    @property
+    def running(self) -> int:
+        """Syncs in flight in this process."""
+        return sum(lock.locked() for lock in self._locks.values())
+
     async def run(
         self, integration_id: str, *, kind: SyncKind = "incremental", trigger: str = "schedule"
     ) -> SyncOutcome:
