@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from adapters.base import AdapterError, AuthError, RemoteState, SyncKind, SyncRequest
 from adapters.factory import AdapterFactory
 from adapters.registry import TYPES, adapter_type
@@ -162,20 +164,29 @@ class SyncEngine:
             attempt=attempt,
         )
         async with self._db.session() as session, session.begin():
-            stored = await session.get(SyncLog, log_row.id)
-            row = await session.get(Integration, integration_id)
-            if stored is not None:
-                stored.status = "success"
-                stored.records_processed = outcome.processed
-                stored.records_updated = outcome.updated
-                stored.records_failed = outcome.failed
-                stored.cursor = result.cursor
-                stored.completed_at = self.clock()
-            if row is not None:
-                row.last_sync_at = self.clock()
-                row.last_error = None
-                row.connection_status = "connected"
-                row.connection_error = None
+            await session.execute(
+                update(SyncLog)
+                .where(SyncLog.id == log_row.id)
+                .values(
+                    status="success",
+                    records_processed=outcome.processed,
+                    records_updated=outcome.updated,
+                    records_failed=outcome.failed,
+                    cursor=result.cursor,
+                    completed_at=self.clock(),
+                )
+            )
+            await session.execute(
+                update(Integration)
+                .where(Integration.id == integration_id)
+                .values(
+                    last_sync_at=self.clock(),
+                    last_error=None,
+                    connection_status="connected",
+                    connection_error=None,
+                    updated_at=Integration.updated_at,  # a sync is not a change of settings
+                )
+            )
         log.info(
             "sync finished",
             extra={"integration": integration_id, "trigger": trigger, **outcome.__dict__},
