@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from adapters.base import hmac_hex
 from adapters.webhook import sign
+from bot.app import SERVICES
+from storage.schema import WebhookEvent, utcnow
 from tests.fakes.pagerduty import VALID_KEY, FakePagerDuty
 from tests.fakes.vendors import JIRA_EMAIL, JIRA_TOKEN, FakeJira
 from tests.helpers import eventually
@@ -214,3 +219,47 @@ async def test_a_jira_issue_moved_to_done_resolves_its_alert(client: Client) -> 
         assert alert["state"] == "resolved" and alert["resolved_by"] == "Fox Mulder (in Jira)"
     finally:
         await jira.stop()
+
+
+async def test_processing_is_tried_three_times_and_the_window_is_24_hours(
+    client: Client, pagerduty: FakePagerDuty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = client.app[SERVICES]
+    setup = await paged(client, pagerduty)
+    real = services.sync.apply_states
+    failures = [RuntimeError("deadlock"), RuntimeError("deadlock")]
+
+    async def flaky(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(*args)
+
+    monkeypatch.setattr(services.sync, "apply_states", flaky)
+    body = v3_payload(setup["key"])
+    headers = {"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, body)}"}
+    resp = await post(client, setup["id"], body, **headers)
+    assert resp.status == 200 and (await resp.json())["updated"] == 1
+    logs = await (await client.get(f"/api/v1/integrations/{setup['id']}/logs")).json()
+    assert logs["data"]["webhooks"][0]["attempts"] == 3
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("database is gone")
+
+    monkeypatch.setattr(services.sync, "apply_states", broken)
+    other = v3_payload(setup["key"], "incident.resolved")
+    resp = await post(
+        client, setup["id"], other, **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, other)}"}
+    )
+    assert resp.status == 503  # PagerDuty delivers it again later
+    logs = await (await client.get(f"/api/v1/integrations/{setup['id']}/logs")).json()
+    newest = logs["data"]["webhooks"][0]
+    assert (newest["status"], newest["attempts"]) == ("failed", 3)
+
+    # A day later the same body is new again.
+    async with services.db.session() as session, session.begin():
+        await session.execute(
+            update(WebhookEvent).values(received_at=utcnow() - timedelta(hours=25))
+        )
+    monkeypatch.setattr(services.sync, "apply_states", real)
+    again = await post(client, setup["id"], body, **headers)
+    assert (await again.json())["status"] == "processed"
