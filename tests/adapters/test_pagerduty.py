@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.base import BadConfig, RateLimited
+from adapters.base import AuthError, BadConfig, NotSupported, RateLimited, RemoteState, SyncRequest
 from adapters.pagerduty import PagerDutyAdapter, PagerDutyConfig, enqueue_body, severity
 from bot.model import Alert, AlertState, DeliveryKind, Outgoing, Priority
-from tests.fakes.pagerduty import VALID_KEY, FakePagerDuty
+from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pagerduty"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -135,3 +135,49 @@ async def test_loopback_events_url_is_refused_without_the_private_targets_settin
         with pytest.raises(BadConfig, match="loopback"):
             await adapter.send(Outgoing("d1", DeliveryKind.POST, alert=alert()))
     assert pd.events == []
+
+
+def rest(
+    pd: FakePagerDuty, http: httpx.AsyncClient, api_key: str = VALID_API_KEY
+) -> PagerDutyAdapter:
+    config = PagerDutyConfig(
+        VALID_KEY, pd.url, allow_private=True, api_key=api_key, api_url=pd.api_url
+    )
+    return PagerDutyAdapter(config, http)
+
+
+async def test_a_full_sync_reads_incidents_page_by_page_and_then_log_entries_since_the_cursor(
+    pd: FakePagerDuty,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        adapter = rest(pd, http)
+        for i in range(120):  # more than one page of 100
+            await adapter.send(Outgoing(f"d{i}", DeliveryKind.POST, alert=alert(dedup_key=f"k{i}")))
+        full = await adapter.sync(SyncRequest("full"))
+        assert len(full.records) == 120 and {r.state for r in full.records} == {"triggered"}
+        assert sum(r.startswith("/incidents") for r in pd.rest_requests) == 2
+        assert full.cursor is not None
+        pd.acknowledge_in_pagerduty("chatops-default-k7", "Dana Scully")
+        since = await adapter.sync(SyncRequest("incremental", cursor=full.cursor))
+        assert since.records == (
+            RemoteState(
+                "chatops-default-k7", "acknowledged", "Dana Scully", "Deploy of api failed"
+            ),
+        )
+        assert pd.rest_requests[-1].startswith("/log_entries")
+
+
+async def test_sync_needs_a_rest_key_and_a_wrong_one_is_refused(pd: FakePagerDuty) -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(NotSupported, match="api_key"):
+            await PagerDutyAdapter(
+                PagerDutyConfig(VALID_KEY, pd.url, allow_private=True), http
+            ).sync(SyncRequest())
+        with pytest.raises(AuthError, match="Invalid Credentials"):
+            await rest(pd, http, api_key="wrong").sync(SyncRequest())
+        with pytest.raises(AuthError):
+            await rest(pd, http, api_key="wrong").test()
+        pd.throttle_rest = 1
+        with pytest.raises(RateLimited) as limited:
+            await rest(pd, http).sync(SyncRequest("full"))
+        assert limited.value.retry_after == 1.0
