@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiohttp import web
@@ -185,10 +186,44 @@ async def delete_route(request: web.Request) -> web.Response:
     return web.json_response({"data": {"deleted": row.id}})
 
 
+NOTICE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>ChatOps integration</title>
+</head><body style="font-family:sans-serif;max-width:40em;margin:2em auto">
+<h1>ChatOps integration {id}</h1>
+<p>This link comes from a ChatOps notice about one of your integrations ({what}).</p>
+<ul>
+<li>In Slack or Teams: <code>/chatops integrations show|test|sync &lt;name&gt;</code>
+(<code>@ChatOps integrations ...</code> in Teams).</li>
+<li>Over the API, with the API token: <code>GET /api/v1/integrations/{id}</code>,
+<code>PATCH</code> it to change settings or credentials, <code>POST .../test</code>,
+<code>GET .../logs</code> for the sync history.</li>
+<li>From the command line: <code>chatops integrations show|sync|logs &lt;name&gt;</code>.</li>
+</ul></body></html>"""
+PAGES = {
+    "": "its overview",
+    "test": "its connection test",
+    "credentials": "its credentials",
+    "configure": "its configuration",
+    "sync": "a sync run",
+}
+
+
+async def notice_page(request: web.Request) -> web.Response:
+    """Where the links of integration notices lead: what to do, and nothing about the data."""
+    section = request.match_info.get("section", "").split("/", 1)[0]
+    return web.Response(
+        text=NOTICE_PAGE.format(
+            id=html.escape(request.match_info["id"]), what=PAGES.get(section, "its overview")
+        ),
+        content_type="text/html",
+    )
+
+
 def register(app: web.Application, services: Services) -> None:
     """Add the integrations, integration-types, channels and routes endpoints."""
     r = app.router
     r.add_get("/api/v1/integration-types", integration_types)
+    r.add_get("/integrations/{id}", notice_page)
+    r.add_get("/integrations/{id}/{section:.*}", notice_page)
     r.add_get("/api/v1/integrations", list_integrations)
     r.add_post("/api/v1/integrations", create_integration)
     r.add_get("/api/v1/integrations/{id}", get_integration)

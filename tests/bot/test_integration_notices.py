@@ -126,3 +126,11 @@ async def test_a_notice_that_cannot_be_stored_is_retried_and_the_check_still_cou
     notice = (await eventually(lambda: notices(admins)))[0]
     assert notice["title"] == "Integration Credentials Expired"
     assert calls == ["integration.credentials.expired"] * 2
+
+
+async def test_notice_links_lead_to_a_page_that_says_what_to_do(client: Client) -> None:
+    page = await client.get("/integrations/<i>x/credentials", headers={"Authorization": ""})
+    assert page.status == 200 and page.content_type == "text/html"
+    text = await page.text()
+    assert "its credentials" in text and "/chatops integrations show" in text
+    assert "<i>x" not in text and "&lt;i&gt;x" in text
