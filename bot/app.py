@@ -23,6 +23,7 @@ from bot import (
 )
 from bot.actions import ActionService, Actor
 from bot.auth import bearer_auth
+from bot.checks import IntegrationChecks
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.errors import Handler, json_errors
 from bot.ingest import IngestService
@@ -92,14 +93,27 @@ def build_services(settings: Settings) -> Services:
     actions = ActionService(db, ingest)
     factory = worker.factory
     notifier = Notifier(ingest, settings.public_url)
-    sync = SyncEngine(db, keyring, factory, actions, notifier, metrics)
+    timeout = settings.sync_timeout_seconds
+    sync = SyncEngine(db, keyring, factory, actions, notifier, metrics, timeout=timeout)
+    checks = IntegrationChecks(db, keyring, factory, notifier, metrics, timeout=timeout)
 
     async def retry_sync(alert: Alert, _actor: Actor) -> object:
         return await sync.run(str(alert.metadata.get("integration_id")), trigger="retry")
 
     actions.jobs["sync"] = retry_sync
     return Services(
-        settings, db, keyring, http, metrics, ingest, worker, actions, factory, notifier, sync
+        settings,
+        db,
+        keyring,
+        http,
+        metrics,
+        ingest,
+        worker,
+        actions,
+        factory,
+        notifier,
+        sync,
+        checks,
     )
 
 

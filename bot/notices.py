@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.ingest import IngestService
 from bot.model import EventIn, Priority
-from cards.templates import Notice
+from cards.templates import Notice, integration_notice
 
 log = logging.getLogger("chatops.notices")
 
@@ -94,6 +94,29 @@ class Notifier:
             return
         self.given_up += 1
         log.error("integration notice given up", extra={"event_type": event.event_type})
+
+    async def status_changed(
+        self, tenant: str, integration_id: str, name: str, old: str | None, new: str
+    ) -> None:
+        """`integration.connection.status.changed`: a recovery is information, a loss a warning."""
+        notice = integration_notice(
+            "integration.connection.status.changed",
+            integration_id,
+            name,
+            old_status=old or "unknown",
+            new_status=new,
+        )
+        kind = "information" if new == "connected" else None
+        await self.send(
+            self.event(
+                tenant,
+                notice,
+                dedup_key=f"integration:{integration_id}:status:{new}",
+                facts={"integration": name, "was": old or "unknown", "now": new},
+                metadata={"integration_id": integration_id},
+                kind=kind,
+            )
+        )
 
     @property
     def pending(self) -> int:

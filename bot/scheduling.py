@@ -47,7 +47,7 @@ class SchedulerService:
 
         async def one(integration_id: str) -> bool:
             async with slots:
-                return bool(await self.services.sync.check_health(integration_id))
+                return bool(await self.services.checks.check_health(integration_id))
 
         healthy = sum(await asyncio.gather(*(one(i) for i in ids)))
         log.info("health checks", extra={"checked": len(ids), "healthy": healthy})
@@ -56,8 +56,8 @@ class SchedulerService:
     async def check_credentials(self) -> int:
         """Lapsed credentials (status `expired`), and providers whose status or audience
         changed; each tells the admins."""
-        await self.services.sync.check_providers()
-        return await self.services.sync.check_credentials()
+        await self.services.checks.check_providers()
+        return await self.services.checks.check_credentials()
 
     async def sweep_outbox(self) -> int:
         """Wake every worker for deliveries overdue by a minute (a lost wake-up, a dead lease)."""

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from adapters.factory import AdapterFactory
 from bot.actions import ActionService
+from bot.checks import IntegrationChecks
 from bot.delivery import DeliveryWorker
 from bot.ingest import IngestService
 from bot.metrics import Metrics
@@ -34,6 +35,7 @@ class Services:
     factory: AdapterFactory
     notifier: Notifier
     sync: SyncEngine
+    checks: IntegrationChecks
 
 
 SERVICES = web.AppKey("services", Services)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from adapters.base import AdapterError, AuthError, RemoteState, SyncKind, SyncRequest
 from adapters.factory import AdapterFactory
-from adapters.registry import TYPES, adapter_type
+from adapters.registry import adapter_type
 from bot.actions import ActionService, Actor
 from bot.metrics import Metrics
 from bot.model import AlertState, EventIn, Verb
@@ -30,7 +30,7 @@ from bot.secrets import Keyring
 from cards.templates import integration_notice
 from storage import syncs
 from storage.db import Database
-from storage.schema import Integration, SyncLog, utcnow
+from storage.schema import Integration, SyncLog, new_id, utcnow
 
 log = logging.getLogger("chatops.sync")
 
@@ -64,6 +64,21 @@ class SyncOutcome:
         if self.status == "skipped":
             return f"skipped: {self.error}"
         return f"failed (attempt {self.attempt}): {self.error}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A sync under way: its record, the integration as it was, and what the provider is asked."""
+
+    sync_id: str
+    tenant: str
+    integration_id: str
+    name: str
+    type_id: str
+    status_before: str | None
+    attempt: int
+    request: SyncRequest
+    values: dict[str, Any] = field(repr=False)
 
 
 def sync_dedup_key(integration_id: str) -> str:
@@ -107,6 +122,44 @@ class SyncEngine:
             return await self._run(integration_id, kind, trigger)
 
     async def _run(self, integration_id: str, kind: SyncKind, trigger: str) -> SyncOutcome:
+        run = await self._begin(integration_id, kind)
+        if isinstance(run, SyncOutcome):
+            return run
+        started = time.perf_counter()
+        try:
+            adapter = await self._factory.get(run.tenant, integration_id, run.type_id, run.values)
+            async with asyncio.timeout(self._timeout):
+                result = await adapter.sync(run.request)
+            updated, failed = await self.apply_states(
+                run.tenant, integration_id, run.type_id, result.records
+            )
+        except (AdapterError, TimeoutError) as exc:
+            self._metrics.syncs.labels(run.type_id, "failed").inc()
+            return await self._failed(
+                run, exc, str(exc) or f"timed out after {self._timeout:.0f} s"
+            )
+        finally:
+            self._metrics.sync_seconds.labels(run.type_id).observe(time.perf_counter() - started)
+        self._metrics.syncs.labels(run.type_id, "success").inc()
+        outcome = SyncOutcome(
+            "success",
+            run.sync_id,
+            processed=len(result.records),
+            updated=updated,
+            failed=failed + result.failed,
+            attempt=run.attempt,
+        )
+        await self._succeeded(run, outcome, result.cursor)
+        log.info(
+            "sync finished",
+            extra={"integration": integration_id, "trigger": trigger, **outcome.__dict__},
+        )
+        if run.attempt > 1 or run.status_before in BROKEN:
+            await self._recovered(run)
+        return outcome
+
+    async def _begin(self, integration_id: str, kind: SyncKind) -> Run | SyncOutcome:
+        """Record the run as started, with what the provider is asked; or why it is skipped."""
         now = self.clock()
         async with self._db.session() as session, session.begin():
             row = await session.get(Integration, integration_id)
@@ -120,65 +173,52 @@ class SyncEngine:
             cursor = None
             if kind == "incremental":
                 cursor = recent.cursor or await syncs.last_cursor(session, integration_id)
-            kind_of = adapter_type(row.type)
+            provider = adapter_type(row.type)
             refs: tuple[str, ...] = ()
-            if kind_of.looks_up_refs:
+            if provider.looks_up_refs:
                 refs = tuple(await syncs.open_refs(session, integration_id, MAX_REFS))
-            attempt = recent.failures_in_a_row + 1
             log_row = SyncLog(
+                id=new_id(),
                 tenant_id=row.tenant_id,
                 integration_id=row.id,
                 provider=row.type,
                 sync_type=kind,
-                entities=list(kind_of.entities),
+                entities=list(provider.entities),
                 status="running",
-                attempt=attempt,
+                attempt=recent.failures_in_a_row + 1,
                 started_at=now,
             )
             session.add(log_row)
-            values = {**(row.config or {}), **self._keyring.decrypt(row.credentials)}
-            tenant, name, type_id, status = row.tenant_id, row.name, row.type, row.connection_status
-        started = time.perf_counter()
-        try:
-            adapter = await self._factory.get(tenant, integration_id, type_id, values)
-            async with asyncio.timeout(self._timeout):
-                result = await adapter.sync(
-                    SyncRequest(kind, cursor, adapter_type(type_id).entities, refs)
-                )
-            updated, failed = await self.apply_states(
-                tenant, integration_id, type_id, result.records
+            return Run(
+                sync_id=log_row.id,
+                tenant=row.tenant_id,
+                integration_id=row.id,
+                name=row.name,
+                type_id=row.type,
+                status_before=row.connection_status,
+                attempt=log_row.attempt,
+                request=SyncRequest(kind, cursor, provider.entities, refs),
+                values={**(row.config or {}), **self._keyring.decrypt(row.credentials)},
             )
-        except (AdapterError, TimeoutError) as exc:
-            error = str(exc) or f"timed out after {self._timeout:.0f} s"
-            self._metrics.syncs.labels(type_id, "failed").inc()
-            return await self._failed(log_row.id, tenant, integration_id, name, attempt, exc, error)
-        finally:
-            self._metrics.sync_seconds.labels(type_id).observe(time.perf_counter() - started)
-        self._metrics.syncs.labels(type_id, "success").inc()
-        outcome = SyncOutcome(
-            "success",
-            log_row.id,
-            processed=len(result.records),
-            updated=updated,
-            failed=failed + result.failed,
-            attempt=attempt,
-        )
+
+    async def _succeeded(self, run: Run, outcome: SyncOutcome, cursor: str | None) -> None:
+        """The run's record and the integration's status, in two statements."""
         async with self._db.session() as session, session.begin():
             await session.execute(
                 update(SyncLog)
-                .where(SyncLog.id == log_row.id)
+                .where(SyncLog.id == run.sync_id)
                 .values(
                     status="success",
                     records_processed=outcome.processed,
                     records_updated=outcome.updated,
                     records_failed=outcome.failed,
-                    cursor=result.cursor,
+                    cursor=cursor,
                     completed_at=self.clock(),
                 )
             )
             await session.execute(
                 update(Integration)
-                .where(Integration.id == integration_id)
+                .where(Integration.id == run.integration_id)
                 .values(
                     last_sync_at=self.clock(),
                     last_error=None,
@@ -187,13 +227,6 @@ class SyncEngine:
                     updated_at=Integration.updated_at,  # a sync is not a change of settings
                 )
             )
-        log.info(
-            "sync finished",
-            extra={"integration": integration_id, "trigger": trigger, **outcome.__dict__},
-        )
-        if attempt > 1 or status in BROKEN:
-            await self._recovered(tenant, integration_id, name, status, attempt)
-        return outcome
 
     async def apply_states(
         self, tenant: str, integration_id: str, type_id: str, records: tuple[RemoteState, ...]
@@ -223,59 +256,57 @@ class SyncEngine:
             updated += int(outcome.applied)
         return updated, failed
 
-    async def _failed(
-        self,
-        sync_id: str,
-        tenant: str,
-        integration_id: str,
-        name: str,
-        attempt: int,
-        exc: Exception,
-        error: str,
-    ) -> SyncOutcome:
+    async def _failed(self, run: Run, exc: Exception, error: str) -> SyncOutcome:
+        disconnected = isinstance(exc, AuthError)
         async with self._db.session() as session, session.begin():
-            stored = await session.get(SyncLog, sync_id)
-            row = await session.get(Integration, integration_id)
-            if stored is not None:
-                stored.status = "failed"
-                stored.error = error
-                stored.completed_at = self.clock()
-            if row is not None:
-                row.last_error = error
-                if attempt >= FAILURES_BEFORE_NOTICE or isinstance(exc, AuthError):
-                    row.connection_status = (
-                        "disconnected" if isinstance(exc, AuthError) else "error"
-                    )
-                    row.connection_error = error
+            await session.execute(
+                update(SyncLog)
+                .where(SyncLog.id == run.sync_id)
+                .values(status="failed", error=error, completed_at=self.clock())
+            )
+            changes: dict[str, Any] = {"last_error": error}
+            if run.attempt >= FAILURES_BEFORE_NOTICE or disconnected:
+                changes.update(
+                    connection_status="disconnected" if disconnected else "error",
+                    connection_error=error,
+                )
+            await session.execute(
+                update(Integration)
+                .where(Integration.id == run.integration_id)
+                .values(updated_at=Integration.updated_at, **changes)
+            )
         log.warning(
-            "sync failed", extra={"integration": integration_id, "attempt": attempt, "error": error}
+            "sync failed",
+            extra={"integration": run.integration_id, "attempt": run.attempt, "error": error},
         )
-        if attempt >= FAILURES_BEFORE_NOTICE:
-            await self._notify_failure(tenant, integration_id, name, attempt, sync_id, error)
-        return SyncOutcome("failed", sync_id, error=error, attempt=attempt)
+        if run.attempt >= FAILURES_BEFORE_NOTICE:
+            await self._notify_failure(run, error)
+        return SyncOutcome("failed", run.sync_id, error=error, attempt=run.attempt)
 
-    async def _notify_failure(
-        self, tenant: str, integration_id: str, name: str, attempt: int, sync_id: str, error: str
-    ) -> None:
+    async def _notify_failure(self, run: Run, error: str) -> None:
         notice = integration_notice(
             "integration.sync.failed",
-            integration_id,
-            name,
-            retry_count=str(attempt),
+            run.integration_id,
+            run.name,
+            retry_count=str(run.attempt),
             error=error,
-            task_id=sync_id,
+            task_id=run.sync_id,
         )
-        repeated = attempt >= FAILURES_BEFORE_ALERT
+        repeated = run.attempt >= FAILURES_BEFORE_ALERT
         event = self._notifier.event(
-            tenant,
+            run.tenant,
             notice,
-            dedup_key=sync_dedup_key(integration_id),
-            facts={"integration": name, "attempts": str(attempt), "last error": error[:300]},
-            metadata={"job": "sync", "integration_id": integration_id, "sync_id": sync_id},
+            dedup_key=sync_dedup_key(run.integration_id),
+            facts={
+                "integration": run.name,
+                "attempts": str(run.attempt),
+                "last error": error[:300],
+            },
+            metadata={"job": "sync", "integration_id": run.integration_id, "sync_id": run.sync_id},
             kind="alert" if repeated else None,
             title="Integration Sync Failure" if repeated else None,
             message=(
-                f'Multiple sync tasks for "{name}" have failed ({attempt} in a row). '
+                f'Multiple sync tasks for "{run.name}" have failed ({run.attempt} in a row). '
                 f"Immediate action required. Last error: {error}"
                 if repeated
                 else None
@@ -283,138 +314,22 @@ class SyncEngine:
         )
         await self._notifier.send(event)
 
-    async def _recovered(
-        self, tenant: str, integration_id: str, name: str, old_status: str | None, attempt: int
-    ) -> None:
+    async def _recovered(self, run: Run) -> None:
         """Close the failure notice, and say the connection is back (preferences permitting)."""
         await self._notifier.send(
             EventIn(
                 title="Integration sync recovered",
-                tenant=tenant,
+                tenant=run.tenant,
                 event_type="integration.sync.failed",
                 source="chatops",
-                dedup_key=sync_dedup_key(integration_id),
+                dedup_key=sync_dedup_key(run.integration_id),
                 resolve=True,
             )
         )
-        if old_status in BROKEN:
-            await self._status_changed(tenant, integration_id, name, old_status, "connected")
-
-    async def _status_changed(
-        self, tenant: str, integration_id: str, name: str, old: str | None, new: str
-    ) -> None:
-        notice = integration_notice(
-            "integration.connection.status.changed",
-            integration_id,
-            name,
-            old_status=old or "unknown",
-            new_status=new,
-        )
-        kind = "information" if new == "connected" else None
-        await self._notifier.send(
-            self._notifier.event(
-                tenant,
-                notice,
-                dedup_key=f"integration:{integration_id}:status:{new}",
-                facts={"integration": name, "was": old or "unknown", "now": new},
-                metadata={"integration_id": integration_id},
-                kind=kind,
+        if run.status_before in BROKEN:
+            await self._notifier.status_changed(
+                run.tenant, run.integration_id, run.name, run.status_before, "connected"
             )
-        )
-
-    async def check_health(self, integration_id: str) -> bool | None:
-        """Run the provider's health check; a change of connection status tells the admins."""
-        async with self._db.session() as session:
-            row = await session.get(Integration, integration_id)
-            if row is None or not row.is_active:
-                return None
-            values = {**(row.config or {}), **self._keyring.decrypt(row.credentials)}
-            tenant, name, type_id, old = row.tenant_id, row.name, row.type, row.connection_status
-        try:
-            adapter = await self._factory.get(tenant, integration_id, type_id, values)
-            async with asyncio.timeout(self._timeout):
-                health = await adapter.health_check()
-        except (AdapterError, TimeoutError) as exc:
-            health_ok, detail, expires = False, str(exc) or "timed out", None
-        else:
-            health_ok, detail, expires = health.ok, health.detail, health.expires_at
-        new = "connected" if health_ok else "error"
-        if old == "expired" and not health_ok:
-            new = "expired"
-        async with self._db.session() as session, session.begin():
-            row = await session.get(Integration, integration_id)
-            if row is None:
-                return None
-            row.connection_status = new
-            row.connection_error = None if health_ok else detail
-            row.last_connection_test_at = self.clock()
-            row.last_connection_test_result = "passed" if health_ok else "failed"
-            if expires is not None:
-                row.credentials_expire_at = expires
-        self._metrics.health.labels(type_id, "ok" if health_ok else "failed").inc()
-        if new != old and (old is not None or not health_ok):
-            await self._status_changed(tenant, integration_id, name, old, new)
-        return health_ok
-
-    async def check_providers(self) -> int:
-        """Integrations whose provider changed status or audience (a release deprecated it, an
-        operator disabled it): record the change and tell the admins. Returns how many."""
-        changes = []
-        async with self._db.session() as session, session.begin():
-            for row in await syncs.all_integrations(session):
-                kind = TYPES.get(row.type)
-                if kind is None:
-                    continue
-                if row.provider_status != kind.status:
-                    changes.append((row, "status", row.provider_status, kind.status))
-                    row.provider_status = kind.status
-                if row.audience != kind.audience:
-                    changes.append((row, "audience", row.audience, kind.audience))
-                    row.audience = kind.audience
-        for row, what, old, new in changes:
-            notice = integration_notice(
-                f"integration.provider.{what}.changed",
-                row.id,
-                row.name,
-                provider=TYPES[row.type].name,
-                **{f"old_{what}": old or "unknown", f"new_{what}": new},
-            )
-            await self._notifier.send(
-                self._notifier.event(
-                    row.tenant_id,
-                    notice,
-                    dedup_key=f"integration:{row.id}:provider:{what}:{new}",
-                    facts={"integration": row.name, "was": old or "unknown", "now": new},
-                    metadata={"integration_id": row.id},
-                )
-            )
-        return len(changes)
-
-    async def check_credentials(self) -> int:
-        """Mark lapsed credentials `expired` and tell the admins; return how many lapsed."""
-        now = self.clock()
-        async with self._db.session() as session, session.begin():
-            lapsed = await syncs.credentials_lapsed(session, now)
-            found = [(r.id, r.tenant_id, r.name, r.credentials_expire_at) for r in lapsed]
-            for row in lapsed:
-                row.connection_status = "expired"
-                row.connection_error = "the credentials expired"
-        for integration_id, tenant, name, when in found:
-            notice = integration_notice("integration.credentials.expired", integration_id, name)
-            facts: dict[str, Any] = {"integration": name}
-            if when is not None:
-                facts["expired"] = when.isoformat(timespec="minutes")
-            await self._notifier.send(
-                self._notifier.event(
-                    tenant,
-                    notice,
-                    dedup_key=f"integration:{integration_id}:credentials",
-                    facts=facts,
-                    metadata={"integration_id": integration_id},
-                )
-            )
-            log.warning("integration credentials expired", extra={"integration": integration_id})
-        return len(found)
 
 
 def _verb_for(remote: str, local: str) -> Verb | None:

@@ -83,14 +83,14 @@ async def test_a_provider_deprecated_by_a_release_is_announced(
     await add_hook(client, "legacy")
     deprecated = dataclasses.replace(registry.TYPES["webhook"], status="deprecated")
     monkeypatch.setitem(registry.TYPES, "webhook", deprecated)
-    assert await services.sync.check_providers() == 2  # the admins' sink and "legacy"
-    assert await services.sync.check_providers() == 0
+    assert await services.checks.check_providers() == 2  # the admins' sink and "legacy"
+    assert await services.checks.check_providers() == 0
     assert notices(admins) == []  # status updates are off by default
     await client.put("/api/v1/preferences", json={"status_updates": True})
     monkeypatch.setitem(
         registry.TYPES, "webhook", dataclasses.replace(deprecated, status="disabled")
     )
-    assert await services.sync.check_providers() == 2
+    assert await services.checks.check_providers() == 2
     await eventually(lambda: len(notices(admins)) == 2)
     assert sorted(n["facts"]["integration"] for n in notices(admins)) == ["admins", "legacy"]
     told = notices(admins)[0]
@@ -120,7 +120,7 @@ async def test_a_notice_that_cannot_be_stored_is_retried_and_the_check_still_cou
 
     monkeypatch.setattr(services.ingest, "submit", flaky)
     services.notifier.retry_delays = (0.05,)
-    assert await services.sync.check_credentials() == 1  # the failed notice did not fail it
+    assert await services.checks.check_credentials() == 1  # the failed notice did not fail it
     doc = await (await client.get(f"/api/v1/integrations/{integration_id}")).json()
     assert doc["data"]["connection_status"] == "expired"
     notice = (await eventually(lambda: notices(admins)))[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ _ids = itertools.count(10001)
 
 
 @dataclass
-class Vendor:
+class Vendor(ABC):
     """What every fake shares: the server, the cues, and the requests it saw."""
 
     throttle: int = 0
@@ -34,17 +35,21 @@ class Vendor:
         assert self.server is not None
         return str(self.server.make_url("")).rstrip("/")
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the vendor's endpoints."""
 
+    @abstractmethod
     def authorized(self, request: web.Request) -> bool:
-        raise NotImplementedError
+        """Whether the request carries the vendor's valid credentials."""
 
+    @abstractmethod
     def unauthorized(self) -> web.Response:
-        raise NotImplementedError
+        """The vendor's answer to wrong credentials."""
 
+    @abstractmethod
     def throttled(self) -> web.Response:
-        raise NotImplementedError
+        """The vendor's rate-limit answer."""
 
     def broken(self) -> web.Response:
         return web.json_response({"error": "internal"}, status=500)

@@ -24,9 +24,16 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
+def admins() -> str:
+    """`CHATOPS_ADMINS` of the bot under test; a scenario module may override it."""
+    return ""
+
+
+@pytest.fixture
+async def bot(settings: Settings, slack: FakeSlack, admins: str) -> AsyncIterator[Client]:
     configured = settings.model_copy(
         update={
+            "admins": admins,
             "slack_signing_secret": SecretStr(SIGNING_SECRET),
             "slack_bot_token": SecretStr(BOT_TOKEN),
             "slack_api_url": slack.url,

@@ -160,11 +160,11 @@ async def test_lapsed_credentials_tell_the_admins_and_mark_the_connection_expire
         f"/api/v1/integrations/{integration_id}", json={"credentials_expire_at": expires}
     )
     assert resp.status == 200, await resp.text()
-    services.sync.clock = lambda: utcnow() + timedelta(days=2)
-    assert await services.sync.check_credentials() == 0
-    services.sync.clock = lambda: utcnow() + timedelta(days=4)
-    assert await services.sync.check_credentials() == 1
-    assert await services.sync.check_credentials() == 0  # told once
+    services.checks.clock = lambda: utcnow() + timedelta(days=2)
+    assert await services.checks.check_credentials() == 0
+    services.checks.clock = lambda: utcnow() + timedelta(days=4)
+    assert await services.checks.check_credentials() == 1
+    assert await services.checks.check_credentials() == 0  # told once
     card = (await eventually(lambda: admin_cards(slack)))[0]
     text = json.dumps(card.blocks)
     assert "Integration Credentials Expired" in text

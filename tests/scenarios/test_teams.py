@@ -16,7 +16,7 @@ from bot.settings import Settings
 from tests.cards.checks import adaptive_problems
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.helpers import eventually
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
@@ -33,18 +33,8 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
 
 @pytest.fixture
-async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
-    configured = settings.model_copy(
-        update={
-            "admins": f"teams:{ADMIN_AAD},slack:W111",
-            "slack_signing_secret": SecretStr(SIGNING_SECRET),
-            "slack_bot_token": SecretStr(BOT_TOKEN),
-            "slack_api_url": slack.url,
-        }
-    )
-    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as client:
-        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
-        yield client
+def admins() -> str:
+    return f"teams:{ADMIN_AAD},slack:W111"
 
 
 def activity(connector: FakeConnector, **changes: Any) -> dict[str, Any]:
