@@ -163,29 +163,7 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
     services = ctx.services
     try:
         if action == "show":
-            async with services.db.session() as session:
-                row = await admin.integration(session, ctx.tenant, name)
-                history = await admin.sync_logs(session, row.id, SHOWN_SYNCS, 0)
-            doc = integration_service.integration_document(row, services.keyring)
-            settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
-            lines = [
-                f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
-                f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
-            ]
-            if row.sync_enabled:
-                lines.append(f"Syncs every {row.sync_interval} min.")
-            if row.credentials_expire_at:
-                lines.append(f"Credentials expire {row.credentials_expire_at:%Y-%m-%d %H:%M} UTC.")
-            for run in history:
-                counts = (
-                    f"{run.records_processed} read, {run.records_updated} updated, "
-                    f"{run.records_failed} failed"
-                )
-                lines.append(
-                    f"• {run.started_at:%Y-%m-%d %H:%M} {run.sync_type} sync {run.status}: "
-                    + (counts if run.status == "success" else (run.error or "")[:200])
-                )
-            return "\n".join(lines)
+            return await _show_integration(ctx, name)
         if action == "test":
             outcome = await integration_service.test(services, ctx.tenant, name)
             return (
@@ -215,16 +193,49 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
             services.ingest.cache.invalidate()
             return f"{row.name} removed, with its channels."
         if action == "sync":
-            async with services.db.session() as session:
-                row = await admin.integration(session, ctx.tenant, name)
-            if not adapter_type(row.type).syncs:
-                return f"{row.name} is a {row.type} integration; those do not sync."
-            result = await services.sync.run(row.id, kind="full", trigger="manual")
-            icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")
-            return f"{icon} {row.name}: {result.describe()}"
+            return await _sync_integration(ctx, name)
     except admin.NotFound as exc:
         raise CommandError(f"{exc}.") from None
     raise CommandError(f"`{action}` is not something integrations can do.")
+
+
+async def _show_integration(ctx: Context, name: str) -> str:
+    """Settings (secrets masked), status, sync schedule and the last few syncs."""
+    services = ctx.services
+    async with services.db.session() as session:
+        row = await admin.integration(session, ctx.tenant, name)
+        history = await admin.sync_logs(session, row.id, SHOWN_SYNCS, 0)
+    doc = integration_service.integration_document(row, services.keyring)
+    settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
+    lines = [
+        f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
+        f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
+    ]
+    if row.sync_enabled:
+        lines.append(f"Syncs every {row.sync_interval} min.")
+    if row.credentials_expire_at:
+        lines.append(f"Credentials expire {row.credentials_expire_at:%Y-%m-%d %H:%M} UTC.")
+    for run in history:
+        counts = (
+            f"{run.records_processed} read, {run.records_updated} updated, "
+            f"{run.records_failed} failed"
+        )
+        lines.append(
+            f"• {run.started_at:%Y-%m-%d %H:%M} {run.sync_type} sync {run.status}: "
+            + (counts if run.status == "success" else (run.error or "")[:200])
+        )
+    return "\n".join(lines)
+
+
+async def _sync_integration(ctx: Context, name: str) -> str:
+    """Run a full sync now and say what it did."""
+    async with ctx.services.db.session() as session:
+        row = await admin.integration(session, ctx.tenant, name)
+    if not adapter_type(row.type).syncs:
+        return f"{row.name} is a {row.type} integration; those do not sync."
+    result = await ctx.services.sync.run(row.id, kind="full", trigger="manual")
+    icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")
+    return f"{icon} {row.name}: {result.describe()}"
 
 
 @command("prefs", usage="prefs [<category> on|off]")

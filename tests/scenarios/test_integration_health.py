@@ -171,3 +171,21 @@ async def test_lapsed_credentials_tell_the_admins_and_mark_the_connection_expire
     assert f"/integrations/{integration_id}/credentials" in text
     doc = await (await bot.get(f"/api/v1/integrations/{integration_id}")).json()
     assert doc["data"]["connection_status"] == "expired"
+
+
+async def test_admins_sync_from_chat_and_see_the_history(
+    bot: Client, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    await paged_alert(bot, slack, pagerduty)
+    refused = await (await slash(bot, "integrations sync PagerDuty - Ops", user="U222")).json()
+    assert refused["text"].startswith("Sorry, only admins can change that.")
+    reply = await (await slash(bot, "integrations sync PagerDuty - Ops")).json()
+    assert reply["text"] == "✅ PagerDuty - Ops: synced: 1 records, 0 alerts updated, 0 failed"
+    chat = await (await slash(bot, "integrations sync Slack")).json()
+    assert chat["text"] == "Slack is a slack integration; those do not sync."
+    missing = await (await slash(bot, "integrations sync nothing-like-it")).json()
+    assert missing["text"].startswith("no integration 'nothing-like-it'")
+    shown = await (await slash(bot, "integrations show PagerDuty - Ops", user="U222")).json()
+    assert "connection connected" in shown["text"]
+    assert "full sync success: 1 read, 0 updated, 0 failed" in shown["text"]
+    assert "api_key=********" in shown["text"] and "y_NbAkKc" not in shown["text"]
