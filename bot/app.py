@@ -21,7 +21,7 @@ from bot import (
     slack,
     teams,
 )
-from bot.actions import ActionService, Actor
+from bot.actions import ActionService
 from bot.auth import bearer_auth
 from bot.checks import IntegrationChecks
 from bot.delivery import DeliveryWorker, WorkerOptions
@@ -29,7 +29,7 @@ from bot.errors import Handler, json_errors
 from bot.ingest import IngestService
 from bot.integrations import teams_credentials
 from bot.metrics import Metrics
-from bot.model import Alert, EventIn
+from bot.model import EventIn
 from bot.notices import Notifier
 from bot.secrets import load_keyring
 from bot.services import SERVICES, Services
@@ -91,16 +91,8 @@ def build_services(settings: Settings) -> Services:
     )
     holder.append(worker)
     actions = ActionService(db, ingest)
-    factory = worker.factory
     notifier = Notifier(ingest, settings.public_url)
     timeout = settings.sync_timeout_seconds
-    sync = SyncEngine(db, keyring, factory, actions, notifier, metrics, timeout=timeout)
-    checks = IntegrationChecks(db, keyring, factory, notifier, metrics, timeout=timeout)
-
-    async def retry_sync(alert: Alert, _actor: Actor) -> object:
-        return await sync.run(str(alert.metadata.get("integration_id")), trigger="retry")
-
-    actions.jobs["sync"] = retry_sync
     return Services(
         settings,
         db,
@@ -110,10 +102,10 @@ def build_services(settings: Settings) -> Services:
         ingest,
         worker,
         actions,
-        factory,
+        worker.factory,
         notifier,
-        sync,
-        checks,
+        SyncEngine(db, keyring, worker.factory, actions, notifier, metrics, timeout=timeout),
+        IntegrationChecks(db, keyring, worker.factory, notifier, metrics, timeout=timeout),
     )
 
 

@@ -24,7 +24,7 @@ from adapters.factory import AdapterFactory
 from adapters.registry import adapter_type
 from bot.actions import ActionService, Actor
 from bot.metrics import Metrics
-from bot.model import AlertState, EventIn, Verb
+from bot.model import Alert, AlertState, EventIn, Verb
 from bot.notices import Notifier
 from bot.secrets import Keyring
 from cards.templates import integration_notice
@@ -105,6 +105,11 @@ class SyncEngine:
         self._actions, self._notifier, self._metrics = actions, notifier, metrics
         self._timeout, self.clock = timeout, clock
         self._locks: dict[str, asyncio.Lock] = {}
+        actions.jobs["sync"] = self.retry  # Retry on a failed-sync card runs the sync again
+
+    async def retry(self, alert: Alert, _actor: Actor) -> SyncOutcome:
+        """The sync a failed-sync alert stands for, run again now."""
+        return await self.run(str(alert.metadata.get("integration_id")), trigger="retry")
 
     @property
     def running(self) -> int:
