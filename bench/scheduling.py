@@ -54,18 +54,21 @@ class Timed(SchedulerService):
         if event.job_id.startswith("sync:"):
             self.scheduled[event.job_id] = max(event.scheduled_run_times)
 
-    async def sync_integration(self, integration_id: str) -> None:
+    async def run_sync(self, integration_id: str) -> None:
         when = self.scheduled.get(f"sync:{integration_id}")
         if when is not None:
             self.lags.append((utcnow() - when).total_seconds())
-        await super().sync_integration(integration_id)
+        await super().run_sync(integration_id)
 
 
-async def run_scheduling(integrations: int, seconds: float) -> dict[str, float]:
+async def run_scheduling(
+    integrations: int, seconds: float, database_url: str | None = None
+) -> dict[str, float]:
+    """Schedule `integrations` no-op syncs a minute apart each and watch for `seconds`."""
     TYPES["noop"] = AdapterType("noop", "No-op", "bench only", (), _noop, ("full_sync",))
     data = tempfile.mkdtemp(prefix="chatops-bench-sched-")
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{data}/s.db",
+        database_url=database_url or f"sqlite+aiosqlite:///{data}/s.db",
         data_dir=data,
         log_level="WARNING",
         schedule_refresh_seconds=3600,
@@ -101,10 +104,8 @@ async def run_scheduling(integrations: int, seconds: float) -> dict[str, float]:
     await asyncio.sleep(seconds)
     cpu = time.process_time() - cpu0
     runs = len(work.lags)
-    scheduler.pause()
-    while services.sync.running:
-        await asyncio.sleep(0.05)  # let the runs in flight finish before closing the database
     scheduler.shutdown(wait=False)
+    await work.stop()
     await services.http.aclose()
     await services.db.dispose()
     lags = sorted(work.lags[:runs])

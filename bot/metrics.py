@@ -88,3 +88,8 @@ class Metrics:
             "Deliveries the sweeper found overdue by more than a minute",
             registry=self.registry,
         )
+        self.sync_queue = Gauge(
+            "chatops_sync_queue",
+            "Scheduled syncs due and waiting for a runner (CHATOPS_SYNC_CONCURRENCY)",
+            registry=self.registry,
+        )

@@ -34,10 +34,51 @@ class SchedulerService:
     def __init__(self, services: Services, clock: Callable[[], datetime] = utcnow) -> None:
         self.services, self._clock = services, clock
         self.scheduler: Any = None  # set when the jobs start; `refresh` edits its jobs
+        self._due: asyncio.Queue[str] = asyncio.Queue()
+        self._waiting: set[str] = set()
+        self._runners: list[asyncio.Task[None]] = []
 
     async def sync_integration(self, integration_id: str) -> None:
-        """One scheduled sync; its outcome goes to the sync log, never up as an error."""
+        """Queue a due sync for the sync runners (`CHATOPS_SYNC_CONCURRENCY` of them), so slow
+        providers cannot take every database connection. A sync still waiting from its last
+        turn is not queued twice."""
+        if integration_id in self._waiting:
+            return
+        if not self._runners:
+            self._runners = [
+                asyncio.create_task(self._run_syncs(), name=f"sync-runner-{n}")
+                for n in range(self.services.settings.sync_concurrency)
+            ]
+        self._waiting.add(integration_id)
+        self._due.put_nowait(integration_id)
+        self.services.metrics.sync_queue.set(self._due.qsize())
+
+    async def _run_syncs(self) -> None:
+        while True:
+            integration_id = await self._due.get()
+            self.services.metrics.sync_queue.set(self._due.qsize())
+            try:
+                await self.run_sync(integration_id)
+            except Exception:  # a sync records its own failures; this is a bug, logged
+                log.exception("sync crashed", extra={"integration": integration_id})
+            finally:
+                self._waiting.discard(integration_id)
+
+    async def run_sync(self, integration_id: str) -> None:
+        """The sync itself, taken from the queue by a runner."""
         await self.services.sync.run(integration_id, trigger="schedule")
+
+    @property
+    def queued(self) -> int:
+        """Syncs due and waiting for a runner."""
+        return self._due.qsize()
+
+    async def stop(self) -> None:
+        """Stop the sync runners; a sync cut short is recorded as interrupted by the next run."""
+        for task in self._runners:
+            task.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        self._runners = []
 
     async def check_health(self) -> int:
         """Health-check every active integration, a few at a time."""
@@ -156,6 +197,7 @@ async def run(services: Services, stop: asyncio.Event) -> None:
     """Stand by until this process holds the leader lock, then run the jobs until `stop`."""
     lock = LeaderLock(services.db.url)
     scheduler = None
+    work = SchedulerService(services)
     try:
         while not stop.is_set():
             if scheduler is None:
@@ -165,15 +207,17 @@ async def run(services: Services, stop: asyncio.Event) -> None:
                     log.warning("cannot reach the database to lead", extra={"error": str(exc)})
                     leading = False
                 if leading:
-                    scheduler = await start(services)
+                    scheduler = await start(services, work)
                     log.info("this process leads the scheduler")
             elif not services.db.is_sqlite and not lock.held:
                 log.warning("lost the scheduler lead; standing by")
                 scheduler.shutdown(wait=False)
-                scheduler = None
+                await work.stop()
+                work, scheduler = SchedulerService(services), None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=STANDBY_RETRY_SECONDS)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        await work.stop()
         await lock.release()

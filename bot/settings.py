@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     health_check_minutes: float = Field(15.0, ge=0.1, le=1440)
     schedule_refresh_seconds: float = Field(30.0, ge=1, le=3600)
     sync_timeout_seconds: float = Field(120.0, gt=0, le=3600)
+    sync_concurrency: int = Field(64, ge=1, le=1000)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     @field_validator("database_url")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import deque
 from datetime import timedelta
@@ -93,6 +94,7 @@ async def test_sync_jobs_follow_the_integrations_in_the_database(
 ) -> None:
     pd = pagerduty
     scheduler = None
+    work = SchedulerService(client.app[SERVICES])
     try:
         services = client.app[SERVICES]
         settings = {
@@ -124,7 +126,6 @@ async def test_sync_jobs_follow_the_integrations_in_the_database(
         assert refused.status == 400
         assert "do not sync" in (await refused.json())["error"]["message"]
 
-        work = SchedulerService(services)
         scheduler = await scheduling.start(services, work)
         job = scheduler.get_job(f"sync:{integration_id}")
         assert job is not None
@@ -150,6 +151,7 @@ async def test_sync_jobs_follow_the_integrations_in_the_database(
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        await work.stop()
 
 
 async def test_the_outbox_sweeper_counts_deliveries_left_overdue(client: Client) -> None:
@@ -166,3 +168,34 @@ async def test_the_outbox_sweeper_counts_deliveries_left_overdue(client: Client)
         assert services.metrics.outbox_overdue._value.get() == 1
     finally:
         await sink.stop()
+
+
+async def test_due_syncs_wait_for_a_runner_and_are_queued_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = client.app[SERVICES]
+    monkeypatch.setattr(services.settings, "sync_concurrency", 2)
+    release = asyncio.Event()
+    running: list[str] = []
+    peak = 0
+
+    class Slow(SchedulerService):
+        async def run_sync(self, integration_id: str) -> None:
+            nonlocal peak
+            running.append(integration_id)
+            peak = max(peak, len(running))
+            await release.wait()
+            running.remove(integration_id)
+
+    work = Slow(services)
+    try:
+        for integration_id in ("a", "b", "c", "d", "a", "c"):
+            await work.sync_integration(integration_id)
+        await eventually(lambda: len(running) == 2)
+        assert work.queued == 2  # c and d wait; the repeats of a and c were not queued again
+        assert services.metrics.sync_queue._value.get() == 2
+        release.set()
+        await eventually(lambda: work.queued == 0 and not running)
+        assert peak == 2
+    finally:
+        await work.stop()
