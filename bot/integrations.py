@@ -153,6 +153,8 @@ async def create(
 ) -> Integration:
     """Validate and store a new integration, its secrets encrypted."""
     kind = _kind(body.get("type"))
+    if not kind.available:
+        raise InvalidRequest(f"type: {kind.name} is disabled; it can no longer be added")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise InvalidRequest("name: required, 1 to 255 characters")

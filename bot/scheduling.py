@@ -122,7 +122,10 @@ class SchedulerService:
                 w.id, w.sync_interval_minutes, f"sync {w.id} every {w.sync_interval_minutes} min"
             )
             for w in watched
-            if w.sync_enabled and w.type in TYPES and TYPES[w.type].syncs
+            if w.sync_enabled
+            and w.type in TYPES
+            and TYPES[w.type].syncs
+            and TYPES[w.type].available
         ]
         if self.scheduler is None:
             return

@@ -98,6 +98,14 @@ async def test_a_provider_deprecated_by_a_release_is_announced(
     assert told["priority"] == "MEDIUM"  # disabled is a warning, not information
     assert '"Generic Webhook" integration provider status has changed' in told["body"]
     assert 'from "deprecated" to "disabled"' in told["body"]
+    refused = await client.post(
+        "/api/v1/integrations",
+        json={"type": "webhook", "name": "new", "settings": {"url": "https://example.com"}},
+    )
+    assert refused.status == 400
+    assert (await refused.json())["error"]["message"] == (
+        "type: Generic Webhook is disabled; it can no longer be added"
+    )
 
 
 async def test_a_notice_that_cannot_be_stored_is_retried_and_the_check_still_counts(
