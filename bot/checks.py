@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+
 from adapters.base import AdapterError
 from adapters.factory import AdapterFactory
 from adapters.registry import TYPES
@@ -63,16 +65,19 @@ class IntegrationChecks:
         new = "connected" if health_ok else "error"
         if old == "expired" and not health_ok:
             new = "expired"
+        changes: dict[str, Any] = {
+            "connection_status": new,
+            "connection_error": None if health_ok else detail,
+            "last_connection_test_at": self.clock(),
+            "last_connection_test_result": "passed" if health_ok else "failed",
+            "updated_at": Integration.updated_at,  # a check is not a change of settings
+        }
+        if expires is not None:
+            changes["credentials_expire_at"] = expires
         async with self._db.session() as session, session.begin():
-            row = await session.get(Integration, integration_id)
-            if row is None:
-                return None
-            row.connection_status = new
-            row.connection_error = None if health_ok else detail
-            row.last_connection_test_at = self.clock()
-            row.last_connection_test_result = "passed" if health_ok else "failed"
-            if expires is not None:
-                row.credentials_expire_at = expires
+            await session.execute(
+                update(Integration).where(Integration.id == integration_id).values(**changes)
+            )
         self._metrics.health.labels(type_id, "ok" if health_ok else "failed").inc()
         if new != old and (old is not None or not health_ok):
             await self._notifier.status_changed(tenant, integration_id, name, old, new)

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from adapters import registry
 from bot.app import SERVICES
 from storage.schema import utcnow
+from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route
 
@@ -142,3 +143,36 @@ async def test_notice_links_lead_to_a_page_that_says_what_to_do(client: Client) 
     text = await page.text()
     assert "its credentials" in text and "/chatops integrations show" in text
     assert "<i>x" not in text and "&lt;i&gt;x" in text
+
+
+async def test_health_checks_tell_the_admins_when_the_connection_drops_and_returns(
+    client: Client, admins: Sink, pagerduty: FakePagerDuty
+) -> None:
+    services = client.app[SERVICES]
+    settings = {
+        "routing_key": VALID_KEY,
+        "events_url": pagerduty.url,
+        "api_key": VALID_API_KEY,
+        "api_url": pagerduty.api_url,
+    }
+    resp = await client.post(
+        "/api/v1/integrations", json={"type": "pagerduty", "name": "pd", "settings": settings}
+    )
+    integration_id = (await resp.json())["data"]["id"]
+    doc = f"/api/v1/integrations/{integration_id}"
+    assert await services.checks.check_health(integration_id) is True
+    assert (await (await client.get(doc)).json())["data"]["connection_status"] == "connected"
+    pagerduty.fail_rest = 1
+    assert await services.checks.check_health(integration_id) is False
+    dropped = (await (await client.get(doc)).json())["data"]
+    assert dropped["connection_status"] == "error"
+    assert "HTTP 500" in dropped["connection_error"]
+    assert await services.checks.check_health(integration_id) is True
+    await eventually(lambda: len(notices(admins)) == 2)
+    lost, back = notices(admins)
+    assert (lost["priority"], back["priority"]) == ("MEDIUM", "INFO")  # warning, information
+    assert 'from "connected" to "error"' in lost["body"]
+    assert 'from "error" to "connected"' in back["body"]
+    assert await services.checks.check_health(integration_id) is True
+    stored = await client.get("/api/v1/events?type=integration.connection.status.changed")
+    assert (await stored.json())["total"] == 2  # no change, no notice
