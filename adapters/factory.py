@@ -47,12 +47,6 @@ class AdapterFactory:
             await cached[1].disconnect()
         return adapter
 
-    async def forget(self, tenant: str, key: str) -> None:
-        """Drop the instance of a removed integration."""
-        cached = self._cache.pop((tenant, key), None)
-        if cached is not None:
-            await cached[1].disconnect()
-
     async def close(self) -> None:
         """Disconnect every adapter (at shutdown)."""
         cached, self._cache = list(self._cache.values()), {}

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from adapters.base import AdapterError
 from adapters.factory import AdapterFactory
 from adapters.registry import TYPES
@@ -52,7 +50,7 @@ class IntegrationChecks:
             row = await session.get(Integration, integration_id)
             if row is None or not row.is_active:
                 return None
-            values = {**(row.config or {}), **self._keyring.decrypt(row.credentials)}
+            values = self._keyring.with_secrets(row.config, row.credentials)
             tenant, name, type_id, old = row.tenant_id, row.name, row.type, row.connection_status
         try:
             adapter = await self._factory.get(tenant, integration_id, type_id, values)
@@ -70,14 +68,11 @@ class IntegrationChecks:
             "connection_error": None if health_ok else detail,
             "last_connection_test_at": self.clock(),
             "last_connection_test_result": "passed" if health_ok else "failed",
-            "updated_at": Integration.updated_at,  # a check is not a change of settings
         }
         if expires is not None:
             changes["credentials_expire_at"] = expires
         async with self._db.session() as session, session.begin():
-            await session.execute(
-                update(Integration).where(Integration.id == integration_id).values(**changes)
-            )
+            await syncs.record_status(session, integration_id, **changes)
         self._metrics.health.labels(type_id, "ok" if health_ok else "failed").inc()
         if new != old and (old is not None or not health_ok):
             await self._notifier.status_changed(tenant, integration_id, name, old, new)
@@ -123,9 +118,13 @@ class IntegrationChecks:
         async with self._db.session() as session, session.begin():
             lapsed = await syncs.credentials_lapsed(session, now)
             found = [(r.id, r.tenant_id, r.name, r.credentials_expire_at) for r in lapsed]
-            for row in lapsed:
-                row.connection_status = "expired"
-                row.connection_error = "the credentials expired"
+            if found:
+                await syncs.record_status(
+                    session,
+                    *(f[0] for f in found),
+                    connection_status="expired",
+                    connection_error="the credentials expired",
+                )
         for integration_id, tenant, name, when in found:
             notice = integration_notice("integration.credentials.expired", integration_id, name)
             facts: dict[str, Any] = {"integration": name}

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import update
 
 from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.factory import AdapterFactory
@@ -31,10 +30,10 @@ from bot.model import (
 )
 from bot.secrets import Keyring, SecretKeyError
 from storage import config as config_repo
-from storage import digests, outbox
+from storage import digests, outbox, syncs
 from storage import events as events_repo
 from storage.db import Database
-from storage.schema import Integration, utcnow
+from storage.schema import utcnow
 
 log = logging.getLogger("chatops.delivery")
 
@@ -171,7 +170,7 @@ class DeliveryWorker:
         if await self._held_back(item, channel):
             return
         try:
-            values = {**channel.settings, **self._keyring.decrypt(token)}
+            values = self._keyring.with_secrets(channel.settings, token)
         except SecretKeyError as exc:
             return await self._dead(item, str(exc), None, channel)
         if channel.target:
@@ -344,10 +343,8 @@ class DeliveryWorker:
     async def _disconnect(self, integration_id: str, error: str) -> None:
         """Credentials refused: mark the integration disconnected until someone fixes them."""
         async with self._db.session() as session, session.begin():
-            await session.execute(
-                update(Integration)
-                .where(Integration.id == integration_id)
-                .values(connection_status="disconnected", connection_error=error)
+            await syncs.record_status(
+                session, integration_id, connection_status="disconnected", connection_error=error
             )
         self._cache.invalidate()
         log.error("integration disconnected", extra={"integration": integration_id, "error": error})

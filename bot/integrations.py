@@ -190,7 +190,7 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
         row = await admin.integration(session, tenant, ref)
         kind = _kind(row.type)
         if "settings" in body or "config" in body:
-            current = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
+            current = services.keyring.with_secrets(row.config, row.credentials)
             given = body.get("settings", body.get("config"))
             if not isinstance(given, dict):
                 raise InvalidRequest("settings: must be an object")
@@ -306,7 +306,7 @@ async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
     """Run the adapter's connection test and record its outcome on the integration."""
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
-        values = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
+        values = services.keyring.with_secrets(row.config, row.credentials)
     try:
         adapter = adapter_type(row.type).build(values, services.http, build_options(services))
         detail = await adapter.test()

@@ -38,7 +38,6 @@ class Notifier:
         self._ingest, self._public_url = ingest, public_url.rstrip("/")
         self.retry_delays = tuple(retry_delays)
         self._retrying: set[asyncio.Task[None]] = set()
-        self.given_up = 0
 
     def event(
         self,
@@ -92,7 +91,6 @@ class Notifier:
                 continue
             log.info("integration notice sent on retry", extra={"event_type": event.event_type})
             return
-        self.given_up += 1
         log.error("integration notice given up", extra={"event_type": event.event_type})
 
     async def status_changed(
@@ -117,11 +115,6 @@ class Notifier:
                 kind=kind,
             )
         )
-
-    @property
-    def pending(self) -> int:
-        """Notices waiting for a background retry."""
-        return len(self._retrying)
 
     async def close(self) -> None:
         """Stop retrying (at shutdown)."""

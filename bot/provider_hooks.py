@@ -46,7 +46,7 @@ async def receive(request: web.Request) -> web.Response:
         row = await session.get(Integration, integration_id)
         if row is None or not row.is_active:
             raise ApiError(404, "not_found", f"no active integration {integration_id!r}")
-        values = {**(row.config or {}), **services.keyring.decrypt(row.credentials)}
+        values = services.keyring.with_secrets(row.config, row.credentials)
         tenant, type_id = row.tenant_id, row.type
     kind = TYPES.get(type_id)
     if kind is None or "webhooks" not in kind.capabilities:

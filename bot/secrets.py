@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,10 @@ class Keyring:
                 "keep the old key in CHATOPS_SECRET_KEY after the new one"
             ) from None
         return dict(data)
+
+    def with_secrets(self, settings: Mapping[str, Any] | None, token: str | None) -> dict[str, Any]:
+        """Plain settings with the secrets of `token` added: what an adapter is built from."""
+        return {**(settings or {}), **self.decrypt(token)}
 
     def rotate(self, token: str) -> str:
         """The same secrets, re-encrypted with the newest key."""

@@ -111,11 +111,6 @@ class SyncEngine:
         """The sync a failed-sync alert stands for, run again now."""
         return await self.run(str(alert.metadata.get("integration_id")), trigger="retry")
 
-    @property
-    def running(self) -> int:
-        """Syncs in flight in this process."""
-        return sum(lock.locked() for lock in self._locks.values())
-
     async def run(
         self, integration_id: str, *, kind: SyncKind = "incremental", trigger: str = "schedule"
     ) -> SyncOutcome:
@@ -203,7 +198,7 @@ class SyncEngine:
                 status_before=row.connection_status,
                 attempt=log_row.attempt,
                 request=SyncRequest(kind, cursor, provider.entities, refs),
-                values={**(row.config or {}), **self._keyring.decrypt(row.credentials)},
+                values=self._keyring.with_secrets(row.config, row.credentials),
             )
 
     async def _succeeded(self, run: Run, outcome: SyncOutcome, cursor: str | None) -> None:
@@ -221,16 +216,13 @@ class SyncEngine:
                     completed_at=self.clock(),
                 )
             )
-            await session.execute(
-                update(Integration)
-                .where(Integration.id == run.integration_id)
-                .values(
-                    last_sync_at=self.clock(),
-                    last_error=None,
-                    connection_status="connected",
-                    connection_error=None,
-                    updated_at=Integration.updated_at,  # a sync is not a change of settings
-                )
+            await syncs.record_status(
+                session,
+                run.integration_id,
+                last_sync_at=self.clock(),
+                last_error=None,
+                connection_status="connected",
+                connection_error=None,
             )
 
     async def apply_states(
@@ -275,11 +267,7 @@ class SyncEngine:
                     connection_status="disconnected" if disconnected else "error",
                     connection_error=error,
                 )
-            await session.execute(
-                update(Integration)
-                .where(Integration.id == run.integration_id)
-                .values(updated_at=Integration.updated_at, **changes)
-            )
+            await syncs.record_status(session, run.integration_id, **changes)
         log.warning(
             "sync failed",
             extra={"integration": run.integration_id, "attempt": run.attempt, "error": error},

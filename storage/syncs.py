@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,6 +129,18 @@ async def alerts_for_refs(
         for ref, event_id, state in rows.all():
             found[str(ref)] = (event_id, state)
     return found
+
+
+async def record_status(session: AsyncSession, *integration_ids: str, **values: Any) -> None:
+    """Write connection and sync status (connection_status, last_sync_at, errors...).
+
+    `updated_at` keeps meaning "settings last changed": status is not a change of settings.
+    """
+    await session.execute(
+        update(Integration)
+        .where(Integration.id.in_(integration_ids))
+        .values(updated_at=Integration.updated_at, **values)
+    )
 
 
 async def open_refs(session: AsyncSession, integration_id: str, limit: int) -> list[str]:

@@ -48,7 +48,6 @@ async def test_instances_are_kept_per_integration_and_rebuilt_when_settings_chan
         changed = await factory.get("t1", "i1", "tracked", {"url": "b"})
         assert changed is not first
         assert EVENTS == ["connect a", "connect a", "connect b", "disconnect a"]
-        await factory.forget("t1", "i1")
         await factory.close()
         assert EVENTS[-2:] == ["disconnect b", "disconnect a"]
         assert len(factory) == 0
