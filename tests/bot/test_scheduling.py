@@ -199,3 +199,26 @@ async def test_due_syncs_wait_for_a_runner_and_are_queued_once(
         assert peak == 2
     finally:
         await work.stop()
+
+
+async def test_the_health_sweep_checks_every_active_integration(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    settings = {"routing_key": VALID_KEY, "events_url": pagerduty.url}
+    ids = []
+    for name, type_id, values in (
+        ("pd", "pagerduty", settings),
+        ("gone", "webhook", {"url": "http://127.0.0.1:9/nothing"}),
+        ("off", "pagerduty", settings),
+    ):
+        resp = await client.post(
+            "/api/v1/integrations", json={"type": type_id, "name": name, "settings": values}
+        )
+        ids.append((await resp.json())["data"]["id"])
+    await client.patch(f"/api/v1/integrations/{ids[2]}", json={"is_active": False})
+    assert await SchedulerService(client.app[SERVICES]).check_health() == 1
+    statuses = [
+        (await (await client.get(f"/api/v1/integrations/{i}")).json())["data"]["connection_status"]
+        for i in ids
+    ]
+    assert statuses == ["connected", "error", None]
