@@ -225,12 +225,21 @@ def retry_after_seconds(value: str | None, default: float, *, now: datetime | No
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def raise_for_status(kind: str, resp: httpx.Response, *, default_retry_after: float = 30.0) -> None:
-    """Translate an HTTP error answer into the adapter error hierarchy."""
+def raise_for_status(
+    kind: str,
+    resp: httpx.Response,
+    *,
+    default_retry_after: float = 30.0,
+    message: str | None = None,
+) -> None:
+    """Translate an HTTP error answer into the adapter error hierarchy.
+
+    `message` is the vendor's own error text when the caller has read it out of the body.
+    """
     code = resp.status_code
     if code < 400:
         return
-    detail = f"{kind}: HTTP {code}: {resp.text[:300]}".rstrip(": ")
+    detail = f"{kind}: HTTP {code}: {(message or resp.text)[:300]}".rstrip(": ")
     if code == 429:
         wait = retry_after_seconds(resp.headers.get("Retry-After"), default_retry_after)
         raise RateLimited(detail, retry_after=wait, status_code=code)

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from adapters.base import BadConfig, raise_for_status, translate_errors
+from adapters.base import raise_for_status, translate_errors
 from adapters.targets import check_target
 
 ErrorText = Callable[[Any], str]
@@ -37,15 +37,6 @@ async def call(
     with translate_errors(kind):
         resp = await http.request(method, url, **kwargs)
     if resp.status_code >= 400:
-        message = error_text(json_of(resp)) or resp.text[:300]
-        if resp.status_code in (400, 404, 409, 422):
-            raise BadConfig(
-                f"{kind}: HTTP {resp.status_code}: {message}", status_code=resp.status_code
-            )
-        raise_for_status(kind, _with_text(resp, message), default_retry_after=retry_after)
+        message = error_text(json_of(resp)) or resp.text
+        raise_for_status(kind, resp, default_retry_after=retry_after, message=message)
     return resp
-
-
-def _with_text(resp: httpx.Response, message: str) -> httpx.Response:
-    """The response with its body replaced by the vendor's message, for a readable error."""
-    return httpx.Response(resp.status_code, headers=resp.headers, text=message)
