@@ -10,6 +10,8 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,17 +31,29 @@ def _row(name: str, result: dict[str, float]) -> str:
     )
 
 
-def bench_postgres(events: int, concurrency: int) -> None:
-    """The same runs on a throw-away PostgreSQL cluster."""
+@contextmanager
+def postgres(label: str) -> Iterator[Cluster | None]:
+    """A throw-away PostgreSQL cluster, or None (and a line saying so) without the binaries."""
     bindir = find_bindir()
     if bindir is None:
-        print("postgres       skipped: PostgreSQL server binaries not found")
+        print(f"{label:<14} skipped: PostgreSQL server binaries not found")
+        yield None
         return
-    from storage.db import Database
-
     cluster = Cluster(bindir)
     cluster.start()
     try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def bench_postgres(events: int, concurrency: int) -> None:
+    """The same runs on a throw-away PostgreSQL cluster."""
+    from storage.db import Database
+
+    with postgres("postgres") as cluster:
+        if cluster is None:
+            return
         cluster.sql("CREATE DATABASE template_bench")
 
         async def migrate() -> None:
@@ -56,8 +70,6 @@ def bench_postgres(events: int, concurrency: int) -> None:
             cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
             result = asyncio.run(run_pipeline(cluster.url(database), count, parallel, rate))
             print(_row(name, result), flush=True)
-    finally:
-        cluster.stop()
 
 
 def bench_scheduling(integrations: int, seconds: float) -> None:
@@ -78,18 +90,11 @@ def bench_scheduling(integrations: int, seconds: float) -> None:
         )
 
     report("sqlite", asyncio.run(run_scheduling(integrations, seconds)))
-    bindir = find_bindir()
-    if bindir is None:
-        print("  postgres   skipped: PostgreSQL server binaries not found")
-        return
-    cluster = Cluster(bindir)
-    cluster.start()
-    try:
-        cluster.sql("CREATE DATABASE bench_scheduling")
-        url = cluster.url("bench_scheduling")
-        report("postgres", asyncio.run(run_scheduling(integrations, seconds, url)))
-    finally:
-        cluster.stop()
+    with postgres("  postgres") as cluster:
+        if cluster is not None:
+            cluster.sql("CREATE DATABASE bench_scheduling")
+            url = cluster.url("bench_scheduling")
+            report("postgres", asyncio.run(run_scheduling(integrations, seconds, url)))
 
 
 def main() -> int:
