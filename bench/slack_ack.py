@@ -11,7 +11,6 @@ import json
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,14 +26,9 @@ from bot.model import EventIn
 from bot.settings import Settings
 from storage import events as events_repo
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
+from tests.fixtures import FIXTURES
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "fixtures"
-    / "slack"
-    / "block_actions.bolt_test.json"
-)
+FIXTURE = FIXTURES / "slack" / "block_actions.bolt_test.json"
 
 
 def click_body(alert_id: str) -> str:

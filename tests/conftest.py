@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +20,26 @@ from tests.fakes.pagerduty import FakePagerDuty
 from tests.pg import Cluster, find_bindir
 
 API_TOKEN = "test-token-0123456789"
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def read_beside(path: Path, repository: Path, tmp: Path) -> bool:
+    """Whether `path` lies next to the checkout (a sibling folder like shared/), not in it."""
+    outside = repository.parent
+    if outside in (Path(outside.anchor), tmp) or not path.is_relative_to(outside):
+        return False
+    return not (path.is_relative_to(repository) or path.is_relative_to(tmp))
+
+
+def _refuse_reads_beside_the_repository(event: str, args: tuple[object, ...]) -> None:
+    """Fail any open of a file next to the checkout: a clone must test with nothing beside it."""
+    if event == "open" and isinstance(args[0], str | Path):
+        path = Path(args[0]).absolute()
+        if read_beside(path, REPOSITORY, Path(tempfile.gettempdir())):
+            raise PermissionError(f"the test suite read {path}, outside the repository")
+
+
+sys.addaudithook(_refuse_reads_beside_the_repository)
 _counter = itertools.count()
 
 

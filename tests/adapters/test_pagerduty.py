@@ -6,7 +6,6 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,8 +14,9 @@ from adapters.base import AuthError, BadConfig, NotSupported, RateLimited, Remot
 from adapters.pagerduty import PagerDutyAdapter, PagerDutyConfig, enqueue_body, severity
 from bot.model import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
+from tests.fixtures import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pagerduty"
+FIXTURES = FIXTURE_ROOT / "pagerduty"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "alertmanager"
+from tests.fixtures import FIXTURES as FIXTURE_ROOT
+
+FIXTURES = FIXTURE_ROOT / "alertmanager"
 Client = TestClient  # type: ignore[type-arg]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+from tests.fixtures import FIXTURES as FIXTURE_ROOT
+
+FIXTURES = FIXTURE_ROOT
 
 
 @cache

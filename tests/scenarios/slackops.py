@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
 
 from tests.fakes.slack import TEAM_ID, sign
+from tests.fixtures import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "slack"
+FIXTURES = FIXTURE_ROOT / "slack"
 Client = TestClient  # type: ignore[type-arg]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,10 @@ from tests.cards.checks import adaptive_problems
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
 from tests.fakes.slack import FakeSlack
+from tests.fixtures import FIXTURES as FIXTURE_ROOT
 from tests.helpers import eventually
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
+FIXTURES = FIXTURE_ROOT / "teams"
 CHANNEL = "19:693ecdb923ac4458a5c23661b505fc84@thread.skype"
 ADMIN_AAD = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
 Client = TestClient  # type: ignore[type-arg]
