@@ -213,7 +213,12 @@ def _report_configuration(settings: Settings) -> None:
         missing.append(
             "Slack not configured (CHATOPS_SLACK_BOT_TOKEN, CHATOPS_SLACK_SIGNING_SECRET)"
         )
-    if not settings.teams_app_id:
-        missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_APP_ID unset)")
+    if not settings.teams_app_id and settings.teams_local:
+        missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_LOCAL=true)")
+    elif not settings.teams_app_id:
+        missing.append(
+            "Teams not configured (CHATOPS_TEAMS_APP_ID; CHATOPS_TEAMS_LOCAL=true for the "
+            "Bot Framework Emulator on loopback): /api/messages answers 401"
+        )
     for line in missing:
         log.warning("not configured: %s", line)

@@ -7,18 +7,49 @@ Writes through this process's API clear it at once; changes made by other proces
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+
+class BoundedSet(Generic[K]):
+    """The most recently seen `size` keys: memory stays flat however many tenants appear."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._keys: OrderedDict[K, None] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._keys:
+            self._keys.move_to_end(key)  # type: ignore[arg-type]
+            return True
+        return False
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: K) -> None:
+        """Remember `key`, forgetting the least recently seen one past the bound."""
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._size:
+            self._keys.popitem(last=False)
 
 
 class ConfigCache:
-    """Values by key, each kept for `ttl` seconds or until `invalidate()`."""
+    """Values by key, each kept for `ttl` seconds or until `invalidate()`, at most `size` keys."""
 
-    def __init__(self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl, self._clock = ttl, clock
-        self._values: dict[tuple[Any, ...], tuple[float, Any]] = {}
+    def __init__(
+        self, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic, size: int = 4_096
+    ) -> None:
+        self._ttl, self._clock, self._size = ttl, clock, size
+        self._values: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     async def get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
         """The cached value, or `load()`'s result, kept until it expires."""
@@ -28,6 +59,9 @@ class ConfigCache:
             return hit[1]  # type: ignore[no-any-return]
         value = await load()
         self._values[key] = (now + self._ttl, value)
+        self._values.move_to_end(key)
+        while len(self._values) > self._size:
+            self._values.popitem(last=False)
         return value
 
     def invalidate(self) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot import jsonbody
 from storage.admin import Conflict, NotFound
 
 log = logging.getLogger("chatops.http")
@@ -64,16 +64,16 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 async def read_json(request: web.Request) -> object:
     """The request body as JSON, or a 400 that says where it broke."""
+    value, _cleaned = await read_json_cleaned(request)
+    return value
+
+
+async def read_json_cleaned(request: web.Request) -> tuple[object, list[str]]:
+    """The body as JSON and the fields NUL characters were removed from, or a 400."""
     raw = await request.read()
-    if not raw:
+    if not raw.strip():
         raise ApiError(400, "empty_body", "the body is empty; send a JSON object")
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise ApiError(400, "malformed_json", "the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "malformed_json",
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-        ) from None
+        return jsonbody.parse(raw)
+    except jsonbody.MalformedJson as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None

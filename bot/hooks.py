@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.errors import ApiError, read_json
 from bot.model import EventIn
-from bot.normalize import InvalidEvent, from_alertmanager, from_grafana
+from bot.normalize import InvalidEvent, from_alertmanager, from_grafana, tenant_of
 from bot.services import Services
 
 Parser = Callable[..., list[EventIn]]
@@ -20,8 +20,8 @@ def register(app: web.Application, services: Services) -> None:
 
     def receiver(parse: Parser) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
-            tenant = request.query.get("tenant", "default")
             try:
+                tenant = tenant_of(request.query.get("tenant"))
                 events = parse(await read_json(request), tenant=tenant)
             except InvalidEvent as exc:
                 raise ApiError(400, exc.code, str(exc)) from None
@@ -42,8 +42,9 @@ def register(app: web.Application, services: Services) -> None:
                             "dedup_key": r.dedup_key,
                             "state": r.state,
                             "deduplicated": r.deduplicated,
+                            "cleaned": list(e.cleaned),
                         }
-                        for r in results
+                        for e, r in zip(events, results, strict=True)
                     ],
                 },
                 status=202,

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import defaults, preferences, routing
-from bot.config_cache import ConfigCache
+from bot.config_cache import BoundedSet, ConfigCache
 from bot.logs import correlation_id
 from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from bot.normalize import dedup_key_for
@@ -81,7 +82,17 @@ class IngestService:
         self._db = db
         self._wake = wake
         self.cache = cache or ConfigCache()
-        self._tenants: set[str] = set()
+        self._tenants: BoundedSet[str] = BoundedSet()
+
+    def _remember_tenant_on_commit(self, session: AsyncSession, tenant: str) -> None:
+        """Skip the tenant check next time, but only once the row is really committed.
+
+        A request that fails after creating the tenant rolls it back; remembering it earlier
+        would make every later event of that tenant fail on its foreign key.
+        """
+        sqlalchemy.event.listen(
+            session.sync_session, "after_commit", lambda _s: self._tenants.add(tenant), once=True
+        )
 
     def wake_workers(self) -> None:
         """Tell the delivery workers that new outbox rows are committed."""
@@ -102,12 +113,15 @@ class IngestService:
         correlation_id.set(event.correlation_id)
         if event.tenant not in self._tenants:
             await events_repo.ensure_tenant(session, event.tenant)
-            self._tenants.add(event.tenant)
+            self._remember_tenant_on_commit(session, event.tenant)
         stored = await events_repo.store(session, event, key, now)
         if stored is None:
             log.info("resolve for no open alert ignored", extra={"dedup_key": key})
             return IngestResult(None, key, "resolved", False, 0)
         alert = stored.alert
+        if event.cleaned:
+            log.warning("event cleaned", extra={"alert_id": alert.id, "cleaned": event.cleaned})
+            session.add(events_repo.cleaned_audit(alert, event))
         if stored.deduplicated:
             note = (
                 f"✅ Resolved by {alert.resolved_by}"

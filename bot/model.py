@@ -104,6 +104,7 @@ class EventIn:
     correlation_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     resolve: bool = False  # the source says the condition has cleared
+    cleaned: tuple[str, ...] = ()  # what was changed to make the event storable and safe
 
 
 @dataclass(frozen=True)

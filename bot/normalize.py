@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.model import NOTIFICATION_TYPES, EventIn, Priority
 
-TITLE_MAX = 1_000
-BODY_MAX = 64_000
-TEXT_MAX = 2_048
-FACTS_MAX = 200
+LINK_MAX = 2_048  # the link column, and what browsers and chat platforms follow reliably
+ID_MAX = 255  # event_type, source, dedup_key, correlation_id: the columns' width
+TENANT_MAX = 64
 STAKEHOLDERS_MAX = 50
+STAKEHOLDER_MAX = 100
+FACT_NAME_MAX = 200
 
 
 class InvalidEvent(ValueError):
@@ -23,15 +27,59 @@ class InvalidEvent(ValueError):
         self.code = code
 
 
-def _text(data: dict[str, Any], name: str, limit: int, *, default: str | None = None) -> str | None:
-    value = data.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{name}: must be a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidEvent(f"{name}: {len(value)} characters; at most {limit} are accepted")
-    return value
+class Cleaner:
+    """Collects what was changed to make an event storable: the 202 answer lists it."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def text(self, data: dict[str, Any], name: str, *, default: str | None = None) -> str | None:
+        """A string field, or None/default when absent; another type is the caller's mistake."""
+        value = data.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise InvalidEvent(f"{name}: must be a string, got {type(value).__name__}")
+        return value
+
+    def ident(self, data: dict[str, Any], name: str, *, default: str | None = None) -> str | None:
+        """An identifier column: over its width it is shortened, keeping it distinct."""
+        value = self.text(data, name, default=default)
+        if value is not None and len(value) > ID_MAX:
+            digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+            self.notes.append(f"{name}: {len(value)} characters, shortened to {ID_MAX}")
+            value = value[: ID_MAX - 17] + "~" + digest
+        return value
+
+    def link(self, value: object, name: str = "link") -> str | None:
+        """An http(s) URL or a path; anything else is dropped with a note, never refused."""
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            self.notes.append(f"{name}: a {type(value).__name__}, not a URL: dropped")
+            return None
+        if len(value) > LINK_MAX:
+            self.notes.append(f"{name}: {len(value)} characters, over {LINK_MAX}: dropped")
+            return None
+        stripped = value.strip()
+        if not _safe_url(stripped):
+            scheme = stripped.split(":", 1)[0][:20] + ":" if ":" in stripped else "not a URL"
+            self.notes.append(f"{name}: {scheme} dropped")
+            return None
+        return stripped
+
+
+def _safe_url(value: str) -> bool:
+    if value.startswith("/") and not value.startswith("//"):
+        return True
+    if not value.lower().startswith(("http://", "https://")):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not any(c.isspace() or ord(c) < 32 for c in value)
 
 
 def _priority(data: dict[str, Any]) -> Priority:
@@ -50,29 +98,49 @@ def _priority(data: dict[str, Any]) -> Priority:
     return Priority.MEDIUM
 
 
-def _string_list(data: dict[str, Any], name: str) -> tuple[str, ...]:
+def _string_list(data: dict[str, Any], name: str, clean: Cleaner) -> tuple[str, ...]:
     value = data.get(name) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidEvent(f"{name}: must be a list of strings")
     if len(value) > STAKEHOLDERS_MAX:
-        raise InvalidEvent(f"{name}: {len(value)} entries; at most {STAKEHOLDERS_MAX}")
-    return tuple(v[:100] for v in value)
+        clean.notes.append(f"{name}: {len(value)} entries, the first {STAKEHOLDERS_MAX} kept")
+    if any(len(v) > STAKEHOLDER_MAX for v in value):
+        clean.notes.append(f"{name}: entries over {STAKEHOLDER_MAX} characters shortened")
+    return tuple(v[:STAKEHOLDER_MAX] for v in value[:STAKEHOLDERS_MAX])
 
 
 def _facts(data: dict[str, Any]) -> dict[str, str]:
     value = data.get("facts") or {}
     if not isinstance(value, dict):
         raise InvalidEvent("facts: must be an object of names to values")
-    if len(value) > FACTS_MAX:
-        raise InvalidEvent(f"facts: {len(value)} entries; at most {FACTS_MAX}")
-    return {str(k)[:200]: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    return {
+        str(k)[:FACT_NAME_MAX]: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()
+    }
 
 
-def from_api(data: Any) -> EventIn:
-    """The `POST /api/v1/events` body: only `title` is required."""
+def tenant_of(value: object) -> str:
+    """A tenant id: letters, digits, - and _, at most 64; anything else is the caller's mistake."""
+    if value is None:
+        return "default"
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent("tenant: must be a non-empty string")
+    if len(value) > TENANT_MAX:
+        raise InvalidEvent(f"tenant: {len(value)} characters; at most {TENANT_MAX}")
+    if (
+        not value.replace("-", "").replace("_", "").isascii()
+        or not value.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise InvalidEvent("tenant: use letters, digits, - and _ only")
+    return value
+
+
+def from_api(data: Any, *, nul_removed: Sequence[str] = ()) -> EventIn:
+    """The `POST /api/v1/events` body: only `title` is required; nothing refused for length."""
     if not isinstance(data, dict):
         raise InvalidEvent("the body must be a JSON object with at least a title")
-    title = _text(data, "title", TITLE_MAX)
+    clean = Cleaner()
+    clean.notes.extend(f"{where}: NUL characters removed" for where in nul_removed)
+    title = clean.text(data, "title")
     if not title or not title.strip():
         raise InvalidEvent(
             "title: required; send a short summary of what happened", "missing_title"
@@ -80,29 +148,21 @@ def from_api(data: Any) -> EventIn:
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidEvent("metadata: must be an object")
-    tenant = _text(data, "tenant", 64, default="default") or "default"
-    if not tenant.replace("-", "").replace("_", "").isalnum():
-        raise InvalidEvent("tenant: use letters, digits, - and _ only")
-    return EventIn(
+    event = EventIn(
         title=title.strip(),
-        tenant=tenant,
-        event_type=_text(data, "event_type", 255, default="generic") or "generic",
+        tenant=tenant_of(data.get("tenant")),
+        event_type=clean.ident(data, "event_type", default="generic") or "generic",
         priority=_priority(data),
-        body=_text(data, "body", BODY_MAX, default="") or "",
-        link=_link(_text(data, "link", TEXT_MAX)),
-        source=_text(data, "source", 255, default="api") or "api",
-        dedup_key=_text(data, "dedup_key", 255),
-        stakeholders=_string_list(data, "stakeholders"),
+        body=clean.text(data, "body", default="") or "",
+        link=clean.link(data.get("link")),
+        source=clean.ident(data, "source", default="api") or "api",
+        dedup_key=clean.ident(data, "dedup_key"),
+        stakeholders=_string_list(data, "stakeholders", clean),
         facts=_facts(data),
-        correlation_id=_text(data, "correlation_id", 255),
+        correlation_id=clean.ident(data, "correlation_id"),
         metadata=metadata,
     )
-
-
-def _link(value: str | None) -> str | None:
-    if value and not value.startswith(("http://", "https://", "/")):
-        raise InvalidEvent("link: must be an http(s) URL or a path starting with /")
-    return value or None
+    return dataclasses.replace(event, cleaned=tuple(clean.notes))
 
 
 def dedup_key_for(event: EventIn) -> str:
@@ -159,23 +219,26 @@ def from_alertmanager(
             or hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()[:16]
         )
         title = annotations.get("summary") or name
-        link = alert.get("generatorURL") or annotations.get("runbook_url") or None
+        clean = Cleaner()
+        link = clean.link(alert.get("generatorURL"), "generatorURL") or clean.link(
+            annotations.get("runbook_url"), "runbook_url"
+        )
         facts = {k: v for k, v in labels.items() if k not in ("alertname", "severity")}
         if "values" in alert and isinstance(alert["values"], dict):
             facts.update({f"value {k}": str(v) for k, v in alert["values"].items()})
         events.append(
             EventIn(
-                title=title[:TITLE_MAX],
+                title=title,
                 tenant=tenant,
-                event_type=f"{source}.{name}"[:255],
+                event_type=f"{source}.{name}"[:ID_MAX],
                 priority=_SEVERITY.get(labels.get("severity", "").lower(), Priority.HIGH),
-                body=annotations.get("description", "")[:BODY_MAX],
-                link=link if link and link.startswith(("http://", "https://")) else None,
+                body=annotations.get("description", ""),
+                link=link,
                 source=source,
-                dedup_key=f"{source}-{fingerprint}"[:255],
-                stakeholders=tuple(filter(None, [labels.get("team", "").upper()])),
-                facts=dict(list(facts.items())[:FACTS_MAX]),
-                correlation_id=str(data.get("groupKey", ""))[:255] or None,
+                dedup_key=f"{source}-{fingerprint}"[:ID_MAX],
+                stakeholders=tuple(filter(None, [labels.get("team", "").upper()[:100]])),
+                facts=facts,
+                correlation_id=str(data.get("groupKey", ""))[:ID_MAX] or None,
                 metadata={
                     "labels": labels,
                     "annotations": annotations,
@@ -183,6 +246,7 @@ def from_alertmanager(
                     "endsAt": alert.get("endsAt"),
                 },
                 resolve=status == "resolved",
+                cleaned=tuple(clean.notes),
             )
         )
     return events

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import jsonbody
 from bot.model import Alert, AlertState
 from bot.normalize import InvalidEvent, dedup_key_for, from_api
 from cards.adaptive import alert_card
@@ -63,9 +64,9 @@ def preview(source: str, fmt: str, state: str, public_url: str) -> int:
     except OSError as exc:
         raise PreviewError(f"cannot read {source}: {exc.strerror}") from None
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise PreviewError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        data, _cleaned = jsonbody.parse(raw)
+    except jsonbody.MalformedJson as exc:
+        raise PreviewError(f"{source}: {exc}") from None
     now = datetime.now(UTC)
     alert = alert_from(data, state, now)
     if fmt == "blockkit":

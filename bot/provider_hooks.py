@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.base import AdapterError, Inbound
 from adapters.registry import TYPES
+from bot import jsonbody
 from bot.errors import ApiError
 from bot.services import SERVICES, Services
 from storage import syncs
@@ -58,10 +58,10 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("provider webhook refused: signature", extra={"integration": integration_id})
         raise ApiError(401, "bad_signature", f"the {kind.name} signature does not verify")
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload, _cleaned = jsonbody.parse(raw)
+    except jsonbody.MalformedJson as exc:
         services.metrics.webhooks.labels(type_id, "malformed").inc()
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+        raise ApiError(400, "malformed_json", str(exc)) from None
     event_id = hashlib.sha256(integration_id.encode() + b"\0" + raw).hexdigest()
     stored = await _record(services, event_id, tenant, integration_id, type_id, payload, headers)
     if stored is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.actions import Actor
-from bot.errors import ApiError, read_json
+from bot.errors import ApiError, read_json, read_json_cleaned
 from bot.model import AlertState, Priority, Verb
 from bot.normalize import InvalidEvent, from_api
 from bot.services import SERVICES, Services
@@ -58,8 +58,9 @@ def delivery_document(row: Delivery) -> dict[str, Any]:
 
 async def submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    data, nul_removed = await read_json_cleaned(request)
     try:
-        event = from_api(await read_json(request))
+        event = from_api(data, nul_removed=nul_removed)
     except InvalidEvent as exc:
         raise ApiError(422 if exc.code != "invalid_event" else 400, exc.code, str(exc)) from None
     result = await services.ingest.submit(event)
@@ -70,6 +71,7 @@ async def submit(request: web.Request) -> web.Response:
             "dedup_key": result.dedup_key,
             "state": result.state,
             "deduplicated": result.deduplicated,
+            "cleaned": list(event.cleaned),
         },
         status=202,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     teams_app_id: str = ""
     teams_app_password: SecretStr | None = None
     teams_tenant_id: str | None = None
+    teams_local: bool = False  # no app id: take unauthenticated activities, on loopback only
+    teams_openid_metadata_url: str | None = None  # where Bot Framework signing keys are listed
     allow_private_targets: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -88,6 +91,11 @@ class Settings(BaseSettings):
     def _oauth_pair(self) -> Settings:
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             raise ValueError("CHATOPS_SLACK_CLIENT_ID and CHATOPS_SLACK_CLIENT_SECRET go together")
+        if self.teams_local and not self.teams_app_id and not _is_loopback(self.host):
+            raise ValueError(
+                "CHATOPS_TEAMS_LOCAL=true takes unauthenticated Teams activities, so the bot must "
+                f"listen on loopback (CHATOPS_HOST=127.0.0.1), not {self.host!r}"
+            )
         return self
 
     @property
@@ -101,6 +109,13 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the settings, raising SettingsError with one line per mistake."""
     try:
@@ -111,7 +126,9 @@ def load_settings(**overrides: object) -> Settings:
 
 def _describe(err: object) -> str:
     data = err if isinstance(err, dict) else {}
-    loc = data.get("loc") or ("?",)
+    if not data.get("loc"):  # a rule across several variables: the message names them
+        return str(data.get("msg", "is invalid")).removeprefix("Value error, ")
+    loc = data["loc"]
     name = PREFIX + str(loc[0]).upper()
     given = data.get("input")
     message = str(data.get("msg", "is invalid")).removeprefix("Value error, ")

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 
 import bot.chat_commands  # noqa: F401  (registers the commands)
 from adapters.registry import TYPES
-from bot import commands, integration_forms
+from bot import commands, integration_forms, jsonbody
 from bot.actions import Actor
 from bot.integration_forms import form_fields
 from bot.model import Verb
+from bot.replay import ReplayGuard
 from bot.services import Services
 from bot.slack_install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, home_view
@@ -71,6 +75,8 @@ class SlackTransport:
             if app_token
             else None
         )
+        self._secret = signing_secret.encode()
+        self._replays = ReplayGuard()
         self._team_id: str | None = None
         self._integration_id: str | None = None
         self._admins: dict[str, tuple[float, bool]] = {}
@@ -93,14 +99,31 @@ class SlackTransport:
         return on_button
 
     async def handle(self, request: web.Request) -> web.Response:
-        """`/slack/events`: Bolt checks signature and timestamp; GETs run the OAuth install."""
-        bolt_request = await to_bolt_request(request)
-        flow = self.bolt.oauth_flow
-        if request.method == "GET" and flow is not None:
-            if request.path == flow.install_path:
+        """`/slack/events`: signature, timestamp and replay checked before anything is parsed."""
+        if request.method == "GET":
+            bolt_request = await to_bolt_request(request)
+            flow = self.bolt.oauth_flow
+            if flow is not None and request.path == flow.install_path:
                 return await to_aiohttp_response(await flow.handle_installation(bolt_request))
-            if request.path == flow.redirect_uri_path:
+            if flow is not None and request.path == flow.redirect_uri_path:
                 return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+            raise web.HTTPNotFound()
+        raw = await request.read()
+        signature = request.headers.get("X-Slack-Signature", "")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not signed_by(self._secret, raw, timestamp, signature, time.time()):
+            log.warning("slack request refused: bad or stale signature")
+            return refused(401, "bad_signature", "the Slack signature or timestamp is not valid")
+        if not self._replays.first_time(signature):
+            log.warning("slack request refused: replayed")
+            return refused(401, "replayed", "this signed request was already received")
+        problem = slack_body_problem(raw, request.content_type)
+        if problem:
+            log.warning("slack request refused: %s", problem)
+            return refused(400, "malformed_body", problem)
+        bolt_request = AsyncBoltRequest(
+            body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+        )
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     async def stop(self) -> None:
@@ -303,6 +326,43 @@ class SlackTransport:
             return
         await ack()
         log.info("integration added from Slack", extra={"integration": row.id})
+
+
+def refused(status: int, code: str, message: str) -> web.Response:
+    """The contract's JSON error, for requests refused before Bolt sees them."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def signed_by(secret: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
+    """Slack's `v0` request signature over the raw bytes, from the last five minutes."""
+    if not secret or not timestamp.isdigit() or len(timestamp) > 12 or not signature.isascii():
+        return False
+    if abs(now - int(timestamp)) > 5 * 60:
+        return False
+    digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+    return hmac.compare_digest(f"v0={digest.hexdigest()}".encode(), signature.encode())
+
+
+def slack_body_problem(raw: bytes, content_type: str) -> str | None:
+    """Why a signed body is not one Slack sends: UTF-8, and a JSON object where JSON is due."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if content_type == "application/json":
+        payload: object = text
+    elif content_type == "application/x-www-form-urlencoded":
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" not in form:
+            return None  # a slash command or ssl_check: plain fields Bolt reads
+        payload = form["payload"][0]
+    else:
+        return f"content type {content_type or 'none'}: Slack sends JSON or a form"
+    try:
+        value, _ = jsonbody.parse(str(payload))
+    except jsonbody.MalformedJson as exc:
+        return f"the payload is {exc}"
+    return None if isinstance(value, dict) else "the payload is not a JSON object"
 
 
 def register(app: web.Application, services: Services) -> SlackTransport | None:

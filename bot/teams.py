@@ -5,11 +5,15 @@ Only this module imports botbuilder, so moving to the Microsoft 365 Agents SDK t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+import jwt
+import requests
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import (
@@ -17,13 +21,17 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity, Attachment, ChannelAccount
+from botframework.connector.auth import AuthenticationConstants
+from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
 from jwt import PyJWTError
 from msrest.serialization import Model
 from sqlalchemy import select, update
 
 import bot.chat_commands  # noqa: F401  (registers the commands)
+from adapters.base import BadConfig
 from adapters.registry import TYPES
-from bot import commands, integration_forms
+from adapters.targets import check_target
+from bot import commands, integration_forms, jsonbody
 from bot.actions import Actor
 from bot.integration_forms import form_fields
 from bot.model import Verb
@@ -42,11 +50,26 @@ MENTION = re.compile(r"<at>[^<]*</at>", re.I)
 class _Config:
     """What ConfigurationBotFrameworkAuthentication reads: the app id, password and tenant."""
 
-    def __init__(self, app_id: str, password: str, tenant_id: str) -> None:
+    def __init__(
+        self, app_id: str, password: str, tenant_id: str, metadata_url: str | None
+    ) -> None:
         self.APP_ID = app_id
         self.APP_PASSWORD = password
         self.APP_TYPE = "SingleTenant" if tenant_id else "MultiTenant"
         self.APP_TENANTID = tenant_id
+        if metadata_url:  # another key endpoint: the rest as the public cloud has it
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = metadata_url
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
+                AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            )
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+            )
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            )
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
 
 
 class InvokeBody(Model):
@@ -281,11 +304,17 @@ class TeamsTransport:
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
+        self.services = services
         password = (
             settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
         )
         auth = ConfigurationBotFrameworkAuthentication(
-            _Config(settings.teams_app_id, password, settings.teams_tenant_id or "")
+            _Config(
+                settings.teams_app_id,
+                password,
+                settings.teams_tenant_id or "",
+                settings.teams_openid_metadata_url,
+            )
         )
         self.adapter = CloudAdapter(auth)
         self.bot = ChatOpsBot(services)
@@ -296,15 +325,121 @@ class TeamsTransport:
         self.adapter.on_turn_error = on_error
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """`POST /api/messages`; without a valid token, 401 whenever an app id is set."""
+        """`POST /api/messages`: token shape, body and serviceUrl checked before botbuilder."""
+        settings = self.services.settings
+        if not settings.teams_app_id and not settings.teams_local:
+            return refused(401, "teams_not_configured", "set CHATOPS_TEAMS_APP_ID to use Teams")
+        if settings.teams_app_id:
+            problem = token_problem(request.headers.get("Authorization", ""))
+            if problem:
+                log.warning("teams activity refused: %s", problem)
+                return refused(401, "unauthorized", "the activity's token is not valid")
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return refused(415, "unsupported_media_type", "send the activity as application/json")
         try:
-            response = await self.adapter.process(request, self.bot)
+            body, _ = jsonbody.parse(await request.read())
+        except jsonbody.MalformedJson as exc:
+            return refused(400, "malformed_json", str(exc))
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return refused(400, "not_an_activity", "the body must be an activity with a type")
+        service_url = body.get("serviceUrl")
+        if not isinstance(service_url, str) or not await self._service_url_allowed(service_url):
+            log.warning("teams activity refused: serviceUrl")
+            return refused(400, "bad_service_url", "the activity's serviceUrl is not allowed")
+        try:
+            response = await self.adapter.process(_Replayed(request, body), self.bot)
         except (PyJWTError, PermissionError, web.HTTPUnauthorized):
-            return web.json_response(
-                {"error": {"code": "unauthorized", "message": "the activity's token is not valid"}},
-                status=401,
-            )
+            return refused(401, "unauthorized", "the activity's token is not valid")
+        except web.HTTPException as exc:
+            return refused(exc.status, "bad_activity", exc.reason)
+        except Exception as exc:  # turn errors are caught by on_turn_error: this is auth
+            log.warning("teams activity refused: %s", type(exc).__name__)
+            return refused(401, "unauthorized", "the activity's token could not be verified")
         return response or web.Response(status=201)
+
+    async def _service_url_allowed(self, url: str) -> bool:
+        """Microsoft's hosts when an app id is set; locally, the same guard as every target."""
+        settings = self.services.settings
+        if settings.teams_app_id and not settings.teams_openid_metadata_url:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            return parts.scheme == "https" and any(
+                host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
+            )
+        try:
+            await check_target(url, allow_private=settings.allow_private_targets)
+        except BadConfig:
+            return False
+        return True
+
+
+# Where Bot Framework channels say they live (Teams commercial, GCC, GCC High, DoD, China).
+SERVICE_URL_HOSTS = (
+    "smba.trafficmanager.net",
+    "botframework.com",
+    "botframework.us",
+    "botframework.azure.us",
+    "botframework.azure.cn",
+    "teams.microsoft.com",
+    "teams.microsoft.us",
+    "infra.gov.teams.microsoft.us",
+)
+
+
+class _Replayed:
+    """The request with its body already read and checked, as botbuilder's `process` reads it."""
+
+    def __init__(self, request: web.Request, body: dict[str, Any]) -> None:
+        self.method, self.headers, self._body = request.method, request.headers, body
+
+    async def json(self) -> dict[str, Any]:
+        return self._body
+
+
+def refused(status: int, code: str, message: str) -> web.Response:
+    """The contract's JSON error, answered before botbuilder sees the activity."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def token_problem(header: str) -> str | None:
+    """Why an Authorization header cannot be a Bot Framework token; None when it may be."""
+    scheme, _, token = header.partition(" ")
+    if scheme != "Bearer" or token.count(".") != 2:
+        return "no bearer JWT"
+    try:
+        head = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except PyJWTError:
+        return "not a JWT"
+    if head.get("alg") != "RS256" or not isinstance(head.get("kid"), str):
+        return f"algorithm {str(head.get('alg'))[:10]!r}; Bot Framework signs with RS256"
+    if not isinstance(claims.get("iss"), str):
+        return "no issuer"
+    return None
+
+
+async def _refresh_keys_off_the_loop(metadata: Any) -> None:
+    """Fetch the signing keys in a thread, once at a time, so the event loop never waits."""
+    lock = _REFRESH_LOCKS.setdefault(metadata.url, asyncio.Lock())
+    async with lock:
+        if metadata.last_updated > datetime.now() - timedelta(minutes=1):
+            return  # another request refreshed them while this one waited
+
+        def fetch() -> list[dict[str, Any]]:
+            config = requests.get(metadata.url, timeout=10)
+            config.raise_for_status()
+            keys = requests.get(config.json()["jwks_uri"], timeout=10)
+            keys.raise_for_status()
+            return list(keys.json()["keys"])
+
+        metadata.keys = await asyncio.to_thread(fetch)
+        metadata.last_updated = datetime.now()
+
+
+_REFRESH_LOCKS: dict[str, asyncio.Lock] = {}
+# botbuilder fetches the keys with a blocking `requests.get` inside the event loop; a burst of
+# forged tokens would stall every other request. Its refresh is replaced by one in a thread.
+_OpenIdMetadata._refresh = _refresh_keys_off_the_loop
 
 
 def register(app: web.Application, services: Services) -> TeamsTransport:

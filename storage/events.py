@@ -202,6 +202,19 @@ async def transition(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def cleaned_audit(alert: Alert, event: EventIn) -> ActionAudit:
+    """An audit record of what was changed in an incoming event to store and show it safely."""
+    return ActionAudit(
+        tenant_id=alert.tenant,
+        event_id=alert.id,
+        verb="cleaned",
+        actor=event.source,
+        platform="ingest",
+        outcome="applied",
+        data={"cleaned": list(event.cleaned)},
+    )
+
+
 def audit_row(
     tenant: str, verb: str, actor: str, platform: str, data: dict[str, Any]
 ) -> ActionAudit:

@@ -87,6 +87,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=str(tmp_path / "var"),
         api_token=API_TOKEN,  # type: ignore[arg-type]
         allow_private_targets=True,
+        teams_local=True,
         public_url="http://chatops.test",
         _env_file=None,  # type: ignore[call-arg]
     )

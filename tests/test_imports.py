@@ -53,7 +53,9 @@ def violations(path: Path) -> list[str]:
             found.append(f"{rel} imports {name}: outside bot/ only bot.model may be imported")
         if top == "slack_bolt" and not (package == "bot" and rel.name.startswith("slack")):
             found.append(f"{rel} imports slack_bolt: only bot/slack*.py may")
-        if top == "botbuilder" and not (package == "bot" and rel.name.startswith("teams")):
+        if top in ("botbuilder", "botframework") and not (
+            package == "bot" and rel.name.startswith("teams")
+        ):
             found.append(f"{rel} imports botbuilder: only bot/teams*.py may")
         if package == "cards" and (top in THIRD_PARTY_IO or name in ("time", "socket")):
             found.append(f"{rel} imports {name}: cards/ is pure")

@@ -117,12 +117,39 @@ BAD: list[tuple[str, Any, dict[str, str], int, str, str]] = [
     ),
     ("title not text", b'{"title": 42}', {}, 400, "invalid_event", "title: must be a string"),
     (
-        "oversized title",
-        json.dumps({"title": "x" * 1001}).encode(),
+        "nested 100,000 deep",
+        b'{"title": "x", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        {},
+        400,
+        "malformed_json",
+        "nested deeper than 64",
+    ),
+    (
+        "an integer of 5,000 digits",
+        b'{"title": "x", "facts": {"n": ' + b"9" * 5000 + b"}}",
+        {},
+        400,
+        "malformed_json",
+        "digits",
+    ),
+    ("a lone surrogate", b'{"title": "a\\ud800"}', {}, 400, "malformed_json", "surrogate"),
+    ("NaN", b'{"title": "x", "facts": {"n": NaN}}', {}, 400, "malformed_json", "NaN"),
+    ("not UTF-8", b'{"title": "\xff\xfe"}', {}, 400, "malformed_json", "UTF-8"),
+    (
+        "tenant too long",
+        json.dumps({"title": "x", "tenant": "t" * 65}).encode(),
         {},
         400,
         "invalid_event",
-        "title: 1001 characters; at most 1000",
+        "tenant: 65 characters",
+    ),
+    (
+        "tenant not text",
+        b'{"title": "x", "tenant": ["a"]}',
+        {},
+        400,
+        "invalid_event",
+        "tenant: must be",
     ),
     (
         "body over 1 MB",
@@ -172,3 +199,100 @@ async def test_unknown_paths_and_events_are_json_404s(client: Client) -> None:
     resp = await client.get("/no/such/path")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_an_event_is_never_refused_for_its_content(client: Client) -> None:
+    """Long text is stored whole; an unsafe or over-long link is dropped and said so."""
+    event = {
+        "title": "T" * 5_000,
+        "body": "B" * 200_000,
+        "facts": {f"f{i}": str(i) for i in range(500)},
+        "link": "javascript:alert(1)",
+        "stakeholders": [f"team{i}" for i in range(80)],
+        "dedup_key": "k" * 300,
+    }
+    resp = await client.post("/api/v1/events", json=event)
+    assert resp.status == 202
+    answer = await resp.json()
+    assert "link: javascript: dropped" in answer["cleaned"]
+    assert "stakeholders: 80 entries, the first 50 kept" in answer["cleaned"]
+    assert "dedup_key: 300 characters, shortened to 255" in answer["cleaned"]
+    one = await (await client.get(f"/api/v1/events/{answer['id']}")).json()
+    assert one["title"] == "T" * 5_000 and len(one["body"]) == 200_000
+    assert len(one["facts"]) == 500 and one["link"] is None
+    assert [a["data"]["cleaned"] for a in one["audit"] if a["verb"] == "cleaned"] == [
+        answer["cleaned"]
+    ]
+    again = await (await client.post("/api/v1/events", json=event)).json()
+    assert again["deduplicated"] is True and again["id"] == answer["id"]
+
+
+@pytest.mark.parametrize(
+    "link,note",
+    [
+        ("https://example.com/" + "a" * 3000, "link: 3020 characters, over 2048: dropped"),
+        ("http://example.com:99999/", "link: http: dropped"),
+        ("http://[::1/", "link: http: dropped"),
+        ("http://1.1.1.1\t/", "link: http: dropped"),
+        ("data:text/html,hi", "link: data: dropped"),
+        ("//evil.example/x", "link: not a URL dropped"),
+    ],
+)
+async def test_a_bad_link_is_dropped_not_refused(client: Client, link: str, note: str) -> None:
+    resp = await client.post("/api/v1/events", json={"title": "x", "link": link})
+    assert resp.status == 202
+    assert (await resp.json())["cleaned"] == [note]
+
+
+async def test_nul_characters_are_removed_and_said(client: Client) -> None:
+    """PostgreSQL cannot store NUL in text: it is removed, on both databases alike."""
+    resp = await client.post(
+        "/api/v1/events", json={"title": "disk\u0000full", "facts": {"a\u0000": "b\u0000"}}
+    )
+    assert resp.status == 202
+    answer = await resp.json()
+    assert answer["cleaned"] == [
+        "facts: NUL characters removed",
+        "facts.a: NUL characters removed",
+        "title: NUL characters removed",
+    ]
+    one = await (await client.get(f"/api/v1/events/{answer['id']}")).json()
+    assert one["title"] == "diskfull" and one["facts"] == {"a": "b"}
+
+
+async def test_a_failed_request_leaves_its_tenant_usable(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that fails after creating a new tenant rolls back; the next one still works."""
+    from storage import events as events_repo
+
+    real_store = events_repo.store
+    calls = 0
+
+    async def store_failing_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the database went away mid-request")
+        return await real_store(*args, **kwargs)
+
+    monkeypatch.setattr(events_repo, "store", store_failing_once)
+    first = await client.post("/api/v1/events", json={"title": "x", "tenant": "newten"})
+    assert first.status == 500
+    second = await client.post("/api/v1/events", json={"title": "y", "tenant": "newten"})
+    assert second.status == 202
+    listed = await (await client.get("/api/v1/events?tenant=newten")).json()
+    assert [e["title"] for e in listed["events"]] == ["y"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/hooks/alertmanager?tenant=newten"])
+async def test_a_refused_body_does_not_block_its_tenant(client: Client, path: str) -> None:
+    bad = b'{"title": "a\\ud800", "tenant": "newten", "dedup_key": "pk1", "alerts": [{"labels": {"alertname": "a\\ud800"}}]}'
+    resp = await client.post(path, data=bad, headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+    good = {
+        "title": "ok",
+        "tenant": "newten",
+        "alerts": [{"labels": {"alertname": "ok"}, "status": "firing"}],
+    }
+    assert (await client.post(path, json=good)).status == 202

@@ -29,10 +29,13 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM_ID = "T111"
 
 
-def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    """Slack's request signature headers for `body`."""
+def sign(
+    body: str | bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET
+) -> dict[str, str]:
+    """Slack's request signature headers for `body` (its raw bytes, whatever they hold)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    mac = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body if isinstance(body, bytes) else body.encode()
+    mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
 
 

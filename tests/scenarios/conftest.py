@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from bot.app import create_app
 from bot.settings import Settings
 from tests.conftest import API_TOKEN
+from tests.fakes.connector import FakeConnector
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 Client = TestClient  # type: ignore[type-arg]
@@ -43,3 +44,11 @@ async def bot(settings: Settings, slack: FakeSlack, admins: str) -> AsyncIterato
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
         yield client
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    """A fake Bot Framework connector (Teams' side of replies and card updates) on loopback."""
+    fake = await FakeConnector().start()
+    yield fake
+    await fake.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,13 +22,6 @@ FIXTURES = FIXTURE_ROOT / "teams"
 CHANNEL = "19:693ecdb923ac4458a5c23661b505fc84@thread.skype"
 ADMIN_AAD = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
 Client = TestClient  # type: ignore[type-arg]
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeConnector]:
-    fake = await FakeConnector().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
