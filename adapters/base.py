@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -237,8 +238,15 @@ def raise_for_status(
     `message` is the vendor's own error text when the caller has read it out of the body.
     """
     code = resp.status_code
-    if code < 400:
+    if code < 300:
         return
+    if code < 400:  # not followed: the new place has not passed the SSRF check
+        moved = urlsplit(resp.headers.get("Location", "")).hostname or "elsewhere"
+        raise Unavailable(
+            f"{kind}: HTTP {code}: redirected to {moved}; redirects are not followed, "
+            "point the integration at the final URL",
+            status_code=code,
+        )
     detail = f"{kind}: HTTP {code}: {(message or resp.text)[:300]}".rstrip(": ")
     if code == 429:
         wait = retry_after_seconds(resp.headers.get("Retry-After"), default_retry_after)

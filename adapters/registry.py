@@ -19,6 +19,7 @@ from adapters.servicenow import ServiceNowAdapter, ServiceNowConfig
 from adapters.slack import API_URL, SlackAdapter, SlackConfig
 from adapters.sms import API_URL as TWILIO_URL
 from adapters.sms import SmsAdapter, SmsConfig, numbers
+from adapters.targets import url_problem
 from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 
@@ -33,6 +34,12 @@ class Setting:
     required: bool = True
     default: str | None = None
     help: str = ""
+    url: bool = False  # an http(s) URL the bot connects to: its spelling is checked when stored
+
+
+def url_setting(name: str, label: str, **options: Any) -> Setting:
+    """A setting holding an http(s) URL the bot will connect to."""
+    return Setting(name, label, url=True, **options)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class AdapterType:
                 continue
             if not isinstance(value, str | int | float | bool):
                 problems.append(f"{setting.name}: must be text")
+                continue
+            if setting.url and (problem := url_problem(str(value))):
+                problems.append(f"{setting.name}: {problem}")
                 continue
             (secrets if setting.secret else config)[setting.name] = value
         if problems:
@@ -236,7 +246,7 @@ TYPES: dict[str, AdapterType] = {
         name="Generic Webhook",
         description="POST each alert as JSON, signed with HMAC-SHA256",
         settings=(
-            Setting("url", "URL to POST to", help="https://example.com/hooks/chatops"),
+            url_setting("url", "URL to POST to", help="https://example.com/hooks/chatops"),
             Setting("secret", "Signing secret", secret=True, required=False),
         ),
         build=_webhook,
@@ -249,7 +259,7 @@ TYPES: dict[str, AdapterType] = {
         settings=(
             Setting("bot_token", "Bot token (xoxb-...)", secret=True),
             Setting("channel", "Default channel id", required=False),
-            Setting("api_url", "Web API base URL", required=False),
+            url_setting("api_url", "Web API base URL", required=False),
         ),
         build=_slack,
         capabilities=("notifications", "interactive", "commands"),
@@ -260,7 +270,7 @@ TYPES: dict[str, AdapterType] = {
         name="Microsoft Teams",
         description="Adaptive Cards in Teams: through the bot, or a Workflows webhook URL",
         settings=(
-            Setting(
+            url_setting(
                 "webhook_url", "Workflows webhook URL (send-only mode)", secret=True, required=False
             ),
             Setting("webhook_secret", "HMAC secret for the webhook", secret=True, required=False),
@@ -275,7 +285,7 @@ TYPES: dict[str, AdapterType] = {
         description="Trigger, acknowledge and resolve PagerDuty incidents (Events API v2)",
         settings=(
             Setting("routing_key", "Integration key (Events API v2)", secret=True),
-            Setting("events_url", "Events API URL", required=False, default=EVENTS_URL),
+            url_setting("events_url", "Events API URL", required=False, default=EVENTS_URL),
             Setting("default_severity", "Default severity", required=False, default="info"),
             Setting(
                 "api_key",
@@ -283,7 +293,7 @@ TYPES: dict[str, AdapterType] = {
                 secret=True,
                 required=False,
             ),
-            Setting("api_url", "REST API URL", required=False, default=PD_API_URL),
+            url_setting("api_url", "REST API URL", required=False, default=PD_API_URL),
             Setting(
                 "webhook_secret", "v3 webhook subscription secret", secret=True, required=False
             ),
@@ -305,7 +315,7 @@ TYPES: dict[str, AdapterType] = {
         description="Create, acknowledge and close Opsgenie alerts; their state comes back",
         settings=(
             Setting("api_key", "API integration key", secret=True),
-            Setting("api_url", "API URL (api.eu.opsgenie.com in the EU)", required=False),
+            url_setting("api_url", "API URL (api.eu.opsgenie.com in the EU)", required=False),
             Setting("responders", "Responder teams, comma-separated", required=False),
         ),
         build=_opsgenie,
@@ -319,7 +329,7 @@ TYPES: dict[str, AdapterType] = {
         name="Jira",
         description="An issue per alert (route it at an escalation level); issue state syncs back",
         settings=(
-            Setting("site_url", "Site URL", help="https://your-team.atlassian.net"),
+            url_setting("site_url", "Site URL", help="https://your-team.atlassian.net"),
             Setting("email", "Account e-mail"),
             Setting("api_token", "API token", secret=True),
             Setting("project_key", "Project key", help="OPS"),
@@ -337,7 +347,9 @@ TYPES: dict[str, AdapterType] = {
         name="ServiceNow",
         description="An incident per alert, updated and resolved with it; its state syncs back",
         settings=(
-            Setting("instance_url", "Instance URL", help="https://your-instance.service-now.com"),
+            url_setting(
+                "instance_url", "Instance URL", help="https://your-instance.service-now.com"
+            ),
             Setting("username", "User name"),
             Setting("password", "Password", secret=True),
             Setting("assignment_group", "Assignment group (sys_id or name)", required=False),
@@ -375,7 +387,7 @@ TYPES: dict[str, AdapterType] = {
             Setting("from_number", "From number (E.164)", required=False),
             Setting("messaging_service_sid", "Messaging service SID", required=False),
             Setting("to", "Numbers to text (E.164, comma-separated)", required=False),
-            Setting("api_url", "API URL", required=False),
+            url_setting("api_url", "API URL", required=False),
         ),
         build=_sms,
         capabilities=("notifications",),

@@ -10,11 +10,32 @@ from urllib.parse import urlsplit
 from adapters.base import BadConfig
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+# Carrier-grade NAT space: not "private" to Python, but where some clouds put internal services.
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+
+
+def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """Why `url` cannot be sent to, by its spelling alone; None when it can."""
+    wanted = " or ".join(f"{s}://" for s in schemes)
+    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return f"must be {wanted} with no spaces, control or non-ASCII characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in schemes or not parts.hostname:
+        return f"must be {wanted} with a host"
+    if port == 0:
+        return "port 0 cannot be connected to"
+    return None
 
 
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address) and address in SHARED_ADDRESS_SPACE:
+        return "carrier-grade NAT (100.64.0.0/10)"
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -30,10 +51,11 @@ async def check_target(
     url: str, *, allow_private: bool, schemes: tuple[str, ...] = ("http", "https")
 ) -> None:
     """Refuse URLs not of `schemes`, or whose host resolves to a forbidden address."""
+    problem = url_problem(url, schemes)
+    if problem:
+        raise BadConfig(f"target URL {problem}")
     parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.hostname:
-        wanted = " or ".join(f"{s}://" for s in schemes)
-        raise BadConfig(f"target URL must be {wanted} with a host, got {url[:200]!r}")
+    assert parts.hostname is not None
     if allow_private:
         return
     host = parts.hostname

@@ -38,6 +38,7 @@ from storage.schema import utcnow
 log = logging.getLogger("chatops.delivery")
 
 RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
+CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before dead-letter
 UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
 
@@ -142,11 +143,42 @@ class DeliveryWorker:
         async with self._slots:
             try:
                 await self._process(item)
-            except Exception:
-                # The lease will expire and the row will be tried again: never lost.
+            except Exception as exc:
                 log.exception("delivery crashed", extra={"delivery_id": item.id})
+                await self._crashed(item, exc)
+
+    async def _crashed(self, item: OutboxItem, exc: Exception) -> None:
+        """A crash is a failed attempt: retried within the budget, then dead-lettered.
+
+        If even this cannot be written (the database is gone), the lease expires and the
+        row is claimed again, and the claim count below ends it: never lost, never endless.
+        """
+        error = f"internal error while sending: {type(exc).__name__}"
+        try:
+            async with self._db.session() as session, session.begin():
+                await outbox.record_attempt(
+                    session, item, started=utcnow(), status_code=None, error=error
+                )
+                if item.failures + 1 < item.max_attempts:
+                    wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
+                    await outbox.mark_retry(
+                        session,
+                        item,
+                        when=utcnow() + timedelta(seconds=wait),
+                        error=error,
+                        status_code=None,
+                        failed=True,
+                    )
+                    return
+            await self._dead(item, error, None, None)
+        except Exception:
+            log.exception("could not record a crashed delivery", extra={"delivery_id": item.id})
 
     async def _process(self, item: OutboxItem) -> None:
+        if item.attempts > item.max_attempts + RATE_LIMIT_TRIES + CLAIMS_PAST_BUDGET:
+            # Claimed again and again without an outcome: each try died before recording it.
+            error = f"gave up after {item.attempts - 1} tries that never finished"
+            return await self._dead(item, error, None, None)
         async with self._db.session() as session:
             loaded = None
             if item.channel_id:
@@ -234,6 +266,11 @@ class DeliveryWorker:
             if not isinstance(exc, RateLimited):
                 circuit.failure(self._circuits.now())
             return await self._failed(item, channel, started, exc)
+        except Exception as exc:  # an adapter bug or an unusable setting: a failed attempt
+            log.exception("send raised", extra={"delivery_id": item.id})
+            circuit.failure(self._circuits.now())
+            failure = AdapterError(f"{channel.type}: could not send ({type(exc).__name__})")
+            return await self._failed(item, channel, started, failure)
         circuit.success()
         await self._succeeded(item, channel, started, delivered, message)
 

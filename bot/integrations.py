@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.base import AdapterError
 from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
+from adapters.targets import url_problem
 from bot.errors import InvalidRequest
 from bot.model import Priority
 from bot.secrets import Keyring, mask
@@ -337,9 +338,14 @@ def new_channel(tenant: str, body: dict[str, Any], integration: Integration | No
     rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
     if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
         raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
+    if len(name) > 255:
+        raise InvalidRequest("name: at most 255 characters")
     target = body.get("target", "")
     if not isinstance(target, str) or len(target) > 2048:
         raise InvalidRequest("target: text of at most 2048 characters")
+    if target and any(s.url and s.name == "url" for s in adapter_type(kind).settings):
+        if problem := url_problem(target):
+            raise InvalidRequest(f"target: {problem}")
     config = body.get("config", {})
     if not isinstance(config, dict):
         raise InvalidRequest("config: must be an object")
@@ -366,8 +372,8 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
     if not isinstance(level, int) or not 0 <= level <= 10:
         raise InvalidRequest("escalation_level: 0 to 10")
     user = body.get("user_id")
-    if user is not None and not isinstance(user, str):
-        raise InvalidRequest("user_id: text")
+    if user is not None and (not isinstance(user, str) or len(user) > 255):
+        raise InvalidRequest("user_id: text of at most 255 characters")
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,

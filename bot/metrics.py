@@ -47,6 +47,11 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.stuck = Gauge(
+            "chatops_deliveries_stuck",
+            "Deliveries still leased a whole lease period after their lease ended",
+            registry=self.registry,
+        )
         self.oldest_due = Gauge(
             "chatops_outbox_oldest_due_seconds",
             "How long the longest-waiting due delivery has waited",

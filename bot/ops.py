@@ -43,8 +43,10 @@ def register(app: web.Application, services: Services) -> None:
         async with services.db.session() as session:
             counts = await outbox.counts_by_status(session)
             oldest = await outbox.oldest_due(session, now)
+            stuck = await outbox.stuck(session, now, services.settings.lease_seconds)
         for status in ("pending", "sending", "failed", "dead"):
             services.metrics.outbox_depth.labels(status).set(counts.get(status, 0))
+        services.metrics.stuck.set(stuck)
         services.metrics.oldest_due.set((now - oldest).total_seconds() if oldest else 0)
         body = generate_latest(services.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

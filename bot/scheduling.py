@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.registry import TYPES
+from bot import provider_hooks
 from bot.actions import MAX_LEVEL, Actor
 from bot.model import Verb
 from bot.services import Services
@@ -115,6 +116,12 @@ class SchedulerService:
             self.services.worker.wake()
             log.warning("outbox sweeper found overdue deliveries", extra={"count": overdue})
         return overdue
+
+    async def apply_webhooks(self) -> int:
+        """Provider webhooks recorded a minute ago or more and never applied: a crash."""
+        return await provider_hooks.apply_unapplied(
+            self.services, older_than=timedelta(seconds=SWEEP_OVERDUE_SECONDS)
+        )
 
     async def refresh(self) -> None:
         """Derive one sync job per integration that syncs from the database."""

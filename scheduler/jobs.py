@@ -36,6 +36,10 @@ class Context(Protocol):
         """Derive the per-integration jobs from the database again."""
         ...
 
+    async def apply_webhooks(self) -> int:
+        """Apply provider webhooks recorded but never applied; return how many."""
+        ...
+
 
 _context: list[Context] = []
 
@@ -68,6 +72,11 @@ async def check_health() -> None:
 async def check_credentials() -> None:
     """Credential-expiry checks."""
     await _context[0].check_credentials()
+
+
+async def apply_webhooks() -> None:
+    """Provider webhooks whose process died before applying them."""
+    await _context[0].apply_webhooks()
 
 
 async def sweep_outbox() -> None:

@@ -51,6 +51,7 @@ def build(context: jobs.Context, intervals: Intervals) -> Any:
         (jobs.check_health, intervals.health, "check_health"),
         (jobs.check_credentials, intervals.credentials, "check_credentials"),
         (jobs.sweep_outbox, intervals.sweep, "sweep_outbox"),
+        (jobs.apply_webhooks, intervals.sweep, "apply_webhooks"),
         (jobs.refresh, intervals.refresh, "refresh"),
     )
     for func, seconds, job_id in fixed:

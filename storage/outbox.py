@@ -201,3 +201,12 @@ def attempts_query(delivery_ids: Sequence[str]) -> Any:
         .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
         .order_by(DeliveryAttempt.id)
     )
+
+
+async def stuck(session: AsyncSession, now: datetime, lease: float) -> int:
+    """Rows still `sending` a whole lease period after their lease ran out: no worker has them."""
+    query = select(func.count()).where(
+        Delivery.status == DeliveryStatus.SENDING.value,
+        Delivery.lease_until < now - timedelta(seconds=lease),
+    )
+    return int((await session.scalar(query)) or 0)

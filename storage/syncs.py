@@ -186,6 +186,25 @@ async def webhook_seen(
     return (await session.scalars(query)).first()
 
 
+async def unapplied_webhooks(
+    session: AsyncSession, *, received_before: datetime, since: datetime
+) -> Sequence[tuple[WebhookEvent, Integration]]:
+    """Webhooks recorded but never applied, with their still-active integration."""
+    query = (
+        select(WebhookEvent, Integration)
+        .join(Integration, Integration.id == WebhookEvent.integration_id)
+        .where(
+            WebhookEvent.status == "received",
+            WebhookEvent.received_at < received_before,
+            WebhookEvent.received_at > since,
+            Integration.is_active.is_(True),
+        )
+        .order_by(WebhookEvent.received_at)
+        .limit(500)
+    )
+    return [(w, i) for w, i in (await session.execute(query)).all()]
+
+
 async def webhook_events(
     session: AsyncSession, integration_id: str, limit: int, offset: int
 ) -> Sequence[WebhookEvent]:

@@ -42,3 +42,9 @@ async def test_public_addresses_pass_and_only_the_internal_one_is_named() -> Non
     with pytest.raises(BadConfig) as caught:
         await check_target("https://10.0.0.1/hook", allow_private=False)
     assert "10.0.0.1" in str(caught.value) and "93.184" not in str(caught.value)
+
+
+@pytest.mark.parametrize("address", ["100.64.0.1", "100.127.255.254"])
+async def test_carrier_grade_nat_is_refused(address: str) -> None:
+    with pytest.raises(BadConfig, match="carrier-grade NAT"):
+        await check_target(f"http://{address}/x", allow_private=False)

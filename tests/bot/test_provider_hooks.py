@@ -263,3 +263,60 @@ async def test_processing_is_tried_three_times_and_the_window_is_24_hours(
     monkeypatch.setattr(services.sync, "apply_states", real)
     again = await post(client, setup["id"], body, **headers)
     assert (await again.json())["status"] == "processed"
+
+
+async def leave_unapplied(client: Client, integration_id: str, body: bytes, ago: float) -> str:
+    """The state a kill -9 leaves between recording a webhook and applying it."""
+    import hashlib
+
+    from bot import jsonbody
+
+    services = client.app[SERVICES]
+    event_id = hashlib.sha256(integration_id.encode() + b"\0" + body).hexdigest()
+    integration = await (await client.get(f"/api/v1/integrations/{integration_id}")).json()
+    async with services.db.session() as session, session.begin():
+        session.add(
+            WebhookEvent(
+                id=event_id,
+                tenant_id="default",
+                integration_id=integration_id,
+                provider=integration["data"]["type"],
+                event_type="incident.acknowledged",
+                payload=jsonbody.parse(body)[0],
+                verified=True,
+                status="received",
+                attempts=0,
+                received_at=utcnow() - timedelta(seconds=ago),
+            )
+        )
+    return event_id
+
+
+async def test_a_webhook_recorded_but_never_applied_is_applied_on_redelivery(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    setup = await paged(client, pagerduty)
+    body = v3_payload(setup["key"])
+    await leave_unapplied(client, setup["id"], body, ago=1)
+    resp = await post(
+        client, setup["id"], body, **{"X-PagerDuty-Signature": f"v1={hmac_hex(SECRET, body)}"}
+    )
+    assert resp.status == 200
+    assert (await resp.json())["status"] == "processed"
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert alert["state"] == "acknowledged"
+
+
+async def test_the_sweeper_applies_webhooks_left_by_a_dead_process(
+    client: Client, pagerduty: FakePagerDuty
+) -> None:
+    from bot.scheduling import SchedulerService
+
+    setup = await paged(client, pagerduty)
+    await leave_unapplied(client, setup["id"], v3_payload(setup["key"]), ago=120)
+    applied = await SchedulerService(client.app[SERVICES]).apply_webhooks()
+    assert applied == 1
+    alert = await (await client.get(f"/api/v1/events/{setup['alert_id']}")).json()
+    assert alert["state"] == "acknowledged"
+    again = await SchedulerService(client.app[SERVICES]).apply_webhooks()
+    assert again == 0
