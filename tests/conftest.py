@@ -21,6 +21,7 @@ from tests.pg import Cluster, find_bindir
 
 API_TOKEN = "test-token-0123456789"
 REPOSITORY = Path(__file__).resolve().parents[1]
+TMP = Path(tempfile.gettempdir())  # computed before the hook: gettempdir itself opens files
 
 
 def read_beside(path: Path, repository: Path, tmp: Path) -> bool:
@@ -35,7 +36,7 @@ def _refuse_reads_beside_the_repository(event: str, args: tuple[object, ...]) ->
     """Fail any open of a file next to the checkout: a clone must test with nothing beside it."""
     if event == "open" and isinstance(args[0], str | Path):
         path = Path(args[0]).absolute()
-        if read_beside(path, REPOSITORY, Path(tempfile.gettempdir())):
+        if read_beside(path, REPOSITORY, TMP):
             raise PermissionError(f"the test suite read {path}, outside the repository")
 
 
