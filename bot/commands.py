@@ -58,6 +58,9 @@ def command(name: str, *, usage: str, admin: bool = False) -> Callable[[Handler]
     return register
 
 
+WORD_MAX = 50  # every name, id, glob and setting a command takes fits the columns it lands in
+
+
 class CommandError(Exception):
     """A mistake in what was typed; the message says how to type it."""
 
@@ -78,9 +81,15 @@ def suggest(word: str) -> str:
 
 async def run(ctx: Context, text: str) -> str:
     """Parse and run a command line; every answer is text for the person who typed it."""
-    words = split(text)
+    words = split(text.replace("\x00", ""))
     if not words:
         words = ["help"]
+    long = next((w for w in words if len(w) > WORD_MAX), None)
+    if long is not None:
+        return (
+            f"`{long[:20]}…` is {len(long)} characters long; names, ids and globs are at most "
+            f"{WORD_MAX}. Try `help`."
+        )
     name, args = words[0].lower(), words[1:]
     if name in ("ack", "acknowledge"):
         name = "ack"

@@ -98,3 +98,26 @@ async def test_a_replayed_admin_command_runs_once(bot: Client) -> None:
     assert replay.status == 401
     routes = await (await bot.get("/api/v1/routes")).json()
     assert len(routes["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me " + "x" * 80 + " on",
+        "admins add " + "U" * 400,
+        "prefs " + "c" * 300 + " off",
+        "subscribe " + "e" * 400 + " min=LOW",
+        "ack " + "a" * 300,
+        "integrations show " + "n" * 500,
+        "note\x00 x",
+    ],
+)
+async def test_oversized_command_arguments_get_a_clear_answer(
+    bot: Client, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        resp = await slash(bot, text)
+    assert resp.status == 200
+    answer = (await resp.json())["text"]
+    assert answer and "internal" not in answer.lower()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
