@@ -79,7 +79,7 @@ class ActionService:
                     tenant_id=alert.tenant,
                     event_id=alert.id,
                     verb=verb.value,
-                    actor=f"{actor.platform}:{actor.id}",
+                    actor=f"{actor.platform}:{actor.id}"[:255],
                     platform=actor.platform,
                     outcome=outcome.code,
                     from_state=alert.state.value,

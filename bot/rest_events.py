@@ -17,6 +17,9 @@ from storage import outbox
 from storage.schema import Delivery
 
 
+ACTOR_MAX = 200
+
+
 def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
     """`limit` (1-500) and `offset` (0 or more) from the query string."""
     try:
@@ -163,8 +166,10 @@ async def act(request: web.Request) -> web.Response:
         ) from None
     body = await read_json(request) if request.can_read_body else {}
     actor_name = body.get("actor") if isinstance(body, dict) else None
-    if not isinstance(actor_name, str) or not actor_name.strip() or len(actor_name) > 255:
+    if not isinstance(actor_name, str) or not actor_name.strip():
         raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
+    if len(actor_name) > ACTOR_MAX:
+        raise ApiError(400, "bad_actor", f"actor: at most {ACTOR_MAX} characters")
     actor = Actor(id=actor_name.strip(), name=actor_name.strip(), platform="api")
     outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
     if outcome.code == "not_found":

@@ -296,3 +296,22 @@ async def test_a_refused_body_does_not_block_its_tenant(client: Client, path: st
         "alerts": [{"labels": {"alertname": "ok"}, "status": "firing"}],
     }
     assert (await client.post(path, json=good)).status == 202
+
+
+@pytest.mark.parametrize(
+    "actor,status,shown",
+    [
+        ("a" * 200, 200, "a" * 200),
+        ("é" * 200, 200, "é" * 200),
+        ("x\u0000y", 200, "xy"),
+        ("a" * 201, 400, None),
+    ],
+)
+async def test_an_actor_up_to_200_characters_acts(
+    client: Client, actor: str, status: int, shown: str | None
+) -> None:
+    event = await (await client.post("/api/v1/events", json={"title": "x"})).json()
+    resp = await client.post(f"/api/v1/events/{event['id']}/acknowledge", json={"actor": actor})
+    assert resp.status == status, await resp.text()
+    detail = await (await client.get(f"/api/v1/events/{event['id']}")).json()
+    assert detail["acknowledged_by"] == shown
