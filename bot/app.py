@@ -18,6 +18,7 @@ from bot import (
     rest_events,
     rest_integrations,
     scheduling,
+    serving,
     slack,
     teams,
 )
@@ -119,11 +120,13 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY,
         middlewares=[
+            serving.mark_requests,
             _forget_config_on_change(services),
             json_errors,
             bearer_auth(  # type: ignore[list-item]
                 settings.api_token.get_secret_value() if settings.api_token else None
             ),
+            serving.body_deadline(settings.request_body_seconds),
         ],
     )
     app[SERVICES] = services

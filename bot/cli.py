@@ -122,8 +122,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot and serve until interrupted."""
-    from aiohttp import web
 
+    from bot import serving
     from bot.app import create_app
     from bot.defaults import DefaultsError, env_overrides
     from bot.logs import setup_logging
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    asyncio.run(serving.serve(app, host, port, settings.request_header_seconds))
     return EXIT_OK
 
 

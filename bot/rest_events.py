@@ -16,7 +16,6 @@ from storage import events as events_repo
 from storage import outbox
 from storage.schema import Delivery
 
-
 ACTOR_MAX = 200
 
 

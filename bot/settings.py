@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     sync_timeout_seconds: float = Field(120.0, gt=0, le=3600)
     sync_concurrency: int = Field(64, ge=1, le=1000)
     send_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    request_header_seconds: float = Field(10.0, gt=0, le=300)  # a request's head, whole
+    request_body_seconds: float = Field(30.0, gt=0, le=600)  # and its body, whole
 
     @field_validator("database_url")
     @classmethod
