@@ -163,7 +163,7 @@ async def act(request: web.Request) -> web.Response:
         raise ApiError(
             404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
         ) from None
-    body = await read_json(request) if request.can_read_body else {}
+    body = await read_json(request) if request.body_exists else {}
     actor_name = body.get("actor") if isinstance(body, dict) else None
     if not isinstance(actor_name, str) or not actor_name.strip():
         raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
