@@ -23,6 +23,7 @@ from bot import (
     teams,
 )
 from bot.actions import ActionService
+from bot.apikeys import KeyService
 from bot.auth import bearer_auth
 from bot.checks import IntegrationChecks
 from bot.delivery import DeliveryWorker, WorkerOptions
@@ -107,6 +108,7 @@ def build_services(settings: Settings) -> Services:
         notifier,
         SyncEngine(db, keyring, worker.factory, actions, notifier, metrics, timeout=timeout),
         IntegrationChecks(db, keyring, worker.factory, notifier, metrics, timeout=timeout),
+        KeyService(db),
     )
 
 
@@ -124,7 +126,8 @@ def create_app(
             _forget_config_on_change(services),
             json_errors,
             bearer_auth(  # type: ignore[list-item]
-                settings.api_token.get_secret_value() if settings.api_token else None
+                settings.api_token.get_secret_value() if settings.api_token else None,
+                services.keys,
             ),
             serving.body_deadline(settings.request_body_seconds),
         ],

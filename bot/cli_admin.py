@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from adapters.registry import TYPES
 from bot import integrations as service
 from bot.errors import InvalidRequest
+from bot.model import Scope
 from bot.secrets import SecretKeyError, generate_key
 from bot.services import Services
 from bot.settings import Settings
@@ -84,10 +85,21 @@ def add_admin_commands(sub: Any) -> None:
     for p in (routes, *rsub.choices.values()):
         p.add_argument("--tenant", default="default")
 
-    keys = sub.add_parser("keys", help="encryption keys for stored secrets")
+    keys = sub.add_parser("keys", help="encryption keys for stored secrets, and REST API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     ksub.add_parser("generate", help="print a new key to put first in CHATOPS_SECRET_KEY")
     ksub.add_parser("rotate", help="re-encrypt every stored secret with the newest key")
+    api = ksub.add_parser("api", help="REST API keys: one tenant each, shown once, stored hashed")
+    asub = api.add_subparsers(dest="api_action", required=True, metavar="ACTION")
+    create = asub.add_parser("create", help="make a key and print it (the only time it is shown)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--name", required=True, help="the actor its calls are audited as")
+    create.add_argument("--scope", required=True, choices=[s.value for s in Scope])
+    listing = asub.add_parser("list", help="keys with tenant, scope and prefix; never the secret")
+    listing.add_argument("--tenant", help="one tenant's keys only")
+    revoke = asub.add_parser("revoke", help="revoke a key by tenant and name, at once")
+    revoke.add_argument("--tenant", required=True)
+    revoke.add_argument("--name", required=True)
 
 
 def run_admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -247,7 +259,37 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+async def _api_keys(args: argparse.Namespace, services: Services) -> int:
+    keys = services.keys
+    if args.api_action == "create":
+        try:
+            key, info = await keys.create(args.tenant, args.name, args.scope, by="cli")
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        print(key)
+        print(
+            f"created key {info.name!r} ({info.scope.value}) for tenant {info.tenant!r}; "
+            "it is shown only now: keep it in a secret store",
+            file=sys.stderr,
+        )
+        return 0
+    if args.api_action == "list":
+        for info in await keys.listed(args.tenant):
+            state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "live"
+            print(
+                f"{info.tenant}\t{info.name}\t{info.scope.value}\tchk_{info.prefix}_…"
+                f"\t{info.created_at:%Y-%m-%d}\t{state}"
+            )
+        return 0
+    if not await keys.revoke(args.tenant, args.name):
+        raise InvalidRequest(f"no live key {args.name!r} in tenant {args.tenant!r}")
+    print(f"revoked key {args.name!r} of tenant {args.tenant!r}")
+    return 0
+
+
 async def _keys(args: argparse.Namespace, services: Services) -> int:
+    if args.action == "api":
+        return await _api_keys(args, services)
     count = 0
     async with services.db.session() as session, session.begin():
         rows = (

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.auth import scoped_tenant
 from bot.errors import ApiError, read_json
 from bot.model import EventIn
 from bot.normalize import InvalidEvent, from_alertmanager, from_grafana, tenant_of
@@ -21,7 +22,7 @@ def register(app: web.Application, services: Services) -> None:
     def receiver(parse: Parser) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
             try:
-                tenant = tenant_of(request.query.get("tenant"))
+                tenant = tenant_of(scoped_tenant(request, request.query.get("tenant"), None))
                 events = parse(await read_json(request), tenant=tenant)
             except InvalidEvent as exc:
                 raise ApiError(400, exc.code, str(exc)) from None

@@ -230,3 +230,25 @@ class ChannelInfo:
     integration_id: str | None
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
     is_active: bool = True
+
+
+class Scope(enum.StrEnum):
+    """What an API key may do in its tenant."""
+
+    EVENTS_READ = "events:read"  # read alerts
+    EVENTS_WRITE = "events:write"  # submit events, act on alerts, and read them
+    ADMIN = "admin"  # everything in the tenant: integrations, channels, routes, preferences
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as it may be shown: never its secret."""
+
+    id: str
+    tenant: str
+    name: str
+    scope: Scope
+    prefix: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
 
 from bot.actions import Actor
+from bot.apikeys import Principal
+from bot.auth import principal_of, scoped_tenant
 from bot.errors import ApiError, read_json, read_json_cleaned
 from bot.model import AlertState, Priority, Verb
 from bot.normalize import InvalidEvent, from_api
@@ -17,6 +20,18 @@ from storage import outbox
 from storage.schema import Delivery
 
 ACTOR_MAX = 200
+
+
+def acting(who: Principal, body: dict[str, Any]) -> Actor:
+    """A key acts as itself; the operator token names the person (`actor` or `on_behalf_of`)."""
+    if who.tenant is not None:
+        return Actor(id=f"key:{who.name}", name=who.name, platform="api", tenant=who.tenant)
+    name = body.get("on_behalf_of", body.get("actor"))
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
+    if len(name) > ACTOR_MAX:
+        raise ApiError(400, "bad_actor", f"actor: at most {ACTOR_MAX} characters")
+    return Actor(id=name.strip(), name=name.strip(), platform="api")
 
 
 def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
@@ -65,6 +80,11 @@ async def submit(request: web.Request) -> web.Response:
         event = from_api(data, nul_removed=nul_removed)
     except InvalidEvent as exc:
         raise ApiError(422 if exc.code != "invalid_event" else 400, exc.code, str(exc)) from None
+    who = principal_of(request)
+    if who.tenant is not None:
+        named = data.get("tenant") if isinstance(data, dict) else None
+        scoped_tenant(request, named if isinstance(named, str) else None, None)
+        event = dataclasses.replace(event, tenant=who.tenant)
     result = await services.ingest.submit(event)
     services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
     return web.json_response(
@@ -96,7 +116,7 @@ async def list_events(request: web.Request) -> web.Response:
     async with services.db.session() as session:
         alerts, total = await events_repo.list_alerts(
             session,
-            tenant=query.get("tenant"),
+            tenant=scoped_tenant(request, query.get("tenant"), None),
             state=state,
             priority=priority,
             event_type=query.get("type"),
@@ -119,7 +139,8 @@ async def get_event(request: web.Request) -> web.Response:
     event_id = request.match_info["event_id"]
     async with services.db.session() as session:
         alert = await events_repo.get(session, event_id)
-        if alert is None:
+        tenant = principal_of(request).tenant
+        if alert is None or (tenant is not None and alert.tenant != tenant):
             raise ApiError(404, "not_found", f"no event {event_id!r}")
         deliveries = await events_repo.deliveries_of(session, event_id)
         audit = await events_repo.audit_of(session, event_id)
@@ -164,12 +185,7 @@ async def act(request: web.Request) -> web.Response:
             404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
         ) from None
     body = await read_json(request) if request.body_exists else {}
-    actor_name = body.get("actor") if isinstance(body, dict) else None
-    if not isinstance(actor_name, str) or not actor_name.strip():
-        raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
-    if len(actor_name) > ACTOR_MAX:
-        raise ApiError(400, "bad_actor", f"actor: at most {ACTOR_MAX} characters")
-    actor = Actor(id=actor_name.strip(), name=actor_name.strip(), platform="api")
+    actor = acting(principal_of(request), body if isinstance(body, dict) else {})
     outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
     if outcome.code == "not_found":
         raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")

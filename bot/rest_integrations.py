@@ -10,6 +10,7 @@ from aiohttp import web
 from adapters.registry import TYPES
 from bot import integrations as service
 from bot import rest_users
+from bot.auth import scoped_tenant
 from bot.errors import ApiError, read_json
 from bot.rest_events import delivery_document, page_args
 from bot.services import SERVICES, Services
@@ -19,8 +20,8 @@ from storage.schema import Channel, Route
 
 
 def tenant_of(request: web.Request) -> str:
-    """The tenant a request is about: `?tenant=`, `default` when absent."""
-    return request.query.get("tenant", "default")
+    """The tenant a request is about: a key's own; for the operator `?tenant=` or `default`."""
+    return scoped_tenant(request, request.query.get("tenant"), "default") or "default"
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

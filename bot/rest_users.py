@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from bot import defaults, preferences
+from bot.auth import scoped_tenant
 from bot.errors import ApiError, InvalidRequest, read_json
 from bot.rest_events import delivery_document, page_args
 from bot.services import SERVICES, Services
@@ -55,8 +56,8 @@ def _type(value: Any, known: dict[str, Any]) -> str:
 
 
 def tenant(request: web.Request) -> str:
-    """The tenant a request is about: `?tenant=`, `default` when absent."""
-    return request.query.get("tenant", "default")
+    """The tenant a request is about: a key's own; for the operator `?tenant=` or `default`."""
+    return scoped_tenant(request, request.query.get("tenant"), "default") or "default"
 
 
 async def system(services: Services) -> dict[str, dict[str, Any]]:

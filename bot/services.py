@@ -9,6 +9,7 @@ from aiohttp import web
 
 from adapters.factory import AdapterFactory
 from bot.actions import ActionService
+from bot.apikeys import KeyService
 from bot.checks import IntegrationChecks
 from bot.delivery import DeliveryWorker
 from bot.ingest import IngestService
@@ -36,6 +37,7 @@ class Services:
     notifier: Notifier
     sync: SyncEngine
     checks: IntegrationChecks
+    keys: KeyService
 
 
 SERVICES = web.AppKey("services", Services)
