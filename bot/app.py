@@ -37,8 +37,10 @@ from bot.secrets import load_keyring
 from bot.services import SERVICES, Services
 from bot.settings import Settings
 from bot.sync import SyncEngine
+from storage import outbox
 from storage.db import Database
 from storage.notify import listen
+from storage.schema import utcnow
 
 log = logging.getLogger("chatops")
 
@@ -170,6 +172,8 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if role in ("all", "worker"):
+            if services.db.is_sqlite:
+                await _take_back_leases(services)
             tasks.append(asyncio.create_task(services.worker.run(stop), name="delivery"))
             if not services.db.is_sqlite:
                 wake = services.worker.wake
@@ -193,6 +197,17 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
             await services.db.dispose()
 
     return lifecycle
+
+
+async def _take_back_leases(services: Services) -> None:
+    """On SQLite one process owns every lease: what its dead predecessor held is due now.
+
+    On PostgreSQL other live workers may hold leases, so rows wait out their lease there.
+    """
+    async with services.db.session() as session, session.begin():
+        taken = await outbox.take_back_leases(session, utcnow())
+    if taken:
+        log.warning("took back deliveries leased before a restart", extra={"count": taken})
 
 
 async def _prepare_database(services: Services) -> None:

@@ -30,7 +30,7 @@ from bot.model import Verb
 from bot.replay import ReplayGuard
 from bot.services import Services
 from bot.slack_install import DatabaseInstallationStore, SignedStateStore
-from cards.blockkit import HOME_ALERTS, home_view
+from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
 from storage import admin
 from storage import config as config_repo
@@ -85,6 +85,8 @@ class SlackTransport:
     def _register(self) -> None:
         for verb in Verb:
             self.bolt.action(verb.value)(self._button_listener(verb))
+        for link in LINK_BUTTONS:  # URL buttons still send a click: answer it, do nothing
+            self.bolt.action(link)(_acknowledge_only)
         self.bolt.command("/chatops")(self.on_command)
         self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
         self.bolt.event("app_home_opened")(self.on_home_opened)
@@ -326,6 +328,10 @@ class SlackTransport:
             return
         await ack()
         log.info("integration added from Slack", extra={"integration": row.id})
+
+
+async def _acknowledge_only(ack: Any) -> None:
+    await ack()
 
 
 def refused(status: int, code: str, message: str) -> web.Response:

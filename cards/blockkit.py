@@ -30,6 +30,8 @@ HEADER_MAX = 150
 SECTION_MAX = 3000
 FIELD_MAX = 2000
 FIELDS_PER_SECTION = 10
+# URL buttons: Slack opens the link and still posts the click, which the bot only acknowledges.
+LINK_BUTTONS = ("open_link", "view_full", "view_open")
 BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 URL_MAX = 3000

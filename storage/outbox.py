@@ -210,3 +210,13 @@ async def stuck(session: AsyncSession, now: datetime, lease: float) -> int:
         Delivery.lease_until < now - timedelta(seconds=lease),
     )
     return int((await session.scalar(query)) or 0)
+
+
+async def take_back_leases(session: AsyncSession, now: datetime) -> int:
+    """Make every leased row due now: for a single process, whose dead self held them."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING.value)
+        .values(next_attempt_at=now, lease_until=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -123,5 +124,42 @@ async def test_a_send_that_raises_ends_as_attempts_then_a_dead_letter(
         ] * 3
         metrics = await (await client.get("/metrics")).text()
         assert "chatops_deliveries_stuck 0.0" in metrics
+    finally:
+        await sink.stop()
+
+
+async def test_a_restart_on_sqlite_takes_back_the_dead_process_leases(
+    settings: Settings,
+) -> None:
+    """A delivery leased by a killed process goes out at start, not when its lease runs out.
+
+    On PostgreSQL other live workers may hold leases, so the row waits out its lease there.
+    """
+    sink = await Sink().start()
+    long_lease = settings.model_copy(update={"lease_seconds": 600})
+    try:
+        async with TestClient(TestServer(create_app(long_lease), host="127.0.0.1")) as first:
+            first.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+            await webhook_route(first, sink.url)
+            await first.post("/api/v1/events", json={"title": "x"})
+            await eventually(lambda: sink.accepted())
+            services = first.app[SERVICES]
+            async with services.db.session() as session, session.begin():
+                from sqlalchemy import update
+
+                from storage.schema import Delivery
+
+                later = utcnow() + timedelta(seconds=600)
+                await session.execute(  # as if the process died holding the lease
+                    update(Delivery).values(
+                        status="sending", lease_until=later, next_attempt_at=later
+                    )
+                )
+        async with TestClient(TestServer(create_app(long_lease), host="127.0.0.1")):
+            if settings.is_sqlite:
+                await eventually(lambda: len(sink.accepted()) == 2, within=5)
+            else:
+                await asyncio.sleep(2)
+                assert len(sink.accepted()) == 1
     finally:
         await sink.stop()
