@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -247,7 +248,7 @@ def raise_for_status(
             "point the integration at the final URL",
             status_code=code,
         )
-    detail = f"{kind}: HTTP {code}: {(message or resp.text)[:300]}".rstrip(": ")
+    detail = f"{kind}: HTTP {code}: {scrub_urls((message or resp.text)[:300])}".rstrip(": ")
     if code == 429:
         wait = retry_after_seconds(resp.headers.get("Retry-After"), default_retry_after)
         raise RateLimited(detail, retry_after=wait, status_code=code)
@@ -258,6 +259,33 @@ def raise_for_status(
     raise BadConfig(detail, status_code=code)
 
 
+URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be shown: scheme and host only when anything after them could be a secret.
+
+    Incoming-webhook URLs carry their secret in the path, others in the query or userinfo.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "****"
+    if not parts.scheme or not host:
+        return "****"
+    shown = f"{parts.scheme}://{host}{port}"
+    if parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password:
+        return f"{shown}/…/****"
+    return f"{shown}/"
+
+
+def scrub_urls(text: str) -> str:
+    """Text with every URL in it masked, for errors and log lines."""
+    return URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+
+
 @contextmanager
 def translate_errors(kind: str) -> Iterator[None]:
     """Turn httpx transport failures into `Unavailable`, once, at the boundary."""
@@ -266,7 +294,7 @@ def translate_errors(kind: str) -> Iterator[None]:
     except httpx.TimeoutException as exc:
         raise Unavailable(f"{kind}: timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        raise Unavailable(f"{kind}: {type(exc).__name__}: {exc}") from exc
+        raise Unavailable(f"{kind}: {type(exc).__name__}: {scrub_urls(str(exc))}") from exc
 
 
 def hmac_hex(secret: str, body: bytes, digest: str = "sha256") -> str:

@@ -87,7 +87,10 @@ class AdapterType:
         """Validate `values` into (plain config, secrets); BadConfig names each bad field."""
         known = {s.name: s for s in self.settings}
         unknown = sorted(set(values) - set(known))
-        problems = [f"{name}: not a setting of {self.id}" for name in unknown]
+        valid = ", ".join(known)
+        problems = [
+            f"{name}: not a setting of {self.id} (its settings: {valid})" for name in unknown
+        ]
         config: dict[str, Any] = {}
         secrets: dict[str, Any] = {}
         for setting in self.settings:
@@ -246,7 +249,9 @@ TYPES: dict[str, AdapterType] = {
         name="Generic Webhook",
         description="POST each alert as JSON, signed with HMAC-SHA256",
         settings=(
-            url_setting("url", "URL to POST to", help="https://example.com/hooks/chatops"),
+            url_setting(
+                "url", "URL to POST to", secret=True, help="https://example.com/hooks/chatops"
+            ),
             Setting("secret", "Signing secret", secret=True, required=False),
         ),
         build=_webhook,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from adapters.base import AdapterError, AuthError, RateLimited
+from adapters.base import AdapterError, AuthError, RateLimited, scrub_urls
 from adapters.factory import AdapterFactory
 from adapters.registry import BuildOptions
 from bot.config_cache import ConfigCache
@@ -329,7 +329,7 @@ class DeliveryWorker:
     async def _failed(
         self, item: OutboxItem, channel: ChannelInfo, started: datetime, exc: AdapterError
     ) -> None:
-        error = str(exc)[:2000]
+        error = scrub_urls(str(exc))[:2000]
         reason = type(exc).__name__
         self._metrics.failed.labels(channel.type, item.priority.value, reason).inc()
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.base import mask_url
 from bot.model import ChannelInfo, EventIn, OutboxItem, Outgoing, Priority
 
 
@@ -26,9 +27,11 @@ def dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None)
 
 
 def target_of(channel: ChannelInfo) -> str:
-    """Where it went, without a query string: webhook URLs often carry their secret there."""
+    """Where it went, a URL by its host only: webhook URLs carry their secret in path or query."""
     url = channel.target or str(channel.settings.get("url", ""))
-    return url.split("?", 1)[0] if url else channel.type
+    if not url:
+        return channel.type
+    return mask_url(url) if "://" in url else url
 
 
 def summary(message: Outgoing) -> dict[str, object]:

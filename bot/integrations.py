@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from adapters.base import AdapterError
+from adapters.base import AdapterError, mask_url
 from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
 from adapters.targets import url_problem
 from bot.errors import InvalidRequest
@@ -63,13 +64,19 @@ def type_document(kind: AdapterType) -> dict[str, Any]:
 
 
 def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
-    """An integration with every secret masked."""
+    """An integration with every secret masked; URLs show their host only where a secret hides."""
     try:
-        secret_names = sorted(keyring.decrypt(row.credentials))
+        secrets = keyring.decrypt(row.credentials)
     except Exception:
-        secret_names = ["(undecryptable)"]
-    settings: dict[str, Any] = dict(row.config or {})
-    settings.update({name: mask(True) for name in secret_names})
+        secrets = {"(undecryptable)": True}
+    urls = {s.name for s in TYPES[row.type].settings if s.url} if row.type in TYPES else set()
+    settings: dict[str, Any] = {
+        name: shown_setting(value, name in urls, secret=False)
+        for name, value in (row.config or {}).items()
+    }
+    settings.update(
+        {name: shown_setting(value, name in urls, secret=True) for name, value in secrets.items()}
+    )
     return {
         "id": row.id,
         "name": row.name,
@@ -92,6 +99,21 @@ def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
     }
+
+
+def shown_setting(value: Any, is_url: bool, *, secret: bool) -> Any:
+    """A setting as listings show it: secrets masked, a secret URL by its host, and a plain
+    URL in full unless it carries credentials or a query."""
+    if is_url and isinstance(value, str) and value:
+        if secret or (mask_url(value) != value.rstrip("/") + "/" and _has_secret_parts(value)):
+            return mask_url(value)
+        return value
+    return mask(True) if secret else value
+
+
+def _has_secret_parts(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.query or parts.username or parts.password or parts.fragment)
 
 
 def sync_document(row: SyncLog) -> dict[str, Any]:

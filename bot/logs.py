@@ -8,13 +8,19 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from adapters.base import scrub_urls
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, with any `extra=` fields and the current correlation id."""
+    """One JSON object per line, with any `extra=` fields and the current correlation id.
+
+    Both formatters mask every URL down to its host: webhook URLs carry secrets in path,
+    query or userinfo, and a log line is no place for them.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, object] = {
@@ -31,7 +37,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        return scrub_urls(json.dumps(data, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -51,7 +57,7 @@ class TextFormatter(logging.Formatter):
         line = f"{line}  {extras}" if extras else line
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return scrub_urls(line)
 
 
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:

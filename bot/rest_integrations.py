@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.base import mask_url
 from adapters.registry import TYPES
 from bot import integrations as service
 from bot import rest_users
@@ -33,13 +34,13 @@ async def json_object(request: web.Request) -> dict[str, Any]:
 
 
 def channel_document(row: Channel) -> dict[str, Any]:
-    """A channel; its target is shown without a query string, where URL secrets hide."""
+    """A channel; a URL target shows its host only: webhook URLs carry their secret."""
     return {
         "id": row.id,
         "name": row.name,
         "type": row.type,
         "integration_id": row.integration_id,
-        "target": row.target.split("?", 1)[0],
+        "target": mask_url(row.target) if "://" in row.target else row.target,
         "rate_per_minute": row.rate_per_minute,
         "is_active": row.is_active,
         "created_at": row.created_at.isoformat(),

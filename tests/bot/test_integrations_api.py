@@ -67,11 +67,16 @@ async def test_an_update_without_the_secret_keeps_it(client: Client) -> None:
     )
     assert resp.status == 200
     data = (await resp.json())["data"]
-    assert data["settings"] == {"url": "https://b.example/y", "secret": "********"}
+    assert data["settings"] == {"url": "https://b.example/…/****", "secret": "********"}
     services = client.app[SERVICES]
     async with services.db.session() as session:
         stored = (await session.scalars(select(Integration))).one()
-    assert services.keyring.decrypt(stored.credentials) == {"secret": "keep"}
+    # The URL is a capability too: encrypted with the secret, never in the plain settings.
+    assert services.keyring.decrypt(stored.credentials) == {
+        "url": "https://b.example/y",
+        "secret": "keep",
+    }
+    assert "url" not in (stored.config or {})
 
 
 @pytest.mark.parametrize(
