@@ -190,13 +190,19 @@ class DeliveryWorker:
             digest = None
             if item.kind is DeliveryKind.DIGEST:
                 digest = await digests.load(session, item.id, utcnow())
-            ref = item.message_ref
+            ref, folded_into = item.message_ref, None
             if item.kind is DeliveryKind.UPDATE and item.event_id and item.channel_id:
                 ref = await outbox.post_ref(session, item.event_id, item.channel_id)
+                if ref is None:
+                    folded_into = await digests.digest_showing(
+                        session, item.event_id, item.channel_id
+                    )
         correlation_id.set(alert.correlation_id if alert else None)
         if loaded is None or not loaded[0].is_active:
             return await self._dead(item, "the channel was removed or disabled", None, None)
         channel, token = loaded
+        if item.kind is DeliveryKind.UPDATE and ref is None and folded_into is not None:
+            return await self._update_digest(item, folded_into)
         if item.kind is DeliveryKind.UPDATE and ref is None:
             return await self._retry_later(item, 5.0, "waiting for the card to be posted first")
         if await self._held_back(item, channel):
@@ -217,6 +223,13 @@ class DeliveryWorker:
             notes=item.notes,
         )
         await self._send(item, channel, values, message)
+
+    async def _update_digest(self, item: OutboxItem, digest_id: str) -> None:
+        """The alert's card lives in a digest: refresh the digest message, once for many."""
+        async with self._db.session() as session, session.begin():
+            await outbox.mark_folded(session, item, digest_id)
+            await digests.refresh(session, digest_id, utcnow())
+        self.wake()
 
     async def _held_back(self, item: OutboxItem, channel: ChannelInfo) -> bool:
         """Postpone (without spending an attempt) while the circuit is open or over the rate."""

@@ -136,3 +136,24 @@ async def requeue_if_grown(
         .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
     )
     return True
+
+
+async def digest_showing(session: AsyncSession, event_id: str, channel_id: str) -> str | None:
+    """The digest an alert's card was folded into in this channel, if it was."""
+    query = select(Delivery.digest_id).where(
+        Delivery.event_id == event_id,
+        Delivery.channel_id == channel_id,
+        Delivery.kind == DeliveryKind.POST.value,
+        Delivery.status == DeliveryStatus.FOLDED.value,
+        Delivery.digest_id.is_not(None),
+    )
+    return (await session.scalar(query.limit(1))) or None
+
+
+async def refresh(session: AsyncSession, digest_id: str, now: datetime) -> None:
+    """Send the digest again (an update of its message), so it shows its alerts' new states."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == digest_id, Delivery.status == DeliveryStatus.SENT.value)
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
+    )

@@ -220,3 +220,13 @@ async def take_back_leases(session: AsyncSession, now: datetime) -> int:
         .values(next_attempt_at=now, lease_until=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -> bool:
+    """An update of a card that only exists inside a digest: the digest shows it instead."""
+    result = await session.execute(
+        update(Delivery)
+        .where(_held(item))
+        .values(status=DeliveryStatus.FOLDED.value, digest_id=digest_id, lease_until=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -240,3 +240,34 @@ async def test_five_failures_in_a_row_open_the_circuit_and_nothing_more_is_tried
         assert "dead" not in statuses and "sent" not in statuses
     finally:
         await down.stop()
+
+
+async def test_acting_on_a_folded_alert_refreshes_its_digest_and_ends_the_update(
+    client: Client,
+) -> None:
+    strict = await Sink(secret="s3cret", max_per_second=1.05).start()
+    try:
+        await webhook_route(client, strict.url, rate_per_minute=60)
+        ids = [await post_event(client, title=f"storm {i}", priority="LOW") for i in range(40)]
+
+        def digests() -> list[dict[str, Any]]:
+            return [r.body["digest"] for r in strict.accepted() if r.body["kind"] == "digest"]
+
+        await eventually(lambda: digests(), within=20, interval=0.2)
+        posted = {r.body["alert"]["id"] for r in strict.accepted() if r.body["kind"] != "digest"}
+        folded = next(i for i in ids if i in digests()[-1]["alert_ids"] and i not in posted)
+        before = len(digests())
+        resp = await client.post(f"/api/v1/events/{folded}/acknowledge", json={"actor": "Dana"})
+        assert resp.status == 200
+
+        async def update_done() -> Any:
+            detail = await event_detail(client, folded)
+            updates = [d for d in detail["deliveries"] if d["kind"] == "update"]
+            return updates if updates and updates[0]["status"] == "folded" else None
+
+        updates = await eventually(update_done, within=20, interval=0.2)
+        assert updates[0]["attempts"] <= 1  # not retried every 5 s waiting for a card
+        await eventually(lambda: len(digests()) > before, within=20, interval=0.2)
+        assert len({d["id"] for d in digests()}) == 1  # the same digest message, updated
+    finally:
+        await strict.stop()
