@@ -31,7 +31,7 @@ def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str |
     return None
 
 
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def forbidden_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     if isinstance(address, ipaddress.IPv4Address) and address in SHARED_ADDRESS_SPACE:
@@ -69,7 +69,7 @@ async def check_target(
         raise BadConfig(f"target host {host!r} does not resolve: {exc.strerror}") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        reason = _forbidden(address)
+        reason = forbidden_reason(address)
         if reason:
             raise BadConfig(
                 f"target host {host!r} resolves to {address}, a {reason} address; "

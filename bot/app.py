@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from adapters.transport import PinnedTransport
 from bot import (
     hooks,
     ops,
@@ -63,6 +64,7 @@ def build_services(settings: Settings) -> Services:
         settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
     )
     http = httpx.AsyncClient(
+        transport=PinnedTransport(allow_private=settings.allow_private_targets),
         timeout=httpx.Timeout(settings.send_timeout_seconds),
         follow_redirects=False,
         headers={"User-Agent": "chatops-bot/0.1"},

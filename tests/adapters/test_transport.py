@@ -1,0 +1,59 @@
+"""The pinned transport: one resolution, checked, and the connection goes to that address."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+
+from adapters.base import BadConfig
+from adapters.transport import PinnedTransport
+from tests.fakes.sink import Sink
+
+
+def loopback_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """A policy for the test: loopback stands in for the public internet, 10/8 is private."""
+    return "private" if address in ipaddress.ip_network("10.0.0.0/8") else None
+
+
+async def test_the_connection_uses_the_address_that_was_checked() -> None:
+    """A name only our resolver knows: it can only succeed if the checked address is used."""
+    answers = [["127.0.0.1"], ["10.0.0.1"]]
+    asked: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[min(len(asked), 2) - 1]
+
+    sink = await Sink().start()
+    port = httpx.URL(sink.url).port
+    transport = PinnedTransport(
+        allow_private=False, resolve=rebinding, forbidden=loopback_is_public
+    )
+    try:
+        async with httpx.AsyncClient(transport=transport) as http:
+            first = await http.post(f"http://rebind.test:{port}/hook", json={"n": 1})
+            assert first.status_code == 200
+            assert sink.received[0].headers["Host"] == f"rebind.test:{port}"
+            with pytest.raises(BadConfig, match=r"resolves to 10\.0\.0\.1, a private address"):
+                await http.post(f"http://rebind.test:{port}/hook", json={"n": 2})
+        assert asked == ["rebind.test", "rebind.test"]  # once per request, never by the pool
+        assert len(sink.received) == 1
+    finally:
+        await sink.stop()
+
+
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("http://127.0.0.1:9/x", "loopback"),
+        ("http://100.64.1.1/x", "carrier-grade NAT"),
+        ("http://[::ffff:169.254.169.254]/latest", "link-local"),
+        ("http://metadata.google.internal/x", "metadata"),
+    ],
+)
+async def test_forbidden_addresses_are_refused_before_connecting(url: str, reason: str) -> None:
+    async with httpx.AsyncClient(transport=PinnedTransport(allow_private=False)) as http:
+        with pytest.raises(BadConfig, match=reason):
+            await http.get(url)
