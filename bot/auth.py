@@ -18,7 +18,7 @@ from bot.model import Scope
 PROTECTED = ("/api/v1/", "/hooks/")
 # Provider webhooks carry the provider's signature instead of our token.
 SIGNED_HOOK = re.compile(r"^/hooks/(?!alertmanager$|grafana$)[^/]+$")
-PRINCIPAL = "chatops.principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def needed_scope(method: str, path: str) -> Scope:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.registry import TYPES, adapter_type
 from bot import integrations as integration_service
@@ -43,12 +44,43 @@ async def status(ctx: Context, args: list[str]) -> str:
     )
 
 
-@command("subscribe", usage="subscribe [<event-glob>] [min=<PRIORITY>]", admin=True)
+async def _channel_here(ctx: Context, session: AsyncSession) -> Channel:
+    """The channel row for where the command was typed, made on first use."""
+    if ctx.integration_id is None:
+        raise CommandError("This workspace has no connected integration to post with.")
+    channel = (
+        await session.scalars(
+            select(Channel).where(
+                Channel.tenant_id == ctx.tenant,
+                Channel.type == ctx.platform,
+                Channel.target == ctx.channel_id,
+            )
+        )
+    ).first()
+    if channel is None:
+        channel = await admin.add_channel(
+            session,
+            Channel(
+                tenant_id=ctx.tenant,
+                name=f"{ctx.platform}:{ctx.channel_name or ctx.channel_id}"[:255],
+                type=ctx.platform,
+                integration_id=ctx.integration_id,
+                target=ctx.channel_id,
+                config={},
+                rate_per_minute=TYPES[ctx.platform].rate_per_minute,
+            ),
+        )
+    return channel
+
+
+@command("subscribe", usage="subscribe [<event-glob>] [min=<PRIORITY>] [default]", admin=True)
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
-    glob, minimum = "*", "INFO"
+    glob, minimum, is_default = "*", "INFO", False
     for arg in args:
-        if arg.lower().startswith("min="):
+        if arg.lower() == "default":
+            is_default = True
+        elif arg.lower().startswith("min="):
             minimum = arg.split("=", 1)[1].upper()
         else:
             glob = arg
@@ -56,35 +88,12 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         raise CommandError(
             f"`{minimum}` is not a priority; use one of {', '.join(p.value for p in Priority)}."
         )
-    if ctx.integration_id is None:
-        raise CommandError("This workspace has no connected integration to post with.")
     async with ctx.services.db.session() as session, session.begin():
-        channel = (
-            await session.scalars(
-                select(Channel).where(
-                    Channel.tenant_id == ctx.tenant,
-                    Channel.type == ctx.platform,
-                    Channel.target == ctx.channel_id,
-                )
-            )
-        ).first()
-        if channel is None:
-            channel = await admin.add_channel(
-                session,
-                Channel(
-                    tenant_id=ctx.tenant,
-                    name=f"{ctx.platform}:{ctx.channel_name or ctx.channel_id}",
-                    type=ctx.platform,
-                    integration_id=ctx.integration_id,
-                    target=ctx.channel_id,
-                    config={},
-                    rate_per_minute=TYPES[ctx.platform].rate_per_minute,
-                ),
-            )
+        channel = await _channel_here(ctx, session)
         try:
             route = integration_service.new_route(
                 ctx.tenant,
-                {"event_glob": glob, "min_priority": minimum},
+                {"event_glob": glob, "min_priority": minimum, "default": is_default},
                 channel,
                 f"{ctx.platform}:{ctx.actor.id}",
             )
@@ -307,9 +316,11 @@ async def me(ctx: Context, args: list[str]) -> str:
     )
 
 
-@command("admins", usage="admins [add|remove <user-id>]")
+@command("admins", usage="admins [add|remove <user-id> | channel here]")
 async def admins(ctx: Context, args: list[str]) -> str:
-    """The people admins made admins of this workspace, on this platform."""
+    """The people admins made admins of this workspace, on this platform; their channel."""
+    if [a.lower() for a in args] == ["channel", "here"]:
+        return await _admin_channel_here(ctx)
     if args:
         if not ctx.is_admin:
             return "Sorry, only admins can change who is an admin."
@@ -349,6 +360,29 @@ async def admins(ctx: Context, args: list[str]) -> str:
     names = ", ".join(f"{p}:{u}" for p, u in listed_now)
     return f"Admins listed for this workspace: {names or 'none'} (plus CHATOPS_ADMINS" + (
         " and workspace admins and owners)." if ctx.platform == "slack" else ")."
+    )
+
+
+async def _admin_channel_here(ctx: Context) -> str:
+    if not ctx.is_admin:
+        return "Sorry, only admins can choose the admins' channel."
+    async with ctx.services.db.session() as session, session.begin():
+        channel = await _channel_here(ctx, session)
+        await config_repo.set_admin_channel(session, ctx.tenant, channel.id)
+        session.add(
+            events_repo.audit_row(
+                ctx.tenant,
+                "admins.channel",
+                f"{ctx.platform}:{ctx.actor.id}",
+                ctx.platform,
+                {"channel": channel.id},
+            )
+        )
+    ctx.services.ingest.cache.invalidate()
+    return (
+        "This is now the admins' channel: integration problems (failed syncs and connection "
+        "tests, expiring credentials, configuration changes) and dead letters come here, "
+        "routes or not."
     )
 
 

@@ -80,6 +80,7 @@ def add_admin_commands(sub: Any) -> None:
     radd.add_argument("--source", dest="source_glob", default="*")
     radd.add_argument("--user", dest="user_id")
     radd.add_argument("--level", dest="escalation_level", type=int, default=0)
+    radd.add_argument("--default", action="store_true", help="only for alerts no other route takes")
     rrm = rsub.add_parser("remove")
     rrm.add_argument("route_id")
     for p in (routes, *rsub.choices.values()):
@@ -248,6 +249,7 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
                 )
             }
             body["stakeholders"] = args.stakeholder
+            body["default"] = args.default
             row = service.new_route(args.tenant, body, channel, "cli")
             session.add(row)
             await session.flush()

@@ -54,12 +54,15 @@ class RoutingConfig:
     channels: dict[str, ChannelRef]
     preferences: dict[str, bool] | None
     defaults: dict[str, dict[str, Any]]
+    admin_channel: str | None = None
 
 
 async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
     """Read a tenant's routing configuration."""
     rules = await config_repo.rules(session, tenant)
-    rows = await config_repo.channel_types(session, sorted({r.channel_id for r in rules}))
+    admin_channel = await config_repo.admin_channel(session, tenant)
+    wanted = {r.channel_id for r in rules} | ({admin_channel} if admin_channel else set())
+    rows = await config_repo.channel_types(session, sorted(wanted))
     return RoutingConfig(
         rules=rules,
         channels={
@@ -67,6 +70,7 @@ async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
         },
         preferences=await config_repo.preferences(session, tenant),
         defaults=defaults.system_defaults(await config_repo.stored_defaults(session)),
+        admin_channel=admin_channel if admin_channel in rows else None,
     )
 
 
@@ -158,7 +162,9 @@ async def queue_posts(
     session: AsyncSession, alert: Alert, now: datetime, config: RoutingConfig
 ) -> int:
     """One outbox row per matching route, with retry budgets from defaults and overrides."""
-    rules = routing.matching(config.rules, alert)
+    rules = routing.with_admin_channel(
+        routing.matching(config.rules, alert), alert, config.admin_channel
+    )
     skip_channel = alert.metadata.get("failed_channel_id")
     rules = [r for r in rules if r.channel_id != skip_channel and r.channel_id in config.channels]
     system = config.defaults

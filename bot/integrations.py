@@ -396,6 +396,9 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
     user = body.get("user_id")
     if user is not None and (not isinstance(user, str) or len(user) > 255):
         raise InvalidRequest("user_id: text of at most 255 characters")
+    is_default = body.get("default", False)
+    if not isinstance(is_default, bool):
+        raise InvalidRequest("default: true or false (true: only alerts no other route takes)")
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
@@ -405,5 +408,6 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         source_glob=str(body.get("source_glob", "*"))[:255],
         user_id=user,
         escalation_level=level,
+        is_default=is_default,
         created_by=actor,
     )

@@ -193,6 +193,7 @@ class RouteRule:
     source_glob: str = "*"
     user_id: str | None = None
     escalation_level: int = 0
+    is_default: bool = False  # matches only alerts no other route takes
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ def route_document(row: Route) -> dict[str, Any]:
         "source_glob": row.source_glob,
         "user_id": row.user_id,
         "escalation_level": row.escalation_level,
+        "default": bool(row.is_default),
         "is_active": row.is_active,
         "created_at": row.created_at.isoformat(),
     }

@@ -25,7 +25,15 @@ def matches(rule: RouteRule, alert: Alert) -> bool:
 
 
 def matching(rules: list[RouteRule], alert: Alert) -> list[RouteRule]:
-    """Matching rules, one per (channel, user) so no channel gets the alert twice."""
+    """Matching rules, one per (channel, user) so no channel gets the alert twice.
+
+    Default routes ("else the default channel") count only when no other route matched.
+    """
+    result = _first_per_destination([r for r in rules if not r.is_default], alert)
+    return result or _first_per_destination([r for r in rules if r.is_default], alert)
+
+
+def _first_per_destination(rules: list[RouteRule], alert: Alert) -> list[RouteRule]:
     seen: set[tuple[str, str | None]] = set()
     result = []
     for rule in rules:
@@ -34,3 +42,17 @@ def matching(rules: list[RouteRule], alert: Alert) -> list[RouteRule]:
             seen.add(key)
             result.append(rule)
     return result
+
+
+ADMIN_EVENTS = ("integration.*", "delivery.*")  # what the tenant admins' channel hears by default
+
+
+def with_admin_channel(
+    rules: list[RouteRule], alert: Alert, admin_channel: str | None
+) -> list[RouteRule]:
+    """Admin notices also go to the tenant admins' channel, unless a route already sends there."""
+    if admin_channel is None or not any(fnmatchcase(alert.event_type, g) for g in ADMIN_EVENTS):
+        return rules
+    if any(r.channel_id == admin_channel and r.user_id is None for r in rules):
+        return rules
+    return [*rules, RouteRule(id="admin-channel", tenant=alert.tenant, channel_id=admin_channel)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import ChannelInfo, RouteRule
@@ -15,6 +15,7 @@ from storage.schema import (
     Integration,
     IntegrationDefault,
     Route,
+    Tenant,
     TenantAdmin,
     UserOverride,
 )
@@ -66,6 +67,19 @@ async def channel(session: AsyncSession, channel_id: str) -> tuple[ChannelInfo, 
         is_active=active,
     )
     return info, token
+
+
+async def admin_channel(session: AsyncSession, tenant: str) -> str | None:
+    """The tenant admins' channel, where integration notices go without any route."""
+    row = await session.get(Tenant, tenant)
+    return row.admin_channel_id if row is not None else None
+
+
+async def set_admin_channel(session: AsyncSession, tenant: str, channel_id: str | None) -> None:
+    """Make `channel_id` the tenant admins' channel (None: no such channel)."""
+    await session.execute(
+        update(Tenant).where(Tenant.id == tenant).values(admin_channel_id=channel_id)
+    )
 
 
 async def channel_types(session: AsyncSession, channel_ids: list[str]) -> dict[str, Channel]:

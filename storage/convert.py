@@ -46,6 +46,7 @@ def to_rule(row: Route) -> RouteRule:
         source_glob=row.source_glob,
         user_id=row.user_id,
         escalation_level=row.escalation_level,
+        is_default=bool(row.is_default),
     )
 
 

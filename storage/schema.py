@@ -78,6 +78,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(255))
     slack_team_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     teams_tenant_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    admin_channel_id: Mapped[str | None] = mapped_column(String(32))  # where notices go first
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -152,6 +153,7 @@ class Route(Base):
     source_glob: Mapped[str] = mapped_column(String(255), default="*")
     user_id: Mapped[str | None] = mapped_column(String(255))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # only when nothing else
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
