@@ -24,6 +24,7 @@ from adapters.base import (
 )
 from adapters.targets import check_target
 from bot.model import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
+from cards.style import alert_url
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 API_URL = "https://api.pagerduty.com"
@@ -126,7 +127,7 @@ def enqueue_body(
     if alert.link:
         links.append({"href": alert.link, "text": "Details"})
     if public_url:
-        url = f"{public_url.rstrip('/')}/api/v1/events/{alert.id}"
+        url = alert_url(public_url, alert)
         body["client_url"] = url
         links.append({"href": url, "text": "Alert in ChatOps"})
     if links:

@@ -15,6 +15,7 @@ from adapters.transport import PinnedTransport
 from bot import (
     hooks,
     ops,
+    pages,
     provider_hooks,
     rest_events,
     rest_integrations,
@@ -142,6 +143,7 @@ def create_app(
         rest_events.register(app, services)
         rest_integrations.register(app, services)
         hooks.register(app, services)
+        pages.register(app, services)
         provider_hooks.register(app, services)
         transport = slack.register(app, services)
         teams.register(app, services)

@@ -133,6 +133,7 @@ class Alert:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    view_token: str | None = None  # opens its read-only page: whoever sees a card may read it
 
 
 @dataclass(frozen=True)

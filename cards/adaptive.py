@@ -12,6 +12,7 @@ from cards.style import (
     STATE_LABELS,
     alert_url,
     clip,
+    digest_url,
     one_line,
     relative,
     safe_url,
@@ -134,7 +135,7 @@ def _build(
         "version": VERSION,
         "fallbackText": clip(f"[{alert.priority.value}] {one_line(alert.title)} ({state})", 500),
         "body": body,
-        "actions": _actions(alert, alert_url(public_url or "https://chatops.invalid", alert.id)),
+        "actions": _actions(alert, alert_url(public_url or "https://chatops.invalid", alert)),
     }
 
 
@@ -200,7 +201,7 @@ def digest_card(digest: Digest, now: datetime, *, public_url: str = "") -> Eleme
             {
                 "type": "Action.OpenUrl",
                 "title": "View open alerts",
-                "url": f"{base.rstrip('/')}/api/v1/events?state=triggered",
+                "url": digest_url(base, digest.id),
             }
         )
     return {

@@ -13,6 +13,7 @@ from cards.style import (
     STATE_LABELS,
     alert_url,
     clip,
+    digest_url,
     one_line,
     relative,
     safe_url,
@@ -140,7 +141,7 @@ def alert_blocks(alert: Alert, now: datetime, *, public_url: str = "") -> dict[s
     look = LOOKS[alert.priority]
     template = template_for(alert)
     state_label = STATE_LABELS[shown_state(alert)]
-    full_url = alert_url(public_url or "https://chatops.invalid", alert.id)
+    full_url = alert_url(public_url or "https://chatops.invalid", alert)
     blocks: list[Block] = [
         {
             "type": "context",
@@ -207,7 +208,7 @@ def digest_blocks(digest: Digest, now: datetime, *, public_url: str = "") -> dic
             button(
                 "View open alerts",
                 action_id="view_open",
-                url=f"{base.rstrip('/')}/api/v1/events?state=triggered",
+                url=digest_url(base, digest.id),
             )
         )
     blocks.append(
@@ -247,9 +248,7 @@ def home_view(
             + (f" · {alert.occurrences} times" if alert.occurrences > 1 else "")
         )
         blocks.append({"type": "section", "text": plain(line, SECTION_MAX)})
-        actions = _actions(
-            alert, alert_url(public_url or "https://chatops.invalid", alert.id), False
-        )
+        actions = _actions(alert, alert_url(public_url or "https://chatops.invalid", alert), False)
         if actions:
             actions["block_id"] = f"home:{alert.id}"[:255]
             blocks.append(actions)

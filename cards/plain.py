@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.model import Alert, Digest, Outgoing
+from cards.style import alert_url
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -37,7 +38,7 @@ def alert_document(alert: Alert, public_url: str = "") -> dict[str, Any]:
         "acknowledged_at": _iso(alert.acknowledged_at),
         "resolved_by": alert.resolved_by,
         "resolved_at": _iso(alert.resolved_at),
-        "url": f"{base}/api/v1/events/{alert.id}" if base else None,
+        "url": alert_url(base, alert) if base else None,
     }
 
 

@@ -101,6 +101,12 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
-def alert_url(public_url: str, alert_id: str) -> str:
-    """The bot's own page for an alert."""
-    return f"{public_url.rstrip('/')}/api/v1/events/{alert_id}"
+def alert_url(public_url: str, alert: Alert) -> str:
+    """The alert's read-only page: its id and the unguessable key that opens it."""
+    base = f"{public_url.rstrip('/')}/alerts/{alert.id}"
+    return f"{base}/{alert.view_token}" if alert.view_token else base
+
+
+def digest_url(public_url: str, digest_id: str) -> str:
+    """The read-only page listing a digest's alerts."""
+    return f"{public_url.rstrip('/')}/digests/{digest_id}"

@@ -51,7 +51,7 @@ def _lines(alert: Alert, public_url: str) -> list[tuple[str, str]]:
     if alert.correlation_id:
         rows.append(("Correlation id", alert.correlation_id))
     if public_url:
-        rows.append(("In ChatOps", alert_url(public_url, alert.id)))
+        rows.append(("In ChatOps", alert_url(public_url, alert)))
     return rows
 
 
@@ -97,7 +97,7 @@ def sms(alert: Alert, public_url: str = "") -> str:
         if who:
             text += f" by {who}"
     if public_url:
-        text += f" {alert_url(public_url, alert.id)}"
+        text += f" {alert_url(public_url, alert)}"
     return clip(text, SMS_MAX)
 
 

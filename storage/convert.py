@@ -31,6 +31,7 @@ def to_alert(row: Event) -> Alert:
         resolved_by=row.resolved_by,
         resolved_at=row.resolved_at,
         metadata=dict(row.meta or {}),
+        view_token=row.view_token,
     )
 
 

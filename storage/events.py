@@ -83,6 +83,7 @@ def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
         link=event.link,
         source=event.source,
         dedup_key=dedup_key,
+        view_token=new_id(),
         open_key=dedup_key,
         state=AlertState.TRIGGERED.value,
         occurrences=1,

@@ -223,10 +223,17 @@ async def take_back_leases(session: AsyncSession, now: datetime) -> int:
 
 
 async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -> bool:
-    """An update of a card that only exists inside a digest: the digest shows it instead."""
+    """An update of a card that only exists inside a digest: the digest shows it instead.
+
+    Only the alert's card (its post) is a member of the digest; this row just says where.
+    """
     result = await session.execute(
         update(Delivery)
         .where(_held(item))
-        .values(status=DeliveryStatus.FOLDED.value, digest_id=digest_id, lease_until=None)
+        .values(
+            status=DeliveryStatus.FOLDED.value,
+            error_message=f"shown in digest {digest_id}",
+            lease_until=None,
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

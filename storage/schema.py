@@ -179,6 +179,7 @@ class Event(Base):
     link: Mapped[str | None] = mapped_column(String(2048))
     source: Mapped[str] = mapped_column(String(255), default="api")
     dedup_key: Mapped[str] = mapped_column(String(255), index=True)
+    view_token: Mapped[str | None] = mapped_column(String(32))  # the key of its read-only page
     open_key: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(20), default="triggered")
     occurrences: Mapped[int] = mapped_column(Integer, default=1)

@@ -79,7 +79,7 @@ async def test_an_alert_is_mailed_as_text_and_html_and_changes_thread_under_it(
     html = mail.get_body(("html",)).get_content()
     assert "Free space is 1.2 GB & falling." in text and "Occurrences: 2" in text
     assert "&lt;script&gt;" in html and "<script>" not in html  # escaped, never live
-    assert "https://chatops.example.com/api/v1/events/a7" in html
+    assert "https://chatops.example.com/alerts/a7" in html
     resolved = dataclasses.replace(ALERT, state=AlertState.RESOLVED, resolved_by="dana")
     second = await adapter.send(outgoing(resolved, DeliveryKind.UPDATE, first.ref))
     reply = smtp.received[1]

@@ -78,7 +78,7 @@ def test_a_trigger_has_the_documented_shape() -> None:
     assert body["event_action"] == "trigger"
     assert body["payload"]["severity"] == "error"
     assert body["links"][0] == {"href": "https://ci.example.com/1", "text": "Details"}
-    assert body["client_url"] == "https://bot.example.com/api/v1/events/a1"
+    assert body["client_url"] == "https://bot.example.com/alerts/a1"
 
 
 def test_long_summaries_are_cut_visibly_at_1024() -> None:

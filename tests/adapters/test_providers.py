@@ -245,14 +245,14 @@ async def test_sms_texts_new_alerts_and_resolutions_only() -> None:
             first = await adapter.send(post(alert()))
             assert [m["to"] for m in fake.messages] == ["+15551234567", "+15557654321"]
             assert fake.messages[0]["body"].startswith("🔴 [CRITICAL] Replica db-2 is 300 s behind")
-            assert "https://chatops.example.com/api/v1/events/a1" in fake.messages[0]["body"]
+            assert "https://chatops.example.com/alerts/a1" in fake.messages[0]["body"]
             acked = alert(state=AlertState.ACKNOWLEDGED, acknowledged_by="dana")
             await adapter.send(post(acked, first.ref, DeliveryKind.UPDATE))
             assert len(fake.messages) == 2  # an acknowledgement is not worth a text
             resolved = alert(state=AlertState.RESOLVED, resolved_by="dana")
             await adapter.send(post(resolved, first.ref, DeliveryKind.UPDATE))
             assert fake.messages[-1]["body"].endswith(
-                "— resolved by dana https://chatops.example.com/api/v1/events/a1"
+                "— resolved by dana https://chatops.example.com/alerts/a1"
             )
             long = alert(title="x" * 5000)
             await adapter.send(post(long))

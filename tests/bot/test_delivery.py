@@ -269,5 +269,8 @@ async def test_acting_on_a_folded_alert_refreshes_its_digest_and_ends_the_update
         assert updates[0]["attempts"] <= 1  # not retried every 5 s waiting for a card
         await eventually(lambda: len(digests()) > before, within=20, interval=0.2)
         assert len({d["id"] for d in digests()}) == 1  # the same digest message, updated
+        page = await client.get(f"/digests/{digests()[-1]['id']}", headers={"Authorization": ""})
+        assert page.status == 200  # its "View open alerts" page lists every folded alert
+        assert f"storm {ids.index(folded)}<" in await page.text()
     finally:
         await strict.stop()

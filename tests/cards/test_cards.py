@@ -123,7 +123,7 @@ def test_a_huge_alert_is_cut_visibly_with_a_view_full_link() -> None:
     urls = [
         e.get("url") for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert f"{PUBLIC}/api/v1/events/generic-0001" in urls
+    assert f"{PUBLIC}/alerts/generic-0001" in urls
     card = alert_card(alert, NOW, public_url=PUBLIC)
     assert adaptive_problems(card) == []
     assert len(json.dumps(teams_message(card), ensure_ascii=False).encode()) <= 28 * 1024
