@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bot.secrets import Keyring, generate_key
+from tests.fixtures import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "routing-key-that-stays-hidden"
@@ -216,3 +218,8 @@ def test_teams_package_fills_in_the_app_id_and_refuses_without_it(tmp_path: Path
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["id"] == manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
     assert manifest["validDomains"] == ["bot.example.com"]
+    # Microsoft's published schema for the manifest version it declares: no typo reaches Teams.
+    schema = json.loads((FIXTURES / "teams" / "MicrosoftTeams.schema.v1.16.json").read_text())
+    assert manifest["manifestVersion"] == "1.16"
+    problems = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)]
+    assert problems == []

@@ -87,5 +87,7 @@ async def test_ready_names_pending_migrations_on_postgresql(
         resp = await client.get("/ready")
         assert resp.status == 503
         body = await resp.json()
-        assert body["migrations"] == "pending: 0001, 0002, 0003, 0004, 0005; run `chatops db upgrade`"
+        assert (
+            body["migrations"] == "pending: 0001, 0002, 0003, 0004, 0005; run `chatops db upgrade`"
+        )
         assert (await client.get("/health")).status == 200

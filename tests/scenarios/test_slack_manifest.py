@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jsonschema
 import yaml
 from aiohttp.test_utils import TestClient
 
 from cards.blockkit import LINK_BUTTONS
 from tests.conftest import REPOSITORY
 from tests.fakes.slack import FakeSlack
+from tests.fixtures import FIXTURES
 from tests.helpers import eventually
 from tests.scenarios.slackops import click, slash
 
@@ -18,6 +21,20 @@ Client = TestClient  # type: ignore[type-arg]
 
 def manifest() -> dict[str, Any]:
     return dict(yaml.safe_load((REPOSITORY / "manifest.yml").read_text()))
+
+
+def test_the_manifest_is_valid_for_slack() -> None:
+    """Slack's published manifest schema (v1): a typo never reaches an admin's install screen."""
+    schema = json.loads((FIXTURES / "slack" / "app-manifest-schema-1.0.0.json").read_text())
+    problems = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(manifest())]
+    assert problems == []
+
+
+def test_a_typo_in_the_manifest_would_be_caught() -> None:
+    schema = json.loads((FIXTURES / "slack" / "app-manifest-schema-1.0.0.json").read_text())
+    broken = manifest()
+    broken["features"]["app_home"]["home_tab_enabeld"] = True
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
 
 
 def test_the_manifest_subscribes_to_every_event_the_bot_handles() -> None:
