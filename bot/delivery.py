@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -55,7 +55,8 @@ class WorkerOptions:
     public_url: str = ""
     allow_private_targets: bool = False
     slack_api_url: str = "https://slack.com/api/"
-    teams: tuple[str, str, str] = ("", "", "")  # app id, password, tenant id
+    # app id, password, tenant id: kept out of the repr, which logs and tracebacks may show
+    teams: tuple[str, str, str] = field(default=("", "", ""), repr=False)
 
     @property
     def build(self) -> BuildOptions:

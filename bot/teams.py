@@ -37,7 +37,7 @@ from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
-from cards.forms import CREATE_VERB, integration_form_card
+from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
@@ -284,18 +284,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             plain = {k: str(v) for k, v in data.items() if isinstance(v, str)}
             card = integration_form_card(kind, TYPES[kind].name, form_fields(kind), plain, errors)
             return invoke(200, CARD_CONTENT_TYPE, card)
-        done = {
-            "type": "AdaptiveCard",
-            "version": "1.5",
-            "body": [
-                {
-                    "type": "TextBlock",
-                    "wrap": True,
-                    "text": f"✅ Added {row.name} ({TYPES[kind].name}). Secrets are stored "
-                    f"encrypted. Check it with `integrations test {row.name}`.",
-                }
-            ],
-        }
+        done = integration_added_card(row.name, TYPES[kind].name)
         return invoke(200, CARD_CONTENT_TYPE, done)
 
 

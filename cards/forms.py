@@ -72,6 +72,22 @@ def integration_form_card(
     }
 
 
+def integration_added_card(name: str, type_name: str) -> dict[str, Any]:
+    """What a Teams form becomes once the integration is added: a line, and where to go next."""
+    return {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [
+            {
+                "type": "TextBlock",
+                "wrap": True,
+                "text": f"✅ Added {name} ({type_name}). Secrets are stored encrypted. "
+                f"Check it with `integrations test {name}`.",
+            }
+        ],
+    }
+
+
 def _input(field: FormField, value: str, error: str | None) -> list[dict[str, Any]]:
     """One form field, and its error under it; a secret is never pre-filled."""
     item: dict[str, Any] = {

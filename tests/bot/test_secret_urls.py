@@ -105,3 +105,17 @@ async def test_an_unknown_setting_is_refused_with_the_valid_names(client: Client
     message = (await resp.json())["error"]["message"]
     assert "secrt: not a setting of webhook (its settings: url, secret)" in message
     assert "SECRETVALUE9" not in message
+
+
+def test_no_secret_sits_in_a_repr(settings: Any) -> None:
+    """Options objects end up in logs and tracebacks: their reprs hold no secret."""
+    from pydantic import SecretStr
+
+    from adapters.registry import BuildOptions
+    from bot.delivery import WorkerOptions
+
+    worker = WorkerOptions(teams=("app-id", "PWSECRET6", "tenant"))
+    build = BuildOptions(teams_app_password="PWSECRET6")
+    configured = settings.model_copy(update={"teams_app_password": SecretStr("PWSECRET6")})
+    shown = " ".join(repr(x) for x in (worker, worker.build, build, configured))
+    assert "PWSECRET6" not in shown
