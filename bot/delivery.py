@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError, AuthError, RateLimited, scrub_urls
 from adapters.factory import AdapterFactory
@@ -160,16 +161,7 @@ class DeliveryWorker:
                 await outbox.record_attempt(
                     session, item, started=utcnow(), status_code=None, error=error
                 )
-                if item.failures + 1 < item.max_attempts:
-                    wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
-                    await outbox.mark_retry(
-                        session,
-                        item,
-                        when=utcnow() + timedelta(seconds=wait),
-                        error=error,
-                        status_code=None,
-                        failed=True,
-                    )
+                if await self._retry_with_backoff(session, item, error, None):
                     return
             await self._dead(item, error, None, None)
         except Exception:
@@ -372,24 +364,33 @@ class DeliveryWorker:
                 )
                 log.warning("rate limited", extra={"delivery_id": item.id, "retry_after": wait})
                 return
-            if exc.retryable and item.failures + 1 < item.max_attempts:
-                wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
-                await outbox.mark_retry(
-                    session,
-                    item,
-                    when=utcnow() + timedelta(seconds=wait),
-                    error=error,
-                    status_code=exc.status_code,
-                    failed=True,
-                )
+            if exc.retryable and await self._retry_with_backoff(
+                session, item, error, exc.status_code
+            ):
                 log.warning(
-                    "delivery failed; will retry",
-                    extra={"delivery_id": item.id, "error": error, "retry_in": wait},
+                    "delivery failed; will retry", extra={"delivery_id": item.id, "error": error}
                 )
                 return
         if isinstance(exc, AuthError) and channel.integration_id:
             await self._disconnect(channel.integration_id, error)
         await self._dead(item, error, exc.status_code, channel)
+
+    async def _retry_with_backoff(
+        self, session: AsyncSession, item: OutboxItem, error: str, status_code: int | None
+    ) -> bool:
+        """Schedule another try after an exponential, jittered pause while the budget lasts."""
+        if item.failures + 1 >= item.max_attempts:
+            return False
+        wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
+        await outbox.mark_retry(
+            session,
+            item,
+            when=utcnow() + timedelta(seconds=wait),
+            error=error,
+            status_code=status_code,
+            failed=True,
+        )
+        return True
 
     async def _disconnect(self, integration_id: str, error: str) -> None:
         """Credentials refused: mark the integration disconnected until someone fixes them."""
