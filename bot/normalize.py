@@ -56,7 +56,7 @@ class Cleaner:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            self.notes.append(f"{name}: a {type(value).__name__}, not a URL: dropped")
+            self.notes.append(f"{name}: {type(value).__name__}, not a URL: dropped")
             return None
         if len(value) > LINK_MAX:
             self.notes.append(f"{name}: {len(value)} characters, over {LINK_MAX}: dropped")

@@ -91,3 +91,29 @@ async def test_a_hook_refuses_what_is_not_an_alert_payload(client: Client) -> No
     )
     assert resp.status == 401
     assert await events(client) == []
+
+
+async def test_an_unusable_generator_url_is_dropped_not_refused(client: Client) -> None:
+    """On both databases: an int, a list or an over-long generatorURL never costs the alert."""
+    payload = fixture("webhook_v4.sample_1_alert.prometheus_msteams_testdata.json")
+    alert = payload["alerts"][0]
+    payload["alerts"] = [
+        {**copy.deepcopy(alert), "generatorURL": 5, "labels": {**alert["labels"], "n": "1"}},
+        {**copy.deepcopy(alert), "generatorURL": [], "labels": {**alert["labels"], "n": "2"}},
+        {
+            **copy.deepcopy(alert),
+            "generatorURL": "https://prom.example/" + "g" * 3000,
+            "labels": {**alert["labels"], "n": "3", "x": "a\u0000b"},
+        },
+    ]
+    resp = await client.post("/hooks/alertmanager", json=payload)
+    assert resp.status == 202, await resp.text()
+    answer = await resp.json()
+    assert [e["cleaned"] for e in answer["events"]] == [
+        ["generatorURL: int, not a URL: dropped"],
+        ["generatorURL: list, not a URL: dropped"],
+        ["generatorURL: 3021 characters, over 2048: dropped"],
+    ]
+    stored = await events(client)
+    assert len(stored) == 3 and all(e["link"] is None for e in stored)
+    assert any(e["facts"].get("x") == "ab" for e in stored)
