@@ -88,6 +88,14 @@ class DeliveryKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link a card shows as a button: a runbook, a dashboard, the alert's source."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
 class EventIn:
     """A normalised incoming event, before it is stored."""
 
@@ -104,7 +112,8 @@ class EventIn:
     correlation_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     resolve: bool = False  # the source says the condition has cleared
-    cleaned: tuple[str, ...] = ()  # what was changed to make the event storable and safe
+    cleaned: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()  # what was changed to make the event storable and safe
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,7 @@ class Alert:
     resolved_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     view_token: str | None = None  # opens its read-only page: whoever sees a card may read it
+    links: tuple[Link, ...] = ()  # runbook first, then dashboard, then the rest
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import NOTIFICATION_TYPES, EventIn, Priority
+from bot.model import NOTIFICATION_TYPES, EventIn, Link, Priority
 
 LINK_MAX = 2_048  # the link column, and what browsers and chat platforms follow reliably
 ID_MAX = 255  # event_type, source, dedup_key, correlation_id: the columns' width
 TENANT_MAX = 64
+LINKS_MAX = 5
+LINK_TITLE_MAX = 75  # what a button shows
 STAKEHOLDERS_MAX = 50
 STAKEHOLDER_MAX = 100
 FACT_NAME_MAX = 200
@@ -67,6 +69,40 @@ class Cleaner:
             self.notes.append(f"{name}: {scheme} dropped")
             return None
         return stripped
+
+    def links(self, value: object) -> tuple[Link, ...]:
+        """`links`: up to five `{"title", "url"}`, http(s) only; anything else dropped and said."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise InvalidEvent('links: must be a list of {"title", "url"} objects')
+        kept: list[Link] = []
+        for n, item in enumerate(value):
+            where = f"links[{n}]"
+            if not isinstance(item, dict):
+                self.notes.append(f"{where}: not an object: dropped")
+                continue
+            url = self.link(item.get("url"), f"{where}.url")
+            if url is None:
+                continue
+            if not url.lower().startswith(("http://", "https://")):
+                self.notes.append(f"{where}.url: not http(s): dropped")
+                continue
+            title = item.get("title")
+            kept.append(Link(_title(title, url), url))
+        return self.at_most(kept)
+
+    def at_most(self, links: list[Link]) -> tuple[Link, ...]:
+        """The first LINKS_MAX links; the rest dropped and said."""
+        if len(links) > LINKS_MAX:
+            self.notes.append(f"links: {len(links)} given, the first {LINKS_MAX} kept")
+        return tuple(links[:LINKS_MAX])
+
+
+def _title(title: object, url: str) -> str:
+    if isinstance(title, str) and title.strip():
+        return title.strip()[:LINK_TITLE_MAX]
+    return (urlsplit(url).hostname or "Link")[:LINK_TITLE_MAX]
 
 
 def _safe_url(value: str) -> bool:
@@ -161,6 +197,7 @@ def from_api(data: Any, *, nul_removed: Sequence[str] = ()) -> EventIn:
         facts=_facts(data),
         correlation_id=clean.ident(data, "correlation_id"),
         metadata=metadata,
+        links=clean.links(data.get("links")),
     )
     return dataclasses.replace(event, cleaned=tuple(clean.notes))
 
@@ -220,9 +257,7 @@ def from_alertmanager(
         )
         title = annotations.get("summary") or name
         clean = Cleaner()
-        link = clean.link(alert.get("generatorURL"), "generatorURL") or clean.link(
-            annotations.get("runbook_url"), "runbook_url"
-        )
+        links = alert_links(clean, alert, annotations, grafana=source == "grafana")
         facts = {k: v for k, v in labels.items() if k not in ("alertname", "severity")}
         if "values" in alert and isinstance(alert["values"], dict):
             facts.update({f"value {k}": str(v) for k, v in alert["values"].items()})
@@ -233,7 +268,8 @@ def from_alertmanager(
                 event_type=f"{source}.{name}"[:ID_MAX],
                 priority=_SEVERITY.get(labels.get("severity", "").lower(), Priority.HIGH),
                 body=annotations.get("description", ""),
-                link=link,
+                link=_main_link(links),
+                links=links,
                 source=source,
                 dedup_key=f"{source}-{fingerprint}"[:ID_MAX],
                 stakeholders=tuple(filter(None, [labels.get("team", "").upper()[:100]])),
@@ -250,6 +286,40 @@ def from_alertmanager(
             )
         )
     return events
+
+
+# Annotation and field names that become links, and the titles of their buttons, in card order.
+NAMED_LINKS = {"runbook_url": "Runbook", "dashboard_url": "Dashboard"}
+GRAFANA_LINKS = {"dashboardURL": "Dashboard", "panelURL": "Panel", "silenceURL": "Silence"}
+
+
+def alert_links(
+    clean: Cleaner, alert: dict[str, Any], annotations: dict[str, str], *, grafana: bool
+) -> tuple[Link, ...]:
+    """Runbook, dashboard, the other `*_url` annotations, Grafana's URLs, then the source."""
+    found: list[tuple[str, object, str]] = [
+        (title, annotations.get(name), name) for name, title in NAMED_LINKS.items()
+    ]
+    found += [
+        (name.removesuffix("_url").replace("_", " ").capitalize(), value, name)
+        for name, value in sorted(annotations.items())
+        if name.endswith("_url") and name not in NAMED_LINKS
+    ]
+    if grafana:
+        found += [(title, alert.get(name), name) for name, title in GRAFANA_LINKS.items()]
+    found.append(("Source", alert.get("generatorURL"), "generatorURL"))
+    links = []
+    for title, value, name in found:
+        url = clean.link(value, name)
+        if url and url.lower().startswith(("http://", "https://")):
+            links.append(Link(title[:LINK_TITLE_MAX], url))
+    return clean.at_most(links)
+
+
+def _main_link(links: tuple[Link, ...]) -> str | None:
+    """`link`, as before links: the alert's source, else its runbook (cards show it once)."""
+    by_title = {link.title: link.url for link in links}
+    return by_title.get("Source") or by_title.get("Runbook")
 
 
 def from_grafana(data: Any, *, tenant: str = "default") -> list[EventIn]:

@@ -71,9 +71,13 @@ def alert_html(alert: Alert) -> str:
         rows.append(("Resolved by", alert.resolved_by))
     rows += [(str(k), str(v)) for k, v in alert.facts.items()]
     table = "".join(f"<tr><th>{escape(k)}<td>{escape(v)}" for k, v in rows)
-    link = ""
-    if alert.link and alert.link.startswith(("https://", "http://")):
-        link = f'<p><a href="{escape(alert.link)}" rel="noreferrer">{escape(alert.link)}</a>'
+    urls = [("Link", alert.link)] if alert.link else []
+    urls += [(x.title, x.url) for x in alert.links if x.url != alert.link]
+    link = "".join(
+        f'<p><a href="{escape(url)}" rel="noreferrer">{escape(title)}</a>'
+        for title, url in urls
+        if url.startswith(("https://", "http://"))
+    )
     body = f"<pre style='white-space:pre-wrap'>{escape(alert.body)}</pre>" if alert.body else ""
     return f"<h1>{escape(alert.title)}</h1><table>{table}</table>{body}{link}"
 

@@ -91,7 +91,7 @@ def _actions(alert: Alert, full_url: str) -> list[Element]:
             action["style"] = "destructive"
         actions.append(action)
     link = safe_url(alert.link)
-    if link:
+    if link and link not in {x.url for x in alert.links}:  # shown among its links instead
         actions.append({"type": "Action.OpenUrl", "title": "Open link", "url": link})
     if safe_url(full_url):
         actions.append({"type": "Action.OpenUrl", "title": "View full alert", "url": full_url})
@@ -124,6 +124,13 @@ def _build(
         body.append(small(teams_escape(line)))
     if hidden:
         body.append(small(f"… and {hidden} more facts: open View full alert"))
+    links = [
+        {"type": "Action.OpenUrl", "title": clip(one_line(link.title), 75), "url": link.url}
+        for link in alert.links[:5]
+        if safe_url(link.url)
+    ]
+    if links:  # an action set of their own: the card's actions stay within Teams' six
+        body.append({"type": "ActionSet", "actions": links})
     ids = [f"Alert {alert.id}", f"Source {alert.source}"]
     if alert.correlation_id:
         ids.insert(0, f"Correlation {alert.correlation_id}")

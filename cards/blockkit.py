@@ -32,7 +32,12 @@ SECTION_MAX = 3000
 FIELD_MAX = 2000
 FIELDS_PER_SECTION = 10
 # URL buttons: Slack opens the link and still posts the click, which the bot only acknowledges.
-LINK_BUTTONS = ("open_link", "view_full", "view_open")
+LINK_BUTTONS = (
+    "open_link",
+    "view_full",
+    "view_open",
+    *(f"open_link_{n}" for n in range(1, 6)),  # an alert's links, in order
+)
 BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 URL_MAX = 3000
@@ -125,8 +130,12 @@ def _actions(alert: Alert, full_url: str, truncated: bool) -> Block | None:
             button(BUTTON_LABELS[verb], action_id=ACTION_IDS[verb], value=alert.id, style=style)
         )
     link = safe_url(alert.link)
-    if link and len(link) <= URL_MAX:
+    if link and len(link) <= URL_MAX and link not in {x.url for x in alert.links}:
         elements.append(button("Open link", action_id="open_link", url=link))
+    for n, extra in enumerate(alert.links[:5], start=1):
+        url = safe_url(extra.url)
+        if url and len(url) <= URL_MAX:
+            elements.append(button(extra.title, action_id=f"open_link_{n}", url=url))
     if safe_url(full_url) and (truncated or not elements):
         elements.append(button("View full alert", action_id="view_full", url=full_url))
     return (

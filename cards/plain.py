@@ -29,6 +29,7 @@ def alert_document(alert: Alert, public_url: str = "") -> dict[str, Any]:
         "dedup_key": alert.dedup_key,
         "stakeholders": list(alert.stakeholders),
         "facts": dict(alert.facts),
+        "links": [{"title": link.title, "url": link.url} for link in alert.links],
         "correlation_id": alert.correlation_id,
         "occurrences": alert.occurrences,
         "first_seen": _iso(alert.first_seen),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import Alert, AlertState, DeliveryKind, OutboxItem, Priority, RouteRule
+from bot.model import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule
 from storage.schema import Delivery, Event, Route
 
 
@@ -32,6 +32,7 @@ def to_alert(row: Event) -> Alert:
         resolved_at=row.resolved_at,
         metadata=dict(row.meta or {}),
         view_token=row.view_token,
+        links=tuple(Link(str(x["title"]), str(x["url"])) for x in row.links or ()),
     )
 
 

@@ -92,6 +92,7 @@ def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
         correlation_id=event.correlation_id,
         stakeholders=list(event.stakeholders),
         facts=dict(event.facts),
+        links=links_of(event),
         meta=dict(event.metadata),
         created_at=now,
         updated_at=now,
@@ -114,7 +115,14 @@ def _repeat(row: Event, event: EventIn, now: datetime) -> Stored:
     row.facts = {**(row.facts or {}), **event.facts}
     if event.link:
         row.link = event.link
+    if event.links:
+        row.links = links_of(event)
     return Stored(alert=to_alert(row), deduplicated=True)
+
+
+def links_of(event: EventIn) -> list[dict[str, str]]:
+    """An event's links as the events table keeps them."""
+    return [{"title": link.title, "url": link.url} for link in event.links]
 
 
 async def channels_showing(session: AsyncSession, event_id: str) -> list[str]:

@@ -193,6 +193,7 @@ class Event(Base):
     correlation_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stakeholders: Mapped[list[str]] = mapped_column(Json, default=list)
     facts: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    links: Mapped[list[dict[str, str]] | None] = mapped_column(Json)  # [{"title", "url"}]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -315,3 +315,34 @@ async def test_an_actor_up_to_200_characters_acts(
     assert resp.status == status, await resp.text()
     detail = await (await client.get(f"/api/v1/events/{event['id']}")).json()
     assert detail["acknowledged_by"] == shown
+
+
+async def test_links_are_kept_up_to_five_and_bad_ones_dropped(client: Client) -> None:
+    links = [
+        {"title": "Runbook", "url": "https://wiki.example.com/rb"},
+        {"url": "https://grafana.example.com/d/1"},
+        {"title": "x", "url": "javascript:alert(1)"},
+        "not a link",
+        {"title": "a", "url": "https://a.example.com"},
+        {"title": "b", "url": "https://b.example.com"},
+        {"title": "c", "url": "https://c.example.com"},
+        {"title": "d", "url": "https://d.example.com"},
+    ]
+    resp = await client.post("/api/v1/events", json={"title": "x", "links": links})
+    assert resp.status == 202
+    answer = await resp.json()
+    assert answer["cleaned"] == [
+        "links[2].url: javascript: dropped",
+        "links[3]: not an object: dropped",
+        "links: 6 given, the first 5 kept",
+    ]
+    one = await (await client.get(f"/api/v1/events/{answer['id']}")).json()
+    assert [(x["title"], x["url"]) for x in one["links"]] == [
+        ("Runbook", "https://wiki.example.com/rb"),
+        ("grafana.example.com", "https://grafana.example.com/d/1"),
+        ("a", "https://a.example.com"),
+        ("b", "https://b.example.com"),
+        ("c", "https://c.example.com"),
+    ]
+    bad = await client.post("/api/v1/events", json={"title": "x", "links": "https://a.b"})
+    assert bad.status == 400

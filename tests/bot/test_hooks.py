@@ -115,5 +115,43 @@ async def test_an_unusable_generator_url_is_dropped_not_refused(client: Client) 
         ["generatorURL: 3021 characters, over 2048: dropped"],
     ]
     stored = await events(client)
-    assert len(stored) == 3 and all(e["link"] is None for e in stored)
+    assert len(stored) == 3 and all(e["link"] is None and e["links"] == [] for e in stored)
     assert any(e["facts"].get("x") == "ab" for e in stored)
+
+
+async def test_alertmanager_urls_become_links_runbook_first(client: Client) -> None:
+    payload = fixture("webhook_v4.sample_1_alert.prometheus_msteams_testdata.json")
+    alert = payload["alerts"][0]
+    alert["generatorURL"] = "https://prom.example.com/graph?g0.expr=up"
+    alert["annotations"] = {
+        **alert.get("annotations", {}),
+        "logs_url": "https://logs.example.com/q",
+        "dashboard_url": "https://grafana.example.com/d/1",
+        "runbook_url": "https://wiki.example.com/rb/memory",
+        "bad_url": "javascript:alert(1)",
+    }
+    resp = await client.post("/hooks/alertmanager", json=payload)
+    assert resp.status == 202
+    assert (await resp.json())["events"][0]["cleaned"] == ["bad_url: javascript: dropped"]
+    stored = (await events(client))[0]
+    assert stored["link"] == "https://prom.example.com/graph?g0.expr=up"  # as before links
+    assert [(x["title"], x["url"]) for x in stored["links"]] == [
+        ("Runbook", "https://wiki.example.com/rb/memory"),
+        ("Dashboard", "https://grafana.example.com/d/1"),
+        ("Logs", "https://logs.example.com/q"),
+        ("Source", "https://prom.example.com/graph?g0.expr=up"),
+    ]
+
+
+async def test_grafana_dashboard_panel_and_silence_urls_become_links(client: Client) -> None:
+    payload = fixture("grafana_webhook.sample.grafana_docs.json")
+    payload["alerts"][0]["dashboardURL"] = "https://play.grafana.org/d/abc"
+    payload["alerts"][0]["panelURL"] = "https://play.grafana.org/d/abc?viewPanel=2"
+    resp = await client.post("/hooks/grafana", json=payload)
+    assert resp.status == 202
+    titles = sorted([x["title"] for x in e["links"]] for e in await events(client))
+    # The docs' sample leaves dashboardURL and panelURL empty on its second alert.
+    assert titles == [
+        ["Runbook", "Dashboard", "Panel", "Silence", "Source"],
+        ["Runbook", "Silence", "Source"],
+    ]

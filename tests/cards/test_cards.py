@@ -235,3 +235,32 @@ def test_resolved_card_has_no_buttons_and_says_who_resolved() -> None:
     message = alert_blocks(alert, NOW, public_url=PUBLIC)
     assert slack_verbs(message) == []
     assert any("Resolved by Lee" in t for t in all_text(message))
+
+
+def test_links_become_url_buttons_in_order_on_both_platforms() -> None:
+    from bot.model import Link
+
+    links = (
+        Link("Runbook", "https://wiki.example.com/rb/disk"),
+        Link("Dashboard", "https://grafana.example.com/d/1"),
+        Link("Logs", "https://logs.example.com/q?x=1"),
+        Link("Source", "https://prom.example.com/graph?g0.expr=up"),
+    )
+    alert = dataclasses.replace(TEMPLATES["generic"], links=links)
+    message = alert_blocks(alert, NOW, public_url=PUBLIC)
+    assert blockkit_problems(message) == []
+    buttons = [
+        (e["text"]["text"], e["url"])
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "url" in e and e["action_id"].startswith("open_link_")
+    ]
+    assert buttons == [(link.title, link.url) for link in links]
+    card = alert_card(alert, NOW, public_url=PUBLIC)
+    assert adaptive_problems(card) == []
+    sets = [b for b in card["body"] if b.get("type") == "ActionSet"]
+    assert [(a["title"], a["url"]) for a in sets[0]["actions"]] == [
+        (link.title, link.url) for link in links
+    ]
+    assert len(card["actions"]) <= 6  # Teams shows six actions at most
