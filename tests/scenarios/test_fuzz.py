@@ -130,6 +130,7 @@ async def prepare(bot: Client) -> dict[str, str]:
 async def test_no_malformed_body_gets_a_5xx_and_health_stays_fast(bot: Client) -> None:
     ids = await prepare(bot)
     seen: dict[int, int] = {}
+    waits: list[float] = []
 
     @settings(
         max_examples=250,
@@ -145,7 +146,6 @@ async def test_no_malformed_body_gets_a_5xx_and_health_stays_fast(bot: Client) -
         headers = {"Content-Type": ctype, **(sign(body) if signed else {})}
 
         async def health() -> float:
-            await asyncio.sleep(0.005)
             started = time.perf_counter()
             assert (await bot.get("/health")).status == 200
             return time.perf_counter() - started
@@ -158,12 +158,19 @@ async def test_no_malformed_body_gets_a_5xx_and_health_stays_fast(bot: Client) -
 
         status, waited = asyncio.run_coroutine_threadsafe(both(), loop).result(20)
         seen[status] = seen.get(status, 0) + 1
+        waits.append(waited)
         assert status < 500, (method, path, ctype, body[:200], status)
-        assert waited < 0.5, f"/health took {waited:.3f}s during {method} {path}"
+        assert waited < 0.1, f"/health took {waited:.3f}s during {method} {path}"
 
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(one)
-    print("statuses seen:", dict(sorted(seen.items())))
+    waits.sort()
+    print(
+        "statuses seen:",
+        dict(sorted(seen.items())),
+        f"/health p50 {waits[len(waits) // 2] * 1000:.1f} ms, "
+        f"p95 {waits[int(len(waits) * 0.95)] * 1000:.1f} ms, max {waits[-1] * 1000:.1f} ms",
+    )
     assert sum(seen.values()) >= 250 and set(seen) - {200, 201, 202, 204} != set()
     still = await bot.get("/api/v1/events/" + ids["id"])
     assert still.status == 200
