@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -86,6 +87,12 @@ def add_admin_commands(sub: Any) -> None:
     for p in (routes, *rsub.choices.values()):
         p.add_argument("--tenant", default="default")
 
+    conf = sub.add_parser("config", help="the whole configuration as one YAML file")
+    csub2 = conf.add_subparsers(dest="action", metavar="ACTION")
+    export = csub2.add_parser("export", help="write integrations, channels, routes, preferences")
+    export.add_argument("--output", help="a file to write (default: standard output)")
+    export.add_argument("--tenant", help="one tenant only (default: every tenant)")
+
     keys = sub.add_parser("keys", help="encryption keys for stored secrets, and REST API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     ksub.add_parser("generate", help="print a new key to put first in CHATOPS_SECRET_KEY")
@@ -130,6 +137,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             "channels": _channels,
             "routes": _routes,
             "keys": _keys,
+            "config": _config,
         }[args.command]
         return await handler(args, services)
     finally:
@@ -258,6 +266,20 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
             row = await admin.route(session, args.tenant, args.route_id)
             await session.delete(row)
             print(f"removed route {row.id}")
+    return 0
+
+
+async def _config(args: argparse.Namespace, services: Services) -> int:
+    from bot.config_export import export_document, to_yaml
+
+    if args.output and "://" in args.output:
+        raise InvalidRequest(f"--output {args.output}: only local files are written so far")
+    text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
+    if args.output:
+        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -163,6 +163,17 @@ async def is_listed_admin(session: AsyncSession, tenant: str, platform: str, use
     return (await session.scalar(query)) is not None
 
 
+async def all_overrides(session: AsyncSession, tenant: str) -> dict[str, dict[str, Any]]:
+    """Every user's overrides in the tenant: user id → integration type → the fields they set."""
+    users = await session.scalars(
+        select(UserOverride.user_id)
+        .where(UserOverride.tenant_id == tenant)
+        .distinct()
+        .order_by(UserOverride.user_id)
+    )
+    return {user: await overrides(session, tenant, user) for user in users.all()}
+
+
 async def listed_admins(session: AsyncSession, tenant: str) -> list[tuple[str, str]]:
     """(platform, user id) of every listed admin of the tenant."""
     rows = await session.execute(
