@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -23,12 +21,13 @@ from sqlalchemy import select, update
 
 import bot.chat_commands  # noqa: F401  (registers the commands)
 from adapters.registry import TYPES
-from bot import commands, integration_forms, jsonbody
+from bot import commands, integration_forms
 from bot.actions import Actor
 from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.replay import ReplayGuard
 from bot.services import Services
+from bot.slack_guard import refused, signed_by, slack_body_problem
 from bot.slack_install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
@@ -332,43 +331,6 @@ class SlackTransport:
 
 async def _acknowledge_only(ack: Any) -> None:
     await ack()
-
-
-def refused(status: int, code: str, message: str) -> web.Response:
-    """The contract's JSON error, for requests refused before Bolt sees them."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def signed_by(secret: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
-    """Slack's `v0` request signature over the raw bytes, from the last five minutes."""
-    if not secret or not timestamp.isdigit() or len(timestamp) > 12 or not signature.isascii():
-        return False
-    if abs(now - int(timestamp)) > 5 * 60:
-        return False
-    digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
-    return hmac.compare_digest(f"v0={digest.hexdigest()}".encode(), signature.encode())
-
-
-def slack_body_problem(raw: bytes, content_type: str) -> str | None:
-    """Why a signed body is not one Slack sends: UTF-8, and a JSON object where JSON is due."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the body is not UTF-8"
-    if content_type == "application/json":
-        payload: object = text
-    elif content_type == "application/x-www-form-urlencoded":
-        form = parse_qs(text, keep_blank_values=True)
-        if "payload" not in form:
-            return None  # a slash command or ssl_check: plain fields Bolt reads
-        payload = form["payload"][0]
-    else:
-        return f"content type {content_type or 'none'}: Slack sends JSON or a form"
-    try:
-        value, _ = jsonbody.parse(str(payload))
-    except jsonbody.MalformedJson as exc:
-        return f"the payload is {exc}"
-    return None if isinstance(value, dict) else "the payload is not a JSON object"
 
 
 def register(app: web.Application, services: Services) -> SlackTransport | None:

@@ -5,15 +5,12 @@ Only this module imports botbuilder, so moving to the Microsoft 365 Agents SDK t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-import requests
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import (
@@ -22,7 +19,6 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity, Attachment, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
-from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
 from jwt import PyJWTError
 from msrest.serialization import Model
 from sqlalchemy import select, update
@@ -36,6 +32,7 @@ from bot.actions import Actor
 from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
+from bot.teams_guard import SERVICE_URL_HOSTS, ReadActivity, refused, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
 from storage import admin
@@ -336,7 +333,7 @@ class TeamsTransport:
             log.warning("teams activity refused: serviceUrl")
             return refused(400, "bad_service_url", "the activity's serviceUrl is not allowed")
         try:
-            response = await self.adapter.process(_Replayed(request, body), self.bot)
+            response = await self.adapter.process(ReadActivity(request, body), self.bot)
         except (PyJWTError, PermissionError, web.HTTPUnauthorized):
             return refused(401, "unauthorized", "the activity's token is not valid")
         except web.HTTPException as exc:
@@ -360,75 +357,6 @@ class TeamsTransport:
         except BadConfig:
             return False
         return True
-
-
-# Where Bot Framework channels say they live (Teams commercial, GCC, GCC High, DoD, China).
-SERVICE_URL_HOSTS = (
-    "smba.trafficmanager.net",
-    "botframework.com",
-    "botframework.us",
-    "botframework.azure.us",
-    "botframework.azure.cn",
-    "teams.microsoft.com",
-    "teams.microsoft.us",
-    "infra.gov.teams.microsoft.us",
-)
-
-
-class _Replayed:
-    """The request with its body already read and checked, as botbuilder's `process` reads it."""
-
-    def __init__(self, request: web.Request, body: dict[str, Any]) -> None:
-        self.method, self.headers, self._body = request.method, request.headers, body
-
-    async def json(self) -> dict[str, Any]:
-        return self._body
-
-
-def refused(status: int, code: str, message: str) -> web.Response:
-    """The contract's JSON error, answered before botbuilder sees the activity."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def token_problem(header: str) -> str | None:
-    """Why an Authorization header cannot be a Bot Framework token; None when it may be."""
-    scheme, _, token = header.partition(" ")
-    if scheme != "Bearer" or token.count(".") != 2:
-        return "no bearer JWT"
-    try:
-        head = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except PyJWTError:
-        return "not a JWT"
-    if head.get("alg") != "RS256" or not isinstance(head.get("kid"), str):
-        return f"algorithm {str(head.get('alg'))[:10]!r}; Bot Framework signs with RS256"
-    if not isinstance(claims.get("iss"), str):
-        return "no issuer"
-    return None
-
-
-async def _refresh_keys_off_the_loop(metadata: Any) -> None:
-    """Fetch the signing keys in a thread, once at a time, so the event loop never waits."""
-    lock = _REFRESH_LOCKS.setdefault(metadata.url, asyncio.Lock())
-    async with lock:
-        if metadata.last_updated > datetime.now() - timedelta(minutes=1):
-            return  # another request refreshed them while this one waited
-
-        def fetch() -> list[dict[str, Any]]:
-            config = requests.get(metadata.url, timeout=10)
-            config.raise_for_status()
-            keys = requests.get(config.json()["jwks_uri"], timeout=10)
-            keys.raise_for_status()
-            return list(keys.json()["keys"])
-
-        metadata.keys = await asyncio.to_thread(fetch)
-        metadata.last_updated = datetime.now()
-
-
-_REFRESH_LOCKS: dict[str, asyncio.Lock] = {}
-# botbuilder fetches the keys with a blocking `requests.get` inside the event loop; a burst of
-# forged tokens would stall every other request. Its refresh is replaced by one in a thread.
-_OpenIdMetadata._refresh = _refresh_keys_off_the_loop
 
 
 def register(app: web.Application, services: Services) -> TeamsTransport:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -53,3 +56,23 @@ async def eventually(check: Callable[[], Any], within: float = 10.0, interval: f
             return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within}s (last value: {value!r})")
+
+
+def chatops_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`chatops ARGS...` as a separate process on a SQLite database of its own in `tmp_path`."""
+    env = {
+        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+        "CHATOPS_DATA_DIR": str(tmp_path / "var"),
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+
+    return chatops

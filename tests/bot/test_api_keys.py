@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -11,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES
 from tests.conftest import API_TOKEN
+from tests.helpers import chatops_cli
 
 Client = TestClient  # type: ignore[type-arg]
 OPERATOR = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -154,21 +153,7 @@ async def test_the_operator_acts_on_behalf_of_someone(client: Client) -> None:
 
 
 def test_the_cli_prints_a_key_once_and_lists_it_masked(tmp_path: Any) -> None:
-    env = {
-        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-        "CHATOPS_DATA_DIR": str(tmp_path / "var"),
-        "PATH": "/usr/bin:/bin",
-    }
-
-    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
-
+    chatops = chatops_cli(tmp_path)
     made = chatops("keys", "api", "create", "--tenant", "acme", "--name", "ci", "--scope", "admin")
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()

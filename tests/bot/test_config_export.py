@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -11,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES
 from bot.config_export import export_document, to_yaml
+from tests.helpers import chatops_cli
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -58,22 +57,8 @@ async def test_the_export_names_things_and_holds_no_secret(client: Client) -> No
 
 
 def test_the_cli_writes_a_file_and_refuses_what_is_not_built(tmp_path: Path) -> None:
-    env = {
-        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-        "CHATOPS_DATA_DIR": str(tmp_path / "var"),
-        "PATH": "/usr/bin:/bin",
-    }
+    chatops = chatops_cli(tmp_path)
     out = tmp_path / "chatops.yml"
-
-    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-        )
-
     done = chatops("config", "export", "--output", str(out))
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(out.read_text())["version"] == 1
