@@ -281,6 +281,11 @@ def mask_url(url: str) -> str:
     return f"{shown}/"
 
 
+def mask_target(target: str) -> str:
+    """A destination as it may be shown: a URL by its host, a channel id or address as it is."""
+    return mask_url(target) if "://" in target else target
+
+
 def scrub_urls(text: str) -> str:
     """Text with every URL in it masked, for errors and log lines."""
     return URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.base import mask_url
+from adapters.base import mask_target
 from bot.model import ChannelInfo, EventIn, OutboxItem, Outgoing, Priority
 
 
@@ -29,9 +29,7 @@ def dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None)
 def target_of(channel: ChannelInfo) -> str:
     """Where it went, a URL by its host only: webhook URLs carry their secret in path or query."""
     url = channel.target or str(channel.settings.get("url", ""))
-    if not url:
-        return channel.type
-    return mask_url(url) if "://" in url else url
+    return mask_target(url) if url else channel.type
 
 
 def summary(message: Outgoing) -> dict[str, object]:

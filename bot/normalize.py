@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from bot.model import NOTIFICATION_TYPES, EventIn, Link, Priority
 LINK_MAX = 2_048  # the link column, and what browsers and chat platforms follow reliably
 ID_MAX = 255  # event_type, source, dedup_key, correlation_id: the columns' width
 TENANT_MAX = 64
+TENANT_NAME = re.compile(r"[A-Za-z0-9_-]+")
 LINKS_MAX = 5
 LINK_TITLE_MAX = 75  # what a button shows
 STAKEHOLDERS_MAX = 50
@@ -162,10 +164,7 @@ def tenant_of(value: object) -> str:
         raise InvalidEvent("tenant: must be a non-empty string")
     if len(value) > TENANT_MAX:
         raise InvalidEvent(f"tenant: {len(value)} characters; at most {TENANT_MAX}")
-    if (
-        not value.replace("-", "").replace("_", "").isascii()
-        or not value.replace("-", "").replace("_", "").isalnum()
-    ):
+    if not TENANT_NAME.fullmatch(value):
         raise InvalidEvent("tenant: use letters, digits, - and _ only")
     return value
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import mask_url
+from adapters.base import mask_target
 from bot.actions import Actor
 from bot.apikeys import Principal
 from bot.auth import principal_of, scoped_tenant
@@ -55,7 +55,7 @@ def delivery_document(row: Delivery) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "channel_type": row.channel_type,
         "integration_type": row.channel_type.upper(),
-        "target": mask_url(row.target) if "://" in row.target else row.target,
+        "target": mask_target(row.target),
         "kind": row.kind,
         "status": row.status,
         "attempts": row.attempts,

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import mask_url
+from adapters.base import mask_target
 from adapters.registry import TYPES
 from bot import integrations as service
 from bot import rest_users
@@ -40,7 +40,7 @@ def channel_document(row: Channel) -> dict[str, Any]:
         "name": row.name,
         "type": row.type,
         "integration_id": row.integration_id,
-        "target": mask_url(row.target) if "://" in row.target else row.target,
+        "target": mask_target(row.target),
         "rate_per_minute": row.rate_per_minute,
         "is_active": row.is_active,
         "created_at": row.created_at.isoformat(),

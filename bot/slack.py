@@ -23,11 +23,12 @@ import bot.chat_commands  # noqa: F401  (registers the commands)
 from adapters.registry import TYPES
 from bot import commands, integration_forms
 from bot.actions import Actor
+from bot.errors import error_response as refused
 from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.replay import ReplayGuard
 from bot.services import Services
-from bot.slack_guard import refused, signed_by, slack_body_problem
+from bot.slack_guard import signed_by, slack_body_problem
 from bot.slack_install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal

@@ -6,14 +6,7 @@ import hashlib
 import hmac
 from urllib.parse import parse_qs
 
-from aiohttp import web
-
 from bot import jsonbody
-
-
-def refused(status: int, code: str, message: str) -> web.Response:
-    """The contract's JSON error, for requests refused before Bolt sees them."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def signed_by(secret: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:

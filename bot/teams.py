@@ -29,10 +29,11 @@ from adapters.registry import TYPES
 from adapters.targets import check_target
 from bot import commands, integration_forms, jsonbody
 from bot.actions import Actor
+from bot.errors import error_response as refused
 from bot.integration_forms import form_fields
 from bot.model import Verb
 from bot.services import Services
-from bot.teams_guard import SERVICE_URL_HOSTS, ReadActivity, refused, token_problem
+from bot.teams_guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
 from storage import admin

@@ -39,11 +39,6 @@ class ReadActivity:
         return self._body
 
 
-def refused(status: int, code: str, message: str) -> web.Response:
-    """The contract's JSON error, answered before botbuilder sees the activity."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 def token_problem(header: str) -> str | None:
     """Why an Authorization header cannot be a Bot Framework token; None when it may be."""
     scheme, _, token = header.partition(" ")

@@ -130,11 +130,7 @@ async def requeue_if_grown(
     )
     if int(members or 0) <= shown:
         return False
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == digest_id, Delivery.status == DeliveryStatus.SENT.value)
-        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
-    )
+    await refresh(session, digest_id, now)
     return True
 
 
