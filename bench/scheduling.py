@@ -22,10 +22,10 @@ from sqlalchemy import insert
 
 from adapters.base import Adapter, BaseAdapter, SyncRequest, SyncResult
 from adapters.registry import TYPES, AdapterType, BuildOptions
-from bot import scheduling
-from bot.app import build_services
-from bot.scheduling import SchedulerService
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime import scheduling
+from bot.runtime.app import build_services
+from bot.runtime.scheduling import SchedulerService
 from storage.schema import Integration, new_id, utcnow
 
 

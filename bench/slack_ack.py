@@ -21,9 +21,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import SERVICES, create_app
+from bot.infra.settings import Settings
 from bot.model import EventIn
-from bot.settings import Settings
+from bot.runtime.app import SERVICES, create_app
 from storage import events as events_repo
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
 from tests.fixtures import FIXTURES

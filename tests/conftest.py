@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime.app import create_app
 from storage.db import Database
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.pg import Cluster, find_bindir

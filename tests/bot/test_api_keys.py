@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES
+from bot.runtime.app import SERVICES
 from tests.conftest import API_TOKEN
 from tests.helpers import chatops_cli
 

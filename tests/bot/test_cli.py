@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.secrets import Keyring, generate_key
+from bot.infra.secrets import Keyring, generate_key
 from tests.fixtures import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES
-from bot.config_export import export_document, to_yaml
+from bot.core.config_export import export_document, to_yaml
+from bot.runtime.app import SERVICES
 from tests.helpers import chatops_cli
 
 Client = TestClient  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.defaults import DefaultsError, effective, env_overrides, system_defaults
+from bot.core.alerts.defaults import DefaultsError, effective, env_overrides, system_defaults
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route
 

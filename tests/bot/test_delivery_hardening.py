@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.webhook import WebhookAdapter
-from bot.app import SERVICES, create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime.app import SERVICES, create_app
 from storage import outbox
 from storage.schema import utcnow
 from tests.conftest import API_TOKEN

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from adapters import registry
-from bot.app import SERVICES
+from bot.runtime.app import SERVICES
 from storage.schema import utcnow
 from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
 from tests.fakes.sink import Sink

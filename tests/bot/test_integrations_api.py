@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
-from bot.app import SERVICES
+from bot.runtime.app import SERVICES
 from storage.db import Database
 from storage.schema import Integration
 from tests.fakes.sink import Sink

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.base import retry_after_seconds
-from bot.limits import Circuit, RateLimits, TokenBucket, backoff
+from bot.core.delivery.limits import Circuit, RateLimits, TokenBucket, backoff
 
 
 class Clock:

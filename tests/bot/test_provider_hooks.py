@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from adapters.base import hmac_hex
 from adapters.webhook import sign
-from bot.app import SERVICES
+from bot.runtime.app import SERVICES
 from storage.schema import WebhookEvent, utcnow
 from tests.fakes.pagerduty import VALID_KEY, FakePagerDuty
 from tests.fakes.vendors import JIRA_EMAIL, JIRA_TOKEN, FakeJira
@@ -269,7 +269,7 @@ async def leave_unapplied(client: Client, integration_id: str, body: bytes, ago:
     """The state a kill -9 leaves between recording a webhook and applying it."""
     import hashlib
 
-    from bot import jsonbody
+    from bot.infra import jsonbody
 
     services = client.app[SERVICES]
     event_id = hashlib.sha256(integration_id.encode() + b"\0" + body).hexdigest()
@@ -310,7 +310,7 @@ async def test_a_webhook_recorded_but_never_applied_is_applied_on_redelivery(
 async def test_the_sweeper_applies_webhooks_left_by_a_dead_process(
     client: Client, pagerduty: FakePagerDuty
 ) -> None:
-    from bot.scheduling import SchedulerService
+    from bot.runtime.scheduling import SchedulerService
 
     setup = await paged(client, pagerduty)
     await leave_unapplied(client, setup["id"], v3_payload(setup["key"]), ago=120)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot import scheduling
-from bot.app import SERVICES
-from bot.scheduling import SchedulerService
+from bot.runtime import scheduling
+from bot.runtime.app import SERVICES
+from bot.runtime.scheduling import SchedulerService
 from storage.leader import LeaderLock
 from storage.schema import utcnow
 from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.logs import JsonFormatter, TextFormatter
+from bot.infra.logs import JsonFormatter, TextFormatter
 from tests.helpers import eventually
 
 Client = TestClient  # type: ignore[type-arg]
@@ -112,7 +112,7 @@ def test_no_secret_sits_in_a_repr(settings: Any) -> None:
     from pydantic import SecretStr
 
     from adapters.registry import BuildOptions
-    from bot.delivery import WorkerOptions
+    from bot.core.delivery.worker import WorkerOptions
 
     worker = WorkerOptions(teams=("app-id", "PWSECRET6", "tenant"))
     build = BuildOptions(teams_app_password="PWSECRET6")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.infra.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime.app import create_app
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime.app import create_app
 from tests.conftest import API_TOKEN
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route

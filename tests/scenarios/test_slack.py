@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import SERVICES, create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.runtime.app import SERVICES, create_app
 from storage.schema import ActionAudit
 from tests.conftest import API_TOKEN
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
@@ -128,7 +128,7 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
     assert done["text"] == "old-hook removed, with its channels."
     names = [i["name"] for i in (await (await bot.get("/api/v1/integrations")).json())["data"]]
     assert "old-hook" not in names
-    services = bot.app[SERVICES]
+    services = bot.runtime.app[SERVICES]
     async with services.db.session() as session:
         audit = (await session.scalars(select(ActionAudit))).all()
     assert [(a.verb, a.actor, a.data["integration"]) for a in audit] == [

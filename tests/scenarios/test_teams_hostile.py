@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from bot.app import create_app
-from bot.settings import Settings, SettingsError, load_settings
+from bot.infra.settings import Settings, SettingsError, load_settings
+from bot.runtime.app import create_app
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
 from tests.fakes.openid import ISSUER, FakeOpenId

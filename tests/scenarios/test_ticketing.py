@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES
+from bot.runtime.app import SERVICES
 from tests.fakes.vendors import (
     JIRA_EMAIL,
     JIRA_TOKEN,

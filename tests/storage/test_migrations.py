@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from storage.db import Database
 from storage.schema import Base
 

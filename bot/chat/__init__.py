@@ -1,0 +1,1 @@
+"""The command grammar Slack and Teams share, its commands and forms."""

@@ -1,0 +1,123 @@
+"""The chat grammar shared by Slack (`/chatops ...`) and Teams (`@ChatOps ...`).
+
+Each command is a function registered with `@command("name", admin=...)`::
+
+    @command("status")
+    async def status(ctx: Context, args: list[str]) -> str:
+        return "All quiet."
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core.alerts.actions import Actor
+from bot.core.services import Services
+
+Handler = Callable[["Context", list[str]], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who typed the command, where, and whether they may change things."""
+
+    services: Services
+    actor: Actor
+    tenant: str
+    platform: str
+    channel_id: str
+    channel_name: str
+    is_admin: bool
+    integration_id: str | None = None  # the chat platform's own integration in this tenant
+    open_form: Callable[[str], Awaitable[str]] | None = None  # shows the add-integration form
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: its handler, whether it changes things, and its usage line."""
+
+    name: str
+    handler: Handler
+    admin: bool
+    usage: str
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(name: str, *, usage: str, admin: bool = False) -> Callable[[Handler], Handler]:
+    """Register a command handler under `name`."""
+
+    def register(handler: Handler) -> Handler:
+        REGISTRY[name] = Command(name, handler, admin, usage)
+        return handler
+
+    return register
+
+
+WORD_MAX = 50  # every name, id, glob and setting a command takes fits the columns it lands in
+
+
+class CommandError(Exception):
+    """A mistake in what was typed; the message says how to type it."""
+
+
+def split(text: str) -> list[str]:
+    """Words of a command line; quotes group words."""
+    try:
+        return shlex.split(text.strip())
+    except ValueError:
+        return text.split()
+
+
+def suggest(word: str) -> str:
+    """The closest command name, to offer when someone mistypes."""
+    close = difflib.get_close_matches(word, list(REGISTRY), n=1, cutoff=0.4)
+    return close[0] if close else "help"
+
+
+async def run(ctx: Context, text: str) -> str:
+    """Parse and run a command line; every answer is text for the person who typed it."""
+    words = split(text.replace("\x00", ""))
+    if not words:
+        words = ["help"]
+    long = next((w for w in words if len(w) > WORD_MAX), None)
+    if long is not None:
+        return (
+            f"`{long[:20]}…` is {len(long)} characters long; names, ids and globs are at most "
+            f"{WORD_MAX}. Try `help`."
+        )
+    name, args = words[0].lower(), words[1:]
+    if name in ("ack", "acknowledge"):
+        name = "ack"
+    found = REGISTRY.get(name)
+    if found is None:
+        return f"Unknown command `{name[:40]}`. Did you mean `{suggest(name)}`? Try `help`."
+    needs_admin = found.admin or (
+        name in WRITE_SUBCOMMANDS and args[:1] and args[0].lower() in WRITE_SUBCOMMANDS[name]
+    )
+    if needs_admin and not ctx.is_admin:
+        return (
+            "Sorry, only admins can change that. You can still read: try `status`, "
+            "`routes` or `integrations list`."
+        )
+    try:
+        return await found.handler(ctx, args)
+    except CommandError as exc:
+        return f"{exc} Usage: `{found.usage}`"
+
+
+# Subcommands that change things, for commands whose reading forms anyone may use.
+WRITE_SUBCOMMANDS: dict[str, set[str]] = {
+    "integrations": {"add", "test", "enable", "disable", "remove", "sync"},
+}
+
+
+def help_text() -> str:
+    """Every command with its usage."""
+    lines = ["*ChatOps commands*"]
+    lines += [f"• `{c.usage}`" for c in REGISTRY.values()]
+    return "\n".join(lines)

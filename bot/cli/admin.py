@@ -1,0 +1,331 @@
+"""`chatops integrations|channels|routes|keys`: the admin commands, run against the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from adapters.registry import TYPES
+from bot.core.errors import InvalidRequest
+from bot.core.integrations import admin as service
+from bot.core.services import Services
+from bot.infra.secrets import SecretKeyError, generate_key
+from bot.infra.settings import Settings
+from bot.model import Scope
+from storage import admin
+from storage.schema import Integration
+
+
+def add_admin_commands(sub: Any) -> None:
+    """Register the admin subcommands on the top-level parser."""
+    integ = sub.add_parser(
+        "integrations", help="list, add, show, test, sync, logs, enable, disable, remove"
+    )
+    isub = integ.add_subparsers(dest="action", metavar="ACTION")
+    isub.add_parser("list", help="every integration, secrets masked")
+    add = isub.add_parser("add", help="add an integration; secret settings are prompted for")
+    add.add_argument("type", choices=sorted(TYPES))
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a non-secret setting; repeatable",
+    )
+    add.add_argument(
+        "--secrets-stdin",
+        action="store_true",
+        help="read secret settings as NAME=VALUE lines from standard input",
+    )
+    for verb in ("show", "test", "enable", "disable", "remove"):
+        p = isub.add_parser(verb, help=f"{verb} an integration by name or id")
+        p.add_argument("name")
+    isync = isub.add_parser("sync", help="run an integration's sync now and print what it did")
+    isync.add_argument("name")
+    isync.add_argument("--incremental", action="store_true", help="from the last cursor only")
+    ilogs = isub.add_parser("logs", help="an integration's sync history, newest first")
+    ilogs.add_argument("name")
+    ilogs.add_argument("--limit", type=int, default=20)
+    for p in (integ, *isub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    chan = sub.add_parser("channels", help="destinations that routes send to")
+    csub = chan.add_subparsers(dest="action", metavar="ACTION")
+    csub.add_parser("list")
+    cadd = csub.add_parser("add", help="a destination of an integration")
+    cadd.add_argument("name")
+    cadd.add_argument("--integration", required=True, help="integration name or id")
+    cadd.add_argument("--target", default="", help="e.g. a webhook URL or a Slack channel id")
+    cadd.add_argument("--rate-per-minute", type=int)
+    crm = csub.add_parser("remove")
+    crm.add_argument("name")
+    for p in (chan, *csub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    routes = sub.add_parser("routes", help="which alerts go to which channel")
+    rsub = routes.add_subparsers(dest="action", metavar="ACTION")
+    rsub.add_parser("list")
+    radd = rsub.add_parser("add", help="send matching alerts to a channel")
+    radd.add_argument("channel", help="channel name or id")
+    radd.add_argument("--event", dest="event_glob", default="*", help="event-type glob")
+    radd.add_argument("--min", dest="min_priority", default="INFO", help="minimum priority")
+    radd.add_argument("--stakeholder", action="append", default=[])
+    radd.add_argument("--source", dest="source_glob", default="*")
+    radd.add_argument("--user", dest="user_id")
+    radd.add_argument("--level", dest="escalation_level", type=int, default=0)
+    radd.add_argument("--default", action="store_true", help="only for alerts no other route takes")
+    rrm = rsub.add_parser("remove")
+    rrm.add_argument("route_id")
+    for p in (routes, *rsub.choices.values()):
+        p.add_argument("--tenant", default="default")
+
+    conf = sub.add_parser("config", help="the whole configuration as one YAML file")
+    csub2 = conf.add_subparsers(dest="action", metavar="ACTION")
+    export = csub2.add_parser("export", help="write integrations, channels, routes, preferences")
+    export.add_argument("--output", help="a file to write (default: standard output)")
+    export.add_argument("--tenant", help="one tenant only (default: every tenant)")
+
+    keys = sub.add_parser("keys", help="encryption keys for stored secrets, and REST API keys")
+    ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ksub.add_parser("generate", help="print a new key to put first in CHATOPS_SECRET_KEY")
+    ksub.add_parser("rotate", help="re-encrypt every stored secret with the newest key")
+    api = ksub.add_parser("api", help="REST API keys: one tenant each, shown once, stored hashed")
+    asub = api.add_subparsers(dest="api_action", required=True, metavar="ACTION")
+    create = asub.add_parser("create", help="make a key and print it (the only time it is shown)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--name", required=True, help="the actor its calls are audited as")
+    create.add_argument("--scope", required=True, choices=[s.value for s in Scope])
+    listing = asub.add_parser("list", help="keys with tenant, scope and prefix; never the secret")
+    listing.add_argument("--tenant", help="one tenant's keys only")
+    revoke = asub.add_parser("revoke", help="revoke a key by tenant and name, at once")
+    revoke.add_argument("--tenant", required=True)
+    revoke.add_argument("--name", required=True)
+
+
+def run_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """Run an admin subcommand; 2 on bad input, 1 on other failures."""
+    from bot.cli.main import UsageError
+
+    if args.command == "keys" and args.action == "generate":
+        print(generate_key())
+        return 0
+    if getattr(args, "action", None) is None:
+        raise UsageError(f"{args.command}: choose an action (see chatops {args.command} --help)")
+    try:
+        return asyncio.run(_run(args, settings))
+    except (InvalidRequest, admin.NotFound, admin.Conflict, SecretKeyError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.app import build_services
+
+    services = build_services(settings)
+    try:
+        if services.db.is_sqlite:
+            await services.db.upgrade()
+        handler = {
+            "integrations": _integrations,
+            "channels": _channels,
+            "routes": _routes,
+            "keys": _keys,
+            "config": _config,
+        }[args.command]
+        return await handler(args, services)
+    finally:
+        await services.http.aclose()
+        await services.db.dispose()
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    kind = TYPES[args.type]
+    values: dict[str, Any] = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidRequest(f"--set {item!r}: use NAME=VALUE")
+        if any(s.name == name and s.secret for s in kind.settings):
+            raise InvalidRequest(f"{name} is secret: give it at the prompt or with --secrets-stdin")
+        values[name] = value
+    secret_settings = [s for s in kind.settings if s.secret]
+    if args.secrets_stdin:
+        for line in sys.stdin.read().splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+    elif sys.stdin.isatty():
+        for setting in secret_settings:
+            answer = getpass.getpass(f"{setting.label} ({setting.name}): ")
+            if answer:
+                values[setting.name] = answer
+    return values
+
+
+async def _integrations(args: argparse.Namespace, services: Services) -> int:
+    tenant = args.tenant
+    if args.action == "list":
+        async with services.db.session() as session:
+            rows = await admin.integrations(session, tenant)
+        _print([service.integration_document(r, services.keyring) for r in rows])
+        return 0
+    if args.action == "add":
+        body = {"type": args.type, "name": args.name, "settings": _settings_from(args)}
+        row = await service.create(services, tenant, body, "cli")
+        _print(service.integration_document(row, services.keyring))
+        return 0
+    if args.action == "test":
+        outcome = await service.test(services, tenant, args.name)
+        _print(outcome)
+        return 0 if outcome["success"] else 1
+    if args.action == "sync":
+        async with services.db.session() as session:
+            row = await admin.integration(session, tenant, args.name)
+        ran = await services.sync.run(
+            row.id, kind="incremental" if args.incremental else "full", trigger="cli"
+        )
+        print(f"{row.name}: {ran.describe()}")
+        return 0 if ran.status == "success" else 1
+    if args.action == "logs":
+        async with services.db.session() as session:
+            row = await admin.integration(session, tenant, args.name)
+            runs = await admin.sync_logs(session, row.id, max(1, args.limit), 0)
+        _print([service.sync_document(r) for r in runs])
+        return 0
+    if args.action in ("enable", "disable"):
+        row = await service.update(
+            services, tenant, args.name, {"is_active": args.action == "enable"}
+        )
+        print(f"{row.name}: {'enabled' if row.is_active else 'disabled'}")
+        return 0
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, args.name)
+        if args.action == "remove":
+            await admin.remove_integration(session, row)
+            print(f"removed {row.name}")
+            return 0
+    _print(service.integration_document(row, services.keyring))
+    return 0
+
+
+async def _channels(args: argparse.Namespace, services: Services) -> int:
+    from bot.http.integrations import channel_document
+
+    async with services.db.session() as session, session.begin():
+        if args.action == "list":
+            _print([channel_document(c) for c in await admin.channels(session, args.tenant)])
+        elif args.action == "add":
+            integ = await admin.integration(session, args.tenant, args.integration)
+            body: dict[str, Any] = {"name": args.name, "target": args.target}
+            if args.rate_per_minute:
+                body["rate_per_minute"] = args.rate_per_minute
+            row = await admin.add_channel(session, service.new_channel(args.tenant, body, integ))
+            _print(channel_document(row))
+        else:
+            await session.delete(await admin.channel(session, args.tenant, args.name))
+            print(f"removed {args.name}")
+    return 0
+
+
+async def _routes(args: argparse.Namespace, services: Services) -> int:
+    from bot.http.integrations import route_document
+
+    async with services.db.session() as session, session.begin():
+        if args.action == "list":
+            _print([route_document(r) for r in await admin.routes(session, args.tenant)])
+        elif args.action == "add":
+            channel = await admin.channel(session, args.tenant, args.channel)
+            body = {
+                k: getattr(args, k)
+                for k in (
+                    "event_glob",
+                    "min_priority",
+                    "source_glob",
+                    "user_id",
+                    "escalation_level",
+                )
+            }
+            body["stakeholders"] = args.stakeholder
+            body["default"] = args.default
+            row = service.new_route(args.tenant, body, channel, "cli")
+            session.add(row)
+            await session.flush()
+            _print(route_document(row))
+        else:
+            row = await admin.route(session, args.tenant, args.route_id)
+            await session.delete(row)
+            print(f"removed route {row.id}")
+    return 0
+
+
+async def _config(args: argparse.Namespace, services: Services) -> int:
+    from bot.core.config_export import export_document, to_yaml
+
+    if args.output and "://" in args.output:
+        raise InvalidRequest(f"--output {args.output}: only local files are written so far")
+    text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
+    if args.output:
+        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _api_keys(args: argparse.Namespace, services: Services) -> int:
+    keys = services.keys
+    if args.api_action == "create":
+        try:
+            key, info = await keys.create(args.tenant, args.name, args.scope, by="cli")
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        print(key)
+        print(
+            f"created key {info.name!r} ({info.scope.value}) for tenant {info.tenant!r}; "
+            "it is shown only now: keep it in a secret store",
+            file=sys.stderr,
+        )
+        return 0
+    if args.api_action == "list":
+        for info in await keys.listed(args.tenant):
+            state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "live"
+            print(
+                f"{info.tenant}\t{info.name}\t{info.scope.value}\tchk_{info.prefix}_…"
+                f"\t{info.created_at:%Y-%m-%d}\t{state}"
+            )
+        return 0
+    if not await keys.revoke(args.tenant, args.name):
+        raise InvalidRequest(f"no live key {args.name!r} in tenant {args.tenant!r}")
+    print(f"revoked key {args.name!r} of tenant {args.tenant!r}")
+    return 0
+
+
+async def _keys(args: argparse.Namespace, services: Services) -> int:
+    if args.action == "api":
+        return await _api_keys(args, services)
+    count = 0
+    async with services.db.session() as session, session.begin():
+        rows = (
+            await session.scalars(select(Integration).where(Integration.credentials.is_not(None)))
+        ).all()
+        for row in rows:
+            assert row.credentials is not None
+            await session.execute(
+                update(Integration)
+                .where(Integration.id == row.id)
+                .values(credentials=services.keyring.rotate(row.credentials))
+            )
+            count += 1
+    print(f"re-encrypted the secrets of {count} integration(s) with the newest key")
+    return 0

@@ -1,0 +1,211 @@
+"""The `chatops` command: run the bot, migrate, send events, administer integrations and routes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot.infra.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or input: exit 2 with this one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> Parser:
+    """Every subcommand, with help a newcomer can follow."""
+    parser = Parser(
+        prog="chatops",
+        description="Alerts into Slack and Microsoft Teams as cards you can act on.",
+        epilog="Settings come from CHATOPS_* environment variables or ./.env; see the README.",
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
+
+    run = sub.add_parser("run", help="start the bot (web server, delivery workers, scheduler)")
+    run.add_argument("--host", help="listen address (CHATOPS_HOST, default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="listen port (CHATOPS_PORT, default 3000)")
+    run.add_argument(
+        "--role",
+        choices=["all", "web", "worker", "scheduler"],
+        default="all",
+        help="run one part only, for several processes on PostgreSQL",
+    )
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    db_sub.add_parser("upgrade", help="apply pending migrations")
+    db_sub.add_parser("status", help="show whether migrations are pending")
+
+    send = sub.add_parser("send", help="submit an event to a running bot and print its id")
+    send.add_argument("--title", required=True)
+    send.add_argument("--priority", help="CRITICAL, HIGH, MEDIUM, LOW or INFO")
+    send.add_argument("--type", dest="event_type", help="event type, e.g. deploy.failed")
+    send.add_argument("--body", help="longer text")
+    send.add_argument("--dedup-key", help="repeat events with this key update one alert")
+    send.add_argument("--stakeholder", action="append", default=[], help="repeatable")
+    send.add_argument("--url", dest="link", help="link shown on the card")
+    send.add_argument("--tenant", default="default")
+    send.add_argument("--api", help="bot base URL (default CHATOPS_PUBLIC_URL)")
+
+    prev = sub.add_parser("preview", help="print the card an event JSON would become")
+    prev.add_argument("--format", choices=["blockkit", "adaptive"], required=True)
+    prev.add_argument(
+        "--state",
+        choices=["triggered", "acknowledged", "escalated", "resolved"],
+        default="triggered",
+    )
+    prev.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        help="event JSON, the shape of POST /api/v1/events (default: stdin)",
+    )
+
+    from bot.cli.admin import add_admin_commands
+
+    add_admin_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(f"chatops: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return dispatch(args, settings)
+    except UsageError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the chosen subcommand."""
+    if args.command == "run":
+        return run(args, settings)
+    if args.command == "db":
+        return asyncio.run(db_command(args.action, settings))
+    if args.command == "send":
+        return send(args, settings)
+    if args.command == "preview":
+        from bot.cli.preview import PreviewError, preview
+
+        try:
+            return preview(args.file, args.format, args.state, settings.public_url)
+        except PreviewError as exc:
+            raise UsageError(str(exc)) from None
+    from bot.cli.admin import run_admin
+
+    return run_admin(args, settings)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the bot and serve until interrupted."""
+
+    from bot.core.alerts.defaults import DefaultsError, env_overrides
+    from bot.infra.logs import setup_logging
+    from bot.infra.secrets import SecretKeyError
+    from bot.runtime import serving
+    from bot.runtime.app import create_app
+
+    setup_logging(settings.log_level, settings.log_format)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port: got {port}; expected 1 to 65535")
+    try:
+        env_overrides()
+        app = create_app(settings, role=args.role)
+    except (DefaultsError, SecretKeyError) as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        f"chatops: serving on http://{host}:{port} (role {args.role}); "
+        f"health at http://{host}:{port}/health",
+        file=sys.stderr,
+        flush=True,
+    )
+    asyncio.run(serving.serve(app, host, port, settings.request_header_seconds))
+    return EXIT_OK
+
+
+async def db_command(action: str, settings: Settings) -> int:
+    """`db upgrade` and `db status`."""
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if action == "upgrade":
+            pending = await db.pending_migrations()
+            await db.upgrade()
+            print(
+                f"applied {len(pending)} migration(s); schema is current"
+                if pending
+                else "schema is already current"
+            )
+        else:
+            pending = await db.pending_migrations()
+            print("pending: " + ", ".join(pending) if pending else "schema is current")
+            return EXIT_ERROR if pending else EXIT_OK
+    except OSError as exc:
+        print(f"chatops: cannot reach the database: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        await db.dispose()
+    return EXIT_OK
+
+
+def send(args: argparse.Namespace, settings: Settings) -> int:
+    """POST an event to a running bot."""
+    import httpx
+
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if not token:
+        raise UsageError("CHATOPS_API_TOKEN is not set; the bot's REST API needs it")
+    body = {"title": args.title, "tenant": args.tenant}
+    for name in ("priority", "event_type", "body", "dedup_key", "link"):
+        value = getattr(args, name)
+        if value is not None:
+            body[name] = value
+    if args.stakeholder:
+        body["stakeholders"] = args.stakeholder
+    base = (args.api or settings.public_url).rstrip("/")
+    try:
+        resp = httpx.post(
+            f"{base}/api/v1/events",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        print(f"chatops: cannot reach the bot at {base}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    data = (
+        resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+    )
+    if resp.status_code >= 400:
+        message = data.get("error", {}).get("message", resp.text[:200])
+        print(f"chatops: refused ({resp.status_code}): {message}", file=sys.stderr)
+        return EXIT_USAGE if resp.status_code < 500 else EXIT_ERROR
+    print(data.get("id") or json.dumps(data))
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Alerts in: normalising, ingest, routing, defaults, preferences, actions, notices."""

@@ -1,0 +1,133 @@
+"""`chatops config export`: the whole configuration as one YAML document, secrets left out.
+
+Names tie things together (a channel names its integration, a route its channel), never
+database ids, and nothing carries a timestamp, so two exports of the same setup are identical
+and a diff shows exactly what changed. Each secret appears as `${CHATOPS_SECRET_<NAME>}`, to be
+given through the environment when the file is applied.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from adapters.registry import TYPES
+from bot.infra.secrets import Keyring
+from storage import admin
+from storage import config as config_repo
+from storage.db import Database
+from storage.schema import Channel, Integration, Route, Tenant
+
+HEADER = """\
+# ChatOps configuration, written by `chatops config export`.
+# Integrations, channels, routes, preferences and admins, per tenant; names tie them together.
+# Secrets are never written: each is ${CHATOPS_SECRET_<NAME>}, to be set in the environment
+# when this file is applied.
+"""
+
+
+def secret_variable(integration: str, setting: str) -> str:
+    """The environment variable a secret setting is read from: integration and setting, upper."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{integration}_{setting}").strip("_").upper()
+    return f"CHATOPS_SECRET_{name}"
+
+
+def integration_entry(row: Integration, keyring: Keyring) -> dict[str, Any]:
+    """One integration: plain settings as they are, secrets as variables."""
+    secret_names = sorted(keyring.decrypt(row.credentials))
+    known = {s.name: s for s in TYPES[row.type].settings} if row.type in TYPES else {}
+    settings: dict[str, Any] = {}
+    for name in sorted({*(row.config or {}), *secret_names}):
+        if name in secret_names or (name in known and known[name].secret):
+            settings[name] = "${" + secret_variable(row.name, name) + "}"
+        else:
+            settings[name] = (row.config or {})[name]
+    entry: dict[str, Any] = {"name": row.name, "type": row.type, "enabled": row.is_active}
+    if row.description:
+        entry["description"] = row.description
+    entry["settings"] = settings
+    entry["sync"] = {
+        "enabled": row.sync_enabled,
+        "interval_minutes": row.sync_interval,
+        "direction": row.sync_direction,
+    }
+    return entry
+
+
+def channel_entry(row: Channel, integrations: dict[str, str]) -> dict[str, Any]:
+    """One channel, naming its integration."""
+    entry: dict[str, Any] = {"name": row.name, "type": row.type}
+    if row.integration_id:
+        entry["integration"] = integrations.get(row.integration_id, row.integration_id)
+    if row.target:
+        entry["target"] = row.target
+    entry["rate_per_minute"] = row.rate_per_minute
+    if not row.is_active:
+        entry["enabled"] = False
+    return entry
+
+
+def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
+    """One route, naming its channel; fields at their defaults are left out."""
+    entry: dict[str, Any] = {"channel": channels.get(row.channel_id, row.channel_id)}
+    optional = {
+        "event_glob": (row.event_glob, "*"),
+        "min_priority": (row.min_priority, "INFO"),
+        "stakeholders": (list(row.stakeholders or []), []),
+        "source_glob": (row.source_glob, "*"),
+        "user": (row.user_id, None),
+        "escalation_level": (row.escalation_level, 0),
+        "default": (bool(row.is_default), False),
+        "enabled": (row.is_active, True),
+    }
+    entry.update({k: v for k, (v, default) in optional.items() if v != default})
+    return entry
+
+
+async def export_document(db: Database, keyring: Keyring, tenant: str | None) -> dict[str, Any]:
+    """The configuration of every tenant (or one), as plain data in a stable order."""
+    async with db.session() as session:
+        ids = (
+            [tenant]
+            if tenant
+            else list((await session.scalars(select(Tenant.id).order_by(Tenant.id))).all())
+        )
+        document: dict[str, Any] = {"version": 1}
+        stored = await config_repo.stored_defaults(session)
+        if stored and tenant is None:
+            document["integration_defaults"] = {k: stored[k] for k in sorted(stored)}
+        tenants: dict[str, Any] = {}
+        for tid in ids:
+            integrations = await admin.integrations(session, tid)
+            channels = await admin.channels(session, tid)
+            routes = await admin.routes(session, tid)
+            names = {i.id: i.name for i in integrations}
+            channel_names = {c.id: c.name for c in channels}
+            entry: dict[str, Any] = {}
+            admins = await config_repo.listed_admins(session, tid)
+            if admins:
+                entry["admins"] = [f"{p}:{u}" for p, u in admins]
+            admin_channel = await config_repo.admin_channel(session, tid)
+            if admin_channel in channel_names:
+                entry["admin_channel"] = channel_names[admin_channel]
+            prefs = await config_repo.preferences(session, tid)
+            if prefs is not None:
+                entry["preferences"] = prefs
+            entry["integrations"] = [integration_entry(i, keyring) for i in integrations]
+            entry["channels"] = [channel_entry(c, names) for c in channels]
+            entry["routes"] = [route_entry(r, channel_names) for r in routes]
+            overrides = await config_repo.all_overrides(session, tid)
+            if overrides:
+                entry["user_overrides"] = overrides
+            tenants[tid] = entry
+        document["tenants"] = tenants
+    return document
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    """The document as YAML with its header; keys keep the order they were built in."""
+    body: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + body

@@ -1,0 +1,1 @@
+"""Alerts out: the outbox worker, rate limits and delivery records."""

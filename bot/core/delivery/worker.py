@@ -1,0 +1,434 @@
+"""Delivery workers: claim due outbox rows, send them through adapters, record every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import AdapterError, AuthError, RateLimited, scrub_urls
+from adapters.factory import AdapterFactory
+from adapters.registry import BuildOptions
+from bot.core.config_cache import ConfigCache
+from bot.core.delivery.limits import Circuits, RateLimits, backoff
+from bot.core.delivery.records import dead_letter_event, summary, target_of
+from bot.infra.logs import correlation_id
+from bot.infra.metrics import Metrics
+from bot.infra.secrets import Keyring, SecretKeyError
+from bot.model import (
+    ChannelInfo,
+    Delivered,
+    DeliveryKind,
+    EventIn,
+    OutboxItem,
+    Outgoing,
+)
+from storage import config as config_repo
+from storage import digests, outbox, syncs
+from storage import events as events_repo
+from storage.db import Database
+from storage.schema import utcnow
+
+log = logging.getLogger("chatops.delivery")
+
+RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
+CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before dead-letter
+UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
+DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How hard the workers push."""
+
+    concurrency: int = 8
+    batch: int = 50
+    lease_seconds: float = 30.0
+    send_timeout: float = 10.0
+    idle_poll: float = 1.0
+    public_url: str = ""
+    allow_private_targets: bool = False
+    slack_api_url: str = "https://slack.com/api/"
+    # app id, password, tenant id: kept out of the repr, which logs and tracebacks may show
+    teams: tuple[str, str, str] = field(default=("", "", ""), repr=False)
+
+    @property
+    def build(self) -> BuildOptions:
+        """What adapters take from the settings."""
+        return BuildOptions(self.allow_private_targets, self.slack_api_url, *self.teams)
+
+
+DeadLetterHook = Callable[[EventIn], Awaitable[object]]
+
+
+class DeliveryWorker:
+    """Sends what the outbox holds, at the rate each destination allows."""
+
+    def __init__(
+        self,
+        db: Database,
+        cache: ConfigCache,
+        keyring: Keyring,
+        http: httpx.AsyncClient,
+        metrics: Metrics,
+        options: WorkerOptions,
+        on_dead: DeadLetterHook | None = None,
+        rng: random.Random | None = None,
+        factory: AdapterFactory | None = None,
+    ) -> None:
+        self._db, self._cache, self._keyring, self._http = db, cache, keyring, http
+        self._metrics, self._opts, self._on_dead = metrics, options, on_dead
+        self._rng = rng or random.Random()
+        self.factory = factory or AdapterFactory(http, options.build)
+        self._limits = RateLimits()
+        self._circuits = Circuits()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(options.concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._next_start: dict[str, float] = {}
+
+    def wake(self) -> None:
+        """New work was committed: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and send until `stop` is set, then let sends in flight finish."""
+        while not stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("delivery loop failed; retrying")
+                claimed = 0
+            if claimed == 0:
+                self._wakeup.clear()
+                waiter = asyncio.ensure_future(self._wakeup.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self._opts.idle_poll,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+                stopper.cancel()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=self._opts.send_timeout + 1)
+
+    async def run_once(self) -> int:
+        """Claim one batch (as many as there are free slots) and start sending it."""
+        free = max(1, min(self._opts.batch, self._opts.concurrency - len(self._inflight)))
+        if len(self._inflight) >= self._opts.concurrency:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        async with self._db.session() as session, session.begin():
+            items = await outbox.claim(
+                session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
+            )
+        for item in items:
+            task = asyncio.create_task(self._guarded(item))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(items)
+
+    async def drain(self) -> None:
+        """Wait for every send in flight (tests and shutdown)."""
+        while self._inflight:
+            await asyncio.wait(self._inflight)
+
+    async def _guarded(self, item: OutboxItem) -> None:
+        async with self._slots:
+            try:
+                await self._process(item)
+            except Exception as exc:
+                log.exception("delivery crashed", extra={"delivery_id": item.id})
+                await self._crashed(item, exc)
+
+    async def _crashed(self, item: OutboxItem, exc: Exception) -> None:
+        """A crash is a failed attempt: retried within the budget, then dead-lettered.
+
+        If even this cannot be written (the database is gone), the lease expires and the
+        row is claimed again, and the claim count below ends it: never lost, never endless.
+        """
+        error = f"internal error while sending: {type(exc).__name__}"
+        try:
+            async with self._db.session() as session, session.begin():
+                await outbox.record_attempt(
+                    session, item, started=utcnow(), status_code=None, error=error
+                )
+                if await self._retry_with_backoff(session, item, error, None):
+                    return
+            await self._dead(item, error, None, None)
+        except Exception:
+            log.exception("could not record a crashed delivery", extra={"delivery_id": item.id})
+
+    async def _process(self, item: OutboxItem) -> None:
+        if item.attempts > item.max_attempts + RATE_LIMIT_TRIES + CLAIMS_PAST_BUDGET:
+            # Claimed again and again without an outcome: each try died before recording it.
+            error = f"gave up after {item.attempts - 1} tries that never finished"
+            return await self._dead(item, error, None, None)
+        async with self._db.session() as session:
+            loaded = None
+            if item.channel_id:
+                channel_id = item.channel_id
+                loaded = await self._cache.get(
+                    ("channel", channel_id), lambda: config_repo.channel(session, channel_id)
+                )
+            alert = await events_repo.get(session, item.event_id) if item.event_id else None
+            digest = None
+            if item.kind is DeliveryKind.DIGEST:
+                digest = await digests.load(session, item.id, utcnow())
+            ref, folded_into = item.message_ref, None
+            if item.kind is DeliveryKind.UPDATE and item.event_id and item.channel_id:
+                ref = await outbox.post_ref(session, item.event_id, item.channel_id)
+                if ref is None:
+                    folded_into = await digests.digest_showing(
+                        session, item.event_id, item.channel_id
+                    )
+        correlation_id.set(alert.correlation_id if alert else None)
+        if loaded is None or not loaded[0].is_active:
+            return await self._dead(item, "the channel was removed or disabled", None, None)
+        channel, token = loaded
+        if item.kind is DeliveryKind.UPDATE and ref is None and folded_into is not None:
+            return await self._update_digest(item, folded_into)
+        if item.kind is DeliveryKind.UPDATE and ref is None:
+            return await self._retry_later(item, 5.0, "waiting for the card to be posted first")
+        if await self._held_back(item, channel):
+            return
+        try:
+            values = self._keyring.with_secrets(channel.settings, token)
+        except SecretKeyError as exc:
+            return await self._dead(item, str(exc), None, channel)
+        if channel.target:
+            values["url"] = channel.target
+        message = Outgoing(
+            delivery_id=item.id,
+            kind=item.kind,
+            alert=alert,
+            digest=digest,
+            ref=ref,
+            public_url=self._opts.public_url,
+            notes=item.notes,
+        )
+        await self._send(item, channel, values, message)
+
+    async def _update_digest(self, item: OutboxItem, digest_id: str) -> None:
+        """The alert's card lives in a digest: refresh the digest message, once for many."""
+        async with self._db.session() as session, session.begin():
+            await outbox.mark_folded(session, item, digest_id)
+            await digests.refresh(session, digest_id, utcnow())
+        self.wake()
+
+    async def _held_back(self, item: OutboxItem, channel: ChannelInfo) -> bool:
+        """Postpone (without spending an attempt) while the circuit is open or over the rate."""
+        circuit = self._circuits.get(channel.integration_id or channel.id)
+        blocked = circuit.blocked_for(self._circuits.now())
+        if blocked > 0:
+            await self._retry_later(item, blocked, None)
+            return True
+        key, rate = _rate_key(item, channel)
+        wait = self._limits.bucket(key, rate).take()
+        if wait <= 0:
+            return False
+        if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
+            return True
+        await self._retry_later(item, wait, None)
+        return True
+
+    async def _fold_if_behind(self, item: OutboxItem, channel: ChannelInfo) -> bool:
+        """When the queue is more than DIGEST_AFTER_SECONDS behind the rate, fold it."""
+        now = utcnow()
+        async with self._db.session() as session, session.begin():
+            waiting = await outbox.backlog(session, channel.id) + 1
+            if waiting * 60.0 / channel.rate_per_minute <= DIGEST_AFTER_SECONDS:
+                return False
+            digest_id, folded = await digests.fold(session, item, now=now)
+        log.warning(
+            "channel over its rate: alerts folded into a digest",
+            extra={"channel": channel.name, "digest_id": digest_id, "folded": folded},
+        )
+        self.wake()
+        return True
+
+    async def _send(
+        self, item: OutboxItem, channel: ChannelInfo, values: dict[str, object], message: Outgoing
+    ) -> None:
+        started = utcnow()
+        circuit = self._circuits.get(channel.integration_id or channel.id)
+        try:
+            adapter = await self.factory.get(channel.tenant, channel.id, channel.type, values)
+            await self._space_out(*_rate_key(item, channel))
+            async with asyncio.timeout(self._opts.send_timeout):
+                delivered = await adapter.send(message)
+        except TimeoutError:
+            circuit.failure(self._circuits.now())
+            return await self._failed(item, channel, started, AdapterError("timed out"))
+        except AdapterError as exc:
+            if not isinstance(exc, RateLimited):
+                circuit.failure(self._circuits.now())
+            return await self._failed(item, channel, started, exc)
+        except Exception as exc:  # an adapter bug or an unusable setting: a failed attempt
+            log.exception("send raised", extra={"delivery_id": item.id})
+            circuit.failure(self._circuits.now())
+            failure = AdapterError(f"{channel.type}: could not send ({type(exc).__name__})")
+            return await self._failed(item, channel, started, failure)
+        circuit.success()
+        await self._succeeded(item, channel, started, delivered, message)
+
+    async def _space_out(self, key: str, per_minute: float) -> None:
+        """Start requests to one destination at least its interval apart.
+
+        The bucket grants turns; this keeps the time between a grant and the request
+        (a database read, a decryption) from bunching two requests together.
+        """
+        interval = 60.0 / max(per_minute, 1.0)
+        now = time.monotonic()
+        start = max(now, self._next_start.get(key, 0.0))
+        self._next_start[key] = start + interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _succeeded(
+        self,
+        item: OutboxItem,
+        channel: ChannelInfo,
+        started: datetime,
+        delivered: Delivered,
+        message: Outgoing,
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            await outbox.record_attempt(
+                session, item, started=started, status_code=delivered.status_code, error=None
+            )
+            kept = await outbox.mark_sent(
+                session,
+                item,
+                status_code=delivered.status_code,
+                ref=delivered.ref,
+                payload=summary(message),
+                target=target_of(channel),
+            )
+            if kept and message.digest is not None:
+                await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
+        if not kept:
+            log.warning(
+                "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}
+            )
+        self._metrics.sent.labels(channel.type, item.priority.value).inc()
+        self._metrics.latency.labels(channel.type).observe(
+            max(0.0, (utcnow() - item.created_at).total_seconds())
+        )
+        log.info(
+            "delivered",
+            extra={
+                "delivery_id": item.id,
+                "channel": channel.name,
+                "status_code": delivered.status_code,
+            },
+        )
+
+    async def _failed(
+        self, item: OutboxItem, channel: ChannelInfo, started: datetime, exc: AdapterError
+    ) -> None:
+        error = scrub_urls(str(exc))[:2000]
+        reason = type(exc).__name__
+        self._metrics.failed.labels(channel.type, item.priority.value, reason).inc()
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        async with self._db.session() as session, session.begin():
+            await outbox.record_attempt(
+                session,
+                item,
+                started=started,
+                status_code=exc.status_code,
+                error=error,
+                retry_after=retry_after,
+            )
+            if (
+                isinstance(exc, RateLimited)
+                and item.attempts < item.max_attempts + RATE_LIMIT_TRIES
+            ):
+                self._limits.bucket(channel.id, channel.rate_per_minute).pause(exc.retry_after)
+                wait = exc.retry_after + self._rng.uniform(0, 0.1 * exc.retry_after + 0.05)
+                await outbox.mark_retry(
+                    session,
+                    item,
+                    when=utcnow() + timedelta(seconds=wait),
+                    error=error,
+                    status_code=exc.status_code,
+                    failed=False,
+                )
+                log.warning("rate limited", extra={"delivery_id": item.id, "retry_after": wait})
+                return
+            if exc.retryable and await self._retry_with_backoff(
+                session, item, error, exc.status_code
+            ):
+                log.warning(
+                    "delivery failed; will retry", extra={"delivery_id": item.id, "error": error}
+                )
+                return
+        if isinstance(exc, AuthError) and channel.integration_id:
+            await self._disconnect(channel.integration_id, error)
+        await self._dead(item, error, exc.status_code, channel)
+
+    async def _retry_with_backoff(
+        self, session: AsyncSession, item: OutboxItem, error: str, status_code: int | None
+    ) -> bool:
+        """Schedule another try after an exponential, jittered pause while the budget lasts."""
+        if item.failures + 1 >= item.max_attempts:
+            return False
+        wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
+        await outbox.mark_retry(
+            session,
+            item,
+            when=utcnow() + timedelta(seconds=wait),
+            error=error,
+            status_code=status_code,
+            failed=True,
+        )
+        return True
+
+    async def _disconnect(self, integration_id: str, error: str) -> None:
+        """Credentials refused: mark the integration disconnected until someone fixes them."""
+        async with self._db.session() as session, session.begin():
+            await syncs.record_status(
+                session, integration_id, connection_status="disconnected", connection_error=error
+            )
+        self._cache.invalidate()
+        log.error("integration disconnected", extra={"integration": integration_id, "error": error})
+
+    async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
+        async with self._db.session() as session, session.begin():
+            await outbox.mark_retry(
+                session,
+                item,
+                when=utcnow() + timedelta(seconds=seconds),
+                error=note,
+                status_code=None,
+                failed=False,
+                counted=False,
+            )
+
+    async def _dead(
+        self, item: OutboxItem, error: str, status_code: int | None, channel: ChannelInfo | None
+    ) -> None:
+        async with self._db.session() as session, session.begin():
+            moved = await outbox.mark_dead(session, item, error=error, status_code=status_code)
+        if not moved:
+            return
+        kind = channel.type if channel else item.channel_type
+        self._metrics.dead.labels(kind).inc()
+        log.error("delivery dead-lettered", extra={"delivery_id": item.id, "error": error})
+        if self._on_dead is not None and item.kind is not DeliveryKind.DIGEST:
+            await self._on_dead(dead_letter_event(item, error, channel))
+
+
+def _rate_key(item: OutboxItem, channel: ChannelInfo) -> tuple[str, float]:
+    """The limit a send counts against: updates edit in place and are limited apart from posts."""
+    if item.kind is DeliveryKind.UPDATE:
+        return f"{channel.id}:update", float(channel.rate_per_minute * UPDATE_RATE_FACTOR)
+    return channel.id, float(channel.rate_per_minute)

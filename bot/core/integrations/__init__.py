@@ -1,0 +1,1 @@
+"""Integrations, channels and routes: administration, syncs and health checks."""

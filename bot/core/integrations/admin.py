@@ -1,0 +1,413 @@
+"""Integration administration shared by REST, the CLI and chat: secrets in, never out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from adapters.base import AdapterError, mask_url
+from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
+from adapters.targets import url_problem
+from bot.core.errors import InvalidRequest
+from bot.core.services import Services
+from bot.infra.secrets import Keyring, mask
+from bot.infra.settings import Settings
+from bot.model import Priority
+from cards.templates import integration_notice
+from storage import admin
+from storage import events as events_repo
+from storage.schema import Channel, Integration, Route, SyncLog, WebhookEvent, utcnow
+
+log = logging.getLogger("chatops.integrations")
+
+
+def build_options(services: Services) -> BuildOptions:
+    """Adapter options from the bot's settings."""
+    settings = services.settings
+    return BuildOptions(
+        settings.allow_private_targets, settings.slack_api_url, *teams_credentials(settings)
+    )
+
+
+def teams_credentials(settings: Settings) -> tuple[str, str, str]:
+    """The Bot Framework app id, password and tenant from the settings."""
+    password = settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
+    return settings.teams_app_id, password, settings.teams_tenant_id or ""
+
+
+def type_document(kind: AdapterType) -> dict[str, Any]:
+    """A type as `/api/v1/integration-types` lists it."""
+    return {
+        "id": kind.id,
+        "name": kind.name,
+        "description": kind.description,
+        "status": kind.status,
+        "audience": kind.audience,
+        "capabilities": list(kind.capabilities),
+        "entities": list(kind.entities),
+        "syncs": kind.syncs,
+        "requires_oauth": kind.requires_oauth,
+        "rate_limit_per_minute": kind.rate_per_minute,
+        "settings": [
+            {
+                "name": s.name,
+                "label": s.label,
+                "secret": s.secret,
+                "required": s.required,
+                "default": s.default,
+            }
+            for s in kind.settings
+        ],
+    }
+
+
+def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
+    """An integration with every secret masked; URLs show their host only where a secret hides."""
+    try:
+        secrets = keyring.decrypt(row.credentials)
+    except Exception:
+        secrets = {"(undecryptable)": True}
+    urls = {s.name for s in TYPES[row.type].settings if s.url} if row.type in TYPES else set()
+    settings: dict[str, Any] = {
+        name: shown_setting(value, name in urls, secret=False)
+        for name, value in (row.config or {}).items()
+    }
+    settings.update(
+        {name: shown_setting(value, name in urls, secret=True) for name, value in secrets.items()}
+    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "type": row.type,
+        "description": row.description,
+        "settings": settings,
+        "is_active": row.is_active,
+        "status": row.provider_status,
+        "audience": row.audience,
+        "capabilities": list(row.capabilities or []),
+        "connection_status": row.connection_status,
+        "connection_error": row.connection_error,
+        "last_connection_test_at": _iso(row.last_connection_test_at),
+        "last_connection_test_result": row.last_connection_test_result,
+        "last_sync_at": _iso(row.last_sync_at),
+        "last_error": row.last_error,
+        "sync_enabled": row.sync_enabled,
+        "sync_interval": row.sync_interval,
+        "credentials_expire_at": _iso(row.credentials_expire_at),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+def shown_setting(value: Any, is_url: bool, *, secret: bool) -> Any:
+    """A setting as listings show it: secrets masked, a secret URL by its host, and a plain
+    URL in full unless it carries credentials or a query."""
+    if is_url and isinstance(value, str) and value:
+        if secret or (mask_url(value) != value.rstrip("/") + "/" and _has_secret_parts(value)):
+            return mask_url(value)
+        return value
+    return mask(True) if secret else value
+
+
+def _has_secret_parts(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.query or parts.username or parts.password or parts.fragment)
+
+
+def sync_document(row: SyncLog) -> dict[str, Any]:
+    """One sync run, as the logs endpoint and chat show it."""
+    return {
+        "id": row.id,
+        "sync_type": row.sync_type,
+        "status": row.status,
+        "attempt": row.attempt,
+        "entities": list(row.entities or []),
+        "records_processed": row.records_processed,
+        "records_created": row.records_created,
+        "records_updated": row.records_updated,
+        "records_failed": row.records_failed,
+        "cursor": row.cursor,
+        "error": row.error,
+        "started_at": _iso(row.started_at),
+        "completed_at": _iso(row.completed_at),
+    }
+
+
+def webhook_document(row: WebhookEvent) -> dict[str, Any]:
+    """One inbound provider webhook, without its payload."""
+    return {
+        "id": row.id,
+        "event_type": row.event_type,
+        "verified": row.verified,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "received_at": _iso(row.received_at),
+        "processed_at": _iso(row.processed_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _kind(type_id: Any) -> AdapterType:
+    if not isinstance(type_id, str):
+        raise InvalidRequest(f"type: required; one of {', '.join(sorted(TYPES))}")
+    try:
+        return adapter_type(type_id)
+    except AdapterError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def _split(kind: AdapterType, values: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(values, dict):
+        raise InvalidRequest("settings: must be an object of setting names to values")
+    try:
+        return kind.split(values)
+    except AdapterError as exc:
+        raise InvalidRequest(f"settings: {exc}") from None
+
+
+async def create(
+    services: Services, tenant: str, body: dict[str, Any], actor: str | None
+) -> Integration:
+    """Validate and store a new integration, its secrets encrypted."""
+    kind = _kind(body.get("type"))
+    if not kind.available:
+        raise InvalidRequest(f"type: {kind.name} is disabled; it can no longer be added")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidRequest("name: required, 1 to 255 characters")
+    config, secrets = _split(kind, body.get("settings", body.get("config", {})))
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, tenant)
+        row = Integration(
+            tenant_id=tenant,
+            name=name.strip(),
+            type=kind.id,
+            description=body.get("description")
+            if isinstance(body.get("description"), str)
+            else None,
+            config=config,
+            credentials=services.keyring.encrypt(secrets) if secrets else None,
+            provider_status=kind.status,
+            audience=kind.audience,
+            capabilities=list(kind.capabilities),
+            created_by=actor,
+        )
+        _sync_settings(row, kind, body)
+        try:
+            await admin.add_integration(session, row)
+        except admin.Conflict as exc:
+            raise InvalidRequest(str(exc)) from None
+    log.info("integration created", extra={"integration": row.id, "type": kind.id, "actor": actor})
+    return row
+
+
+async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]) -> Integration:
+    """Change settings (secrets left out stay as they were), name, description or active flag."""
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, ref)
+        kind = _kind(row.type)
+        if "settings" in body or "config" in body:
+            current = services.keyring.with_secrets(row.config, row.credentials)
+            given = body.get("settings", body.get("config"))
+            if not isinstance(given, dict):
+                raise InvalidRequest("settings: must be an object")
+            config, secrets = _split(kind, {**current, **given})
+            row.config = config
+            row.credentials = services.keyring.encrypt(secrets) if secrets else None
+        if "name" in body:
+            if not isinstance(body["name"], str) or not body["name"].strip():
+                raise InvalidRequest("name: must be non-empty text")
+            row.name = body["name"].strip()
+        if "description" in body:
+            row.description = str(body["description"]) if body["description"] else None
+        if "is_active" in body:
+            if not isinstance(body["is_active"], bool):
+                raise InvalidRequest("is_active: must be true or false")
+            row.is_active = body["is_active"]
+        _sync_settings(row, kind, body)
+        before = (list(row.allowed_shard_types or []), _search_of(row))
+        _access_settings(row, body)
+        after = (list(row.allowed_shard_types or []), _search_of(row))
+        row.updated_at = utcnow()
+    if before[0] != after[0]:
+        await _notice(
+            services,
+            row,
+            "integration.data_access.updated",
+            f"access:{utcnow().isoformat()}",
+            old_allowed=", ".join(before[0]) or "nothing",
+            new_allowed=", ".join(after[0]) or "nothing",
+        )
+    if before[1] != after[1]:
+        await _notice(services, row, "integration.search.updated", f"search:{utcnow().isoformat()}")
+    return row
+
+
+def _search_of(row: Integration) -> tuple[Any, ...]:
+    return (row.search_enabled, list(row.searchable_entities or []), dict(row.search_filters or {}))
+
+
+def _names(body: dict[str, Any], field: str) -> list[str]:
+    value = body[field]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidRequest(f"{field}: a list of names")
+    return sorted(set(value))
+
+
+def _access_settings(row: Integration, body: dict[str, Any]) -> None:
+    """Which data the integration may reach, and its search configuration."""
+    if "allowed_shard_types" in body:
+        row.allowed_shard_types = _names(body, "allowed_shard_types")
+    if "searchable_entities" in body:
+        row.searchable_entities = _names(body, "searchable_entities")
+    if "search_enabled" in body:
+        if not isinstance(body["search_enabled"], bool):
+            raise InvalidRequest("search_enabled: must be true or false")
+        row.search_enabled = body["search_enabled"]
+    if "search_filters" in body:
+        if not isinstance(body["search_filters"], dict):
+            raise InvalidRequest("search_filters: must be an object")
+        row.search_filters = body["search_filters"]
+
+
+async def _notice(
+    services: Services, row: Integration, event_type: str, key: str, **data: str
+) -> None:
+    """Tell the tenant's admins (preferences decide at routing); never fails the caller."""
+    notice = integration_notice(event_type, row.id, row.name, **data)
+    event = services.notifier.event(
+        row.tenant_id,
+        notice,
+        dedup_key=f"integration:{row.id}:{key}",
+        facts={"integration": row.name, **{k.replace("_", " "): v for k, v in data.items()}},
+        metadata={"integration_id": row.id},
+    )
+    await services.notifier.send(event)
+
+
+MAX_SYNC_INTERVAL = 7 * 24 * 60
+
+
+def _sync_settings(row: Integration, kind: AdapterType, body: dict[str, Any]) -> None:
+    """`sync_enabled`, `sync_interval` (minutes) and `credentials_expire_at`, validated."""
+    if "sync_enabled" in body:
+        if not isinstance(body["sync_enabled"], bool):
+            raise InvalidRequest("sync_enabled: must be true or false")
+        if body["sync_enabled"] and not kind.syncs:
+            raise InvalidRequest(f"sync_enabled: {kind.name} integrations do not sync")
+        row.sync_enabled = body["sync_enabled"]
+    if "sync_interval" in body:
+        minutes = body["sync_interval"]
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
+        if not 1 <= minutes <= MAX_SYNC_INTERVAL:
+            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
+        row.sync_interval = minutes
+    if "credentials_expire_at" in body:
+        value = body["credentials_expire_at"]
+        if value is None:
+            row.credentials_expire_at = None
+            return
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise InvalidRequest(
+                "credentials_expire_at: an ISO 8601 time such as 2027-01-31T00:00:00Z, or null"
+            ) from None
+        row.credentials_expire_at = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if row.connection_status == "expired" and row.credentials_expire_at > utcnow():
+            row.connection_status = None  # new credentials: the next check decides
+
+
+async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
+    """Run the adapter's connection test and record its outcome on the integration."""
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant, ref)
+        values = services.keyring.with_secrets(row.config, row.credentials)
+    try:
+        adapter = adapter_type(row.type).build(values, services.http, build_options(services))
+        detail = await adapter.test()
+        outcome: dict[str, Any] = {"success": True, "detail": detail}
+    except AdapterError as exc:
+        outcome = {"success": False, "error": str(exc)}
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, ref)
+        row.last_connection_test_at = utcnow()
+        row.last_connection_test_result = "passed" if outcome["success"] else "failed"
+        row.connection_status = "connected" if outcome["success"] else "error"
+        row.connection_error = None if outcome["success"] else outcome["error"]
+    if not outcome["success"]:
+        await _notice(
+            services, row, "integration.connection.test.failed", "test", error=outcome["error"]
+        )
+    return outcome
+
+
+def new_channel(tenant: str, body: dict[str, Any], integration: Integration | None) -> Channel:
+    """A channel from a request body, validated."""
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("name: required")
+    kind = integration.type if integration else body.get("type")
+    if not isinstance(kind, str) or kind not in TYPES:
+        raise InvalidRequest(f"type: one of {', '.join(sorted(TYPES))} (or give integration)")
+    rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
+    if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
+        raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
+    if len(name) > 255:
+        raise InvalidRequest("name: at most 255 characters")
+    target = body.get("target", "")
+    if not isinstance(target, str) or len(target) > 2048:
+        raise InvalidRequest("target: text of at most 2048 characters")
+    if target and any(s.url and s.name == "url" for s in adapter_type(kind).settings):
+        if problem := url_problem(target):
+            raise InvalidRequest(f"target: {problem}")
+    config = body.get("config", {})
+    if not isinstance(config, dict):
+        raise InvalidRequest("config: must be an object")
+    return Channel(
+        tenant_id=tenant,
+        name=name.strip(),
+        type=kind,
+        integration_id=integration.id if integration else None,
+        target=target,
+        config=config,
+        rate_per_minute=rate,
+    )
+
+
+def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
+    """A route from a request body, validated."""
+    priority = str(body.get("min_priority", "INFO")).upper()
+    if priority not in Priority.__members__:
+        raise InvalidRequest(f"min_priority: one of {' '.join(p.value for p in Priority)}")
+    stakeholders = body.get("stakeholders", [])
+    if not isinstance(stakeholders, list) or not all(isinstance(s, str) for s in stakeholders):
+        raise InvalidRequest("stakeholders: a list of names")
+    level = body.get("escalation_level", 0)
+    if not isinstance(level, int) or not 0 <= level <= 10:
+        raise InvalidRequest("escalation_level: 0 to 10")
+    user = body.get("user_id")
+    if user is not None and (not isinstance(user, str) or len(user) > 255):
+        raise InvalidRequest("user_id: text of at most 255 characters")
+    is_default = body.get("default", False)
+    if not isinstance(is_default, bool):
+        raise InvalidRequest("default: true or false (true: only alerts no other route takes)")
+    return Route(
+        tenant_id=tenant,
+        channel_id=channel.id,
+        event_glob=str(body.get("event_glob", "*"))[:255],
+        min_priority=priority,
+        stakeholders=[s.upper() for s in stakeholders],
+        source_glob=str(body.get("source_glob", "*"))[:255],
+        user_id=user,
+        escalation_level=level,
+        is_default=is_default,
+        created_by=actor,
+    )

@@ -1,0 +1,43 @@
+"""The services one process runs, built once at start and handed to every transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from aiohttp import web
+
+from adapters.factory import AdapterFactory
+from bot.core.alerts.actions import ActionService
+from bot.core.alerts.ingest import IngestService
+from bot.core.alerts.notices import Notifier
+from bot.core.delivery.worker import DeliveryWorker
+from bot.core.integrations.checks import IntegrationChecks
+from bot.core.integrations.sync import SyncEngine
+from bot.core.keys import KeyService
+from bot.infra.metrics import Metrics
+from bot.infra.secrets import Keyring
+from bot.infra.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    """Everything handlers and jobs call; no module-level globals."""
+
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    http: httpx.AsyncClient
+    metrics: Metrics
+    ingest: IngestService
+    worker: DeliveryWorker
+    actions: ActionService
+    factory: AdapterFactory
+    notifier: Notifier
+    sync: SyncEngine
+    checks: IntegrationChecks
+    keys: KeyService
+
+
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,1 @@
+"""The HTTP surface: REST, hooks, provider hooks, pages, ops; translation only."""

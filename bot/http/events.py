@@ -1,0 +1,205 @@
+"""REST for events: submit, list, read one with its deliveries and audit trail."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aiohttp import web
+
+from adapters.base import mask_target
+from bot.core.alerts.actions import Actor
+from bot.core.alerts.normalize import InvalidEvent, from_api
+from bot.core.keys import Principal
+from bot.core.services import SERVICES, Services
+from bot.http.auth import principal_of, scoped_tenant
+from bot.infra.web import ApiError, read_json, read_json_cleaned
+from bot.model import AlertState, Priority, Verb
+from cards.plain import alert_document
+from storage import events as events_repo
+from storage import outbox
+from storage.schema import Delivery
+
+ACTOR_MAX = 200
+
+
+def acting(who: Principal, body: dict[str, Any]) -> Actor:
+    """A key acts as itself; the operator token names the person (`actor` or `on_behalf_of`)."""
+    if who.tenant is not None:
+        return Actor(id=f"key:{who.name}", name=who.name, platform="api", tenant=who.tenant)
+    name = body.get("on_behalf_of", body.get("actor"))
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
+    if len(name) > ACTOR_MAX:
+        raise ApiError(400, "bad_actor", f"actor: at most {ACTOR_MAX} characters")
+    return Actor(id=name.strip(), name=name.strip(), platform="api")
+
+
+def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
+    """`limit` (1-500) and `offset` (0 or more) from the query string."""
+    try:
+        limit = int(request.query.get("limit", default))
+        offset = int(request.query.get("offset", 0))
+    except ValueError:
+        raise ApiError(400, "bad_query", "limit and offset must be whole numbers") from None
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ApiError(400, "bad_query", "limit must be 1 to 500 and offset 0 or more")
+    return limit, offset
+
+
+def delivery_document(row: Delivery) -> dict[str, Any]:
+    """A delivery as the API shows it: its audit columns, nothing secret."""
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "channel_id": row.channel_id,
+        "channel_type": row.channel_type,
+        "integration_type": row.channel_type.upper(),
+        "target": mask_target(row.target),
+        "kind": row.kind,
+        "status": row.status,
+        "attempts": row.attempts,
+        "failures": row.failures,
+        "max_attempts": row.max_attempts,
+        "status_code": row.status_code,
+        "error_message": row.error_message,
+        "message_ref": row.message_ref,
+        "user_id": row.user_id,
+        "priority": row.priority,
+        "event_type": row.event_type,
+        "correlation_id": row.correlation_id,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    data, nul_removed = await read_json_cleaned(request)
+    try:
+        event = from_api(data, nul_removed=nul_removed)
+    except InvalidEvent as exc:
+        raise ApiError(422 if exc.code != "invalid_event" else 400, exc.code, str(exc)) from None
+    who = principal_of(request)
+    if who.tenant is not None:
+        named = data.get("tenant") if isinstance(data, dict) else None
+        scoped_tenant(request, named if isinstance(named, str) else None, None)
+        event = dataclasses.replace(event, tenant=who.tenant)
+    result = await services.ingest.submit(event)
+    services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
+    return web.json_response(
+        {
+            "id": result.id,
+            "dedup_key": result.dedup_key,
+            "state": result.state,
+            "deduplicated": result.deduplicated,
+            "cleaned": list(event.cleaned),
+        },
+        status=202,
+    )
+
+
+async def list_events(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    limit, offset = page_args(request)
+    query = request.query
+    try:
+        state = AlertState(query["state"]) if "state" in query else None
+        priority = Priority(query["priority"].upper()) if "priority" in query else None
+    except ValueError:
+        raise ApiError(
+            400,
+            "bad_query",
+            "state is triggered, acknowledged or resolved; priority is "
+            + " ".join(p.value for p in Priority),
+        ) from None
+    async with services.db.session() as session:
+        alerts, total = await events_repo.list_alerts(
+            session,
+            tenant=scoped_tenant(request, query.get("tenant"), None),
+            state=state,
+            priority=priority,
+            event_type=query.get("type"),
+            limit=limit,
+            offset=offset,
+        )
+    base = services.settings.public_url
+    return web.json_response(
+        {
+            "events": [alert_document(a, base) for a in alerts],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+async def get_event(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    event_id = request.match_info["event_id"]
+    async with services.db.session() as session:
+        alert = await events_repo.get(session, event_id)
+        tenant = principal_of(request).tenant
+        if alert is None or (tenant is not None and alert.tenant != tenant):
+            raise ApiError(404, "not_found", f"no event {event_id!r}")
+        deliveries = await events_repo.deliveries_of(session, event_id)
+        audit = await events_repo.audit_of(session, event_id)
+        tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
+    doc = alert_document(alert, services.settings.public_url)
+    doc["deliveries"] = [delivery_document(d) for d in deliveries]
+    for delivery in doc["deliveries"]:
+        delivery["attempt_log"] = [
+            {
+                "attempt": t.attempt,
+                "status_code": t.status_code,
+                "error": t.error_message,
+                "retry_after": t.retry_after_seconds,
+                "at": t.started_at.isoformat(),
+                "duration_ms": t.duration_ms,
+            }
+            for t in tries
+            if t.delivery_id == delivery["id"]
+        ]
+    doc["audit"] = [
+        {
+            "verb": a.verb,
+            "actor": a.actor,
+            "platform": a.platform,
+            "outcome": a.outcome,
+            "from_state": a.from_state,
+            "to_state": a.to_state,
+            "at": a.at.isoformat(),
+            "data": a.data,
+        }
+        for a in audit
+    ]
+    return web.json_response(doc)
+
+
+async def act(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        verb = Verb(request.match_info["verb"])
+    except ValueError:
+        raise ApiError(
+            404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
+        ) from None
+    body = await read_json(request) if request.body_exists else {}
+    actor = acting(principal_of(request), body if isinstance(body, dict) else {})
+    outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
+    if outcome.code == "not_found":
+        raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")
+    if not outcome.applied:
+        raise ApiError(409, outcome.code, outcome.message)
+    assert outcome.alert is not None
+    doc = alert_document(outcome.alert, services.settings.public_url)
+    return web.json_response({**doc, "outcome": outcome.code, "message": outcome.message})
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add the `/api/v1/events` routes."""
+    app.router.add_post("/api/v1/events", submit)
+    app.router.add_post("/api/v1/events/{event_id}/{verb}", act)
+    app.router.add_get("/api/v1/events", list_events)
+    app.router.add_get("/api/v1/events/{event_id}", get_event)

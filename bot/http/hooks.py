@@ -1,0 +1,57 @@
+"""Alert hooks: Prometheus Alertmanager (webhook version 4) and Grafana alerting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.core.alerts.normalize import InvalidEvent, from_alertmanager, from_grafana, tenant_of
+from bot.core.services import Services
+from bot.http.auth import scoped_tenant
+from bot.infra.web import ApiError, read_json
+from bot.model import EventIn
+
+Parser = Callable[..., list[EventIn]]
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add `/hooks/alertmanager` and `/hooks/grafana`; `?tenant=` picks the tenant."""
+
+    def receiver(parse: Parser) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                tenant = tenant_of(scoped_tenant(request, request.query.get("tenant"), None))
+                events = parse(await read_json(request), tenant=tenant)
+            except InvalidEvent as exc:
+                raise ApiError(400, exc.code, str(exc)) from None
+            results = []
+            async with services.db.session() as session, session.begin():
+                for event in events:
+                    results.append(await services.ingest.submit_in(session, event))
+            if any(r.deliveries for r in results):
+                services.worker.wake()
+            for event, result in zip(events, results, strict=True):
+                services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
+            return web.json_response(
+                {
+                    "accepted": len(results),
+                    "events": [
+                        {
+                            "id": r.id,
+                            "dedup_key": r.dedup_key,
+                            "state": r.state,
+                            "deduplicated": r.deduplicated,
+                            "cleaned": list(e.cleaned),
+                        }
+                        for e, r in zip(events, results, strict=True)
+                    ],
+                },
+                status=202,
+            )
+
+        return handle
+
+    app.router.add_post("/hooks/alertmanager", receiver(from_alertmanager))
+    app.router.add_post("/hooks/grafana", receiver(from_grafana))

@@ -1,0 +1,1 @@
+"""Settings, secrets, logs, metrics and the JSON reader: what every layer leans on."""

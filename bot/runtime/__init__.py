@@ -1,0 +1,1 @@
+"""Assembling and running one process: the app factory, lifecycle, leader loop, server."""

@@ -1,0 +1,244 @@
+"""The app factory: one aiohttp application with the services and roles asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from adapters.transport import PinnedTransport
+from bot.core.alerts.actions import ActionService
+from bot.core.alerts.ingest import IngestService
+from bot.core.alerts.notices import Notifier
+from bot.core.delivery.worker import DeliveryWorker, WorkerOptions
+from bot.core.integrations.admin import teams_credentials
+from bot.core.integrations.checks import IntegrationChecks
+from bot.core.integrations.sync import SyncEngine
+from bot.core.keys import KeyService
+from bot.core.services import SERVICES, Services
+from bot.http import events as rest_events
+from bot.http import hooks, ops, pages, provider_hooks
+from bot.http import integrations as rest_integrations
+from bot.http.auth import bearer_auth
+from bot.http.errors import json_errors
+from bot.infra.metrics import Metrics
+from bot.infra.secrets import load_keyring
+from bot.infra.settings import Settings
+from bot.infra.web import Handler
+from bot.model import EventIn
+from bot.runtime import scheduling, serving
+from bot.slack import transport as slack
+from bot.teams import transport as teams
+from storage import outbox
+from storage.db import Database
+from storage.notify import listen
+from storage.schema import utcnow
+
+log = logging.getLogger("chatops")
+
+MAX_BODY = 1024 * 1024
+ROLES = ("all", "web", "worker", "scheduler")
+CONFIG_PATHS = (
+    "/api/v1/integrations",
+    "/api/v1/channels",
+    "/api/v1/routes",
+    "/api/v1/preferences",
+    "/api/v1/integration-defaults",
+    "/api/v1/users/",
+)
+
+
+def build_services(settings: Settings) -> Services:
+    """Build every service; nothing is started yet."""
+    db = Database(settings.database_url)
+    keyring = load_keyring(
+        settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
+    )
+    http = httpx.AsyncClient(
+        transport=PinnedTransport(allow_private=settings.allow_private_targets),
+        timeout=httpx.Timeout(settings.send_timeout_seconds),
+        follow_redirects=False,
+        headers={"User-Agent": "chatops-bot/0.1"},
+    )
+    metrics = Metrics()
+    holder: list[DeliveryWorker] = []
+    ingest = IngestService(db, wake=lambda: holder[0].wake() if holder else None)
+
+    async def on_dead(event: EventIn) -> object:
+        return await ingest.submit(event)
+
+    worker = DeliveryWorker(
+        db,
+        ingest.cache,
+        keyring,
+        http,
+        metrics,
+        WorkerOptions(
+            concurrency=settings.workers * 4,
+            batch=settings.delivery_batch,
+            lease_seconds=settings.lease_seconds,
+            idle_poll=settings.poll_seconds,
+            send_timeout=settings.send_timeout_seconds,
+            public_url=settings.public_url,
+            allow_private_targets=settings.allow_private_targets,
+            slack_api_url=settings.slack_api_url,
+            teams=teams_credentials(settings),
+        ),
+        on_dead=on_dead,
+    )
+    holder.append(worker)
+    actions = ActionService(db, ingest)
+    notifier = Notifier(ingest, settings.public_url)
+    timeout = settings.sync_timeout_seconds
+    return Services(
+        settings,
+        db,
+        keyring,
+        http,
+        metrics,
+        ingest,
+        worker,
+        actions,
+        worker.factory,
+        notifier,
+        SyncEngine(db, keyring, worker.factory, actions, notifier, metrics, timeout=timeout),
+        IntegrationChecks(db, keyring, worker.factory, notifier, metrics, timeout=timeout),
+        KeyService(db),
+    )
+
+
+def create_app(
+    settings: Settings, *, role: str = "all", services: Services | None = None
+) -> web.Application:
+    """The aiohttp application: HTTP surfaces for `web`, background work for `worker`."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    services = services or build_services(settings)
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[
+            serving.mark_requests,
+            _forget_config_on_change(services),
+            json_errors,
+            bearer_auth(  # type: ignore[list-item]
+                settings.api_token.get_secret_value() if settings.api_token else None,
+                services.keys,
+            ),
+            serving.body_deadline(settings.request_body_seconds),
+        ],
+    )
+    app[SERVICES] = services
+    ops.register(app, services)
+    if role in ("all", "web"):
+        rest_events.register(app, services)
+        rest_integrations.register(app, services)
+        hooks.register(app, services)
+        pages.register(app, services)
+        provider_hooks.register(app, services)
+        transport = slack.register(app, services)
+        teams.register(app, services)
+    else:
+        transport = None
+    app.cleanup_ctx.append(_lifecycle(services, role, transport))
+    return app
+
+
+def _forget_config_on_change(services: Services) -> Any:
+    """Any change through the admin API clears the routing cache of this process."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method not in ("GET", "HEAD") and request.path.startswith(CONFIG_PATHS):
+            services.ingest.cache.invalidate()
+        return response
+
+    return middleware
+
+
+def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | None):  # type: ignore[no-untyped-def]
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await _prepare_database(services)
+        _report_configuration(services.settings)
+        if transport is not None:
+            await transport.start()
+
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        if role in ("all", "worker"):
+            if services.db.is_sqlite:
+                await _take_back_leases(services)
+            tasks.append(asyncio.create_task(services.worker.run(stop), name="delivery"))
+            if not services.db.is_sqlite:
+                wake = services.worker.wake
+                tasks.append(asyncio.create_task(listen(services.db.url, wake, stop)))
+        if role in ("all", "scheduler"):
+            tasks.append(asyncio.create_task(scheduling.run(services, stop), name="scheduler"))
+        try:
+            yield
+        finally:
+            if transport is not None:
+                await transport.stop()
+            stop.set()
+            services.worker.wake()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.actions.settle()
+            await services.notifier.close()
+            await services.factory.close()
+            await services.http.aclose()
+            await services.db.dispose()
+
+    return lifecycle
+
+
+async def _take_back_leases(services: Services) -> None:
+    """On SQLite one process owns every lease: what its dead predecessor held is due now.
+
+    On PostgreSQL other live workers may hold leases, so rows wait out their lease there.
+    """
+    async with services.db.session() as session, session.begin():
+        taken = await outbox.take_back_leases(session, utcnow())
+    if taken:
+        log.warning("took back deliveries leased before a restart", extra={"count": taken})
+
+
+async def _prepare_database(services: Services) -> None:
+    pending = await services.db.pending_migrations()
+    if not pending:
+        return
+    if services.db.is_sqlite:
+        log.info("applying migrations to the SQLite database", extra={"pending": pending})
+        await services.db.upgrade()
+    else:
+        log.warning(
+            "database migrations pending; run `chatops db upgrade`", extra={"pending": pending}
+        )
+
+
+def _report_configuration(settings: Settings) -> None:
+    missing = []
+    if not settings.api_token:
+        missing.append("REST API and hooks off (set CHATOPS_API_TOKEN)")
+    if not (
+        (settings.slack_bot_token or settings.slack_client_id)
+        and (settings.slack_signing_secret or settings.slack_app_token)
+    ):
+        missing.append(
+            "Slack not configured (CHATOPS_SLACK_BOT_TOKEN, CHATOPS_SLACK_SIGNING_SECRET)"
+        )
+    if not settings.teams_app_id and settings.teams_local:
+        missing.append("Teams in unauthenticated local mode (CHATOPS_TEAMS_LOCAL=true)")
+    elif not settings.teams_app_id:
+        missing.append(
+            "Teams not configured (CHATOPS_TEAMS_APP_ID; CHATOPS_TEAMS_LOCAL=true for the "
+            "Bot Framework Emulator on loopback): /api/messages answers 401"
+        )
+    for line in missing:
+        log.warning("not configured: %s", line)

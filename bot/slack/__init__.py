@@ -1,0 +1,1 @@
+"""The Slack transport: Bolt, request checks, OAuth install."""

@@ -1,0 +1,1 @@
+"""The Teams transport: botbuilder and token checks."""

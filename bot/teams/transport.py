@@ -1,0 +1,369 @@
+"""Teams transport: the Bot Framework adapter at /api/messages, installs, commands, card actions.
+
+Only this module imports botbuilder, so moving to the Microsoft 365 Agents SDK touches one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity, Attachment, ChannelAccount
+from botframework.connector.auth import AuthenticationConstants
+from jwt import PyJWTError
+from msrest.serialization import Model
+from sqlalchemy import select, update
+
+import bot.chat.handlers  # noqa: F401  (registers the commands)
+from adapters.base import BadConfig
+from adapters.registry import TYPES
+from adapters.targets import check_target
+from bot.chat import commands
+from bot.chat import forms as integration_forms
+from bot.chat.forms import form_fields
+from bot.core.alerts.actions import Actor
+from bot.core.services import Services
+from bot.infra import jsonbody
+from bot.infra.web import error_response as refused
+from bot.model import Verb
+from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
+from cards.adaptive import CARD_CONTENT_TYPE, alert_card
+from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
+from storage import admin
+from storage import config as config_repo
+from storage import events as events_repo
+from storage.schema import Channel, Tenant
+
+log = logging.getLogger("chatops.teams")
+MENTION = re.compile(r"<at>[^<]*</at>", re.I)
+
+
+class _Config:
+    """What ConfigurationBotFrameworkAuthentication reads: the app id, password and tenant."""
+
+    def __init__(
+        self, app_id: str, password: str, tenant_id: str, metadata_url: str | None
+    ) -> None:
+        self.APP_ID = app_id
+        self.APP_PASSWORD = password
+        self.APP_TYPE = "SingleTenant" if tenant_id else "MultiTenant"
+        self.APP_TENANTID = tenant_id
+        if metadata_url:  # another key endpoint: the rest as the public cloud has it
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = metadata_url
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
+                AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            )
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+            )
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            )
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+
+
+class InvokeBody(Model):
+    """The Universal Actions response body; its value may be a card, a string or an error."""
+
+    _attribute_map = {
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, status_code: int, kind: str, value: Any) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.status_code, self.type, self.value = status_code, kind, value
+
+
+def invoke(status: int, kind: str, value: Any) -> InvokeResponse:
+    """An `adaptiveCard/action` answer; HTTP 200 whenever the invoke was processed."""
+    return InvokeResponse(status=200, body=InvokeBody(status, kind, value))
+
+
+def error(status: int, code: str, message: str) -> InvokeResponse:
+    """An invoke error the client shows instead of crashing the card."""
+    return invoke(status, "application/vnd.microsoft.error", {"code": code, "message": message})
+
+
+class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
+    """Installs, commands and Universal Actions for one bot registration."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def tenant_for(self, activity: Activity) -> str:
+        """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""
+        data = activity.channel_data or {}
+        teams_tenant = str((data.get("tenant") or {}).get("id") or "unknown")
+        async with self.services.db.session() as session, session.begin():
+            bound = await session.scalar(
+                select(Tenant.id).where(Tenant.teams_tenant_id == teams_tenant)
+            )
+            if bound:
+                return str(bound)
+            await events_repo.ensure_tenant(session, "default")
+            taken = await session.execute(
+                update(Tenant)
+                .where(Tenant.id == "default", Tenant.teams_tenant_id.is_(None))
+                .values(teams_tenant_id=teams_tenant)
+            )
+            if taken.rowcount:  # type: ignore[attr-defined]
+                return "default"
+            ours = f"teams-{teams_tenant[:40]}"
+            await events_repo.ensure_tenant(session, ours)
+            await session.execute(
+                update(Tenant).where(Tenant.id == ours).values(teams_tenant_id=teams_tenant)
+            )
+            return ours
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Keep the conversation when the bot is added; stop delivering when it is removed."""
+        activity = turn_context.activity
+        me = activity.recipient.id if activity.recipient else None
+        added = any(m.id == me for m in activity.members_added or [])
+        removed = any(m.id == me for m in activity.members_removed or [])
+        if added:
+            await self._install(activity)
+        if removed:
+            await self._uninstall(activity)
+
+    async def _integration(self, tenant: str) -> str:
+        async with self.services.db.session() as session, session.begin():
+            row = await admin.chat_integration(session, tenant, "teams", create_as="teams install")
+            assert row is not None
+            return row.id
+
+    async def _install(self, activity: Activity) -> None:
+        tenant = await self.tenant_for(activity)
+        integration_id = await self._integration(tenant)
+        conversation = activity.conversation.id
+        data = activity.channel_data or {}
+        name = (data.get("channel") or {}).get("name") or activity.conversation.name or conversation
+        async with self.services.db.session() as session, session.begin():
+            row = (
+                await session.scalars(
+                    select(Channel).where(
+                        Channel.tenant_id == tenant,
+                        Channel.type == "teams",
+                        Channel.target == conversation,
+                    )
+                )
+            ).first()
+            if row is None:
+                row = Channel(
+                    tenant_id=tenant,
+                    name=f"teams:{name}"[:255],
+                    type="teams",
+                    integration_id=integration_id,
+                    target=conversation,
+                    rate_per_minute=60,
+                )
+                session.add(row)
+            row.config = {
+                "service_url": activity.service_url,
+                "conversation_type": activity.conversation.conversation_type,
+            }
+            row.is_active = True
+        self.services.ingest.cache.invalidate()
+        log.info("installed in a conversation", extra={"tenant": tenant, "channel": name})
+
+    async def _uninstall(self, activity: Activity) -> None:
+        async with self.services.db.session() as session, session.begin():
+            await session.execute(
+                update(Channel)
+                .where(Channel.type == "teams", Channel.target == activity.conversation.id)
+                .values(is_active=False)
+            )
+        self.services.ingest.cache.invalidate()
+        log.info("removed from a conversation", extra={"conversation": activity.conversation.id})
+
+    async def is_admin(self, tenant: str, user_id: str) -> bool:
+        """CHATOPS_ADMINS by AAD object id, and the tenant's own admin list."""
+        if f"teams:{user_id}" in self.services.settings.admin_ids:
+            return True
+        async with self.services.db.session() as session:
+            return await config_repo.is_listed_admin(session, tenant, "teams", user_id)
+
+    def actor(self, account: ChannelAccount | None, tenant: str) -> Actor:
+        """The person acting, known by AAD object id where Teams gives one."""
+        user_id = (account.aad_object_id or account.id) if account else "unknown"
+        name = (account.name or user_id) if account else "unknown"
+        return Actor(id=str(user_id), name=str(name), platform="teams", tenant=tenant)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """`@ChatOps <command>`: the shared grammar, answered with a card."""
+        activity = turn_context.activity
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        text = MENTION.sub("", activity.text or "").strip()
+
+        async def open_form(kind: str) -> str:
+            form = integration_form_card(kind, TYPES[kind].name, form_fields(kind))
+            await turn_context.send_activity(
+                MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=form))
+            )
+            return f"Fill in the form to add a {TYPES[kind].name} integration."
+
+        ctx = commands.Context(
+            services=self.services,
+            actor=actor,
+            tenant=tenant,
+            platform="teams",
+            channel_id=activity.conversation.id,
+            channel_name=str(activity.conversation.name or ""),
+            is_admin=await self.is_admin(tenant, actor.id),
+            integration_id=await self._integration(tenant),
+            open_form=open_form,
+        )
+        reply = await commands.run(ctx, text)
+        card = {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "TextBlock", "text": reply, "wrap": True}],
+        }
+        await turn_context.send_activity(
+            MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card))
+        )
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """`adaptiveCard/action`: apply the verb, answer with the refreshed card."""
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        action = (activity.value or {}).get("action") or {}
+        verb_name, data = action.get("verb"), action.get("data") or {}
+        if verb_name == CREATE_VERB:
+            return await self._create_integration(activity, data)
+        try:
+            verb = Verb(str(verb_name))
+        except ValueError:
+            return error(400, "BadRequest", f"Unknown action {verb_name!r}.")
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        if data.get("digest_id"):
+            outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
+        else:
+            outcome = await self.services.actions.apply(verb, str(data.get("alert_id", "")), actor)
+        if outcome.code == "not_found":
+            return error(404, "NotFound", outcome.message)
+        if not outcome.applied or outcome.alert is None:
+            return invoke(200, "application/vnd.microsoft.activity.message", outcome.message)
+        card = alert_card(
+            outcome.alert, datetime.now(UTC), public_url=self.services.settings.public_url
+        )
+        return invoke(200, CARD_CONTENT_TYPE, card)
+
+    async def _create_integration(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        """The add-integration form's submit: the same form back with errors, or a confirmation."""
+        tenant = await self.tenant_for(activity)
+        actor = self.actor(activity.from_property, tenant)
+        kind = str(data.get("integration_type", ""))
+        if not await self.is_admin(tenant, actor.id):
+            return invoke(
+                200,
+                "application/vnd.microsoft.activity.message",
+                "Sorry, only admins can add integrations.",
+            )
+        if kind not in TYPES:
+            return error(400, "BadRequest", f"Unknown integration type {kind!r}.")
+        row, errors = await integration_forms.submit(
+            self.services, tenant, kind, data, f"teams:{actor.id}"
+        )
+        if row is None:
+            plain = {k: str(v) for k, v in data.items() if isinstance(v, str)}
+            card = integration_form_card(kind, TYPES[kind].name, form_fields(kind), plain, errors)
+            return invoke(200, CARD_CONTENT_TYPE, card)
+        done = integration_added_card(row.name, TYPES[kind].name)
+        return invoke(200, CARD_CONTENT_TYPE, done)
+
+
+class TeamsTransport:
+    """The Bot Framework adapter mounted at /api/messages."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        password = (
+            settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
+        )
+        auth = ConfigurationBotFrameworkAuthentication(
+            _Config(
+                settings.teams_app_id,
+                password,
+                settings.teams_tenant_id or "",
+                settings.teams_openid_metadata_url,
+            )
+        )
+        self.adapter = CloudAdapter(auth)
+        self.bot = ChatOpsBot(services)
+
+        async def on_error(context: TurnContext, exc: Exception) -> None:
+            log.exception("teams turn failed", exc_info=exc)
+
+        self.adapter.on_turn_error = on_error
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """`POST /api/messages`: token shape, body and serviceUrl checked before botbuilder."""
+        settings = self.services.settings
+        if not settings.teams_app_id and not settings.teams_local:
+            return refused(401, "teams_not_configured", "set CHATOPS_TEAMS_APP_ID to use Teams")
+        if settings.teams_app_id:
+            problem = token_problem(request.headers.get("Authorization", ""))
+            if problem:
+                log.warning("teams activity refused: %s", problem)
+                return refused(401, "unauthorized", "the activity's token is not valid")
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return refused(415, "unsupported_media_type", "send the activity as application/json")
+        try:
+            body, _ = jsonbody.parse(await request.read())
+        except jsonbody.MalformedJson as exc:
+            return refused(400, "malformed_json", str(exc))
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return refused(400, "not_an_activity", "the body must be an activity with a type")
+        service_url = body.get("serviceUrl")
+        if not isinstance(service_url, str) or not await self._service_url_allowed(service_url):
+            log.warning("teams activity refused: serviceUrl")
+            return refused(400, "bad_service_url", "the activity's serviceUrl is not allowed")
+        try:
+            response = await self.adapter.process(ReadActivity(request, body), self.bot)
+        except (PyJWTError, PermissionError, web.HTTPUnauthorized):
+            return refused(401, "unauthorized", "the activity's token is not valid")
+        except web.HTTPException as exc:
+            return refused(exc.status, "bad_activity", exc.reason)
+        except Exception as exc:  # turn errors are caught by on_turn_error: this is auth
+            log.warning("teams activity refused: %s", type(exc).__name__)
+            return refused(401, "unauthorized", "the activity's token could not be verified")
+        return response or web.Response(status=201)
+
+    async def _service_url_allowed(self, url: str) -> bool:
+        """Microsoft's hosts when an app id is set; locally, the same guard as every target."""
+        settings = self.services.settings
+        if settings.teams_app_id and not settings.teams_openid_metadata_url:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            return parts.scheme == "https" and any(
+                host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
+            )
+        try:
+            await check_target(url, allow_private=settings.allow_private_targets)
+        except BadConfig:
+            return False
+        return True
+
+
+def register(app: web.Application, services: Services) -> TeamsTransport:
+    """Mount the Bot Framework endpoint."""
+    transport = TeamsTransport(services)
+    app.router.add_post("/api/messages", transport.handle)
+    return transport
