@@ -227,3 +227,12 @@ def teams_message(card: Element) -> Element:
         "type": "message",
         "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}],
     }
+
+
+def reply_card(text: str) -> Element:
+    """A command's answer as a card of one wrapped text block."""
+    return {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": text, "wrap": True}],
+    }

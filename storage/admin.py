@@ -164,3 +164,14 @@ async def chat_integration(
         session.add(row)
         await session.flush()
     return row
+
+
+async def rotate_credentials(session: AsyncSession, rotate: Any) -> int:
+    """Re-encrypt every integration's credentials with `rotate`; how many were."""
+    rows = (
+        await session.scalars(select(Integration).where(Integration.credentials.is_not(None)))
+    ).all()
+    for row in rows:
+        assert row.credentials is not None
+        row.credentials = rotate(row.credentials)
+    return len(rows)

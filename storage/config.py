@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import ChannelInfo, RouteRule
@@ -18,6 +18,7 @@ from storage.schema import (
     Tenant,
     TenantAdmin,
     UserOverride,
+    utcnow,
 )
 
 PREFERENCE_FIELDS = (
@@ -182,3 +183,66 @@ async def listed_admins(session: AsyncSession, tenant: str) -> list[tuple[str, s
         .order_by(TenantAdmin.platform, TenantAdmin.user_id)
     )
     return [(p, u) for p, u in rows.all()]
+
+
+async def channel_at(
+    session: AsyncSession, tenant: str, platform: str, target: str
+) -> Channel | None:
+    """The tenant's channel of this type posting to this target."""
+    query = select(Channel).where(
+        Channel.tenant_id == tenant, Channel.type == platform, Channel.target == target
+    )
+    return (await session.scalars(query)).first()
+
+
+async def deactivate_channels_at(session: AsyncSession, platform: str, target: str) -> None:
+    """Stop every channel of this type posting to this target."""
+    await session.execute(
+        update(Channel)
+        .where(Channel.type == platform, Channel.target == target)
+        .values(is_active=False)
+    )
+
+
+async def set_override(
+    session: AsyncSession,
+    tenant: str,
+    user_id: str,
+    kind: str,
+    values: dict[str, Any],
+    *,
+    create: bool,
+) -> bool:
+    """Set fields of one user's override of one integration type; False when there is none and
+    `create` is not given."""
+    row = (
+        await session.scalars(
+            select(UserOverride).where(
+                UserOverride.tenant_id == tenant,
+                UserOverride.user_id == user_id,
+                UserOverride.integration_type == kind,
+            )
+        )
+    ).first()
+    if row is None and not create:
+        return False
+    if row is None:
+        row = UserOverride(tenant_id=tenant, user_id=user_id, integration_type=kind, config={})
+        session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    return True
+
+
+async def remove_overrides(
+    session: AsyncSession, tenant: str, user_id: str, kind: str | None = None
+) -> int:
+    """Delete a user's overrides (of one type, or all); how many there were."""
+    query = delete(UserOverride).where(
+        UserOverride.tenant_id == tenant, UserOverride.user_id == user_id
+    )
+    if kind is not None:
+        query = query.where(UserOverride.integration_type == kind)
+    result = await session.execute(query)
+    return int(result.rowcount)  # type: ignore[attr-defined]

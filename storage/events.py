@@ -250,3 +250,13 @@ async def open_alerts(session: AsyncSession, tenant: str, *, limit: int) -> tupl
         .limit(limit)
     )
     return [to_alert(r) for r in rows.all()], int(total or 0)
+
+
+async def open_counts(session: AsyncSession, tenant: str) -> dict[str, int]:
+    """Open alerts of a tenant by priority."""
+    rows = await session.execute(
+        select(Event.priority, func.count())
+        .where(Event.tenant_id == tenant, Event.state != AlertState.RESOLVED.value)
+        .group_by(Event.priority)
+    )
+    return {str(p): int(n) for p, n in rows.all()}

@@ -1,20 +1,22 @@
 """The chat grammar shared by Slack (`/chatops ...`) and Teams (`@ChatOps ...`).
 
-Each command is a function registered with `@command("name", admin=...)`::
+A command is a handler in a table that `bot/chat/handlers.py` builds explicitly::
 
-    @command("status")
     async def status(ctx: Context, args: list[str]) -> str:
         return "All quiet."
+
+    COMMANDS = table(Command("status", status, usage="status"), ...)
 """
 
 from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.core.alerts.actions import Actor
+from bot.core.integrations.channels import Place
 from bot.core.services import Services
 
 Handler = Callable[["Context", list[str]], Awaitable[str]]
@@ -34,6 +36,18 @@ class Context:
     integration_id: str | None = None  # the chat platform's own integration in this tenant
     open_form: Callable[[str], Awaitable[str]] | None = None  # shows the add-integration form
 
+    @property
+    def who(self) -> str:
+        """The actor as audit rows and created_by columns name them: `platform:id`."""
+        return f"{self.platform}:{self.actor.id}"
+
+    @property
+    def place(self) -> Place:
+        """Where the command was typed, as the channel service knows places."""
+        return Place(
+            self.tenant, self.platform, self.channel_id, self.channel_name, self.integration_id
+        )
+
 
 @dataclass(frozen=True)
 class Command:
@@ -41,21 +55,16 @@ class Command:
 
     name: str
     handler: Handler
-    admin: bool
     usage: str
+    admin: bool = False
 
 
-REGISTRY: dict[str, Command] = {}
+Table = Mapping[str, Command]
 
 
-def command(name: str, *, usage: str, admin: bool = False) -> Callable[[Handler], Handler]:
-    """Register a command handler under `name`."""
-
-    def register(handler: Handler) -> Handler:
-        REGISTRY[name] = Command(name, handler, admin, usage)
-        return handler
-
-    return register
+def table(*commands: Command) -> Table:
+    """Commands by name, in the order help lists them."""
+    return {c.name: c for c in commands}
 
 
 WORD_MAX = 50  # every name, id, glob and setting a command takes fits the columns it lands in
@@ -73,13 +82,13 @@ def split(text: str) -> list[str]:
         return text.split()
 
 
-def suggest(word: str) -> str:
+def suggest(word: str, commands: Table) -> str:
     """The closest command name, to offer when someone mistypes."""
-    close = difflib.get_close_matches(word, list(REGISTRY), n=1, cutoff=0.4)
+    close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.4)
     return close[0] if close else "help"
 
 
-async def run(ctx: Context, text: str) -> str:
+async def run(ctx: Context, text: str, commands: Table) -> str:
     """Parse and run a command line; every answer is text for the person who typed it."""
     words = split(text.replace("\x00", ""))
     if not words:
@@ -93,9 +102,11 @@ async def run(ctx: Context, text: str) -> str:
     name, args = words[0].lower(), words[1:]
     if name in ("ack", "acknowledge"):
         name = "ack"
-    found = REGISTRY.get(name)
+    found = commands.get(name)
     if found is None:
-        return f"Unknown command `{name[:40]}`. Did you mean `{suggest(name)}`? Try `help`."
+        return (
+            f"Unknown command `{name[:40]}`. Did you mean `{suggest(name, commands)}`? Try `help`."
+        )
     needs_admin = found.admin or (
         name in WRITE_SUBCOMMANDS and args[:1] and args[0].lower() in WRITE_SUBCOMMANDS[name]
     )
@@ -116,8 +127,8 @@ WRITE_SUBCOMMANDS: dict[str, set[str]] = {
 }
 
 
-def help_text() -> str:
+def help_text(commands: Table) -> str:
     """Every command with its usage."""
     lines = ["*ChatOps commands*"]
-    lines += [f"• `{c.usage}`" for c in REGISTRY.values()]
+    lines += [f"• `{c.usage}`" for c in commands.values()]
     return "\n".join(lines)

@@ -4,33 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.registry import TYPES
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import admin as integration_service
 from bot.core.services import Services
 from cards.forms import NAME_FIELD, FormField, field_errors
-from storage.schema import Integration
 
 
 def form_fields(kind: str) -> tuple[FormField, ...]:
     """The settings of an integration type as form fields."""
-    return tuple(
-        FormField(s.name, s.label, s.secret, s.required, s.help) for s in TYPES[kind].settings
-    )
+    return integration_service.form_fields(kind)
 
 
 async def submit(
     services: Services, tenant: str, kind: str, values: dict[str, Any], actor: str
-) -> tuple[Integration | None, dict[str, str]]:
-    """Create the integration, or return the errors by field; secrets are never echoed."""
-    if kind not in TYPES:
+) -> tuple[str | None, dict[str, str]]:
+    """Create the integration and return its name, or the errors by field; secrets are never
+    echoed."""
+    if integration_service.type_name(kind) is None:
         return None, {"_form": f"Unknown integration type {kind!r}."}
-    names = {s.name for s in TYPES[kind].settings}
+    names = {f.name for f in form_fields(kind)}
     settings = {k: str(v).strip() for k, v in values.items() if k in names and str(v).strip()}
     body = {"type": kind, "name": str(values.get(NAME_FIELD, "")).strip(), "settings": settings}
     try:
         row = await integration_service.create(services, tenant, body, actor)
     except InvalidRequest as exc:
         return None, field_errors(str(exc))
-    services.ingest.cache.invalidate()
-    return row, {}
+    return row.name, {}
+
+
+def type_name(kind: str) -> str | None:
+    """The name an integration type is shown by, or None when there is no such type."""
+    return integration_service.type_name(kind)

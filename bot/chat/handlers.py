@@ -1,41 +1,30 @@
-"""The commands of the chat grammar; importing this module registers them."""
+"""The commands of the chat grammar, and `COMMANDS`, the table Slack and Teams run them from."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import UTC, datetime
 
-from adapters.registry import TYPES, adapter_type
-from bot.chat.commands import CommandError, Context, command, help_text
-from bot.core.alerts import preferences
-from bot.core.errors import InvalidRequest
+from bot.chat.commands import Command, CommandError, Context, help_text, table
+from bot.chat.commands import run as commands_run
+from bot.core import tenants, users
+from bot.core.alerts import preferences, queries
+from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import admin as integration_service
+from bot.core.integrations import channels
 from bot.model import Priority, Verb
-from storage import admin, outbox
-from storage import config as config_repo
-from storage import events as events_repo
-from storage.schema import Channel, Event, TenantAdmin, UserOverride, utcnow
 
 SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 
 
-@command("help", usage="help")
 async def help_command(ctx: Context, args: list[str]) -> str:
     """Every command and how to type it."""
-    return help_text()
+    return help_text(COMMANDS)
 
 
-@command("status", usage="status")
 async def status(ctx: Context, args: list[str]) -> str:
     """Open alerts by priority and the delivery queue."""
-    async with ctx.services.db.session() as session:
-        rows = await session.execute(
-            select(Event.priority, func.count())
-            .where(Event.tenant_id == ctx.tenant, Event.state != "resolved")
-            .group_by(Event.priority)
-        )
-        counts = dict(rows.all())
-        depth = await outbox.counts_by_status(session)
+    counts = await queries.open_counts(ctx.services, ctx.tenant)
+    depth = (await queries.queue(ctx.services, datetime.now(UTC))).counts
     opened = ", ".join(f"{counts[p.value]} {p.value}" for p in Priority if counts.get(p.value))
     waiting = depth.get("pending", 0) + depth.get("failed", 0)
     return (
@@ -44,36 +33,11 @@ async def status(ctx: Context, args: list[str]) -> str:
     )
 
 
-async def _channel_here(ctx: Context, session: AsyncSession) -> Channel:
-    """The channel row for where the command was typed, made on first use."""
+def _posting_here(ctx: Context) -> None:
     if ctx.integration_id is None:
         raise CommandError("This workspace has no connected integration to post with.")
-    channel = (
-        await session.scalars(
-            select(Channel).where(
-                Channel.tenant_id == ctx.tenant,
-                Channel.type == ctx.platform,
-                Channel.target == ctx.channel_id,
-            )
-        )
-    ).first()
-    if channel is None:
-        channel = await admin.add_channel(
-            session,
-            Channel(
-                tenant_id=ctx.tenant,
-                name=f"{ctx.platform}:{ctx.channel_name or ctx.channel_id}"[:255],
-                type=ctx.platform,
-                integration_id=ctx.integration_id,
-                target=ctx.channel_id,
-                config={},
-                rate_per_minute=TYPES[ctx.platform].rate_per_minute,
-            ),
-        )
-    return channel
 
 
-@command("subscribe", usage="subscribe [<event-glob>] [min=<PRIORITY>] [default]", admin=True)
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
     glob, minimum, is_default = "*", "INFO", False
@@ -88,63 +52,47 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         raise CommandError(
             f"`{minimum}` is not a priority; use one of {', '.join(p.value for p in Priority)}."
         )
-    async with ctx.services.db.session() as session, session.begin():
-        channel = await _channel_here(ctx, session)
-        try:
-            route = integration_service.new_route(
-                ctx.tenant,
-                {"event_glob": glob, "min_priority": minimum, "default": is_default},
-                channel,
-                f"{ctx.platform}:{ctx.actor.id}",
-            )
-        except InvalidRequest as exc:
-            raise CommandError(str(exc)) from None
-        session.add(route)
-        await session.flush()
-    ctx.services.ingest.cache.invalidate()
+    _posting_here(ctx)
+    body = {"event_glob": glob, "min_priority": minimum, "default": is_default}
+    try:
+        route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
+    except InvalidRequest as exc:
+        raise CommandError(str(exc)) from None
     return (
         f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here. "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
     )
 
 
-@command("unsubscribe", usage="unsubscribe <route-id>", admin=True)
 async def unsubscribe(ctx: Context, args: list[str]) -> str:
     """Remove a route."""
     if len(args) != 1:
         raise CommandError("Give the route id (see `routes`).")
-    async with ctx.services.db.session() as session, session.begin():
-        try:
-            route = await admin.route(session, ctx.tenant, args[0])
-        except admin.NotFound as exc:
-            raise CommandError(f"{exc}.") from None
-        await session.delete(route)
-    ctx.services.ingest.cache.invalidate()
-    return f"Route `{route.id[:8]}` removed."
+    try:
+        removed = await channels.remove_route(ctx.services, ctx.tenant, args[0])
+    except NotFound as exc:
+        raise CommandError(f"{exc}.") from None
+    return f"Route `{removed[:8]}` removed."
 
 
-@command("routes", usage="routes")
 async def routes(ctx: Context, args: list[str]) -> str:
     """Every route of this workspace."""
-    async with ctx.services.db.session() as session:
-        rows = await admin.routes(session, ctx.tenant)
-        channels = {c.id: c.name for c in await admin.channels(session, ctx.tenant)}
+    rows = await channels.routes(ctx.services, ctx.tenant)
+    names = {c.id: c.name for c in await channels.channels(ctx.services, ctx.tenant)}
     if not rows:
         return "No routes yet. `subscribe` in a channel sends alerts there."
     return "\n".join(
-        f"• `{r.id[:8]}` `{r.event_glob}` min {r.min_priority} → {channels.get(r.channel_id, '?')}"
+        f"• `{r.id[:8]}` `{r.event_glob}` min {r.min_priority} → {names.get(r.channel_id, '?')}"
         + (f" (level {r.escalation_level})" if r.escalation_level else "")
         for r in rows
     )
 
 
-@command("integrations", usage="integrations [list|show|test|enable|disable|remove|sync <name>]")
 async def integrations(ctx: Context, args: list[str]) -> str:
     """List integrations, or act on one."""
     action = args[0].lower() if args else "list"
     if action == "list":
-        async with ctx.services.db.session() as session:
-            rows = await admin.integrations(session, ctx.tenant)
+        rows = await integration_service.listed(ctx.services, ctx.tenant)
         if not rows:
             return "No integrations yet."
         return "\n".join(
@@ -154,8 +102,8 @@ async def integrations(ctx: Context, args: list[str]) -> str:
         )
     if action == "add":
         kind = args[1] if len(args) > 1 else ""
-        known = ", ".join(sorted(TYPES))
-        if kind not in TYPES:
+        known = ", ".join(integration_service.type_ids())
+        if integration_service.type_name(kind) is None:
             raise CommandError(f"Name a type: {known}.")
         if ctx.open_form is not None:
             return await ctx.open_form(kind)
@@ -184,26 +132,15 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
             row = await integration_service.update(
                 services, ctx.tenant, name, {"is_active": action == "enable"}
             )
-            services.ingest.cache.invalidate()
             return f"{row.name} is now {action}d."
         if action == "remove":
-            async with services.db.session() as session, session.begin():
-                row = await admin.integration(session, ctx.tenant, name)
-                await admin.remove_integration(session, row)
-                session.add(
-                    events_repo.audit_row(
-                        ctx.tenant,
-                        "integration.remove",
-                        f"{ctx.platform}:{ctx.actor.id}",
-                        ctx.platform,
-                        {"integration": row.name, "id": row.id, "by": ctx.actor.name},
-                    )
-                )
-            services.ingest.cache.invalidate()
+            row = await integration_service.remove(
+                services, ctx.tenant, name, ctx.who, ctx.platform, ctx.actor.name
+            )
             return f"{row.name} removed, with its channels."
         if action == "sync":
             return await _sync_integration(ctx, name)
-    except admin.NotFound as exc:
+    except NotFound as exc:
         raise CommandError(f"{exc}.") from None
     raise CommandError(f"`{action}` is not something integrations can do.")
 
@@ -211,9 +148,7 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
 async def _show_integration(ctx: Context, name: str) -> str:
     """Settings (secrets masked), status, sync schedule and the last few syncs."""
     services = ctx.services
-    async with services.db.session() as session:
-        row = await admin.integration(session, ctx.tenant, name)
-        history = await admin.sync_logs(session, row.id, SHOWN_SYNCS, 0)
+    row, history = await integration_service.history(services, ctx.tenant, name, SHOWN_SYNCS)
     doc = integration_service.integration_document(row, services.keyring)
     settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
     lines = [
@@ -238,16 +173,14 @@ async def _show_integration(ctx: Context, name: str) -> str:
 
 async def _sync_integration(ctx: Context, name: str) -> str:
     """Run a full sync now and say what it did."""
-    async with ctx.services.db.session() as session:
-        row = await admin.integration(session, ctx.tenant, name)
-    if not adapter_type(row.type).syncs:
+    row = await integration_service.one(ctx.services, ctx.tenant, name)
+    if not integration_service.syncs(row):
         return f"{row.name} is a {row.type} integration; those do not sync."
     result = await ctx.services.sync.run(row.id, kind="full", trigger="manual")
     icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")
     return f"{icon} {row.name}: {result.describe()}"
 
 
-@command("prefs", usage="prefs [<category> on|off]")
 async def prefs(ctx: Context, args: list[str]) -> str:
     """Show or change which integration events the admins hear about."""
     if args:
@@ -260,22 +193,15 @@ async def prefs(ctx: Context, args: list[str]) -> str:
             raise CommandError(
                 f"`{args[0]}` is not a category ({', '.join(preferences.DEFAULTS)})."
             )
-        async with ctx.services.db.session() as session, session.begin():
-            await config_repo.set_preference(
-                session,
-                ctx.tenant,
-                {name: args[1].lower() == "on"},
-                f"{ctx.platform}:{ctx.actor.id}",
-            )
-        ctx.services.ingest.cache.invalidate()
-    async with ctx.services.db.session() as session:
-        current = await config_repo.preferences(session, ctx.tenant) or dict(preferences.DEFAULTS)
+        await users.set_admin_preferences(
+            ctx.services, ctx.tenant, {name: args[1].lower() == "on"}, ctx.who
+        )
+    current = await users.admin_preferences(ctx.services, ctx.tenant)
     return "Integration events: " + ", ".join(
         f"{name} {'on' if on else 'off'}" for name, on in current.items()
     )
 
 
-@command("me", usage="me [<type> on|off | retries <n>]")
 async def me(ctx: Context, args: list[str]) -> str:
     """Your own delivery overrides on top of the system defaults."""
     user = f"{ctx.platform}:{ctx.actor.id}"
@@ -289,26 +215,8 @@ async def me(ctx: Context, args: list[str]) -> str:
             field, setting, kinds = "enabled", value.lower() == "on", [kind.upper()]
         else:
             raise CommandError("Say a type and on or off, or retries and a number.")
-        async with ctx.services.db.session() as session, session.begin():
-            for name in kinds:
-                row = (
-                    await session.scalars(
-                        select(UserOverride).where(
-                            UserOverride.tenant_id == ctx.tenant,
-                            UserOverride.user_id == user,
-                            UserOverride.integration_type == name,
-                        )
-                    )
-                ).first()
-                if row is None:
-                    row = UserOverride(
-                        tenant_id=ctx.tenant, user_id=user, integration_type=name, config={}
-                    )
-                    session.add(row)
-                setattr(row, field, setting)
-                row.updated_at = utcnow()
-    async with ctx.services.db.session() as session:
-        mine = await config_repo.overrides(session, ctx.tenant, user)
+        await users.set_override(ctx.services, ctx.tenant, user, kinds, {field: setting})
+    mine = await users.overrides(ctx.services, ctx.tenant, user)
     if not mine:
         return "You use the system defaults."
     return "Your overrides: " + "; ".join(
@@ -316,7 +224,6 @@ async def me(ctx: Context, args: list[str]) -> str:
     )
 
 
-@command("admins", usage="admins [add|remove <user-id> | channel here]")
 async def admins(ctx: Context, args: list[str]) -> str:
     """The people admins made admins of this workspace, on this platform; their channel."""
     if [a.lower() for a in args] == ["channel", "here"]:
@@ -327,36 +234,15 @@ async def admins(ctx: Context, args: list[str]) -> str:
         if len(args) != 2 or args[0].lower() not in ("add", "remove"):
             raise CommandError("Say add or remove and a user id.")
         user = args[1].strip("<@>").split("|", 1)[0]
-        async with ctx.services.db.session() as session, session.begin():
-            listed = await config_repo.is_listed_admin(session, ctx.tenant, ctx.platform, user)
-            if args[0].lower() == "add" and not listed:
-                session.add(
-                    TenantAdmin(
-                        tenant_id=ctx.tenant,
-                        platform=ctx.platform,
-                        user_id=user,
-                        added_by=f"{ctx.platform}:{ctx.actor.id}",
-                    )
-                )
-            elif args[0].lower() == "remove" and listed:
-                await session.execute(
-                    delete(TenantAdmin).where(
-                        TenantAdmin.tenant_id == ctx.tenant,
-                        TenantAdmin.platform == ctx.platform,
-                        TenantAdmin.user_id == user,
-                    )
-                )
-            session.add(
-                events_repo.audit_row(
-                    ctx.tenant,
-                    f"admins.{args[0].lower()}",
-                    f"{ctx.platform}:{ctx.actor.id}",
-                    ctx.platform,
-                    {"user": user},
-                )
-            )
-    async with ctx.services.db.session() as session:
-        listed_now = await config_repo.listed_admins(session, ctx.tenant)
+        await tenants.change_admin(
+            ctx.services,
+            ctx.tenant,
+            ctx.platform,
+            user,
+            add=args[0].lower() == "add",
+            actor=ctx.who,
+        )
+    listed_now = await tenants.listed_admins(ctx.services, ctx.tenant)
     names = ", ".join(f"{p}:{u}" for p, u in listed_now)
     return f"Admins listed for this workspace: {names or 'none'} (plus CHATOPS_ADMINS" + (
         " and workspace admins and owners)." if ctx.platform == "slack" else ")."
@@ -366,19 +252,8 @@ async def admins(ctx: Context, args: list[str]) -> str:
 async def _admin_channel_here(ctx: Context) -> str:
     if not ctx.is_admin:
         return "Sorry, only admins can choose the admins' channel."
-    async with ctx.services.db.session() as session, session.begin():
-        channel = await _channel_here(ctx, session)
-        await config_repo.set_admin_channel(session, ctx.tenant, channel.id)
-        session.add(
-            events_repo.audit_row(
-                ctx.tenant,
-                "admins.channel",
-                f"{ctx.platform}:{ctx.actor.id}",
-                ctx.platform,
-                {"channel": channel.id},
-            )
-        )
-    ctx.services.ingest.cache.invalidate()
+    _posting_here(ctx)
+    await channels.admin_channel_here(ctx.services, ctx.place, ctx.who)
     return (
         "This is now the admins' channel: integration problems (failed syncs and connection "
         "tests, expiring credentials, configuration changes) and dead letters come here, "
@@ -393,19 +268,46 @@ async def _act(ctx: Context, verb: Verb, args: list[str]) -> str:
     return outcome.message
 
 
-@command("ack", usage="ack <alert-id>")
 async def ack(ctx: Context, args: list[str]) -> str:
     """Acknowledge an alert."""
     return await _act(ctx, Verb.ACKNOWLEDGE, args)
 
 
-@command("escalate", usage="escalate <alert-id>")
 async def escalate(ctx: Context, args: list[str]) -> str:
     """Escalate an alert to the next level."""
     return await _act(ctx, Verb.ESCALATE, args)
 
 
-@command("resolve", usage="resolve <alert-id>")
 async def resolve(ctx: Context, args: list[str]) -> str:
     """Resolve an alert."""
     return await _act(ctx, Verb.RESOLVE, args)
+
+
+COMMANDS = table(
+    Command("help", help_command, usage="help"),
+    Command("status", status, usage="status"),
+    Command(
+        "subscribe",
+        subscribe,
+        usage="subscribe [<event-glob>] [min=<PRIORITY>] [default]",
+        admin=True,
+    ),
+    Command("unsubscribe", unsubscribe, usage="unsubscribe <route-id>", admin=True),
+    Command("routes", routes, usage="routes"),
+    Command(
+        "integrations",
+        integrations,
+        usage="integrations [list|show|test|enable|disable|remove|sync <name>]",
+    ),
+    Command("prefs", prefs, usage="prefs [<category> on|off]"),
+    Command("me", me, usage="me [<type> on|off | retries <n>]"),
+    Command("admins", admins, usage="admins [add|remove <user-id> | channel here]"),
+    Command("ack", ack, usage="ack <alert-id>"),
+    Command("escalate", escalate, usage="escalate <alert-id>"),
+    Command("resolve", resolve, usage="resolve <alert-id>"),
+)
+
+
+async def run(ctx: Context, text: str) -> str:
+    """Run one command line typed in Slack or Teams."""
+    return await commands_run(ctx, text, COMMANDS)

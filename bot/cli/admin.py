@@ -10,17 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
-from adapters.registry import TYPES
-from bot.core.errors import InvalidRequest
+from bot.cli.common import UsageError
+from bot.core.documents import channel_document, route_document
+from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.integrations import admin as service
+from bot.core.integrations import channels
 from bot.core.services import Services
 from bot.infra.secrets import SecretKeyError, generate_key
 from bot.infra.settings import Settings
 from bot.model import Scope
-from storage import admin
-from storage.schema import Integration
 
 
 def add_admin_commands(sub: Any) -> None:
@@ -31,7 +29,7 @@ def add_admin_commands(sub: Any) -> None:
     isub = integ.add_subparsers(dest="action", metavar="ACTION")
     isub.add_parser("list", help="every integration, secrets masked")
     add = isub.add_parser("add", help="add an integration; secret settings are prompted for")
-    add.add_argument("type", choices=sorted(TYPES))
+    add.add_argument("type", choices=service.type_ids())
     add.add_argument("--name", required=True)
     add.add_argument(
         "--set",
@@ -112,8 +110,6 @@ def add_admin_commands(sub: Any) -> None:
 
 def run_admin(args: argparse.Namespace, settings: Settings) -> int:
     """Run an admin subcommand; 2 on bad input, 1 on other failures."""
-    from bot.cli.main import UsageError
-
     if args.command == "keys" and args.action == "generate":
         print(generate_key())
         return 0
@@ -121,7 +117,7 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"{args.command}: choose an action (see chatops {args.command} --help)")
     try:
         return asyncio.run(_run(args, settings))
-    except (InvalidRequest, admin.NotFound, admin.Conflict, SecretKeyError) as exc:
+    except (InvalidRequest, NotFound, Conflict, SecretKeyError) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -150,34 +146,33 @@ def _print(data: Any) -> None:
 
 
 def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
-    kind = TYPES[args.type]
+    secret_settings = service.secret_settings(args.type)
+    secret = {name for name, _label in secret_settings}
     values: dict[str, Any] = {}
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep:
             raise InvalidRequest(f"--set {item!r}: use NAME=VALUE")
-        if any(s.name == name and s.secret for s in kind.settings):
+        if name in secret:
             raise InvalidRequest(f"{name} is secret: give it at the prompt or with --secrets-stdin")
         values[name] = value
-    secret_settings = [s for s in kind.settings if s.secret]
     if args.secrets_stdin:
         for line in sys.stdin.read().splitlines():
             name, sep, value = line.partition("=")
             if sep:
                 values[name.strip()] = value.strip()
     elif sys.stdin.isatty():
-        for setting in secret_settings:
-            answer = getpass.getpass(f"{setting.label} ({setting.name}): ")
+        for name, label in secret_settings:
+            answer = getpass.getpass(f"{label} ({name}): ")
             if answer:
-                values[setting.name] = answer
+                values[name] = answer
     return values
 
 
 async def _integrations(args: argparse.Namespace, services: Services) -> int:
     tenant = args.tenant
     if args.action == "list":
-        async with services.db.session() as session:
-            rows = await admin.integrations(session, tenant)
+        rows = await service.listed(services, tenant)
         _print([service.integration_document(r, services.keyring) for r in rows])
         return 0
     if args.action == "add":
@@ -190,17 +185,14 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         _print(outcome)
         return 0 if outcome["success"] else 1
     if args.action == "sync":
-        async with services.db.session() as session:
-            row = await admin.integration(session, tenant, args.name)
+        row = await service.one(services, tenant, args.name)
         ran = await services.sync.run(
             row.id, kind="incremental" if args.incremental else "full", trigger="cli"
         )
         print(f"{row.name}: {ran.describe()}")
         return 0 if ran.status == "success" else 1
     if args.action == "logs":
-        async with services.db.session() as session:
-            row = await admin.integration(session, tenant, args.name)
-            runs = await admin.sync_logs(session, row.id, max(1, args.limit), 0)
+        row, runs = await service.history(services, tenant, args.name, max(1, args.limit))
         _print([service.sync_document(r) for r in runs])
         return 0
     if args.action in ("enable", "disable"):
@@ -209,63 +201,46 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         )
         print(f"{row.name}: {'enabled' if row.is_active else 'disabled'}")
         return 0
-    async with services.db.session() as session, session.begin():
-        row = await admin.integration(session, tenant, args.name)
-        if args.action == "remove":
-            await admin.remove_integration(session, row)
-            print(f"removed {row.name}")
-            return 0
+    if args.action == "remove":
+        row = await service.remove(services, tenant, args.name, "cli", "cli", "cli")
+        print(f"removed {row.name}")
+        return 0
+    row = await service.one(services, tenant, args.name)
     _print(service.integration_document(row, services.keyring))
     return 0
 
 
 async def _channels(args: argparse.Namespace, services: Services) -> int:
-    from bot.http.integrations import channel_document
-
-    async with services.db.session() as session, session.begin():
-        if args.action == "list":
-            _print([channel_document(c) for c in await admin.channels(session, args.tenant)])
-        elif args.action == "add":
-            integ = await admin.integration(session, args.tenant, args.integration)
-            body: dict[str, Any] = {"name": args.name, "target": args.target}
-            if args.rate_per_minute:
-                body["rate_per_minute"] = args.rate_per_minute
-            row = await admin.add_channel(session, service.new_channel(args.tenant, body, integ))
-            _print(channel_document(row))
-        else:
-            await session.delete(await admin.channel(session, args.tenant, args.name))
-            print(f"removed {args.name}")
+    if args.action == "list":
+        _print([channel_document(c) for c in await channels.channels(services, args.tenant)])
+    elif args.action == "add":
+        body: dict[str, Any] = {
+            "name": args.name,
+            "target": args.target,
+            "integration": args.integration,
+        }
+        if args.rate_per_minute:
+            body["rate_per_minute"] = args.rate_per_minute
+        _print(channel_document(await channels.add_channel(services, args.tenant, body)))
+    else:
+        await channels.remove_channel(services, args.tenant, args.name)
+        print(f"removed {args.name}")
     return 0
 
 
 async def _routes(args: argparse.Namespace, services: Services) -> int:
-    from bot.http.integrations import route_document
-
-    async with services.db.session() as session, session.begin():
-        if args.action == "list":
-            _print([route_document(r) for r in await admin.routes(session, args.tenant)])
-        elif args.action == "add":
-            channel = await admin.channel(session, args.tenant, args.channel)
-            body = {
-                k: getattr(args, k)
-                for k in (
-                    "event_glob",
-                    "min_priority",
-                    "source_glob",
-                    "user_id",
-                    "escalation_level",
-                )
-            }
-            body["stakeholders"] = args.stakeholder
-            body["default"] = args.default
-            row = service.new_route(args.tenant, body, channel, "cli")
-            session.add(row)
-            await session.flush()
-            _print(route_document(row))
-        else:
-            row = await admin.route(session, args.tenant, args.route_id)
-            await session.delete(row)
-            print(f"removed route {row.id}")
+    if args.action == "list":
+        _print([route_document(r) for r in await channels.routes(services, args.tenant)])
+    elif args.action == "add":
+        fields = ("event_glob", "min_priority", "source_glob", "user_id", "escalation_level")
+        body = {k: getattr(args, k) for k in fields}
+        body["channel"] = args.channel
+        body["stakeholders"] = args.stakeholder
+        body["default"] = args.default
+        _print(route_document(await channels.add_route(services, args.tenant, body, "cli")))
+    else:
+        removed = await channels.remove_route(services, args.tenant, args.route_id)
+        print(f"removed route {removed}")
     return 0
 
 
@@ -314,18 +289,6 @@ async def _api_keys(args: argparse.Namespace, services: Services) -> int:
 async def _keys(args: argparse.Namespace, services: Services) -> int:
     if args.action == "api":
         return await _api_keys(args, services)
-    count = 0
-    async with services.db.session() as session, session.begin():
-        rows = (
-            await session.scalars(select(Integration).where(Integration.credentials.is_not(None)))
-        ).all()
-        for row in rows:
-            assert row.credentials is not None
-            await session.execute(
-                update(Integration)
-                .where(Integration.id == row.id)
-                .values(credentials=services.keyring.rotate(row.credentials))
-            )
-            count += 1
+    count = await service.rotate_secrets(services)
     print(f"re-encrypted the secrets of {count} integration(s) with the newest key")
     return 0

@@ -7,22 +7,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
+from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Parser, UsageError
 from bot.infra.settings import Settings, SettingsError, load_settings
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad usage or input: exit 2 with this one line."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
 
 
 def build_parser() -> Parser:
@@ -151,27 +138,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def db_command(action: str, settings: Settings) -> int:
     """`db upgrade` and `db status`."""
-    from storage.db import Database
+    from bot.runtime import database
 
-    db = Database(settings.database_url)
     try:
         if action == "upgrade":
-            pending = await db.pending_migrations()
-            await db.upgrade()
-            print(
-                f"applied {len(pending)} migration(s); schema is current"
-                if pending
-                else "schema is already current"
-            )
+            print(await database.upgrade(settings))
         else:
-            pending = await db.pending_migrations()
+            pending = await database.pending(settings)
             print("pending: " + ", ".join(pending) if pending else "schema is current")
             return EXIT_ERROR if pending else EXIT_OK
     except OSError as exc:
         print(f"chatops: cannot reach the database: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    finally:
-        await db.dispose()
     return EXIT_OK
 
 

@@ -7,18 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import mask_target
+from bot.core.alerts import queries
 from bot.core.alerts.actions import Actor
 from bot.core.alerts.normalize import InvalidEvent, from_api
+from bot.core.documents import delivery_document
 from bot.core.keys import Principal
 from bot.core.services import SERVICES, Services
 from bot.http.auth import principal_of, scoped_tenant
+from bot.http.common import page_args
 from bot.infra.web import ApiError, read_json, read_json_cleaned
 from bot.model import AlertState, Priority, Verb
 from cards.plain import alert_document
-from storage import events as events_repo
-from storage import outbox
-from storage.schema import Delivery
 
 ACTOR_MAX = 200
 
@@ -33,45 +32,6 @@ def acting(who: Principal, body: dict[str, Any]) -> Actor:
     if len(name) > ACTOR_MAX:
         raise ApiError(400, "bad_actor", f"actor: at most {ACTOR_MAX} characters")
     return Actor(id=name.strip(), name=name.strip(), platform="api")
-
-
-def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
-    """`limit` (1-500) and `offset` (0 or more) from the query string."""
-    try:
-        limit = int(request.query.get("limit", default))
-        offset = int(request.query.get("offset", 0))
-    except ValueError:
-        raise ApiError(400, "bad_query", "limit and offset must be whole numbers") from None
-    if not 1 <= limit <= 500 or offset < 0:
-        raise ApiError(400, "bad_query", "limit must be 1 to 500 and offset 0 or more")
-    return limit, offset
-
-
-def delivery_document(row: Delivery) -> dict[str, Any]:
-    """A delivery as the API shows it: its audit columns, nothing secret."""
-    return {
-        "id": row.id,
-        "event_id": row.event_id,
-        "channel_id": row.channel_id,
-        "channel_type": row.channel_type,
-        "integration_type": row.channel_type.upper(),
-        "target": mask_target(row.target),
-        "kind": row.kind,
-        "status": row.status,
-        "attempts": row.attempts,
-        "failures": row.failures,
-        "max_attempts": row.max_attempts,
-        "status_code": row.status_code,
-        "error_message": row.error_message,
-        "message_ref": row.message_ref,
-        "user_id": row.user_id,
-        "priority": row.priority,
-        "event_type": row.event_type,
-        "correlation_id": row.correlation_id,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
-        "created_at": row.created_at.isoformat(),
-    }
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -114,16 +74,15 @@ async def list_events(request: web.Request) -> web.Response:
             "state is triggered, acknowledged or resolved; priority is "
             + " ".join(p.value for p in Priority),
         ) from None
-    async with services.db.session() as session:
-        alerts, total = await events_repo.list_alerts(
-            session,
-            tenant=scoped_tenant(request, query.get("tenant"), None),
-            state=state,
-            priority=priority,
-            event_type=query.get("type"),
-            limit=limit,
-            offset=offset,
-        )
+    alerts, total = await queries.listed(
+        services,
+        tenant=scoped_tenant(request, query.get("tenant"), None),
+        state=state,
+        priority=priority,
+        event_type=query.get("type"),
+        limit=limit,
+        offset=offset,
+    )
     base = services.settings.public_url
     return web.json_response(
         {
@@ -138,16 +97,11 @@ async def list_events(request: web.Request) -> web.Response:
 async def get_event(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     event_id = request.match_info["event_id"]
-    async with services.db.session() as session:
-        alert = await events_repo.get(session, event_id)
-        tenant = principal_of(request).tenant
-        if alert is None or (tenant is not None and alert.tenant != tenant):
-            raise ApiError(404, "not_found", f"no event {event_id!r}")
-        deliveries = await events_repo.deliveries_of(session, event_id)
-        audit = await events_repo.audit_of(session, event_id)
-        tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
-    doc = alert_document(alert, services.settings.public_url)
-    doc["deliveries"] = [delivery_document(d) for d in deliveries]
+    found = await queries.record(services, event_id, principal_of(request).tenant)
+    if found is None:
+        raise ApiError(404, "not_found", f"no event {event_id!r}")
+    doc = alert_document(found.alert, services.settings.public_url)
+    doc["deliveries"] = [delivery_document(d) for d in found.deliveries]
     for delivery in doc["deliveries"]:
         delivery["attempt_log"] = [
             {
@@ -158,7 +112,7 @@ async def get_event(request: web.Request) -> web.Response:
                 "at": t.started_at.isoformat(),
                 "duration_ms": t.duration_ms,
             }
-            for t in tries
+            for t in found.attempts
             if t.delivery_id == delivery["id"]
         ]
     doc["audit"] = [
@@ -172,7 +126,7 @@ async def get_event(request: web.Request) -> web.Response:
             "at": a.at.isoformat(),
             "data": a.data,
         }
-        for a in audit
+        for a in found.audit
     ]
     return web.json_response(doc)
 

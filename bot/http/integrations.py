@@ -3,75 +3,24 @@
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from aiohttp import web
 
-from adapters.base import mask_target
-from adapters.registry import TYPES
+from bot.core.documents import channel_document, delivery_document, route_document
 from bot.core.integrations import admin as service
+from bot.core.integrations import channels
 from bot.core.services import SERVICES, Services
-from bot.http import users as rest_users
-from bot.http.auth import scoped_tenant
-from bot.http.events import delivery_document, page_args
-from bot.infra.web import ApiError, read_json
-from storage import admin
-from storage import syncs as syncs_repo
-from storage.schema import Channel, Route
-
-
-def tenant_of(request: web.Request) -> str:
-    """The tenant a request is about: a key's own; for the operator `?tenant=` or `default`."""
-    return scoped_tenant(request, request.query.get("tenant"), "default") or "default"
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    """The body, which must be a JSON object."""
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    return body
-
-
-def channel_document(row: Channel) -> dict[str, Any]:
-    """A channel; a URL target shows its host only: webhook URLs carry their secret."""
-    return {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "integration_id": row.integration_id,
-        "target": mask_target(row.target),
-        "rate_per_minute": row.rate_per_minute,
-        "is_active": row.is_active,
-        "created_at": row.created_at.isoformat(),
-    }
-
-
-def route_document(row: Route) -> dict[str, Any]:
-    """A route and what it matches."""
-    return {
-        "id": row.id,
-        "channel_id": row.channel_id,
-        "event_glob": row.event_glob,
-        "min_priority": row.min_priority,
-        "stakeholders": row.stakeholders,
-        "source_glob": row.source_glob,
-        "user_id": row.user_id,
-        "escalation_level": row.escalation_level,
-        "default": bool(row.is_default),
-        "is_active": row.is_active,
-        "created_at": row.created_at.isoformat(),
-    }
+from bot.http.auth import principal_of
+from bot.http.common import json_object, page_args, tenant_of
 
 
 async def integration_types(_request: web.Request) -> web.Response:
-    return web.json_response({"data": [service.type_document(t) for t in TYPES.values()]})
+    return web.json_response({"data": service.type_documents()})
 
 
 async def list_integrations(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session:
-        rows = await admin.integrations(session, tenant_of(request))
+    rows = await service.listed(services, tenant_of(request))
     return web.json_response(
         {"data": [service.integration_document(r, services.keyring) for r in rows]}
     )
@@ -87,8 +36,7 @@ async def create_integration(request: web.Request) -> web.Response:
 
 async def get_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session:
-        row = await admin.integration(session, tenant_of(request), request.match_info["id"])
+    row = await service.one(services, tenant_of(request), request.match_info["id"])
     return web.json_response({"data": service.integration_document(row, services.keyring)})
 
 
@@ -101,9 +49,10 @@ async def update_integration(request: web.Request) -> web.Response:
 
 async def delete_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session, session.begin():
-        row = await admin.integration(session, tenant_of(request), request.match_info["id"])
-        await admin.remove_integration(session, row)
+    who = principal_of(request).name
+    row = await service.remove(
+        services, tenant_of(request), request.match_info["id"], f"api:{who}", "api", who
+    )
     return web.json_response({"data": {"deleted": row.id}})
 
 
@@ -116,77 +65,52 @@ async def connection_test(request: web.Request) -> web.Response:
 async def integration_logs(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     limit, offset = page_args(request)
-    tenant = tenant_of(request)
-    async with services.db.session() as session:
-        row = await admin.integration(session, tenant, request.match_info["id"])
-        syncs = await admin.sync_logs(session, row.id, limit, offset)
-        sent = await admin.deliveries_for(
-            session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
-        )
-        inbound = await syncs_repo.webhook_events(session, row.id, limit, offset)
+    found = await service.logs(
+        services, tenant_of(request), request.match_info["id"], limit, offset
+    )
     return web.json_response(
         {
             "data": {
-                "syncs": [service.sync_document(s) for s in syncs],
-                "deliveries": [delivery_document(d) for d in sent],
-                "webhooks": [service.webhook_document(w) for w in inbound],
+                "syncs": [service.sync_document(s) for s in found.syncs],
+                "deliveries": [delivery_document(d) for d in found.deliveries],
+                "webhooks": [service.webhook_document(w) for w in found.webhooks],
             }
         }
     )
 
 
 async def list_channels(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.session() as session:
-        rows = await admin.channels(session, tenant_of(request))
+    rows = await channels.channels(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": [channel_document(r) for r in rows]})
 
 
 async def create_channel(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
     body = await json_object(request)
-    tenant = tenant_of(request)
-    async with services.db.session() as session, session.begin():
-        integration = None
-        if body.get("integration"):
-            integration = await admin.integration(session, tenant, str(body["integration"]))
-        row = await admin.add_channel(session, service.new_channel(tenant, body, integration))
+    row = await channels.add_channel(request.app[SERVICES], tenant_of(request), body)
     return web.json_response({"data": channel_document(row)}, status=201)
 
 
 async def delete_channel(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session, session.begin():
-        row = await admin.channel(session, tenant_of(request), request.match_info["id"])
-        await session.delete(row)
-    return web.json_response({"data": {"deleted": row.id}})
+    deleted = await channels.remove_channel(services, tenant_of(request), request.match_info["id"])
+    return web.json_response({"data": {"deleted": deleted}})
 
 
 async def list_routes(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.session() as session:
-        rows = await admin.routes(session, tenant_of(request))
+    rows = await channels.routes(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": [route_document(r) for r in rows]})
 
 
 async def create_route(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
     body = await json_object(request)
-    tenant = tenant_of(request)
-    async with services.db.session() as session, session.begin():
-        channel = await admin.channel(session, tenant, str(body.get("channel", "")))
-        row = service.new_route(tenant, body, channel, None)
-        session.add(row)
-        await session.flush()
+    row = await channels.add_route(request.app[SERVICES], tenant_of(request), body, None)
     return web.json_response({"data": route_document(row)}, status=201)
 
 
 async def delete_route(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session, session.begin():
-        row = await admin.route(session, tenant_of(request), request.match_info["id"])
-        await session.delete(row)
-    return web.json_response({"data": {"deleted": row.id}})
+    deleted = await channels.remove_route(services, tenant_of(request), request.match_info["id"])
+    return web.json_response({"data": {"deleted": deleted}})
 
 
 NOTICE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>ChatOps integration</title>
@@ -241,4 +165,3 @@ def register(app: web.Application, services: Services) -> None:
     r.add_get("/api/v1/routes", list_routes)
     r.add_post("/api/v1/routes", create_route)
     r.add_delete("/api/v1/routes/{id}", delete_route)
-    rest_users.register(app, services)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.core.alerts import queries
 from bot.core.services import Services
-from storage import outbox
-from storage.schema import utcnow
 
 
 def register(app: web.Application, services: Services) -> None:
@@ -39,14 +40,12 @@ def register(app: web.Application, services: Services) -> None:
         )
 
     async def metrics(_request: web.Request) -> web.Response:
-        now = utcnow()
-        async with services.db.session() as session:
-            counts = await outbox.counts_by_status(session)
-            oldest = await outbox.oldest_due(session, now)
-            stuck = await outbox.stuck(session, now, services.settings.lease_seconds)
+        now = datetime.now(UTC)
+        found = await queries.queue(services, now)
         for status in ("pending", "sending", "failed", "dead"):
-            services.metrics.outbox_depth.labels(status).set(counts.get(status, 0))
-        services.metrics.stuck.set(stuck)
+            services.metrics.outbox_depth.labels(status).set(found.counts.get(status, 0))
+        services.metrics.stuck.set(found.stuck)
+        oldest = found.oldest_due
         services.metrics.oldest_due.set((now - oldest).total_seconds() if oldest else 0)
         body = generate_latest(services.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -14,12 +14,10 @@ from html import escape
 
 from aiohttp import web
 
+from bot.core.alerts import queries
 from bot.core.services import SERVICES, Services
 from bot.model import Alert
 from cards.style import alert_url
-from storage import digests
-from storage import events as events_repo
-from storage.schema import utcnow
 
 HEADERS = {
     "Content-Security-Policy": (
@@ -85,8 +83,7 @@ def alert_html(alert: Alert) -> str:
 async def alert_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     key = request.match_info.get("key", "")
-    async with services.db.session() as session:
-        alert = await events_repo.get(session, request.match_info["alert_id"][:64])
+    alert = await queries.get(services, request.match_info["alert_id"][:64])
     token = alert.view_token if alert is not None else None
     if alert is None or not token or not hmac.compare_digest(token.encode(), key.encode()):
         return page("No such alert", NOT_FOUND, status=404)
@@ -95,16 +92,8 @@ async def alert_page(request: web.Request) -> web.Response:
 
 async def digest_page(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    async with services.db.session() as session:
-        digest = await digests.load(session, request.match_info["digest_id"][:64], utcnow())
-        alerts = [
-            a
-            for a in [
-                await events_repo.get(session, alert_id)
-                for alert_id in digest.alert_ids[:SHOWN_IN_DIGEST]
-            ]
-            if a is not None
-        ]
+    digest = await queries.digest(services, request.match_info["digest_id"][:64], SHOWN_IN_DIGEST)
+    alerts = digest.alerts
     if not alerts:
         return page("No such digest", NOT_FOUND.replace("alert", "digest"), status=404)
     base = services.settings.public_url

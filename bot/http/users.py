@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, select
 
+from bot.core import users
 from bot.core.alerts import defaults, preferences
+from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
 from bot.core.services import SERVICES, Services
 from bot.http.auth import scoped_tenant
-from bot.http.events import delivery_document, page_args
+from bot.http.common import page_args
 from bot.infra.web import ApiError, read_json
-from storage import admin
-from storage import config as config_repo
-from storage import events as events_repo
-from storage.schema import UserOverride, utcnow
 
 FIELDS = {"enabled": bool, "priority": int, "retry_count": int, "retry_delay_seconds": int}
 
@@ -61,22 +58,17 @@ def tenant(request: web.Request) -> str:
     return scoped_tenant(request, request.query.get("tenant"), "default") or "default"
 
 
-async def system(services: Services) -> dict[str, dict[str, Any]]:
-    """System defaults: built-in, stored, then environment."""
-    async with services.db.session() as session:
-        return defaults.system_defaults(await config_repo.stored_defaults(session))
-
-
 async def get_defaults(request: web.Request) -> web.Response:
-    return web.json_response({"default_integrations": await system(request.app[SERVICES])})
+    return web.json_response(
+        {"default_integrations": await users.system_defaults(request.app[SERVICES])}
+    )
 
 
 async def user_effective(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
-    async with services.db.session() as session:
-        mine = await config_repo.overrides(session, tenant(request), user)
-    base = await system(request.app[SERVICES])
+    mine = await users.overrides(services, tenant(request), user)
+    base = await users.system_defaults(services)
     return web.json_response(
         {
             "user_id": user,
@@ -90,13 +82,7 @@ async def user_effective(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
-    async with services.db.session() as session, session.begin():
-        result = await session.execute(
-            delete(UserOverride).where(
-                UserOverride.tenant_id == tenant(request), UserOverride.user_id == user
-            )
-        )
-    removed = int(result.rowcount)  # type: ignore[attr-defined]
+    removed = await users.remove_overrides(services, tenant(request), user)
     return web.json_response(
         {"user_id": user, "removed_overrides": removed, "using_integration_defaults": True}
     )
@@ -105,8 +91,7 @@ async def reset(request: web.Request) -> web.Response:
 async def list_overrides(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
-    async with services.db.session() as session:
-        mine = await config_repo.overrides(session, tenant(request), user)
+    mine = await users.overrides(services, tenant(request), user)
     return web.json_response({"user_id": user, "integrations": mine})
 
 
@@ -115,26 +100,8 @@ async def upsert(
 ) -> web.Response:
     services = request.app[SERVICES]
     user, ten = request.match_info["user_id"], tenant(request)
-    async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, ten)
-        row = (
-            await session.scalars(
-                select(UserOverride).where(
-                    UserOverride.tenant_id == ten,
-                    UserOverride.user_id == user,
-                    UserOverride.integration_type == kind,
-                )
-            )
-        ).first()
-        if row is None and not create:
-            raise admin.NotFound(f"{user} has no override for {kind}")
-        if row is None:
-            row = UserOverride(tenant_id=ten, user_id=user, integration_type=kind, config={})
-            session.add(row)
-        admin.apply(row, values)
-        row.updated_at = utcnow()
-    async with services.db.session() as session:
-        mine = await config_repo.overrides(session, ten, user)
+    await users.set_override(services, ten, user, [kind], values, create=create)
+    mine = await users.overrides(services, ten, user)
     return web.json_response(
         {"user_id": user, "integration_type": kind, "override": mine.get(kind, {})},
         status=201 if create else 200,
@@ -146,29 +113,21 @@ async def create_override(request: web.Request) -> web.Response:
     values = _validated(body, partial=False)
     kind = _type(
         body.get("integration_type") if isinstance(body, dict) else None,
-        await system(request.app[SERVICES]),
+        await users.system_defaults(request.app[SERVICES]),
     )
     return await upsert(request, kind, values, create=True)
 
 
 async def update_override(request: web.Request) -> web.Response:
     values = _validated(await read_json(request), partial=False)
-    kind = _type(request.match_info["kind"], await system(request.app[SERVICES]))
+    kind = _type(request.match_info["kind"], await users.system_defaults(request.app[SERVICES]))
     return await upsert(request, kind, values, create=False)
 
 
 async def delete_override(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user, kind = request.match_info["user_id"], request.match_info["kind"].upper()
-    async with services.db.session() as session, session.begin():
-        result = await session.execute(
-            delete(UserOverride).where(
-                UserOverride.tenant_id == tenant(request),
-                UserOverride.user_id == user,
-                UserOverride.integration_type == kind,
-            )
-        )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not await users.remove_overrides(services, tenant(request), user, kind):
         raise ApiError(404, "not_found", f"{user} has no override for {kind}")
     return web.json_response({"user_id": user, "deleted": kind})
 
@@ -177,10 +136,7 @@ async def history(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     limit, offset = page_args(request)
     user = request.match_info["user_id"]
-    async with services.db.session() as session:
-        rows = await admin.deliveries_for(
-            session, tenant=tenant(request), user_id=user, limit=limit, offset=offset
-        )
+    rows = await users.deliveries_to(services, tenant(request), user, limit, offset)
     return web.json_response(
         {
             "user_id": user,
@@ -193,11 +149,8 @@ async def history(request: web.Request) -> web.Response:
 
 async def get_preferences(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.session() as session:
-        stored = await config_repo.preferences(session, tenant(request))
-    return web.json_response(
-        {"tenant": tenant(request), "integration_events": stored or dict(preferences.DEFAULTS)}
-    )
+    chosen = await users.admin_preferences(services, tenant(request))
+    return web.json_response({"tenant": tenant(request), "integration_events": chosen})
 
 
 async def put_preferences(request: web.Request) -> web.Response:
@@ -213,9 +166,7 @@ async def put_preferences(request: web.Request) -> web.Response:
         if not isinstance(value, bool):
             raise InvalidRequest(f"{name}: true or false")
         values[key] = value
-    async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, tenant(request))
-        await config_repo.set_preference(session, tenant(request), values, "api")
+    await users.set_admin_preferences(services, tenant(request), values, "api")
     return await get_preferences(request)
 
 

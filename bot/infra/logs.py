@@ -8,7 +8,7 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from adapters.base import scrub_urls
+from cards.redact import scrub_urls
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 from aiohttp import web
@@ -29,7 +28,6 @@ from bot.http.errors import json_errors
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import load_keyring
 from bot.infra.settings import Settings
-from bot.infra.web import Handler
 from bot.model import EventIn
 from bot.runtime import scheduling, serving
 from bot.slack import transport as slack
@@ -43,14 +41,6 @@ log = logging.getLogger("chatops")
 
 MAX_BODY = 1024 * 1024
 ROLES = ("all", "web", "worker", "scheduler")
-CONFIG_PATHS = (
-    "/api/v1/integrations",
-    "/api/v1/channels",
-    "/api/v1/routes",
-    "/api/v1/preferences",
-    "/api/v1/integration-defaults",
-    "/api/v1/users/",
-)
 
 
 def build_services(settings: Settings) -> Services:
@@ -123,7 +113,6 @@ def create_app(
         client_max_size=MAX_BODY,
         middlewares=[
             serving.mark_requests,
-            _forget_config_on_change(services),
             json_errors,
             bearer_auth(  # type: ignore[list-item]
                 settings.api_token.get_secret_value() if settings.api_token else None,
@@ -146,19 +135,6 @@ def create_app(
         transport = None
     app.cleanup_ctx.append(_lifecycle(services, role, transport))
     return app
-
-
-def _forget_config_on_change(services: Services) -> Any:
-    """Any change through the admin API clears the routing cache of this process."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        if request.method not in ("GET", "HEAD") and request.path.startswith(CONFIG_PATHS):
-            services.ingest.cache.invalidate()
-        return response
-
-    return middleware
 
 
 def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | None):  # type: ignore[no-untyped-def]

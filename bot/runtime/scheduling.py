@@ -11,8 +11,8 @@ from typing import Any
 
 from adapters.registry import TYPES
 from bot.core.alerts.actions import MAX_LEVEL, Actor
+from bot.core.integrations import webhooks
 from bot.core.services import Services
-from bot.http import provider_hooks
 from bot.model import Verb
 from scheduler import runner
 from storage import maintenance, syncs
@@ -119,7 +119,7 @@ class SchedulerService:
 
     async def apply_webhooks(self) -> int:
         """Provider webhooks recorded a minute ago or more and never applied: a crash."""
-        return await provider_hooks.apply_unapplied(
+        return await webhooks.apply_unapplied(
             self.services, older_than=timedelta(seconds=SWEEP_OVERDUE_SECONDS)
         )
 

@@ -12,12 +12,9 @@ from typing import Any
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import select, update
 
+from bot.core import tenants
 from bot.core.services import Services
-from storage import admin
-from storage import events as events_repo
-from storage.schema import Integration, Tenant
 
 STATE_SECONDS = 600
 log = logging.getLogger("chatops.slack.install")
@@ -62,35 +59,12 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Create (or refresh) the workspace's tenant and its Slack integration."""
-        team = str(bot.team_id)
-        token = self.services.keyring.encrypt(
-            {"bot_token": bot.bot_token, "bot_id": bot.bot_id, "bot_user_id": bot.bot_user_id}
+        await tenants.slack_installed(
+            self.services,
+            str(bot.team_id),
+            str(bot.team_name or ""),
+            {"bot_token": bot.bot_token, "bot_id": bot.bot_id, "bot_user_id": bot.bot_user_id},
         )
-        async with self.services.db.session() as session, session.begin():
-            tenant = await session.scalar(select(Tenant.id).where(Tenant.slack_team_id == team))
-            if tenant is None:
-                await events_repo.ensure_tenant(session, "default")
-                bound = await session.execute(
-                    update(Tenant)
-                    .where(Tenant.id == "default", Tenant.slack_team_id.is_(None))
-                    .values(slack_team_id=team)
-                )
-                tenant = "default" if bound.rowcount else f"slack-{team}"  # type: ignore[attr-defined]
-                if tenant != "default":
-                    await events_repo.ensure_tenant(session, tenant)
-                    await session.execute(
-                        update(Tenant)
-                        .where(Tenant.id == tenant)
-                        .values(slack_team_id=team, name=str(bot.team_name or team))
-                    )
-            row = await admin.chat_integration(session, tenant, "slack", create_as="slack install")
-            assert row is not None
-            row.config = {"team_id": team, "team_name": bot.team_name or ""}
-            row.credentials = token
-            row.is_active = True
-            row.connection_status = "connected"
-            row.connection_error = None
-        self.services.ingest.cache.invalidate()
 
     async def async_find_bot(
         self,
@@ -100,25 +74,15 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         """The bot of a workspace, for Bolt to answer its requests with."""
-        async with self.services.db.session() as session:
-            row = (
-                await session.scalars(
-                    select(Integration)
-                    .join(Tenant, Tenant.id == Integration.tenant_id)
-                    .where(
-                        Tenant.slack_team_id == team_id,
-                        Integration.type == "slack",
-                        Integration.name == admin.CHAT_INTEGRATIONS["slack"],
-                        Integration.is_active.is_(True),
-                    )
-                )
-            ).first()
-        if row is None:
+        if not team_id:
             return None
-        secret = self.services.keyring.decrypt(row.credentials)
+        found = await tenants.slack_bot(self.services, team_id)
+        if found is None:
+            return None
+        secret = found.secrets
         return Bot(
             team_id=team_id,
-            team_name=(row.config or {}).get("team_name"),
+            team_name=found.team_name,
             bot_token=secret["bot_token"],
             bot_id=secret.get("bot_id") or "",
             bot_user_id=secret.get("bot_user_id") or "",

@@ -17,13 +17,12 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
 
-import bot.chat.handlers  # noqa: F401  (registers the commands)
-from adapters.registry import TYPES
-from bot.chat import commands
+from bot.chat import commands, handlers
 from bot.chat import forms as integration_forms
-from bot.chat.forms import form_fields
+from bot.chat.forms import form_fields, type_name
+from bot.core import tenants
+from bot.core.alerts import queries
 from bot.core.alerts.actions import Actor
 from bot.core.services import Services
 from bot.infra.web import error_response as refused
@@ -33,10 +32,6 @@ from bot.slack.install import DatabaseInstallationStore, SignedStateStore
 from bot.slack.replay import ReplayGuard
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
-from storage import admin
-from storage import config as config_repo
-from storage import events as events_repo
-from storage.schema import Tenant
 
 log = logging.getLogger("chatops.slack")
 ADMIN_CACHE_SECONDS = 300
@@ -144,55 +139,42 @@ class SlackTransport:
 
     async def _store_token(self) -> None:
         """Keep the bot token as the default tenant's Slack integration, encrypted."""
-        secrets = self.services.keyring.encrypt({"bot_token": self._token})
-        async with self.services.db.session() as session, session.begin():
-            await events_repo.ensure_tenant(session, "default")
-            row = await admin.chat_integration(
-                session, "default", "slack", create_as="CHATOPS_SLACK_BOT_TOKEN"
-            )
-            assert row is not None
-            row.credentials = secrets
-            await session.flush()
-            self._integration_id = row.id
+        self._integration_id = await tenants.keep_bot_token(
+            self.services,
+            "default",
+            "slack",
+            {"bot_token": self._token},
+            create_as="CHATOPS_SLACK_BOT_TOKEN",
+        )
 
     async def _integration_for(self, tenant: str) -> str | None:
         """The tenant's Slack integration: the bot token's, or the one its install created."""
-        async with self.services.db.session() as session:
-            row = await admin.chat_integration(session, tenant, "slack")
-        return row.id if row else None
+        return await tenants.chat_integration(self.services, tenant, "slack")
 
     async def tenant_for(self, team_id: str | None) -> str | None:
         """Our tenant for a Slack workspace; the bot token's own workspace is `default`."""
         if not team_id:
             return None
-        async with self.services.db.session() as session, session.begin():
-            bound = await session.scalar(select(Tenant.id).where(Tenant.slack_team_id == team_id))
-            if bound:
-                return str(bound)
-            if not self._token:
-                return None  # installed workspaces are bound when they install
-            if self._team_id is None:
-                try:
-                    self._team_id = str((await self.client.auth_test())["team_id"])
-                except SlackApiError as exc:
-                    log.warning("auth.test failed", extra={"error": str(exc.response.get("error"))})
-                    return None
-            if team_id != self._team_id:
+        # Installed workspaces are bound when they install; the bot token's own one on first use.
+        own = self._own_team if self._token else None
+        return await tenants.slack_tenant(self.services, team_id, own)
+
+    async def _own_team(self) -> str | None:
+        """The workspace of CHATOPS_SLACK_BOT_TOKEN (auth.test), asked once."""
+        if self._team_id is None:
+            try:
+                self._team_id = str((await self.client.auth_test())["team_id"])
+            except SlackApiError as exc:
+                log.warning("auth.test failed", extra={"error": str(exc.response.get("error"))})
                 return None
-            await session.execute(
-                update(Tenant)
-                .where(Tenant.id == "default", Tenant.slack_team_id.is_(None))
-                .values(slack_team_id=team_id)
-            )
-            return "default"
+        return self._team_id
 
     async def is_admin(self, client: AsyncWebClient, user_id: str, tenant: str) -> bool:
         """Workspace admins and owners (users.info), CHATOPS_ADMINS, and the tenant's list."""
         if f"slack:{user_id}" in self.services.settings.admin_ids:
             return True
-        async with self.services.db.session() as session:
-            if await config_repo.is_listed_admin(session, tenant, "slack", user_id):
-                return True
+        if await tenants.is_listed_admin(self.services, tenant, "slack", user_id):
+            return True
         cached = self._admins.get(f"{tenant}:{user_id}")
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -247,8 +229,7 @@ class SlackTransport:
 
     async def publish_home(self, client: AsyncWebClient, user_id: str, tenant: str) -> None:
         """Render and publish one user's Home tab."""
-        async with self.services.db.session() as session:
-            alerts, total = await events_repo.open_alerts(session, tenant, limit=HOME_ALERTS)
+        alerts, total = await queries.open_alerts(self.services, tenant, HOME_ALERTS)
         view = home_view(
             alerts, total, datetime.now(UTC), public_url=self.services.settings.public_url
         )
@@ -276,9 +257,10 @@ class SlackTransport:
         user_id = str(command.get("user_id"))
 
         async def open_form(kind: str) -> str:
-            modal = integration_modal(kind, TYPES[kind].name, form_fields(kind))
+            name = type_name(kind) or kind
+            modal = integration_modal(kind, name, form_fields(kind))
             await client.views_open(trigger_id=str(command.get("trigger_id")), view=modal)
-            return f"Opening the form to add a {TYPES[kind].name} integration…"
+            return f"Opening the form to add a {name} integration…"
 
         ctx = commands.Context(
             services=self.services,
@@ -291,7 +273,7 @@ class SlackTransport:
             integration_id=await self._integration_for(tenant),
             open_form=open_form,
         )
-        work = asyncio.ensure_future(commands.run(ctx, str(command.get("text", ""))))
+        work = asyncio.ensure_future(handlers.run(ctx, str(command.get("text", ""))))
         done, _ = await asyncio.wait({work}, timeout=2.0)
         if done:
             await ack(text=work.result(), response_type="ephemeral")
@@ -315,20 +297,20 @@ class SlackTransport:
         values = {
             block: (inputs.get("value") or {}).get("value") or "" for block, inputs in state.items()
         }
-        row, errors = await integration_forms.submit(
+        added, errors = await integration_forms.submit(
             self.services,
             tenant,
             str(view.get("private_metadata", "")),
             values,
             f"slack:{user.get('id')}",
         )
-        if row is None:
+        if added is None:
             fields = set(state) or {NAME_FIELD}
             shown = {(k if k in fields else NAME_FIELD): v for k, v in errors.items()}
             await ack(response_action="errors", errors=shown)
             return
         await ack()
-        log.info("integration added from Slack", extra={"integration": row.id})
+        log.info("integration added from Slack", extra={"integration": added, "tenant": tenant})
 
 
 async def _acknowledge_only(ack: Any) -> None:

@@ -21,27 +21,21 @@ from botbuilder.schema import Activity, Attachment, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
 from jwt import PyJWTError
 from msrest.serialization import Model
-from sqlalchemy import select, update
 
-import bot.chat.handlers  # noqa: F401  (registers the commands)
-from adapters.base import BadConfig
-from adapters.registry import TYPES
-from adapters.targets import check_target
-from bot.chat import commands
+from bot.chat import commands, handlers
 from bot.chat import forms as integration_forms
-from bot.chat.forms import form_fields
+from bot.chat.forms import form_fields, type_name
+from bot.core import tenants
 from bot.core.alerts.actions import Actor
+from bot.core.integrations import channels
+from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
 from bot.infra import jsonbody
 from bot.infra.web import error_response as refused
 from bot.model import Verb
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
-from cards.adaptive import CARD_CONTENT_TYPE, alert_card
+from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
-from storage import admin
-from storage import config as config_repo
-from storage import events as events_repo
-from storage.schema import Channel, Tenant
 
 log = logging.getLogger("chatops.teams")
 MENTION = re.compile(r"<at>[^<]*</at>", re.I)
@@ -106,26 +100,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""
         data = activity.channel_data or {}
         teams_tenant = str((data.get("tenant") or {}).get("id") or "unknown")
-        async with self.services.db.session() as session, session.begin():
-            bound = await session.scalar(
-                select(Tenant.id).where(Tenant.teams_tenant_id == teams_tenant)
-            )
-            if bound:
-                return str(bound)
-            await events_repo.ensure_tenant(session, "default")
-            taken = await session.execute(
-                update(Tenant)
-                .where(Tenant.id == "default", Tenant.teams_tenant_id.is_(None))
-                .values(teams_tenant_id=teams_tenant)
-            )
-            if taken.rowcount:  # type: ignore[attr-defined]
-                return "default"
-            ours = f"teams-{teams_tenant[:40]}"
-            await events_repo.ensure_tenant(session, ours)
-            await session.execute(
-                update(Tenant).where(Tenant.id == ours).values(teams_tenant_id=teams_tenant)
-            )
-            return ours
+        return await tenants.teams_tenant(self.services, teams_tenant)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Keep the conversation when the bot is added; stop delivering when it is removed."""
@@ -139,10 +114,11 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             await self._uninstall(activity)
 
     async def _integration(self, tenant: str) -> str:
-        async with self.services.db.session() as session, session.begin():
-            row = await admin.chat_integration(session, tenant, "teams", create_as="teams install")
-            assert row is not None
-            return row.id
+        found = await tenants.chat_integration(
+            self.services, tenant, "teams", create_as="teams install"
+        )
+        assert found is not None
+        return found
 
     async def _install(self, activity: Activity) -> None:
         tenant = await self.tenant_for(activity)
@@ -150,50 +126,23 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         conversation = activity.conversation.id
         data = activity.channel_data or {}
         name = (data.get("channel") or {}).get("name") or activity.conversation.name or conversation
-        async with self.services.db.session() as session, session.begin():
-            row = (
-                await session.scalars(
-                    select(Channel).where(
-                        Channel.tenant_id == tenant,
-                        Channel.type == "teams",
-                        Channel.target == conversation,
-                    )
-                )
-            ).first()
-            if row is None:
-                row = Channel(
-                    tenant_id=tenant,
-                    name=f"teams:{name}"[:255],
-                    type="teams",
-                    integration_id=integration_id,
-                    target=conversation,
-                    rate_per_minute=60,
-                )
-                session.add(row)
-            row.config = {
-                "service_url": activity.service_url,
-                "conversation_type": activity.conversation.conversation_type,
-            }
-            row.is_active = True
-        self.services.ingest.cache.invalidate()
+        place = channels.Place(tenant, "teams", conversation, name, integration_id)
+        config = {
+            "service_url": activity.service_url,
+            "conversation_type": activity.conversation.conversation_type,
+        }
+        await channels.conversation_joined(self.services, place, config)
         log.info("installed in a conversation", extra={"tenant": tenant, "channel": name})
 
     async def _uninstall(self, activity: Activity) -> None:
-        async with self.services.db.session() as session, session.begin():
-            await session.execute(
-                update(Channel)
-                .where(Channel.type == "teams", Channel.target == activity.conversation.id)
-                .values(is_active=False)
-            )
-        self.services.ingest.cache.invalidate()
+        await channels.conversation_left(self.services, "teams", activity.conversation.id)
         log.info("removed from a conversation", extra={"conversation": activity.conversation.id})
 
     async def is_admin(self, tenant: str, user_id: str) -> bool:
         """CHATOPS_ADMINS by AAD object id, and the tenant's own admin list."""
         if f"teams:{user_id}" in self.services.settings.admin_ids:
             return True
-        async with self.services.db.session() as session:
-            return await config_repo.is_listed_admin(session, tenant, "teams", user_id)
+        return await tenants.is_listed_admin(self.services, tenant, "teams", user_id)
 
     def actor(self, account: ChannelAccount | None, tenant: str) -> Actor:
         """The person acting, known by AAD object id where Teams gives one."""
@@ -209,11 +158,12 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         text = MENTION.sub("", activity.text or "").strip()
 
         async def open_form(kind: str) -> str:
-            form = integration_form_card(kind, TYPES[kind].name, form_fields(kind))
+            name = type_name(kind) or kind
+            form = integration_form_card(kind, name, form_fields(kind))
             await turn_context.send_activity(
                 MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=form))
             )
-            return f"Fill in the form to add a {TYPES[kind].name} integration."
+            return f"Fill in the form to add a {name} integration."
 
         ctx = commands.Context(
             services=self.services,
@@ -226,12 +176,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             integration_id=await self._integration(tenant),
             open_form=open_form,
         )
-        reply = await commands.run(ctx, text)
-        card = {
-            "type": "AdaptiveCard",
-            "version": "1.5",
-            "body": [{"type": "TextBlock", "text": reply, "wrap": True}],
-        }
+        card = reply_card(await handlers.run(ctx, text))
         await turn_context.send_activity(
             MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card))
         )
@@ -275,16 +220,17 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
                 "application/vnd.microsoft.activity.message",
                 "Sorry, only admins can add integrations.",
             )
-        if kind not in TYPES:
+        name = type_name(kind)
+        if name is None:
             return error(400, "BadRequest", f"Unknown integration type {kind!r}.")
-        row, errors = await integration_forms.submit(
+        added, errors = await integration_forms.submit(
             self.services, tenant, kind, data, f"teams:{actor.id}"
         )
-        if row is None:
+        if added is None:
             plain = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-            card = integration_form_card(kind, TYPES[kind].name, form_fields(kind), plain, errors)
+            card = integration_form_card(kind, name, form_fields(kind), plain, errors)
             return invoke(200, CARD_CONTENT_TYPE, card)
-        done = integration_added_card(row.name, TYPES[kind].name)
+        done = integration_added_card(added, name)
         return invoke(200, CARD_CONTENT_TYPE, done)
 
 
@@ -355,11 +301,7 @@ class TeamsTransport:
             return parts.scheme == "https" and any(
                 host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
             )
-        try:
-            await check_target(url, allow_private=settings.allow_private_targets)
-        except BadConfig:
-            return False
-        return True
+        return await target_allowed(self.services, url)
 
 
 def register(app: web.Application, services: Services) -> TeamsTransport:

@@ -71,7 +71,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[str]:
 async def test_three_failed_syncs_one_error_card_retry_reruns_and_recovery_is_told(
     bot: Client, slack: FakeSlack, pagerduty: FakePagerDuty
 ) -> None:
-    services = bot.runtime.app[SERVICES]
+    services = bot.app[SERVICES]
     setup = await paged_alert(bot, slack, pagerduty)
     integration_id = setup["integration"]["id"]
     now = utcnow()
@@ -121,7 +121,7 @@ async def test_three_failed_syncs_one_error_card_retry_reruns_and_recovery_is_to
 async def test_repeated_failures_become_an_alert_and_recovery_respects_preferences(
     bot: Client, slack: FakeSlack, pagerduty: FakePagerDuty
 ) -> None:
-    services = bot.runtime.app[SERVICES]
+    services = bot.app[SERVICES]
     setup = await paged_alert(bot, slack, pagerduty)
     integration_id = setup["integration"]["id"]
     reply = await slash(bot, "prefs connection off", channel=ADMINS)
@@ -152,7 +152,7 @@ async def test_repeated_failures_become_an_alert_and_recovery_respects_preferenc
 async def test_lapsed_credentials_tell_the_admins_and_mark_the_connection_expired(
     bot: Client, slack: FakeSlack, pagerduty: FakePagerDuty
 ) -> None:
-    services = bot.runtime.app[SERVICES]
+    services = bot.app[SERVICES]
     setup = await paged_alert(bot, slack, pagerduty)
     integration_id = setup["integration"]["id"]
     expires = (utcnow() + timedelta(days=3)).isoformat()

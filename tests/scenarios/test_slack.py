@@ -128,7 +128,7 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
     assert done["text"] == "old-hook removed, with its channels."
     names = [i["name"] for i in (await (await bot.get("/api/v1/integrations")).json())["data"]]
     assert "old-hook" not in names
-    services = bot.runtime.app[SERVICES]
+    services = bot.app[SERVICES]
     async with services.db.session() as session:
         audit = (await session.scalars(select(ActionAudit))).all()
     assert [(a.verb, a.actor, a.data["integration"]) for a in audit] == [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.base import mask_target
 from bot.model import ChannelInfo, EventIn, OutboxItem, Outgoing, Priority
+from cards.redact import mask_target
 
 
 def dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None) -> EventIn:

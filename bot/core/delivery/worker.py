@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.base import AdapterError, AuthError, RateLimited, scrub_urls
+from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.factory import AdapterFactory
 from adapters.registry import BuildOptions
 from bot.core.config_cache import ConfigCache
@@ -30,6 +30,7 @@ from bot.model import (
     OutboxItem,
     Outgoing,
 )
+from cards.redact import scrub_urls
 from storage import config as config_repo
 from storage import digests, outbox, syncs
 from storage import events as events_repo

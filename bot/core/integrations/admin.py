@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from adapters.base import AdapterError, mask_url
+from adapters.base import AdapterError, BadConfig
 from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
-from adapters.targets import url_problem
+from adapters.targets import check_target, url_problem
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
 from bot.infra.settings import Settings
 from bot.model import Priority
+from cards.forms import FormField
+from cards.redact import mask_url
 from cards.templates import integration_notice
 from storage import admin
 from storage import events as events_repo
-from storage.schema import Channel, Integration, Route, SyncLog, WebhookEvent, utcnow
+from storage import syncs as syncs_repo
+from storage.schema import (
+    Channel,
+    Delivery,
+    Integration,
+    Route,
+    SyncLog,
+    WebhookEvent,
+    utcnow,
+)
 
 log = logging.getLogger("chatops.integrations")
 
@@ -203,6 +216,7 @@ async def create(
             await admin.add_integration(session, row)
         except admin.Conflict as exc:
             raise InvalidRequest(str(exc)) from None
+    services.ingest.cache.invalidate()
     log.info("integration created", extra={"integration": row.id, "type": kind.id, "actor": actor})
     return row
 
@@ -235,6 +249,7 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
         _access_settings(row, body)
         after = (list(row.allowed_shard_types or []), _search_of(row))
         row.updated_at = utcnow()
+    services.ingest.cache.invalidate()
     if before[0] != after[0]:
         await _notice(
             services,
@@ -247,6 +262,118 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
     if before[1] != after[1]:
         await _notice(services, row, "integration.search.updated", f"search:{utcnow().isoformat()}")
     return row
+
+
+async def listed(services: Services, tenant: str) -> Sequence[Integration]:
+    """The tenant's integrations by name."""
+    async with services.db.session() as session:
+        return await admin.integrations(session, tenant)
+
+
+async def one(services: Services, tenant: str, ref: str) -> Integration:
+    """An integration by id or name; NotFound otherwise."""
+    async with services.db.session() as session:
+        return await admin.integration(session, tenant, ref)
+
+
+async def remove(
+    services: Services, tenant: str, ref: str, actor: str, platform: str, by: str
+) -> Integration:
+    """Delete an integration with the channels that send through it, audited."""
+    async with services.db.session() as session, session.begin():
+        row = await admin.integration(session, tenant, ref)
+        await admin.remove_integration(session, row)
+        session.add(
+            events_repo.audit_row(
+                tenant,
+                "integration.remove",
+                actor,
+                platform,
+                {"integration": row.name, "id": row.id, "by": by},
+            )
+        )
+    services.ingest.cache.invalidate()
+    return row
+
+
+async def history(
+    services: Services, tenant: str, ref: str, limit: int, offset: int = 0
+) -> tuple[Integration, Sequence[SyncLog]]:
+    """An integration and its recent syncs, newest first."""
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant, ref)
+        return row, await admin.sync_logs(session, row.id, limit, offset)
+
+
+@dataclass(frozen=True)
+class Logs:
+    """What an integration did lately: syncs, deliveries through it, webhooks it received."""
+
+    syncs: Sequence[SyncLog]
+    deliveries: Sequence[Delivery]
+    webhooks: Sequence[WebhookEvent]
+
+
+async def logs(services: Services, tenant: str, ref: str, limit: int, offset: int) -> Logs:
+    """An integration's sync history, deliveries and received webhooks, newest first."""
+    async with services.db.session() as session:
+        row = await admin.integration(session, tenant, ref)
+        return Logs(
+            await admin.sync_logs(session, row.id, limit, offset),
+            await admin.deliveries_for(
+                session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
+            ),
+            await syncs_repo.webhook_events(session, row.id, limit, offset),
+        )
+
+
+async def target_allowed(services: Services, url: str) -> bool:
+    """Whether a URL passes the same guard as every delivery target (no private addresses
+    unless the settings allow them)."""
+    try:
+        await check_target(url, allow_private=services.settings.allow_private_targets)
+    except BadConfig:
+        return False
+    return True
+
+
+async def rotate_secrets(services: Services) -> int:
+    """Re-encrypt every integration's secrets with the newest key; how many integrations."""
+    async with services.db.session() as session, session.begin():
+        return await admin.rotate_credentials(session, services.keyring.rotate)
+
+
+def secret_settings(kind: str) -> list[tuple[str, str]]:
+    """(name, label) of the secret settings of an integration type."""
+    return [(s.name, s.label) for s in TYPES[kind].settings if s.secret]
+
+
+def type_documents() -> list[dict[str, Any]]:
+    """Every integration type, as `GET /api/v1/integration-types` shows them."""
+    return [type_document(t) for t in TYPES.values()]
+
+
+def syncs(row: Integration) -> bool:
+    """Whether the integration's type syncs at all."""
+    return adapter_type(row.type).syncs
+
+
+def type_name(kind: str) -> str | None:
+    """The name an integration type is shown by, or None for a type that does not exist."""
+    found = TYPES.get(kind)
+    return found.name if found else None
+
+
+def type_ids() -> list[str]:
+    """Every integration type's id, sorted."""
+    return sorted(TYPES)
+
+
+def form_fields(kind: str) -> tuple[FormField, ...]:
+    """The settings of an integration type as form fields."""
+    return tuple(
+        FormField(s.name, s.label, s.secret, s.required, s.help) for s in TYPES[kind].settings
+    )
 
 
 def _search_of(row: Integration) -> tuple[Any, ...]:

@@ -1,0 +1,112 @@
+"""Reading alerts: lists, one alert with its deliveries, attempts and audit, the open ones, the
+queue — what the API, the pages, the Home tab and `status` show."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.services import Services
+from bot.model import Alert, AlertState, Priority
+from storage import digests, outbox
+from storage import events as events_repo
+from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
+
+
+async def listed(
+    services: Services,
+    *,
+    tenant: str | None,
+    state: AlertState | None,
+    priority: Priority | None,
+    event_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Alert], int]:
+    """Alerts matching the filters, newest first, and how many match in all."""
+    async with services.db.session() as session:
+        return await events_repo.list_alerts(
+            session,
+            tenant=tenant,
+            state=state,
+            priority=priority,
+            event_type=event_type,
+            limit=limit,
+            offset=offset,
+        )
+
+
+async def get(services: Services, alert_id: str) -> Alert | None:
+    """One alert."""
+    async with services.db.session() as session:
+        return await events_repo.get(session, alert_id)
+
+
+@dataclass(frozen=True)
+class Record:
+    """An alert with everything that happened to it."""
+
+    alert: Alert
+    deliveries: Sequence[Delivery]
+    attempts: Sequence[DeliveryAttempt]
+    audit: Sequence[ActionAudit]
+
+
+async def record(services: Services, alert_id: str, tenant: str | None) -> Record | None:
+    """The alert (of `tenant`, when given) with its deliveries, their attempts and its audit."""
+    async with services.db.session() as session:
+        alert = await events_repo.get(session, alert_id)
+        if alert is None or (tenant is not None and alert.tenant != tenant):
+            return None
+        deliveries = await events_repo.deliveries_of(session, alert_id)
+        audit = await events_repo.audit_of(session, alert_id)
+        tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
+    return Record(alert, deliveries, tries, audit)
+
+
+async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list[Alert], int]:
+    """A tenant's open alerts, most severe first, and how many in all."""
+    async with services.db.session() as session:
+        return await events_repo.open_alerts(session, tenant, limit=limit)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest's first alerts and how many it counts."""
+
+    alerts: list[Alert]
+    count: int
+
+
+async def digest(services: Services, digest_id: str, shown: int) -> Digest:
+    """The first `shown` alerts of a digest that still exist."""
+    async with services.db.session() as session:
+        found = await digests.load(session, digest_id, utcnow())
+        alerts = [await events_repo.get(session, a) for a in found.alert_ids[:shown]]
+    return Digest([a for a in alerts if a is not None], found.count)
+
+
+async def open_counts(services: Services, tenant: str) -> dict[str, int]:
+    """Open alerts of a tenant by priority."""
+    async with services.db.session() as session:
+        return await events_repo.open_counts(session, tenant)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The delivery queue: rows by status, how long the oldest due one has waited, stuck rows."""
+
+    counts: dict[str, int]
+    oldest_due: datetime | None
+    stuck: int
+
+
+async def queue(services: Services, now: datetime) -> Queue:
+    """The state of the delivery queue, for `status` and `/metrics`."""
+    async with services.db.session() as session:
+        return Queue(
+            await outbox.counts_by_status(session),
+            await outbox.oldest_due(session, now),
+            await outbox.stuck(session, now, services.settings.lease_seconds),
+        )

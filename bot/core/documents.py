@@ -1,0 +1,66 @@
+"""Deliveries, channels and routes as the REST API and the CLI show them: nothing secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.redact import mask_target
+from storage.schema import Channel, Delivery, Route
+
+
+def delivery_document(row: Delivery) -> dict[str, Any]:
+    """A delivery as the API shows it: its audit columns, nothing secret."""
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "channel_id": row.channel_id,
+        "channel_type": row.channel_type,
+        "integration_type": row.channel_type.upper(),
+        "target": mask_target(row.target),
+        "kind": row.kind,
+        "status": row.status,
+        "attempts": row.attempts,
+        "failures": row.failures,
+        "max_attempts": row.max_attempts,
+        "status_code": row.status_code,
+        "error_message": row.error_message,
+        "message_ref": row.message_ref,
+        "user_id": row.user_id,
+        "priority": row.priority,
+        "event_type": row.event_type,
+        "correlation_id": row.correlation_id,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def channel_document(row: Channel) -> dict[str, Any]:
+    """A channel; a URL target shows its host only: webhook URLs carry their secret."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "type": row.type,
+        "integration_id": row.integration_id,
+        "target": mask_target(row.target),
+        "rate_per_minute": row.rate_per_minute,
+        "is_active": row.is_active,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def route_document(row: Route) -> dict[str, Any]:
+    """A route and what it matches."""
+    return {
+        "id": row.id,
+        "channel_id": row.channel_id,
+        "event_glob": row.event_glob,
+        "min_priority": row.min_priority,
+        "stakeholders": row.stakeholders,
+        "source_glob": row.source_glob,
+        "user_id": row.user_id,
+        "escalation_level": row.escalation_level,
+        "default": bool(row.is_default),
+        "is_active": row.is_active,
+        "created_at": row.created_at.isoformat(),
+    }

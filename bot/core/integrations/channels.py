@@ -1,0 +1,151 @@
+"""Channels and routes: the one place that creates and removes them and clears the routing cache.
+
+REST, the CLI, chat commands and the Teams install all come here, so a name clash, an unknown
+channel or a bad route reads the same wherever it was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.registry import TYPES
+from bot.core.integrations.admin import new_channel, new_route
+from bot.core.services import Services
+from storage import admin
+from storage import config as config_repo
+from storage import events as events_repo
+from storage.schema import Channel, Route
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where someone typed a command or added the bot: a Slack channel or a Teams conversation."""
+
+    tenant: str
+    platform: str  # slack | teams
+    target: str  # the channel or conversation id
+    name: str
+    integration_id: str | None  # the tenant's own integration for the platform
+
+
+async def channels(services: Services, tenant: str) -> Sequence[Channel]:
+    """The tenant's channels by name."""
+    async with services.db.session() as session:
+        return await admin.channels(session, tenant)
+
+
+async def routes(services: Services, tenant: str) -> Sequence[Route]:
+    """The tenant's routes, oldest first."""
+    async with services.db.session() as session:
+        return await admin.routes(session, tenant)
+
+
+async def add_channel(services: Services, tenant: str, body: dict[str, Any]) -> Channel:
+    """A channel from a request body (`integration` by id or name); Conflict on a taken name."""
+    async with services.db.session() as session, session.begin():
+        integration = None
+        if body.get("integration"):
+            integration = await admin.integration(session, tenant, str(body["integration"]))
+        row = await admin.add_channel(session, new_channel(tenant, body, integration))
+    services.ingest.cache.invalidate()
+    return row
+
+
+async def remove_channel(services: Services, tenant: str, ref: str) -> str:
+    """Delete a channel (by id or name) with its routes; its id."""
+    async with services.db.session() as session, session.begin():
+        row = await admin.channel(session, tenant, ref)
+        await session.delete(row)
+    services.ingest.cache.invalidate()
+    return row.id
+
+
+async def add_route(
+    services: Services, tenant: str, body: dict[str, Any], actor: str | None
+) -> Route:
+    """A route to the channel `body["channel"]` names (id or name)."""
+    async with services.db.session() as session, session.begin():
+        channel = await admin.channel(session, tenant, str(body.get("channel", "")))
+        row = new_route(tenant, body, channel, actor)
+        session.add(row)
+        await session.flush()
+    services.ingest.cache.invalidate()
+    return row
+
+
+async def remove_route(services: Services, tenant: str, ref: str) -> str:
+    """Delete a route by id or a unique prefix of it; its id."""
+    async with services.db.session() as session, session.begin():
+        row = await admin.route(session, tenant, ref)
+        await session.delete(row)
+    services.ingest.cache.invalidate()
+    return row.id
+
+
+async def _here(session: Any, place: Place, config: dict[str, Any] | None = None) -> Channel:
+    """The channel of a place, made on first use under a name not taken yet."""
+    if place.integration_id is None:
+        raise admin.NotFound("this workspace has no connected integration to post with")
+    found = await config_repo.channel_at(session, place.tenant, place.platform, place.target)
+    if found is not None:
+        if config is not None:
+            found.config = config
+            found.is_active = True
+        return found
+    name = f"{place.platform}:{place.name or place.target}"[:200]
+    taken = {c.name for c in await admin.channels(session, place.tenant)}
+    if name in taken:
+        name = f"{name} ({place.target[-12:]})"
+    return await admin.add_channel(
+        session,
+        Channel(
+            tenant_id=place.tenant,
+            name=name,
+            type=place.platform,
+            integration_id=place.integration_id,
+            target=place.target,
+            config=config or {},
+            rate_per_minute=TYPES[place.platform].rate_per_minute,
+        ),
+    )
+
+
+async def subscribe(services: Services, place: Place, body: dict[str, Any], actor: str) -> Route:
+    """Route matching alerts to where the command was typed."""
+    async with services.db.session() as session, session.begin():
+        channel = await _here(session, place)
+        route = new_route(place.tenant, body, channel, actor)
+        session.add(route)
+        await session.flush()
+    services.ingest.cache.invalidate()
+    return route
+
+
+async def admin_channel_here(services: Services, place: Place, actor: str) -> str:
+    """Make where the command was typed the admins' channel, audited; its channel id."""
+    async with services.db.session() as session, session.begin():
+        channel = await _here(session, place)
+        await config_repo.set_admin_channel(session, place.tenant, channel.id)
+        session.add(
+            events_repo.audit_row(
+                place.tenant, "admins.channel", actor, place.platform, {"channel": channel.id}
+            )
+        )
+    services.ingest.cache.invalidate()
+    return channel.id
+
+
+async def conversation_joined(services: Services, place: Place, config: dict[str, Any]) -> None:
+    """The bot was added to a conversation: keep it (and how to reach it) as a channel."""
+    async with services.db.session() as session, session.begin():
+        await _here(session, place, config)
+    services.ingest.cache.invalidate()
+
+
+async def conversation_left(services: Services, platform: str, target: str) -> None:
+    """The bot was removed from a conversation: stop delivering there."""
+    async with services.db.session() as session, session.begin():
+        await config_repo.deactivate_channels_at(session, platform, target)
+    services.ingest.cache.invalidate()

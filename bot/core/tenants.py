@@ -1,0 +1,146 @@
+"""Tenants as the chat platforms know them: workspaces and Entra tenants bound, the bot's own
+integration in each, and who is an admin."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.services import Services
+from storage import admin
+from storage import config as config_repo
+from storage import events as events_repo
+from storage import tenants as tenants_repo
+
+
+async def slack_tenant(
+    services: Services, team_id: str, own_team: Callable[[], Awaitable[str | None]] | None
+) -> str | None:
+    """Our tenant for a Slack workspace. A workspace not bound yet becomes `default` when it is
+    the bot token's own (`own_team` says which that is); installed ones are bound at install."""
+    async with services.db.session() as session, session.begin():
+        bound = await tenants_repo.by_slack_team(session, team_id)
+        if bound or own_team is None:
+            return bound
+    if team_id != await own_team():
+        return None
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, "default")
+        await tenants_repo.bind_slack(session, "default", team_id)
+    return "default"
+
+
+async def teams_tenant(services: Services, teams_tenant_id: str) -> str:
+    """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""
+    async with services.db.session() as session, session.begin():
+        bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
+        if bound:
+            return bound
+        await events_repo.ensure_tenant(session, "default")
+        if await tenants_repo.bind_teams(session, "default", teams_tenant_id):
+            return "default"
+        ours = f"teams-{teams_tenant_id[:40]}"
+        await events_repo.ensure_tenant(session, ours)
+        await tenants_repo.bind_teams(session, ours, teams_tenant_id)
+        return ours
+
+
+async def chat_integration(
+    services: Services, tenant: str, platform: str, *, create_as: str | None = None
+) -> str | None:
+    """The id of the tenant's own Slack or Teams integration; made when `create_as` names who."""
+    async with services.db.session() as session, session.begin():
+        if create_as is not None:
+            await events_repo.ensure_tenant(session, tenant)
+        row = await admin.chat_integration(session, tenant, platform, create_as=create_as)
+        return row.id if row else None
+
+
+async def keep_bot_token(
+    services: Services, tenant: str, platform: str, secrets: dict[str, Any], create_as: str
+) -> str:
+    """Store a bot token as the tenant's chat integration, encrypted; its id."""
+    credentials = services.keyring.encrypt(secrets)
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, tenant)
+        row = await admin.chat_integration(session, tenant, platform, create_as=create_as)
+        assert row is not None
+        row.credentials = credentials
+        return row.id
+
+
+@dataclass(frozen=True)
+class SlackBot:
+    """What Bolt needs to answer a workspace's requests."""
+
+    team_name: str | None
+    secrets: dict[str, Any]
+
+
+async def slack_installed(
+    services: Services, team_id: str, team_name: str, secrets: dict[str, Any]
+) -> str:
+    """A workspace installed the app: bind it (the first to `default`) and keep its token."""
+    credentials = services.keyring.encrypt(secrets)
+    async with services.db.session() as session, session.begin():
+        tenant = await tenants_repo.by_slack_team(session, team_id)
+        if tenant is None:
+            await events_repo.ensure_tenant(session, "default")
+            if await tenants_repo.bind_slack(session, "default", team_id):
+                tenant = "default"
+            else:
+                tenant = f"slack-{team_id}"
+                await events_repo.ensure_tenant(session, tenant)
+                await tenants_repo.bind_slack(session, tenant, team_id, name=team_name or team_id)
+        row = await admin.chat_integration(session, tenant, "slack", create_as="slack install")
+        assert row is not None
+        row.config = {"team_id": team_id, "team_name": team_name}
+        row.credentials = credentials
+        row.is_active = True
+        row.connection_status = "connected"
+        row.connection_error = None
+    services.ingest.cache.invalidate()
+    return tenant
+
+
+async def slack_bot(services: Services, team_id: str) -> SlackBot | None:
+    """The installed bot of a workspace, its token decrypted, or None."""
+    async with services.db.session() as session:
+        row = await tenants_repo.slack_bot(session, team_id)
+    if row is None:
+        return None
+    return SlackBot((row.config or {}).get("team_name"), services.keyring.decrypt(row.credentials))
+
+
+async def is_listed_admin(services: Services, tenant: str, platform: str, user_id: str) -> bool:
+    """Whether an admin of this tenant listed this person as an admin."""
+    async with services.db.session() as session:
+        return await config_repo.is_listed_admin(session, tenant, platform, user_id)
+
+
+async def listed_admins(services: Services, tenant: str) -> list[tuple[str, str]]:
+    """(platform, user id) of every listed admin."""
+    async with services.db.session() as session:
+        return await config_repo.listed_admins(session, tenant)
+
+
+async def change_admin(
+    services: Services, tenant: str, platform: str, user_id: str, *, add: bool, actor: str
+) -> None:
+    """List or unlist an admin, audited."""
+    async with services.db.session() as session, session.begin():
+        listed = await config_repo.is_listed_admin(session, tenant, platform, user_id)
+        if add and not listed:
+            await tenants_repo.add_admin(session, tenant, platform, user_id, actor)
+        elif not add and listed:
+            await tenants_repo.remove_admin(session, tenant, platform, user_id)
+        session.add(
+            events_repo.audit_row(
+                tenant,
+                f"admins.{'add' if add else 'remove'}",
+                actor,
+                platform,
+                {"user": user_id},
+            )
+        )

@@ -1,0 +1,84 @@
+"""What each person and each tenant's admins chose: delivery overrides on top of the system
+defaults, and which integration events the admins hear about."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.core.alerts import defaults, preferences
+from bot.core.services import Services
+from storage import admin
+from storage import config as config_repo
+from storage import events as events_repo
+from storage.schema import Delivery
+
+
+async def system_defaults(services: Services) -> dict[str, dict[str, Any]]:
+    """System defaults: built-in, stored, then environment."""
+    async with services.db.session() as session:
+        return defaults.system_defaults(await config_repo.stored_defaults(session))
+
+
+async def overrides(services: Services, tenant: str, user_id: str) -> dict[str, dict[str, Any]]:
+    """A person's overrides, by integration type."""
+    async with services.db.session() as session:
+        return await config_repo.overrides(session, tenant, user_id)
+
+
+async def set_override(
+    services: Services,
+    tenant: str,
+    user_id: str,
+    kinds: list[str],
+    values: dict[str, Any],
+    *,
+    create: bool = True,
+) -> None:
+    """Set fields of a person's overrides of these types; NotFound when one is missing and
+    `create` is False."""
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, tenant)
+        for kind in kinds:
+            if not await config_repo.set_override(
+                session, tenant, user_id, kind, values, create=create
+            ):
+                raise admin.NotFound(f"{user_id} has no override for {kind}")
+    services.ingest.cache.invalidate()
+
+
+async def remove_overrides(
+    services: Services, tenant: str, user_id: str, kind: str | None = None
+) -> int:
+    """Delete a person's overrides (of one type, or all); how many there were."""
+    async with services.db.session() as session, session.begin():
+        removed = await config_repo.remove_overrides(session, tenant, user_id, kind)
+    services.ingest.cache.invalidate()
+    return removed
+
+
+async def deliveries_to(
+    services: Services, tenant: str, user_id: str, limit: int, offset: int
+) -> Sequence[Delivery]:
+    """A person's deliveries, newest first."""
+    async with services.db.session() as session:
+        return await admin.deliveries_for(
+            session, tenant=tenant, user_id=user_id, limit=limit, offset=offset
+        )
+
+
+async def admin_preferences(services: Services, tenant: str) -> dict[str, bool]:
+    """Which integration events the tenant's admins hear about."""
+    async with services.db.session() as session:
+        stored = await config_repo.preferences(session, tenant)
+    return stored or dict(preferences.DEFAULTS)
+
+
+async def set_admin_preferences(
+    services: Services, tenant: str, values: dict[str, bool], actor: str
+) -> None:
+    """Change some of the admins' preferences."""
+    async with services.db.session() as session, session.begin():
+        await events_repo.ensure_tenant(session, tenant)
+        await config_repo.set_preference(session, tenant, values, actor)
+    services.ingest.cache.invalidate()

@@ -1,0 +1,28 @@
+"""The database as `chatops db` sees it: migrations applied or pending."""
+
+from __future__ import annotations
+
+from bot.infra.settings import Settings
+from storage.db import Database
+
+
+async def upgrade(settings: Settings) -> str:
+    """Apply pending migrations; one line saying what was done."""
+    db = Database(settings.database_url)
+    try:
+        pending = await db.pending_migrations()
+        await db.upgrade()
+    finally:
+        await db.dispose()
+    if pending:
+        return f"applied {len(pending)} migration(s); schema is current"
+    return "schema is already current"
+
+
+async def pending(settings: Settings) -> list[str]:
+    """Migrations not applied yet."""
+    db = Database(settings.database_url)
+    try:
+        return await db.pending_migrations()
+    finally:
+        await db.dispose()
