@@ -260,3 +260,42 @@ async def open_counts(session: AsyncSession, tenant: str) -> dict[str, int]:
         .group_by(Event.priority)
     )
     return {str(p): int(n) for p, n in rows.all()}
+
+
+async def escalate(session: AsyncSession, alert: Alert, level: int) -> bool:
+    """Raise an open alert to `level` if no one changed its level meanwhile; whether it was."""
+    result = await session.execute(
+        update(Event)
+        .where(
+            Event.id == alert.id,
+            Event.escalation_level == alert.escalation_level,
+            Event.state.in_([AlertState.TRIGGERED.value, AlertState.ACKNOWLEDGED.value]),
+        )
+        .values(
+            escalation_level=level,
+            state=AlertState.TRIGGERED.value,
+            acknowledged_by=None,
+            acknowledged_at=None,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def alerts_in_digest(session: AsyncSession, digest_id: str) -> list[str]:
+    """The alerts a digest counts, once each, in the order they were folded."""
+    rows = await session.scalars(select(Delivery.event_id).where(Delivery.digest_id == digest_id))
+    return list(dict.fromkeys(i for i in rows.all() if i))
+
+
+async def record_action(
+    session: AsyncSession, alert: Alert, verb: str, data: dict[str, Any]
+) -> None:
+    """The delivery audit columns: every post of the alert records the action."""
+    values: dict[str, Any] = {"action_taken": verb, "action_data": data}
+    if verb == "acknowledge":
+        values.update(acknowledged_by=data.get("actor"), acknowledged_at=alert.acknowledged_at)
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.event_id == alert.id, Delivery.kind == DeliveryKind.POST.value)
+        .values(**values)
+    )

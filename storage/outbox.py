@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import DeliveryKind, DeliveryStatus, OutboxItem
+from bot.model import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
-from storage.schema import Delivery, DeliveryAttempt, utcnow
+from storage.schema import Delivery, DeliveryAttempt, new_id, utcnow
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
 
@@ -237,3 +237,81 @@ async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def retry_dead(
+    session: AsyncSession,
+    *,
+    channel_id: str | None,
+    delivery_id: str | None,
+    now: datetime,
+    note: str,
+) -> int:
+    """Queue again the dead deliveries of a channel (or one delivery); how many."""
+    which = Delivery.channel_id == channel_id if channel_id else Delivery.id == delivery_id
+    result = await session.execute(
+        update(Delivery)
+        .where(which, Delivery.status == DeliveryStatus.DEAD.value)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            failures=0,
+            next_attempt_at=now,
+            error_message=note,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class Destination(Protocol):
+    """Where a delivery goes: a channel row, or what the routing cache keeps of one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def integration_id(self) -> str | None: ...
+    @property
+    def target(self) -> str: ...
+
+
+def queue(
+    session: AsyncSession,
+    alert: Alert,
+    channel: Destination,
+    kind: DeliveryKind,
+    now: datetime,
+    *,
+    max_attempts: int,
+    retry_delay_seconds: float,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+    user_id: str | None = None,
+    error_message: str | None = None,
+    action_data: dict[str, Any] | None = None,
+) -> None:
+    """Add one outbox row: the alert to post to (or update on) a channel."""
+    session.add(
+        Delivery(
+            id=new_id(),
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            channel_id=channel.id,
+            integration_id=channel.integration_id,
+            channel_type=channel.type,
+            target=channel.target,
+            kind=kind.value,
+            status=status.value,
+            max_attempts=max_attempts,
+            retry_delay_seconds=retry_delay_seconds,
+            next_attempt_at=now,
+            user_id=user_id,
+            action_data=action_data,
+            priority=alert.priority.value,
+            event_type=alert.event_type,
+            correlation_id=alert.correlation_id,
+            stakeholders=list(alert.stakeholders),
+            error_message=error_message,
+            created_at=now,
+            updated_at=now,
+        )
+    )

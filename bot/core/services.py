@@ -39,5 +39,11 @@ class Services:
     checks: IntegrationChecks
     keys: KeyService
 
+    def config_changed(self) -> None:
+        """Integrations, channels, routes or someone's choices changed: routing reads them anew.
+
+        Other processes see the change when their routing cache expires (seconds)."""
+        self.ingest.cache.invalidate()
+
 
 SERVICES = web.AppKey("services", Services)

@@ -100,7 +100,7 @@ async def slack_installed(
         row.is_active = True
         row.connection_status = "connected"
         row.connection_error = None
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return tenant
 
 

@@ -44,7 +44,7 @@ async def set_override(
                 session, tenant, user_id, kind, values, create=create
             ):
                 raise admin.NotFound(f"{user_id} has no override for {kind}")
-    services.ingest.cache.invalidate()
+    services.config_changed()
 
 
 async def remove_overrides(
@@ -53,7 +53,7 @@ async def remove_overrides(
     """Delete a person's overrides (of one type, or all); how many there were."""
     async with services.db.session() as session, session.begin():
         removed = await config_repo.remove_overrides(session, tenant, user_id, kind)
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return removed
 
 
@@ -81,4 +81,4 @@ async def set_admin_preferences(
     async with services.db.session() as session, session.begin():
         await events_repo.ensure_tenant(session, tenant)
         await config_repo.set_preference(session, tenant, values, actor)
-    services.ingest.cache.invalidate()
+    services.config_changed()

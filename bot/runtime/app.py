@@ -20,9 +20,11 @@ from bot.core.integrations.checks import IntegrationChecks
 from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
 from bot.core.services import SERVICES, Services
+from bot.core.signal import Signal
 from bot.http import events as rest_events
 from bot.http import hooks, ops, pages, provider_hooks
 from bot.http import integrations as rest_integrations
+from bot.http import users as rest_users
 from bot.http.auth import bearer_auth
 from bot.http.errors import json_errors
 from bot.infra.metrics import Metrics
@@ -56,8 +58,8 @@ def build_services(settings: Settings) -> Services:
         headers={"User-Agent": "chatops-bot/0.1"},
     )
     metrics = Metrics()
-    holder: list[DeliveryWorker] = []
-    ingest = IngestService(db, wake=lambda: holder[0].wake() if holder else None)
+    outbox_ready = Signal()
+    ingest = IngestService(db, wake=outbox_ready)
 
     async def on_dead(event: EventIn) -> object:
         return await ingest.submit(event)
@@ -81,7 +83,7 @@ def build_services(settings: Settings) -> Services:
         ),
         on_dead=on_dead,
     )
-    holder.append(worker)
+    outbox_ready.connect(worker.wake)
     actions = ActionService(db, ingest)
     notifier = Notifier(ingest, settings.public_url)
     timeout = settings.sync_timeout_seconds
@@ -126,6 +128,7 @@ def create_app(
     if role in ("all", "web"):
         rest_events.register(app, services)
         rest_integrations.register(app, services)
+        rest_users.register(app, services)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

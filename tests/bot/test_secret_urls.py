@@ -119,3 +119,29 @@ def test_no_secret_sits_in_a_repr(settings: Any) -> None:
     configured = settings.model_copy(update={"teams_app_password": SecretStr("PWSECRET6")})
     shown = " ".join(repr(x) for x in (worker, worker.build, build, configured))
     assert "PWSECRET6" not in shown
+
+
+async def test_the_services_of_a_process_show_no_secret_in_their_repr(settings: Any) -> None:
+    """Everything handlers get (settings, keyring, worker, adapters) printed whole: no secret."""
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from bot.runtime.app import build_services
+
+    key = Fernet.generate_key().decode()
+    configured = settings.model_copy(
+        update={
+            "teams_app_password": SecretStr("PWSECRET7"),
+            "secret_key": SecretStr(key),
+            "api_token": SecretStr("TOKENSECRET7"),
+        }
+    )
+    services = build_services(configured)
+    try:
+        shown = repr(services) + repr(vars(services.worker))
+        for secret in ("PWSECRET7", key, "TOKENSECRET7"):
+            assert secret not in shown
+        assert "Services(" in shown
+    finally:
+        await services.http.aclose()
+        await services.db.dispose()

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
-from bot.model import Alert, AlertState, DeliveryKind, DeliveryStatus, Verb
+from bot.model import Alert, AlertState, Verb
 from storage import events as events_repo
+from storage import outbox
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit, Delivery, Event, utcnow
+from storage.schema import ActionAudit, utcnow
 
 log = logging.getLogger("chatops.actions")
 OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
@@ -120,22 +120,16 @@ class ActionService:
     async def acknowledge_digest(self, digest_id: str, actor: Actor) -> Outcome:
         """Acknowledge every alert folded into a digest; report how many were still open."""
         async with self._db.session() as session:
-            ids = list(
-                (
-                    await session.scalars(
-                        select(Delivery.event_id).where(Delivery.digest_id == digest_id)
-                    )
-                ).all()
-            )
+            ids = await events_repo.alerts_in_digest(session, digest_id)
         applied = 0
-        for alert_id in dict.fromkeys(i for i in ids if i):
+        for alert_id in ids:
             outcome = await self.apply(Verb.ACKNOWLEDGE, alert_id, actor)
             applied += int(outcome.applied)
         if not ids:
             return Outcome(False, "That digest has no alerts.", code="not_found")
         return Outcome(
             applied > 0,
-            f"Acknowledged {applied} of {len(set(ids))} alerts.",
+            f"Acknowledged {applied} of {len(ids)} alerts.",
             code="applied" if applied else "already_acknowledged",
         )
 
@@ -203,21 +197,7 @@ class ActionService:
                 code="max_level",
             )
         level = alert.escalation_level + 1
-        result = await session.execute(
-            update(Event)
-            .where(
-                Event.id == alert.id,
-                Event.escalation_level == alert.escalation_level,
-                Event.state.in_([s.value for s in OPEN]),
-            )
-            .values(
-                escalation_level=level,
-                state=AlertState.TRIGGERED.value,
-                acknowledged_by=None,
-                acknowledged_at=None,
-            )
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not await events_repo.escalate(session, alert, level):
             fresh = await _reload(session, alert.id)
             return Outcome(
                 False,
@@ -251,18 +231,13 @@ class ActionService:
         if not (channel_id or delivery_id):
             return Outcome(False, "There is no job to retry for this alert.", alert, code="no_job")
         # Repeats of a dead-letter alert fold into it: retry every dead delivery of its channel.
-        which = Delivery.channel_id == channel_id if channel_id else Delivery.id == delivery_id
-        result = await session.execute(
-            update(Delivery)
-            .where(which, Delivery.status == DeliveryStatus.DEAD.value)
-            .values(
-                status=DeliveryStatus.PENDING.value,
-                failures=0,
-                next_attempt_at=now,
-                error_message=f"retried by {actor.name}",
-            )
+        count = await outbox.retry_dead(
+            session,
+            channel_id=str(channel_id) if channel_id else None,
+            delivery_id=str(delivery_id) if delivery_id else None,
+            now=now,
+            note=f"retried by {actor.name}",
         )
-        count = int(result.rowcount)  # type: ignore[attr-defined]
         if not count:
             return Outcome(
                 False, "Nothing is dead-lettered there any more.", alert, code="nothing_to_retry"
@@ -280,17 +255,8 @@ class ActionService:
         session: AsyncSession, alert: Alert, verb: Verb, actor: Actor
     ) -> None:
         """The delivery audit columns: every delivery of the alert records the action."""
-        values: dict[str, Any] = {
-            "action_taken": verb.value,
-            "action_data": {"actor": actor.name, "platform": actor.platform},
-        }
-        if verb is Verb.ACKNOWLEDGE:
-            values.update(acknowledged_by=actor.name, acknowledged_at=alert.acknowledged_at)
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.event_id == alert.id, Delivery.kind == DeliveryKind.POST.value)
-            .values(**values)
-        )
+        data = {"actor": actor.name, "platform": actor.platform}
+        await events_repo.record_action(session, alert, verb.value, data)
 
 
 async def _reload(session: AsyncSession, alert_id: str) -> Alert:

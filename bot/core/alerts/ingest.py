@@ -18,9 +18,10 @@ from bot.infra.logs import correlation_id
 from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from storage import config as config_repo
 from storage import events as events_repo
+from storage import outbox
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import Delivery, new_id, utcnow
+from storage.schema import utcnow
 
 log = logging.getLogger("chatops.ingest")
 
@@ -178,29 +179,17 @@ async def queue_posts(
             effective = defaults.effective(system, user)
         settings = effective.get(kind) or system.get(kind) or {}
         enabled = bool(settings.get("enabled", True)) if rule.user_id else True
-        session.add(
-            Delivery(
-                id=new_id(),
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                channel_id=channel.id,
-                integration_id=channel.integration_id,
-                channel_type=channel.type,
-                target=channel.target,
-                kind=DeliveryKind.POST.value,
-                status=(DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED).value,
-                max_attempts=1 + int(settings.get("retry_count", 3)),
-                retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
-                next_attempt_at=now,
-                user_id=rule.user_id,
-                priority=alert.priority.value,
-                event_type=alert.event_type,
-                correlation_id=alert.correlation_id,
-                stakeholders=list(alert.stakeholders),
-                error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
-                created_at=now,
-                updated_at=now,
-            )
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            DeliveryKind.POST,
+            now,
+            max_attempts=1 + int(settings.get("retry_count", 3)),
+            retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
+            status=DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED,
+            user_id=rule.user_id,
+            error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
         )
         queued += int(enabled)
     return queued
@@ -220,27 +209,14 @@ async def queue_updates(
             row.action_data = {"notes": [*(row.action_data or {}).get("notes", []), note][-10:]}
     rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
     for channel in rows.values():
-        session.add(
-            Delivery(
-                id=new_id(),
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                channel_id=channel.id,
-                integration_id=channel.integration_id,
-                channel_type=channel.type,
-                target=channel.target,
-                kind=DeliveryKind.UPDATE.value,
-                status=DeliveryStatus.PENDING.value,
-                max_attempts=4,
-                retry_delay_seconds=10.0,
-                next_attempt_at=now,
-                action_data={"notes": [note]} if note else None,
-                priority=alert.priority.value,
-                event_type=alert.event_type,
-                correlation_id=alert.correlation_id,
-                stakeholders=list(alert.stakeholders),
-                created_at=now,
-                updated_at=now,
-            )
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            DeliveryKind.UPDATE,
+            now,
+            max_attempts=4,
+            retry_delay_seconds=10.0,
+            action_data={"notes": [note]} if note else None,
         )
     return len(rows)

@@ -216,7 +216,7 @@ async def create(
             await admin.add_integration(session, row)
         except admin.Conflict as exc:
             raise InvalidRequest(str(exc)) from None
-    services.ingest.cache.invalidate()
+    services.config_changed()
     log.info("integration created", extra={"integration": row.id, "type": kind.id, "actor": actor})
     return row
 
@@ -249,7 +249,7 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
         _access_settings(row, body)
         after = (list(row.allowed_shard_types or []), _search_of(row))
         row.updated_at = utcnow()
-    services.ingest.cache.invalidate()
+    services.config_changed()
     if before[0] != after[0]:
         await _notice(
             services,
@@ -292,7 +292,7 @@ async def remove(
                 {"integration": row.name, "id": row.id, "by": by},
             )
         )
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return row
 
 

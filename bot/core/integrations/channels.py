@@ -49,7 +49,7 @@ async def add_channel(services: Services, tenant: str, body: dict[str, Any]) -> 
         if body.get("integration"):
             integration = await admin.integration(session, tenant, str(body["integration"]))
         row = await admin.add_channel(session, new_channel(tenant, body, integration))
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return row
 
 
@@ -58,7 +58,7 @@ async def remove_channel(services: Services, tenant: str, ref: str) -> str:
     async with services.db.session() as session, session.begin():
         row = await admin.channel(session, tenant, ref)
         await session.delete(row)
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return row.id
 
 
@@ -71,7 +71,7 @@ async def add_route(
         row = new_route(tenant, body, channel, actor)
         session.add(row)
         await session.flush()
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return row
 
 
@@ -80,7 +80,7 @@ async def remove_route(services: Services, tenant: str, ref: str) -> str:
     async with services.db.session() as session, session.begin():
         row = await admin.route(session, tenant, ref)
         await session.delete(row)
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return row.id
 
 
@@ -119,7 +119,7 @@ async def subscribe(services: Services, place: Place, body: dict[str, Any], acto
         route = new_route(place.tenant, body, channel, actor)
         session.add(route)
         await session.flush()
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return route
 
 
@@ -133,7 +133,7 @@ async def admin_channel_here(services: Services, place: Place, actor: str) -> st
                 place.tenant, "admins.channel", actor, place.platform, {"channel": channel.id}
             )
         )
-    services.ingest.cache.invalidate()
+    services.config_changed()
     return channel.id
 
 
@@ -141,11 +141,11 @@ async def conversation_joined(services: Services, place: Place, config: dict[str
     """The bot was added to a conversation: keep it (and how to reach it) as a channel."""
     async with services.db.session() as session, session.begin():
         await _here(session, place, config)
-    services.ingest.cache.invalidate()
+    services.config_changed()
 
 
 async def conversation_left(services: Services, platform: str, target: str) -> None:
     """The bot was removed from a conversation: stop delivering there."""
     async with services.db.session() as session, session.begin():
         await config_repo.deactivate_channels_at(session, platform, target)
-    services.ingest.cache.invalidate()
+    services.config_changed()
