@@ -18,16 +18,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cards import run_cards  # noqa: E402
-from bench.pipeline import run_pipeline  # noqa: E402
+from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
 from tests.pg import Cluster, find_bindir  # noqa: E402
 
+FLOOR: dict[str, float] = {}  # the bare aiohttp handler's requests a second, this run
+
 
 def _row(name: str, result: dict[str, float]) -> str:
+    share = result["ingest_per_s"] / FLOOR["aiohttp"] * 100 if FLOOR else float("nan")
     return (
         f"{name:<14} {int(result['events']):>7} {result['ingest_per_s']:>10.0f} "
-        f"{result['delivered_per_s']:>12.0f} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f}"
+        f"{share:>8.1f}% {result['delivered_per_s']:>12.0f} {result['p50_ms']:>9.1f} "
+        f"{result['p99_ms']:>9.1f}"
     )
 
 
@@ -137,8 +141,14 @@ def main() -> int:
         "(saturated), and 300 events at 20 a second (paced); webhook sink on loopback; "
         f"CPUs: {os.cpu_count()}"
     )
+    FLOOR["aiohttp"] = asyncio.run(bare_floor(max(args.events, 4000), args.concurrency))
     print(
-        f"{'database':<14} {'events':>7} {'ingest/s':>10} {'delivered/s':>12} "
+        f"floor: a bare aiohttp handler answering 202, same client, same concurrency: "
+        f"{FLOOR['aiohttp']:.0f} requests/s",
+        flush=True,
+    )
+    print(
+        f"{'database':<14} {'events':>7} {'ingest/s':>10} {'of floor':>9} {'delivered/s':>12} "
         f"{'p50 ms':>9} {'p99 ms':>9}"
     )
     if args.only in (None, "sqlite"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,6 +71,45 @@ async def store(
     raise RuntimeError(f"could not store event with dedup key {dedup_key!r}")
 
 
+OpenRows = dict[tuple[str, str], Event]
+
+
+async def open_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> OpenRows:
+    """The open events with these (tenant, dedup key) pairs, in one query, locked for update
+    where the database can."""
+    if not keys:
+        return {}
+    query = (
+        select(Event)
+        .where(tuple_(Event.tenant_id, Event.open_key).in_(sorted(set(keys))))
+        .with_for_update()
+    )
+    return {(r.tenant_id, str(r.open_key)): r for r in (await session.scalars(query)).all()}
+
+
+def store_among(
+    session: AsyncSession, rows: OpenRows, event: EventIn, dedup_key: str, now: datetime
+) -> Stored | None:
+    """`store` for a batch whose open events `open_rows` loaded: no query of its own.
+
+    `rows` follows the batch: an alert opened here is there for the next repeat, a resolved
+    one leaves it. The rows are written when the session flushes, in a few statements.
+    """
+    found = (event.tenant, dedup_key)
+    existing = rows.get(found)
+    if existing is not None:
+        stored = _repeat(existing, event, now)
+        if stored.resolved_now:
+            del rows[found]
+        return stored
+    if event.resolve:
+        return None
+    row = _new_row(event, dedup_key, now)
+    session.add(row)
+    rows[found] = row
+    return Stored(alert=to_alert(row), deduplicated=False)
+
+
 def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
     return Event(
         id=new_id(),
@@ -87,6 +126,7 @@ def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
         open_key=dedup_key,
         state=AlertState.TRIGGERED.value,
         occurrences=1,
+        escalation_level=0,
         first_seen=now,
         last_seen=now,
         correlation_id=event.correlation_id,
@@ -299,3 +339,11 @@ async def record_action(
         .where(Delivery.event_id == alert.id, Delivery.kind == DeliveryKind.POST.value)
         .values(**values)
     )
+
+
+async def get_many(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, Alert]:
+    """Alerts by id, in one query."""
+    if not event_ids:
+        return {}
+    rows = await session.scalars(select(Event).where(Event.id.in_(sorted(set(event_ids)))))
+    return {r.id: to_alert(r) for r in rows.all()}

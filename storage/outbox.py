@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import Alert, DeliveryKind, DeliveryStatus, OutboxItem
@@ -315,3 +315,26 @@ def queue(
             updated_at=now,
         )
     )
+
+
+async def post_refs(
+    session: AsyncSession, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """`post_ref` for many (event, channel) pairs in one query: the first card posted of each."""
+    if not pairs:
+        return {}
+    query = (
+        select(Delivery.event_id, Delivery.channel_id, Delivery.message_ref)
+        .where(
+            tuple_(Delivery.event_id, Delivery.channel_id).in_(sorted(set(pairs))),
+            Delivery.kind == DeliveryKind.POST.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+            Delivery.message_ref.is_not(None),
+        )
+        .order_by(Delivery.sent_at.desc())
+    )
+    refs: dict[tuple[str, str], str] = {}
+    for event_id, channel_id, ref in (await session.execute(query)).all():
+        if ref:
+            refs[(str(event_id), str(channel_id))] = str(ref)  # the earliest is written last
+    return refs

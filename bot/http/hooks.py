@@ -26,12 +26,7 @@ def register(app: web.Application, services: Services) -> None:
                 events = parse(await read_json(request), tenant=tenant)
             except InvalidEvent as exc:
                 raise ApiError(400, exc.code, str(exc)) from None
-            results = []
-            async with services.db.session() as session, session.begin():
-                for event in events:
-                    results.append(await services.ingest.submit_in(session, event))
-            if any(r.deliveries for r in results):
-                services.worker.wake()
+            results = await services.ingest.submit_many(events)
             for event, result in zip(events, results, strict=True):
                 services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
             return web.json_response(

@@ -266,17 +266,21 @@ async def test_a_failed_request_leaves_its_tenant_usable(
     """A request that fails after creating a new tenant rolls back; the next one still works."""
     from storage import events as events_repo
 
-    real_store = events_repo.store
-    calls = 0
+    def failing_once(real: Any) -> Any:
+        calls = 0
 
-    async def store_failing_once(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise RuntimeError("the database went away mid-request")
-        return await real_store(*args, **kwargs)
+        async def fail_first(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("the database went away mid-request")
+            return await real(*args, **kwargs)
 
-    monkeypatch.setattr(events_repo, "store", store_failing_once)
+        return fail_first
+
+    # Both ways an event is written fail once: in a batch, then alone when the batch failed.
+    monkeypatch.setattr(events_repo, "open_rows", failing_once(events_repo.open_rows))
+    monkeypatch.setattr(events_repo, "store", failing_once(events_repo.store))
     first = await client.post("/api/v1/events", json={"title": "x", "tenant": "newten"})
     assert first.status == 500
     second = await client.post("/api/v1/events", json={"title": "y", "tenant": "newten"})

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,12 @@ from adapters.registry import BuildOptions
 from bot.core.config_cache import ConfigCache
 from bot.core.delivery.limits import Circuits, RateLimits, backoff
 from bot.core.delivery.records import dead_letter_event, summary, target_of
+from bot.core.group import GroupCommit
 from bot.infra.logs import correlation_id
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring, SecretKeyError
 from bot.model import (
+    Alert,
     ChannelInfo,
     Delivered,
     DeliveryKind,
@@ -67,6 +70,16 @@ class WorkerOptions:
 
 
 DeadLetterHook = Callable[[EventIn], Awaitable[object]]
+Loaded = tuple[ChannelInfo, str | None] | None  # a channel and its encrypted credentials
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a claimed row needs, read with the claim: its channel, its alert, its card."""
+
+    channel: Loaded = None
+    alert: Alert | None = None
+    ref: str | None = None  # the posted card an update edits
 
 
 class DeliveryWorker:
@@ -93,6 +106,7 @@ class DeliveryWorker:
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._writes = GroupCommit(db)  # outcomes landing together share one transaction
         self._next_start: dict[str, float] = {}
 
     def wake(self) -> None:
@@ -131,8 +145,9 @@ class DeliveryWorker:
             items = await outbox.claim(
                 session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
             )
+            claimed = await self._read_for(session, items)
         for item in items:
-            task = asyncio.create_task(self._guarded(item))
+            task = asyncio.create_task(self._guarded(item, claimed[item.id]))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         return len(items)
@@ -142,10 +157,41 @@ class DeliveryWorker:
         while self._inflight:
             await asyncio.wait(self._inflight)
 
-    async def _guarded(self, item: OutboxItem) -> None:
+    async def _read_for(self, session: AsyncSession, items: list[OutboxItem]) -> dict[str, Claimed]:
+        """Channels, alerts and posted cards of a claimed batch, in a few queries."""
+        channels: dict[str, Loaded] = {}
+
+        def read_channel(channel_id: str) -> Awaitable[Loaded]:
+            return config_repo.channel(session, channel_id)
+
+        for channel_id in dict.fromkeys(i.channel_id for i in items if i.channel_id):
+            channels[channel_id] = await self._cache.get(
+                ("channel", channel_id), partial(read_channel, channel_id)
+            )
+        alerts = await events_repo.get_many(session, [i.event_id for i in items if i.event_id])
+        refs = await outbox.post_refs(
+            session,
+            [
+                (i.event_id, i.channel_id)
+                for i in items
+                if i.kind is DeliveryKind.UPDATE and i.event_id and i.channel_id
+            ],
+        )
+        return {
+            i.id: Claimed(
+                channels.get(i.channel_id) if i.channel_id else None,
+                alerts.get(i.event_id) if i.event_id else None,
+                refs.get((i.event_id, i.channel_id))
+                if i.kind is DeliveryKind.UPDATE and i.event_id and i.channel_id
+                else i.message_ref,
+            )
+            for i in items
+        }
+
+    async def _guarded(self, item: OutboxItem, claimed: Claimed | None = None) -> None:
         async with self._slots:
             try:
-                await self._process(item)
+                await self._process(item, claimed or Claimed())
             except Exception as exc:
                 log.exception("delivery crashed", extra={"delivery_id": item.id})
                 await self._crashed(item, exc)
@@ -168,29 +214,19 @@ class DeliveryWorker:
         except Exception:
             log.exception("could not record a crashed delivery", extra={"delivery_id": item.id})
 
-    async def _process(self, item: OutboxItem) -> None:
+    async def _process(self, item: OutboxItem, claimed: Claimed) -> None:
         if item.attempts > item.max_attempts + RATE_LIMIT_TRIES + CLAIMS_PAST_BUDGET:
             # Claimed again and again without an outcome: each try died before recording it.
             error = f"gave up after {item.attempts - 1} tries that never finished"
             return await self._dead(item, error, None, None)
-        async with self._db.session() as session:
-            loaded = None
-            if item.channel_id:
-                channel_id = item.channel_id
-                loaded = await self._cache.get(
-                    ("channel", channel_id), lambda: config_repo.channel(session, channel_id)
-                )
-            alert = await events_repo.get(session, item.event_id) if item.event_id else None
-            digest = None
-            if item.kind is DeliveryKind.DIGEST:
+        loaded, alert, ref = claimed.channel, claimed.alert, claimed.ref
+        digest, folded_into = None, None
+        if item.kind is DeliveryKind.DIGEST:
+            async with self._db.session() as session:
                 digest = await digests.load(session, item.id, utcnow())
-            ref, folded_into = item.message_ref, None
-            if item.kind is DeliveryKind.UPDATE and item.event_id and item.channel_id:
-                ref = await outbox.post_ref(session, item.event_id, item.channel_id)
-                if ref is None:
-                    folded_into = await digests.digest_showing(
-                        session, item.event_id, item.channel_id
-                    )
+        if item.kind is DeliveryKind.UPDATE and ref is None and item.event_id and item.channel_id:
+            async with self._db.session() as session:
+                folded_into = await digests.digest_showing(session, item.event_id, item.channel_id)
         correlation_id.set(alert.correlation_id if alert else None)
         if loaded is None or not loaded[0].is_active:
             return await self._dead(item, "the channel was removed or disabled", None, None)
@@ -302,7 +338,9 @@ class DeliveryWorker:
         delivered: Delivered,
         message: Outgoing,
     ) -> None:
-        async with self._db.session() as session, session.begin():
+        payload, target = summary(message), target_of(channel)
+
+        async def record(session: AsyncSession) -> bool:
             await outbox.record_attempt(
                 session, item, started=started, status_code=delivered.status_code, error=None
             )
@@ -311,11 +349,14 @@ class DeliveryWorker:
                 item,
                 status_code=delivered.status_code,
                 ref=delivered.ref,
-                payload=summary(message),
-                target=target_of(channel),
+                payload=payload,
+                target=target,
             )
             if kept and message.digest is not None:
                 await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
+            return kept
+
+        kept = await self._writes.run(record)
         if not kept:
             log.warning(
                 "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}
@@ -340,7 +381,16 @@ class DeliveryWorker:
         reason = type(exc).__name__
         self._metrics.failed.labels(channel.type, item.priority.value, reason).inc()
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-        async with self._db.session() as session, session.begin():
+        wait: float | None = None
+        failed = True
+        if isinstance(exc, RateLimited) and item.attempts < item.max_attempts + RATE_LIMIT_TRIES:
+            self._limits.bucket(channel.id, channel.rate_per_minute).pause(exc.retry_after)
+            wait = exc.retry_after + self._rng.uniform(0, 0.1 * exc.retry_after + 0.05)
+            failed = False
+        elif exc.retryable:
+            wait = self._backoff(item)
+
+        async def record(session: AsyncSession) -> None:
             await outbox.record_attempt(
                 session,
                 item,
@@ -349,40 +399,42 @@ class DeliveryWorker:
                 error=error,
                 retry_after=retry_after,
             )
-            if (
-                isinstance(exc, RateLimited)
-                and item.attempts < item.max_attempts + RATE_LIMIT_TRIES
-            ):
-                self._limits.bucket(channel.id, channel.rate_per_minute).pause(exc.retry_after)
-                wait = exc.retry_after + self._rng.uniform(0, 0.1 * exc.retry_after + 0.05)
+            if wait is not None:
                 await outbox.mark_retry(
                     session,
                     item,
                     when=utcnow() + timedelta(seconds=wait),
                     error=error,
                     status_code=exc.status_code,
-                    failed=False,
+                    failed=failed,
                 )
-                log.warning("rate limited", extra={"delivery_id": item.id, "retry_after": wait})
-                return
-            if exc.retryable and await self._retry_with_backoff(
-                session, item, error, exc.status_code
-            ):
-                log.warning(
-                    "delivery failed; will retry", extra={"delivery_id": item.id, "error": error}
-                )
-                return
+
+        await self._writes.run(record)
+        if wait is not None and not failed:
+            log.warning("rate limited", extra={"delivery_id": item.id, "retry_after": wait})
+            return
+        if wait is not None:
+            log.warning(
+                "delivery failed; will retry", extra={"delivery_id": item.id, "error": error}
+            )
+            return
         if isinstance(exc, AuthError) and channel.integration_id:
             await self._disconnect(channel.integration_id, error)
         await self._dead(item, error, exc.status_code, channel)
+
+    def _backoff(self, item: OutboxItem) -> float | None:
+        """The exponential, jittered pause before the next try, or None: the budget is spent."""
+        if item.failures + 1 >= item.max_attempts:
+            return None
+        return backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
 
     async def _retry_with_backoff(
         self, session: AsyncSession, item: OutboxItem, error: str, status_code: int | None
     ) -> bool:
         """Schedule another try after an exponential, jittered pause while the budget lasts."""
-        if item.failures + 1 >= item.max_attempts:
+        wait = self._backoff(item)
+        if wait is None:
             return False
-        wait = backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
         await outbox.mark_retry(
             session,
             item,
@@ -403,22 +455,22 @@ class DeliveryWorker:
         log.error("integration disconnected", extra={"integration": integration_id, "error": error})
 
     async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
-        async with self._db.session() as session, session.begin():
+        when = utcnow() + timedelta(seconds=seconds)
+
+        async def record(session: AsyncSession) -> None:
             await outbox.mark_retry(
-                session,
-                item,
-                when=utcnow() + timedelta(seconds=seconds),
-                error=note,
-                status_code=None,
-                failed=False,
-                counted=False,
+                session, item, when=when, error=note, status_code=None, failed=False, counted=False
             )
+
+        await self._writes.run(record)
 
     async def _dead(
         self, item: OutboxItem, error: str, status_code: int | None, channel: ChannelInfo | None
     ) -> None:
-        async with self._db.session() as session, session.begin():
-            moved = await outbox.mark_dead(session, item, error=error, status_code=status_code)
+        async def record(session: AsyncSession) -> bool:
+            return await outbox.mark_dead(session, item, error=error, status_code=status_code)
+
+        moved = await self._writes.run(record)
         if not moved:
             return
         kind = channel.type if channel else item.channel_type

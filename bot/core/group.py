@@ -1,0 +1,64 @@
+"""Group commit: writes that arrive while another is being committed wait for it, then
+share one transaction.
+
+With one SQLite connection (or a few PostgreSQL ones) the cost of a write is mostly per
+transaction and per round trip, not per row: delivery outcomes that land together are written
+together. Alone, a write is committed at once; under load, many share a commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+
+
+class GroupCommit:
+    """Runs each write (a function of a session) in a transaction shared with its neighbours.
+
+    A write must do database work only: if the shared transaction fails, every write of it
+    runs again in a transaction of its own, so one failing write fails only its caller.
+    """
+
+    def __init__(self, db: Database, *, most: int = 200) -> None:
+        self._db = db
+        self._most = most
+        self._waiting: deque[tuple[Work, asyncio.Future[Any]]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Commit `work` (with whatever else is waiting) and return what it returned."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await asyncio.shield(done)
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(0)  # writes made in this turn of the loop join the batch
+            batch = [self._waiting.popleft() for _ in range(min(self._most, len(self._waiting)))]
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        try:
+            async with self._db.session() as session, session.begin():
+                results = [await work(session) for work, _ in batch]
+        except Exception as exc:
+            if len(batch) > 1:
+                for one in batch:
+                    await self._commit([one])
+            elif not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
