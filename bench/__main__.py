@@ -21,6 +21,7 @@ from bench.cards import run_cards  # noqa: E402
 from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
+from bench.storm import run_storm  # noqa: E402
 from tests.pg import Cluster, find_bindir  # noqa: E402
 
 FLOOR: dict[str, float] = {}  # the bare aiohttp handler's requests a second, this run
@@ -105,7 +106,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--only", choices=["cards", "slack", "scheduling", "sqlite", "postgres"])
+    parser.add_argument(
+        "--only", choices=["cards", "slack", "storm", "scheduling", "sqlite", "postgres"]
+    )
     parser.add_argument("--integrations", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--cards", type=int, default=10_000)
@@ -131,6 +134,18 @@ def main() -> int:
             flush=True,
         )
         if args.only == "slack":
+            return 0
+    if args.only in (None, "storm"):
+        for count in (100, 1000):
+            storm = asyncio.run(run_storm(count))
+            print(
+                f"storm: {count} alerts in one Alertmanager webhook to one Slack channel "
+                f"(fake Slack, 1 message/s, 429 beyond): all visible {storm['visible_s']:.1f} s "
+                f"after the webhook was answered; {storm['calls']:.0f} chat.* calls, "
+                f"{storm['rate_limited']:.0f} x 429",
+                flush=True,
+            )
+        if args.only == "storm":
             return 0
     if args.only in (None, "scheduling"):
         bench_scheduling(args.integrations, args.seconds)

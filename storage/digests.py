@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
@@ -15,8 +16,15 @@ WINDOW = timedelta(minutes=5)  # a digest keeps absorbing alerts for this long
 SHOWN = 3  # alerts a digest shows in full
 
 
-async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tuple[str, int]:
-    """Fold every waiting new card of the item's channel into its open digest.
+async def fold(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    now: datetime,
+    also: Sequence[OutboxItem] = (),
+) -> tuple[str, int]:
+    """Fold every waiting new card of the item's channel into its open digest, with the item
+    and the other rows of that channel the caller holds leases on (`also`).
 
     Returns the digest's id and how many cards were folded. A digest that was already
     posted is queued again, so the message in the channel is updated in place.
@@ -31,7 +39,10 @@ async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tup
         Delivery.message_ref.is_(None),
         or_(
             Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
-            and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until),
+            *(
+                and_(Delivery.id == held.id, Delivery.lease_until == held.lease_until)
+                for held in (item, *also)
+            ),
         ),
     )
     result = await session.execute(
@@ -50,6 +61,17 @@ async def fold(session: AsyncSession, item: OutboxItem, *, now: datetime) -> tup
         digest.next_attempt_at = now
         digest.failures = 0
     return digest.id, folded
+
+
+async def absorbing(session: AsyncSession, channel_id: str, now: datetime) -> bool:
+    """Whether the channel has a digest still taking in alerts (a storm within the window)."""
+    query = select(Delivery.id).where(
+        Delivery.channel_id == channel_id,
+        Delivery.kind == DeliveryKind.DIGEST.value,
+        Delivery.created_at >= now - WINDOW,
+        Delivery.status != DeliveryStatus.DEAD.value,
+    )
+    return (await session.scalar(query.limit(1))) is not None
 
 
 async def _open_digest(session: AsyncSession, item: OutboxItem, now: datetime) -> Delivery:

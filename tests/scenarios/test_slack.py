@@ -185,6 +185,41 @@ async def test_a_storm_never_meets_a_429_and_every_alert_is_visible(
     assert slack.rate_limited == []
 
 
+@pytest.mark.parametrize("count", [100, 1000])
+async def test_a_storm_in_one_webhook_is_one_digest_and_no_trickle(
+    bot: Client, slack: FakeSlack, count: int
+) -> None:
+    """Alertmanager sends a storm in one webhook: the channel gets what its rate allows at
+    once and one digest counting the rest, not a card every second for minutes."""
+    reply = await slash(bot, "subscribe")
+    assert "Subscribed" in (await reply.json())["text"]
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": "Disk", "host": f"h{i}"},
+            "fingerprint": f"f{i}",
+        }
+        for i in range(count)
+    ]
+    before = len(slack.calls)
+    resp = await bot.post("/hooks/alertmanager", json={"status": "firing", "alerts": alerts})
+    assert resp.status == 202
+
+    def visible() -> int:
+        shown = 0
+        for message in slack.in_channel("C111"):
+            counted = re.match(r"📚 (\d+) alerts", message.text)
+            shown += int(counted.group(1)) if counted else 1
+        return shown
+
+    await eventually(lambda: visible() == count, within=30, interval=0.1)
+    posts = [m for m, _ in slack.calls[before:] if m == "chat.postMessage"]
+    assert len(posts) <= 3, posts  # the rate's worth of cards, then one digest
+    assert slack.rate_limited == []
+    listed = await (await bot.get("/api/v1/events?limit=500")).json()
+    assert listed["total"] == count  # every folded alert is still an alert of its own
+
+
 async def test_a_revoked_token_disconnects_the_integration_and_tells_the_admins(
     bot: Client, slack: FakeSlack
 ) -> None:

@@ -39,6 +39,11 @@ class TokenBucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
+    def available(self) -> int:
+        """Whole tokens free now, without taking any."""
+        self._refill()
+        return max(0, int(self.tokens))
+
     def pause(self, seconds: float) -> None:
         """The destination said to wait: no tokens until `seconds` from now."""
         self._refill()

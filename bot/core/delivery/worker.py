@@ -146,6 +146,10 @@ class DeliveryWorker:
                 session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
             )
             claimed = await self._read_for(session, items)
+            sending = await self._fold_storms(session, items, claimed)
+        if len(sending) < len(items):
+            self.wake()  # the digest they went into is due now
+        items = sending
         for item in items:
             task = asyncio.create_task(self._guarded(item, claimed[item.id]))
             self._inflight.add(task)
@@ -187,6 +191,43 @@ class DeliveryWorker:
             )
             for i in items
         }
+
+    async def _fold_storms(
+        self, session: AsyncSession, items: list[OutboxItem], claimed: dict[str, Claimed]
+    ) -> list[OutboxItem]:
+        """A channel sent more new cards than its rate lets out soon: fold them at once.
+
+        Per channel, as many of the claimed new cards as its rate allows now are sent, the
+        most severe first; the rest, with every card waiting for the channel, go into its
+        digest in the same transaction, so a storm is visible in one message within a send.
+        """
+        posts: dict[str, list[OutboxItem]] = {}
+        for item in items:
+            loaded = claimed[item.id].channel
+            if item.kind is DeliveryKind.POST and item.message_ref is None and loaded:
+                posts.setdefault(loaded[0].id, []).append(item)
+        folded: set[str] = set()
+        now = utcnow()
+        for channel_id, waiting in posts.items():
+            channel = claimed[waiting[0].id].channel
+            assert channel is not None
+            key, per_minute = _rate_key(waiting[0], channel[0])
+            free = self._limits.bucket(key, per_minute).available()
+            if len(waiting) <= free:
+                continue
+            backlog = await outbox.backlog(session, channel_id)
+            behind = (len(waiting) - free + backlog) * 60.0 / per_minute > DIGEST_AFTER_SECONDS
+            if not behind and not await digests.absorbing(session, channel_id, now):
+                continue
+            waiting.sort(key=lambda i: (-i.priority.rank, i.created_at))
+            extra = waiting[free:]
+            digest_id, count = await digests.fold(session, extra[0], now=now, also=extra[1:])
+            folded.update(i.id for i in extra)
+            log.warning(
+                "channel over its rate: alerts folded into a digest",
+                extra={"channel": channel[0].name, "digest_id": digest_id, "folded": count},
+            )
+        return [i for i in items if i.id not in folded]
 
     async def _guarded(self, item: OutboxItem, claimed: Claimed | None = None) -> None:
         async with self._slots:
@@ -282,7 +323,8 @@ class DeliveryWorker:
         now = utcnow()
         async with self._db.session() as session, session.begin():
             waiting = await outbox.backlog(session, channel.id) + 1
-            if waiting * 60.0 / channel.rate_per_minute <= DIGEST_AFTER_SECONDS:
+            behind = waiting * 60.0 / channel.rate_per_minute > DIGEST_AFTER_SECONDS
+            if not behind and not await digests.absorbing(session, channel.id, now):
                 return False
             digest_id, folded = await digests.fold(session, item, now=now)
         log.warning(
