@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -397,3 +398,15 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SendPace(Base):
+    """A destination's next free send slot (seconds since the epoch, database clock).
+
+    Used on PostgreSQL, where several worker processes send to the same channels.
+    """
+
+    __tablename__ = "send_paces"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+    paused_until: Mapped[float] = mapped_column(Float, server_default="0")  # a 429's Retry-After

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp.test_utils import TestClient
 
 
@@ -76,3 +78,35 @@ def chatops_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str
         )
 
     return chatops
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_bot(env: dict[str, str], port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """The real program (`python -m bot run`) on `port`, its output appended to `log`."""
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(port), *extra],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=handle,
+        stderr=handle,
+    )
+
+
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            assert proc.poll() is None, "the bot exited during start-up"
+            try:
+                if (await http.get(f"{base}/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the bot did not become ready")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,40 +13,9 @@ import pytest
 
 from tests.conftest import API_TOKEN
 from tests.fakes.sink import Sink
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port, start_bot, wait_healthy
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_bot(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=handle,
-        stderr=handle,
-    )
-
-
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            assert proc.poll() is None, "the bot exited during start-up"
-            try:
-                if (await http.get(f"{base}/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the bot did not become ready")
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.scenarios.test_crash_recovery import free_port, wait_healthy
+from tests.helpers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 

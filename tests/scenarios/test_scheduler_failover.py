@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
 from tests.pg import Cluster
-from tests.scenarios.test_crash_recovery import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

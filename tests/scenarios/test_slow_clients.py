@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import API_TOKEN
-from tests.scenarios.test_crash_recovery import free_port, start_bot, wait_healthy
+from tests.helpers import free_port, start_bot, wait_healthy
 
 SLOW = 200  # connections, each trickling its request a byte at a time
 

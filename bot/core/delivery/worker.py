@@ -19,6 +19,7 @@ from adapters.factory import AdapterFactory
 from adapters.registry import BuildOptions
 from bot.core.config_cache import ConfigCache
 from bot.core.delivery.limits import Circuits, RateLimits, backoff
+from bot.core.delivery.pacing import SharedPace
 from bot.core.delivery.records import dead_letter_event, summary, target_of
 from bot.core.group import GroupCommit
 from bot.infra.logs import correlation_id
@@ -46,6 +47,11 @@ RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not en
 CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before dead-letter
 UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
+
+
+# A destination allowed a thousand sends a second or more is not paced across processes:
+# each process keeps its own bucket, and sends skip the shared slot's statement.
+SHARED_BELOW_PER_MINUTE = 60_000.0
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,19 @@ class DeliveryWorker:
         self._rng = rng or random.Random()
         self.factory = factory or AdapterFactory(http, options.build)
         self._limits = RateLimits()
+        # Several processes may send on PostgreSQL: there a channel's slots are shared.
+        self._shared = None if db.is_sqlite else SharedPace(db)
         self._circuits = Circuits()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._writes = GroupCommit(db)  # outcomes landing together share one transaction
         self._next_start: dict[str, float] = {}
+
+    def _shared_pace(self, per_minute: float) -> SharedPace | None:
+        """The slots shared with other processes for a destination at this rate, or None
+        when this process's own buckets pace it (SQLite; SHARED_BELOW_PER_MINUTE or more)."""
+        return self._shared if per_minute < SHARED_BELOW_PER_MINUTE else None
 
     def wake(self) -> None:
         """New work was committed: look now instead of at the next poll."""
@@ -212,7 +225,12 @@ class DeliveryWorker:
             channel = claimed[waiting[0].id].channel
             assert channel is not None
             key, per_minute = _rate_key(waiting[0], channel[0])
-            free = self._limits.bucket(key, per_minute).available()
+            shared = self._shared_pace(per_minute)
+            free = (
+                await shared.free(session, key)
+                if shared
+                else self._limits.bucket(key, per_minute).available()
+            )
             if len(waiting) <= free:
                 continue
             backlog = await outbox.backlog(session, channel_id)
@@ -310,7 +328,15 @@ class DeliveryWorker:
             await self._retry_later(item, blocked, None)
             return True
         key, rate = _rate_key(item, channel)
-        wait = self._limits.bucket(key, rate).take()
+        shared = self._shared_pace(rate)
+        if shared:
+            wait = await shared.take(key, rate)
+            blocked = circuit.blocked_for(self._circuits.now())  # it may have opened meanwhile
+            if wait <= 0 and blocked > 0:
+                await self._retry_later(item, blocked, None)
+                return True
+        else:
+            wait = self._limits.bucket(key, rate).take()
         if wait <= 0:
             return False
         if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
@@ -427,6 +453,9 @@ class DeliveryWorker:
         failed = True
         if isinstance(exc, RateLimited) and item.attempts < item.max_attempts + RATE_LIMIT_TRIES:
             self._limits.bucket(channel.id, channel.rate_per_minute).pause(exc.retry_after)
+            shared = self._shared_pace(channel.rate_per_minute)
+            if shared:
+                await shared.pause(channel.id, exc.retry_after)
             wait = exc.retry_after + self._rng.uniform(0, 0.1 * exc.retry_after + 0.05)
             failed = False
         elif exc.retryable:
