@@ -1,37 +1,60 @@
-"""The Slack acknowledge path against a bare Bolt app that only acknowledges the same payload.
+"""The Slack acknowledge path under concurrent clicks, beside a bare Bolt app.
 
-Ours: signed `block_actions` → HTTP 200 → state change committed (waited for). Bare: the
-same signed request to a Bolt app whose listener only calls `ack()`.
+Ours: the real program (`python -m bot run`, SQLite or PostgreSQL) takes signed
+`block_actions` clicks, one distinct alert per request, `concurrency` at a time; the run ends
+when every alert is acknowledged in the database. Bare: a Bolt app in its own process whose
+listener only calls `ack()`, driven by the same client with the same signed payloads. CPU is
+the server process's own (user + system), read from /proc.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+import aiohttp
 
-from bot.infra.settings import Settings
-from bot.model import EventIn
-from bot.runtime.app import SERVICES, create_app
-from storage import events as events_repo
+from bench.pipeline import TOKEN, _free_port, _ready, cpu_seconds, start_bot
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
 from tests.fixtures import FIXTURES
 
 FIXTURE = FIXTURES / "slack" / "block_actions.bolt_test.json"
 
+BARE_BOLT = """
+import sys
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+secret, token, api, port = sys.argv[1:5]
+bolt = AsyncApp(signing_secret=secret, token=token,
+                client=AsyncWebClient(token=token, base_url=api))
+
+@bolt.action("acknowledge")
+async def only_ack(ack):
+    await ack()
+
+async def handle(request):
+    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+app = web.Application()
+app.router.add_post("/slack/events", handle)
+app.router.add_get("/ready", lambda r: web.json_response({}))
+web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
+"""
+
 
 def click_body(alert_id: str) -> str:
+    """A signed-to-be `block_actions` payload (Slack's published sample) clicking Acknowledge."""
     payload = json.loads(FIXTURE.read_text())
     payload["user"] = {"id": "U222", "username": "u", "name": "u", "team_id": TEAM_ID}
     payload["team"]["id"] = TEAM_ID
@@ -40,88 +63,123 @@ def click_body(alert_id: str) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def _timed_posts(client: TestClient, bodies: list[str]) -> list[float]:  # type: ignore[type-arg]
-    times = []
-    for body in bodies:
-        started = time.perf_counter()
-        resp = await client.post(
-            "/slack/events",
-            data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
-        )
-        await resp.read()
-        assert resp.status == 200, resp.status
-        times.append(time.perf_counter() - started)
-    return times
+async def _clicks(base: str, bodies: list[str], concurrency: int) -> tuple[float, list[float]]:
+    """Post every body, `concurrency` at a time; the wall time and each request's latency."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(base, connector=connector) as load:
+
+        async def click(body: str) -> None:
+            async with gate:
+                headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+                started = time.perf_counter()
+                async with load.post("/slack/events", data=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"a click was answered {resp.status}")
+                latencies.append(time.perf_counter() - started)
+
+        begin = time.perf_counter()
+        await asyncio.gather(*(click(b) for b in bodies))
+        return time.perf_counter() - begin, latencies
 
 
-async def ours(count: int) -> dict[str, float]:
-    slack = await FakeSlack().start()
-    data = tempfile.mkdtemp(prefix="chatops-bench-slack-")
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{data}/b.db",
-        data_dir=data,
-        slack_signing_secret=SecretStr(SIGNING_SECRET),
-        slack_bot_token=SecretStr(BOT_TOKEN),
-        slack_api_url=slack.url,
-        log_level="WARNING",
-        _env_file=None,
-    )  # type: ignore[call-arg]
-    app = create_app(settings)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        services = app[SERVICES]
-        ids = [
-            (await services.ingest.submit(EventIn(title=f"a{i}", dedup_key=f"a{i}"))).id
-            for i in range(count)
-        ]
-        bodies = [click_body(str(i)) for i in ids]
-        await _timed_posts(client, bodies[:5])  # warm up: auth.test, tenant binding
-        started = time.perf_counter()
-        http = await _timed_posts(client, bodies[5:])
-        while True:
-            async with services.db.session() as session:
-                alerts = [await events_repo.get(session, str(i)) for i in ids[5:]]
-            if all(a is not None and a.state.value == "acknowledged" for a in alerts):
-                break
-            await asyncio.sleep(0.005)
-        committed = time.perf_counter() - started
-    await slack.stop()
+def _figures(count: int, wall: float, latencies: list[float], cpu: float) -> dict[str, float]:
+    ordered = sorted(latencies)
     return {
-        "http_p50_ms": statistics.median(http) * 1000,
-        "per_click_committed_ms": committed / len(http) * 1000,
+        "clicks": count,
+        "per_s": count / wall,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
+        "cpu_ms": cpu / count * 1000,
     }
 
 
-async def bare(count: int) -> dict[str, float]:
+async def ours(database_url: str, count: int, concurrency: int) -> dict[str, float]:
+    """The real program: clicks answered, then every acknowledgement committed."""
     slack = await FakeSlack().start()
-    bolt = AsyncApp(
-        signing_secret=SIGNING_SECRET,
-        token=BOT_TOKEN,
-        client=AsyncWebClient(token=BOT_TOKEN, base_url=slack.url),
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = tempfile.mkdtemp(prefix="chatops-bench-ack-")
+    proc = start_bot(
+        database_url,
+        port,
+        data,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=slack.url,
     )
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        await _ready(base, proc)
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(base, headers=headers, connector=connector) as api:
+            gate = asyncio.Semaphore(concurrency)
 
-    @bolt.action("acknowledge")
-    async def only_ack(ack: Any) -> None:
-        await ack()
+            async def alert(i: int) -> str:
+                async with gate, api.post("/api/v1/events", json={"title": f"a{i}"}) as resp:
+                    return str((await resp.json())["id"])
 
-    async def handle(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+            ids = await asyncio.gather(*(alert(i) for i in range(count + 5)))
 
-    app = web.Application()
-    app.router.add_post("/slack/events", handle)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        bodies = [click_body(f"x{i}") for i in range(count)]
-        await _timed_posts(client, bodies[:5])
-        started = time.perf_counter()
-        http = await _timed_posts(client, bodies[5:])
-        total = time.perf_counter() - started
-    await slack.stop()
-    return {
-        "http_p50_ms": statistics.median(http) * 1000,
-        "per_click_committed_ms": total / len(http) * 1000,
-    }
+            async def acknowledged() -> int:
+                query = "/api/v1/events?state=acknowledged&limit=1"
+                async with api.get(query) as resp:
+                    return int((await resp.json())["total"])
+
+            await _clicks(base, [click_body(i) for i in ids[:5]], 1)  # tenant bound, warm
+            while await acknowledged() < 5:
+                await asyncio.sleep(0.01)
+            cpu = cpu_seconds(proc.pid)
+            wall, latencies = await _clicks(base, [click_body(i) for i in ids[5:]], concurrency)
+            answered = wall
+            begin = time.perf_counter() - wall
+            while await acknowledged() < count + 5:
+                if time.perf_counter() - begin > 300:
+                    raise RuntimeError("the clicks were not all committed within 5 minutes")
+                await asyncio.sleep(0.05)
+            committed = time.perf_counter() - begin
+            cpu = cpu_seconds(proc.pid) - cpu
+        figures = _figures(count, answered, latencies, cpu)
+        figures["committed_per_s"] = count / committed
+        return figures
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        await slack.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
-def run_slack_ack(count: int = 305) -> dict[str, dict[str, float]]:
+async def bare(count: int, concurrency: int) -> dict[str, float]:
+    """A Bolt app that only acknowledges, in its own process, same client and payloads."""
+    slack = await FakeSlack().start()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_BOLT, SIGNING_SECRET, BOT_TOKEN, slack.url, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await _ready(f"http://127.0.0.1:{port}", proc)
+        base = f"http://127.0.0.1:{port}"
+        await _clicks(base, [click_body(f"w{i}") for i in range(5)], 1)
+        cpu = cpu_seconds(proc.pid)
+        wall, latencies = await _clicks(
+            base, [click_body(f"x{i}") for i in range(count)], concurrency
+        )
+        return _figures(count, wall, latencies, cpu_seconds(proc.pid) - cpu)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        await slack.stop()
+
+
+def run_slack_ack(
+    database_url: str, count: int = 1000, concurrency: int = 32
+) -> dict[str, dict[str, Any]]:
     """Both measurements in the same run."""
-    return {"ours": asyncio.run(ours(count)), "bare": asyncio.run(bare(count))}
+    return {
+        "bare": asyncio.run(bare(count, concurrency)),
+        "ours": asyncio.run(ours(database_url, count, concurrency)),
+    }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,25 +165,38 @@ def links_of(event: EventIn) -> list[dict[str, str]]:
     return [{"title": link.title, "url": link.url} for link in event.links]
 
 
-async def channels_showing(session: AsyncSession, event_id: str) -> list[str]:
-    """Channels that were sent (or will be sent) a card for this event."""
-    query = select(Delivery.channel_id).where(
-        Delivery.event_id == event_id,
-        Delivery.kind == DeliveryKind.POST.value,
-        Delivery.channel_id.is_not(None),
-        Delivery.status.not_in((DeliveryStatus.SKIPPED.value, DeliveryStatus.DEAD.value)),
-    )
-    return sorted({cid for cid in (await session.scalars(query)).all() if cid})
+@dataclass(frozen=True)
+class Cards:
+    """An alert's cards in one read: channels showing it, updates waiting, posts in all."""
+
+    showing: list[str]
+    pending: dict[str, Delivery]
+    posts: int
 
 
-async def pending_updates(session: AsyncSession, event_id: str) -> dict[str, Delivery]:
-    """Updates of this event already waiting to go out, by channel."""
+async def cards(session: AsyncSession, event_id: str) -> Cards:
+    """The channels a card of the alert was or will be sent to, the updates of it waiting to
+    go out (by channel), and how many posts it has, in one query."""
     query = select(Delivery).where(
         Delivery.event_id == event_id,
-        Delivery.kind == DeliveryKind.UPDATE.value,
-        Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+        or_(
+            Delivery.kind == DeliveryKind.POST.value,
+            and_(
+                Delivery.kind == DeliveryKind.UPDATE.value,
+                Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+            ),
+        ),
     )
-    return {row.channel_id: row for row in (await session.scalars(query)).all() if row.channel_id}
+    rows = (await session.scalars(query)).all()
+    gone = (DeliveryStatus.SKIPPED.value, DeliveryStatus.DEAD.value)
+    posts = [r for r in rows if r.kind == DeliveryKind.POST.value]
+    return Cards(
+        showing=sorted({r.channel_id for r in posts if r.channel_id and r.status not in gone}),
+        pending={
+            r.channel_id: r for r in rows if r.kind == DeliveryKind.UPDATE.value and r.channel_id
+        },
+        posts=len(posts),
+    )
 
 
 async def get(session: AsyncSession, event_id: str) -> Alert | None:
@@ -241,14 +254,18 @@ async def transition(
     *,
     allowed_from: Sequence[AlertState],
     values: dict[str, Any],
-) -> bool:
-    """Change an alert's state only if it is still in one of `allowed_from`: first wins."""
-    result = await session.execute(
+) -> Alert | None:
+    """Change an alert's state only if it is still in one of `allowed_from`: first wins.
+
+    The changed alert, read back by the same statement; None when someone was first."""
+    row = await session.scalar(
         update(Event)
         .where(Event.id == event_id, Event.state.in_([s.value for s in allowed_from]))
         .values(**values)
+        .returning(Event)
+        .execution_options(populate_existing=True, synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return to_alert(row) if row is not None else None
 
 
 def cleaned_audit(alert: Alert, event: EventIn) -> ActionAudit:

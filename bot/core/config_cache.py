@@ -51,18 +51,25 @@ class ConfigCache:
     def __len__(self) -> int:
         return len(self._values)
 
-    async def get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
-        """The cached value, or `load()`'s result, kept until it expires."""
+    async def get(
+        self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]], ttl: float | None = None
+    ) -> T:
+        """The cached value, or `load()`'s result, kept until it expires (`ttl` seconds when
+        given: for facts that change only through this cache's `invalidate`)."""
         now = self._clock()
         hit = self._values.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]  # type: ignore[no-any-return]
         value = await load()
-        self._values[key] = (now + self._ttl, value)
+        self._values[key] = (now + (self._ttl if ttl is None else ttl), value)
         self._values.move_to_end(key)
         while len(self._values) > self._size:
             self._values.popitem(last=False)
         return value
+
+    def forget(self, key: tuple[Any, ...]) -> None:
+        """Forget one key: what it names changed here."""
+        self._values.pop(key, None)
 
     def invalidate(self) -> None:
         """Forget everything: configuration has changed."""

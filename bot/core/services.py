@@ -11,6 +11,7 @@ from adapters.factory import AdapterFactory
 from bot.core.alerts.actions import ActionService
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier
+from bot.core.config_cache import ConfigCache
 from bot.core.delivery.worker import DeliveryWorker
 from bot.core.integrations.checks import IntegrationChecks
 from bot.core.integrations.sync import SyncEngine
@@ -39,11 +40,16 @@ class Services:
     checks: IntegrationChecks
     keys: KeyService
 
+    @property
+    def cache(self) -> ConfigCache:
+        """Configuration read on every request (routing, workspace bindings), kept briefly."""
+        return self.ingest.cache
+
     def config_changed(self) -> None:
         """Integrations, channels, routes or someone's choices changed: routing reads them anew.
 
         Other processes see the change when their routing cache expires (seconds)."""
-        self.ingest.cache.invalidate()
+        self.cache.invalidate()
 
 
 SERVICES = web.AppKey("services", Services)

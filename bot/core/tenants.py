@@ -13,21 +13,33 @@ from storage import config as config_repo
 from storage import events as events_repo
 from storage import tenants as tenants_repo
 
+BINDING_SECONDS = 3600.0
+
 
 async def slack_tenant(
     services: Services, team_id: str, own_team: Callable[[], Awaitable[str | None]] | None
 ) -> str | None:
     """Our tenant for a Slack workspace. A workspace not bound yet becomes `default` when it is
     the bot token's own (`own_team` says which that is); installed ones are bound at install."""
-    async with services.db.session() as session, session.begin():
-        bound = await tenants_repo.by_slack_team(session, team_id)
-        if bound or own_team is None:
-            return bound
+
+    async def bound() -> str | None:
+        async with services.db.session() as session:
+            return await tenants_repo.by_slack_team(session, team_id)
+
+    # Every click and command asks this. A binding is never undone, so a found one is kept
+    # until configuration changes; a workspace not bound is asked again each time.
+    key = ("slack_team", team_id)
+    tenant = await services.cache.get(key, bound, ttl=BINDING_SECONDS)
+    if tenant is None:
+        services.cache.forget(key)
+    if tenant or own_team is None:
+        return tenant
     if team_id != await own_team():
         return None
     async with services.db.session() as session, session.begin():
         await events_repo.ensure_tenant(session, "default")
         await tenants_repo.bind_slack(session, "default", team_id)
+    services.cache.forget(key)
     return "default"
 
 

@@ -7,11 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
+from bot.core.group import GroupCommit
 from bot.model import Alert, AlertState, Verb
 from storage import events as events_repo
 from storage import outbox
@@ -64,34 +66,17 @@ class ActionService:
 
     def __init__(self, db: Database, ingest: IngestService) -> None:
         self._db, self._ingest = db, ingest
+        self._writes = GroupCommit(db)
         self.jobs: dict[str, JobRetry] = {}
         self._running: set[asyncio.Task[object]] = set()
 
     async def apply(self, verb: Verb, alert_id: str, actor: Actor) -> Outcome:
-        """Apply `verb` to the alert, write the audit record, and queue every card's update."""
-        async with self._db.session() as session, session.begin():
-            alert = await events_repo.get(session, alert_id)
-            if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
-                return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
-            outcome = await self._transition(session, verb, alert, actor, utcnow())
-            session.add(
-                ActionAudit(
-                    tenant_id=alert.tenant,
-                    event_id=alert.id,
-                    verb=verb.value,
-                    actor=f"{actor.platform}:{actor.id}"[:255],
-                    platform=actor.platform,
-                    outcome=outcome.code,
-                    from_state=alert.state.value,
-                    to_state=outcome.alert.state.value if outcome.alert else alert.state.value,
-                    data={"name": actor.name, **outcome.data},
-                )
-            )
-            if outcome.applied and outcome.alert is not None:
-                await self._record_on_deliveries(session, outcome.alert, verb, actor)
-                note = NOTES[verb].format(name=actor.name, level=outcome.alert.escalation_level)
-                await queue_updates(session, outcome.alert, utcnow(), note)
-                await notify_outbox(session)
+        """Apply `verb` to the alert, write the audit record, and queue every card's update.
+
+        Clicks arriving together share one transaction (group commit); they are applied one
+        after another inside it, so the first click still wins.
+        """
+        outcome = await self._writes.run(partial(self._apply, verb, alert_id, actor))
         if outcome.applied:
             self._ingest.wake_workers()
         if outcome.code == "job_restarted" and outcome.alert is not None:
@@ -105,6 +90,36 @@ class ActionService:
                 "outcome": outcome.code,
             },
         )
+        return outcome
+
+    async def _apply(
+        self, verb: Verb, alert_id: str, actor: Actor, session: AsyncSession
+    ) -> Outcome:
+        """The database work of one action, in a transaction it may share."""
+        alert = await events_repo.get(session, alert_id)
+        if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
+            return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
+        outcome = await self._transition(session, verb, alert, actor, utcnow())
+        session.add(
+            ActionAudit(
+                tenant_id=alert.tenant,
+                event_id=alert.id,
+                verb=verb.value,
+                actor=f"{actor.platform}:{actor.id}"[:255],
+                platform=actor.platform,
+                outcome=outcome.code,
+                from_state=alert.state.value,
+                to_state=outcome.alert.state.value if outcome.alert else alert.state.value,
+                data={"name": actor.name, **outcome.data},
+            )
+        )
+        if outcome.applied and outcome.alert is not None:
+            cards = await events_repo.cards(session, alert.id)
+            if cards.posts:
+                await self._record_on_deliveries(session, outcome.alert, verb, actor)
+            note = NOTES[verb].format(name=actor.name, level=outcome.alert.escalation_level)
+            await queue_updates(session, outcome.alert, utcnow(), note, cards)
+            await notify_outbox(session)
         return outcome
 
     def _restart(self, alert: Alert, actor: Actor) -> None:
@@ -156,7 +171,7 @@ class ActionService:
                 return Outcome(
                     False, f"Already acknowledged by {who}.", fresh, code="already_acknowledged"
                 )
-            return Outcome(True, "Acknowledged.", await _reload(session, alert.id))
+            return Outcome(True, "Acknowledged.", won)
         if verb in (Verb.RESOLVE, Verb.DISCARD):
             return await self._close(session, verb, alert, actor, now)
         if verb is Verb.ESCALATE:
@@ -186,7 +201,7 @@ class ActionService:
                 code="already_resolved",
             )
         word = "Discarded" if verb is Verb.DISCARD else "Resolved"
-        return Outcome(True, f"{word}.", await _reload(session, alert.id))
+        return Outcome(True, f"{word}.", won)
 
     async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
         if alert.escalation_level >= MAX_LEVEL:

@@ -328,14 +328,19 @@ async def queue_posts(
 
 
 async def queue_updates(
-    session: AsyncSession, alert: Alert, now: datetime, note: str | None = None
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    note: str | None = None,
+    cards: events_repo.Cards | None = None,
 ) -> int:
     """Update every card that shows the alert, once per channel however many changes wait.
 
     `note` says what changed; chat platforms that thread show it as a reply under the card.
+    `cards` is the alert's cards when the caller has read them already.
     """
-    channels = await events_repo.channels_showing(session, alert.id)
-    waiting = await events_repo.pending_updates(session, alert.id)
+    cards = cards or await events_repo.cards(session, alert.id)
+    channels, waiting = cards.showing, cards.pending
     for row in waiting.values():
         if note:
             row.action_data = {"notes": [*(row.action_data or {}).get("notes", []), note][-10:]}
