@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import TextualSelect, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import DeliveryKind
@@ -46,6 +47,7 @@ class Recent:
     """What the last runs of an integration say, read in one query."""
 
     rows: tuple[tuple[str, int, str | None, datetime], ...]  # status, attempt, cursor, started
+    partial: bool = True  # False when these are every run there is
 
     def running_since(self, after: datetime) -> bool:
         """A run started after `after` that has not finished: another process has it."""
@@ -70,15 +72,91 @@ class Recent:
         return next((c for s, _, c, _ in self.rows if s == "success" and c), None)
 
 
-async def recent(session: AsyncSession, integration_id: str, limit: int = 10) -> Recent:
-    """The integration's last `limit` runs, newest first."""
-    rows = await session.execute(
-        select(SyncLog.status, SyncLog.attempt, SyncLog.cursor, SyncLog.started_at)
-        .where(SyncLog.integration_id == integration_id)
-        .order_by(SyncLog.started_at.desc(), SyncLog.attempt.desc())
-        .limit(limit)
+async def integrations_by_id(
+    session: AsyncSession, integration_ids: Sequence[str]
+) -> dict[str, Integration]:
+    """Integrations by id, in one query."""
+    rows = await session.scalars(
+        select(Integration).where(Integration.id.in_(sorted(set(integration_ids))))
     )
-    return Recent(tuple((s, a, c, t) for s, a, c, t in rows.all()))
+    return {row.id: row for row in rows.all()}
+
+
+async def recent_many(
+    session: AsyncSession, integration_ids: Sequence[str], limit: int = 10
+) -> dict[str, Recent]:
+    """`recent` for many integrations in one statement: a union of one index-ordered part per
+    integration, so a long history costs no more than a short one."""
+    unique = list(dict.fromkeys(integration_ids))
+    if not unique:
+        return {}
+    params: dict[str, Any] = {f"i{n}": integration_id for n, integration_id in enumerate(unique)}
+    rows = await session.execute(_recent_statement(len(unique)), {**params, "limit": limit})
+    found: dict[str, list[tuple[str, int, str | None, datetime]]] = {}
+    for integration_id, status, attempt, cursor, started in rows.all():
+        found.setdefault(integration_id, []).append((status, attempt, cursor, started))
+    return {
+        integration_id: Recent(
+            tuple(sorted(found.get(integration_id, []), key=lambda r: (r[3], r[1]), reverse=True)),
+            partial=len(found.get(integration_id, [])) >= limit,
+        )
+        for integration_id in unique
+    }
+
+
+@lru_cache(maxsize=64)
+def _recent_statement(count: int) -> TextualSelect:
+    """The union for `count` integrations (built once per size; a few sizes recur)."""
+    part = (
+        "SELECT * FROM (SELECT integration_id, status, attempt, cursor, started_at "
+        f"FROM {SyncLog.__tablename__} WHERE integration_id = :i{{n}} "
+        "ORDER BY started_at DESC, attempt DESC LIMIT :limit) AS r{n}"
+    )
+    sql = " UNION ALL ".join(part.format(n=n) for n in range(count))
+    columns = SyncLog.__table__.c
+    return text(sql).columns(
+        columns.integration_id,
+        columns.status,
+        columns.attempt,
+        columns.cursor,
+        columns.started_at,
+    )
+
+
+_FINISH = (
+    update(SyncLog.__table__)  # type: ignore[arg-type]
+    .where(SyncLog.__table__.c.id == bindparam("run_id"))
+    .values(
+        status="success",
+        records_processed=bindparam("processed"),
+        records_updated=bindparam("updated"),
+        records_failed=bindparam("failed"),
+        cursor=bindparam("cursor_after"),
+        completed_at=bindparam("completed"),
+    )
+)
+_CONNECTED = (
+    update(Integration.__table__)  # type: ignore[arg-type]
+    .where(Integration.__table__.c.id == bindparam("integration"))
+    .values(
+        last_sync_at=bindparam("completed"),
+        last_error=None,
+        connection_status="connected",
+        connection_error=None,
+        updated_at=Integration.__table__.c.updated_at,
+    )
+)
+
+
+async def succeeded_many(session: AsyncSession, runs: Sequence[dict[str, Any]]) -> None:
+    """Successful runs recorded and their integrations marked connected, in two statements.
+
+    Each of `runs` has run_id, integration, processed, updated, failed, cursor_after and
+    completed.
+    """
+    if runs:
+        await session.execute(_FINISH, list(runs))
+        await session.execute(_CONNECTED, list(runs))
 
 
 async def last_cursor(session: AsyncSession, integration_id: str) -> str | None:
