@@ -57,6 +57,15 @@ class Sink:
             await self.runner.cleanup()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient() as http:
         for _ in range(300):
@@ -71,6 +80,31 @@ async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the bot did not become ready")
 
 
+def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess.Popen[bytes]:
+    """The real program on `port` (under cProfile when BENCH_PROFILE names a file), with
+    CHATOPS_* settings for `database_url`, `data` and `env` (keys without the prefix)."""
+    settings = {
+        "DATABASE_URL": database_url,
+        "API_TOKEN": TOKEN,
+        "DATA_DIR": data,
+        "ALLOW_PRIVATE_TARGETS": "true",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    profile = (
+        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
+        if os.environ.get("BENCH_PROFILE")
+        else []
+    )
+    return subprocess.Popen(
+        [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **{f"CHATOPS_{k}": v for k, v in settings.items()}},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def run_pipeline(
     database_url: str, events: int, concurrency: int, rate: float | None = None
 ) -> dict[str, Any]:
@@ -81,26 +115,7 @@ async def run_pipeline(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-bench-")
-    env = {
-        **os.environ,
-        "CHATOPS_DATABASE_URL": database_url,
-        "CHATOPS_API_TOKEN": TOKEN,
-        "CHATOPS_DATA_DIR": data,
-        "CHATOPS_ALLOW_PRIVATE_TARGETS": "true",
-        "CHATOPS_LOG_LEVEL": "WARNING",
-    }
-    profile = (
-        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
-        if os.environ.get("BENCH_PROFILE")
-        else []
-    )
-    proc = subprocess.Popen(
-        [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_bot(database_url, port, data)
     try:
         await _ready(base, proc)
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -138,6 +153,7 @@ async def run_pipeline(
                     ) as resp:
                         submitted[(await resp.json())["id"]] = started
 
+            cpu = cpu_seconds(proc.pid)
             begin = time.perf_counter()
             await asyncio.gather(*(submit(i) for i in range(events)))
             accepted = time.perf_counter() - begin
@@ -146,6 +162,7 @@ async def run_pipeline(
                     raise RuntimeError(f"only {len(sink.arrived)} of {events} delivered in 10 min")
                 await asyncio.sleep(0.02)
             total = max(sink.arrived.values()) - begin
+            cpu = cpu_seconds(proc.pid) - cpu
         latencies = sorted(sink.arrived[i] - submitted[i] for i in submitted)
         return {
             "events": events,
@@ -153,6 +170,7 @@ async def run_pipeline(
             "delivered_per_s": events / total,
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "cpu_ms": cpu / events * 1000,
         }
     finally:
         proc.terminate()

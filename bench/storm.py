@@ -9,22 +9,17 @@ card, or counted in a digest message.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.pipeline import TOKEN, _free_port, _ready
+from bench.pipeline import TOKEN, _free_port, _ready, start_bot
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
-ROOT = Path(__file__).resolve().parent.parent
 CHANNEL = "C111"
 COUNTED = re.compile(r"📚 (\d+) alerts")
 
@@ -57,23 +52,13 @@ async def run_storm(count: int) -> dict[str, float]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-storm-")
-    env = {
-        **os.environ,
-        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{data}/storm.db",
-        "CHATOPS_API_TOKEN": TOKEN,
-        "CHATOPS_DATA_DIR": data,
-        "CHATOPS_LOG_LEVEL": "WARNING",
-        "CHATOPS_SLACK_BOT_TOKEN": BOT_TOKEN,
-        "CHATOPS_SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "CHATOPS_SLACK_API_URL": slack.url,
-        "CHATOPS_ALLOW_PRIVATE_TARGETS": "true",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = start_bot(
+        f"sqlite+aiosqlite:///{data}/storm.db",
+        port,
+        data,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.url,
     )
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
