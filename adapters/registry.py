@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from adapters.alertmanager import AlertmanagerAdapter, AlertmanagerConfig
 from adapters.base import Adapter, BadConfig
 from adapters.email import EmailAdapter, EmailConfig, addresses
 from adapters.jira import JiraAdapter, JiraConfig
@@ -243,6 +244,21 @@ def _sms(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions)
     )
 
 
+def _alertmanager(
+    values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions
+) -> Adapter:
+    return AlertmanagerAdapter(
+        AlertmanagerConfig(
+            url=_text(values, "url"),
+            username=_text(values, "username"),
+            password=_text(values, "password"),
+            token=_text(values, "token"),
+            allow_private=opts.allow_private,
+        ),
+        http,
+    )
+
+
 TYPES: dict[str, AdapterType] = {
     "webhook": AdapterType(
         id="webhook",
@@ -397,6 +413,20 @@ TYPES: dict[str, AdapterType] = {
         build=_sms,
         capabilities=("notifications",),
         rate_per_minute=30,
+    ),
+    "alertmanager": AdapterType(
+        id="alertmanager",
+        name="Prometheus Alertmanager",
+        description="Snoozing an alert from Alertmanager silences it there for the same time",
+        settings=(
+            url_setting("url", "Alertmanager URL", help="http://alertmanager:9093"),
+            Setting("username", "Basic auth user name", required=False),
+            Setting("password", "Basic auth password", secret=True, required=False),
+            Setting("token", "Bearer token", secret=True, required=False),
+        ),
+        build=_alertmanager,
+        capabilities=("silences",),
+        rate_per_minute=60,
     ),
 }
 

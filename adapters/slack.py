@@ -149,4 +149,6 @@ class SlackAdapter(BaseAdapter):
             return digest_blocks(message.digest, now, public_url=message.public_url)
         if message.alert is None:
             raise BadConfig("slack: nothing to send")
-        return alert_blocks(message.alert, now, public_url=message.public_url)
+        return alert_blocks(
+            message.alert, now, public_url=message.public_url, offered=message.verbs
+        )

@@ -77,7 +77,7 @@ def render(message: Outgoing) -> dict[str, Any]:
         return digest_card(message.digest, now, public_url=message.public_url)
     if message.alert is None:
         raise BadConfig("teams: nothing to send")
-    return alert_card(message.alert, now, public_url=message.public_url)
+    return alert_card(message.alert, now, public_url=message.public_url, offered=message.verbs)
 
 
 class TeamsAdapter(BaseAdapter):

@@ -65,6 +65,15 @@ class Verb(enum.StrEnum):
     RESOLVE = "resolve"
     RETRY = "retry"
     DISCARD = "discard"
+    SNOOZE = "snooze"  # quiet until a time: repeats post nothing, escalation waits
+    UNSNOOZE = "unsnooze"
+    NOTE = "note"  # a line of text in the audit trail and a reply under every card
+
+
+# Snooze lengths, in minutes, that cards offer; the API and commands take any from 1 to a week.
+SNOOZE_CHOICES = (30, 60, 240, 1440)
+SNOOZE_MAX_MINUTES = 7 * 24 * 60
+NOTE_MAX = 3000  # characters in a note
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -144,6 +153,15 @@ class Alert:
     metadata: dict[str, Any] = field(default_factory=dict)
     view_token: str | None = None  # opens its read-only page: whoever sees a card may read it
     links: tuple[Link, ...] = ()  # runbook first, then dashboard, then the rest
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None
+    note_count: int = 0
+    last_note_by: str | None = None
+
+    @property
+    def snoozed(self) -> bool:
+        """Snoozed and still open: cards say until when, repeats post nothing."""
+        return self.snoozed_until is not None and self.state is not AlertState.RESOLVED
 
 
 @dataclass(frozen=True)
@@ -189,6 +207,7 @@ class Outgoing:
     ref: str | None = None  # the message to update, from an earlier delivery
     public_url: str = ""
     notes: tuple[str, ...] = ()  # what changed, for a thread reply under the card
+    verbs: frozenset[Verb] | None = None  # the verbs the channel's routes offer; None: all
 
 
 @dataclass(frozen=True)
@@ -205,6 +224,7 @@ class RouteRule:
     user_id: str | None = None
     escalation_level: int = 0
     is_default: bool = False  # matches only alerts no other route takes
+    actions: tuple[Verb, ...] | None = None  # the verbs its cards offer; None: every verb
 
 
 @dataclass(frozen=True)
@@ -242,6 +262,7 @@ class ChannelInfo:
     integration_id: str | None
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
     is_active: bool = True
+    verbs: frozenset[Verb] | None = None  # what its cards offer (its routes say); None: all
 
 
 class Scope(enum.StrEnum):

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.model import Alert, AlertState, Digest, Priority, Verb
+from bot.model import NOTE_MAX, Alert, Digest, Priority, Verb
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -17,14 +17,16 @@ from cards.style import (
     relative,
     safe_url,
     shown_state,
+    state_lines,
     teams_escape,
     when,
 )
-from cards.templates import BUTTON_LABELS, template_for, verbs_for
+from cards.templates import BUTTON_LABELS, SNOOZE_LABELS, template_for, verbs_for
 
 VERSION = "1.5"
 MAX_BYTES = 28 * 1024
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+LINK_ACTIONS = 6  # link buttons in the body's action set
 
 Element = dict[str, Any]
 
@@ -66,41 +68,109 @@ def _facts(alert: Alert, now: datetime, limit: int, value_max: int) -> tuple[Ele
     return fact_set, max(0, len(facts) - limit)
 
 
-def _state_line(alert: Alert, now: datetime) -> str | None:
-    if alert.state is AlertState.RESOLVED and alert.resolved_at:
-        return f"✅ Resolved by {alert.resolved_by or 'unknown'} at {when(alert.resolved_at, now)}"
-    if alert.acknowledged_by and alert.acknowledged_at:
-        return f"👀 Acknowledged by {alert.acknowledged_by} at {when(alert.acknowledged_at, now)}"
-    if alert.escalation_level:
-        return f"⏫ Escalated to level {alert.escalation_level}"
-    return None
+def _execute(verb: Verb, alert: Alert, title: str | None = None) -> Element:
+    return {
+        "type": "Action.Execute",
+        "title": title or BUTTON_LABELS[verb],
+        "verb": verb.value,
+        "data": {"alert_id": alert.id},
+    }
 
 
-def _actions(alert: Alert, full_url: str) -> list[Element]:
+def snooze_action(alert: Alert) -> Element:
+    """Snooze: a card that opens under the buttons with a choice of how long."""
+    choices = [{"title": label, "value": str(m)} for m, label in SNOOZE_LABELS.items()]
+    return {
+        "type": "Action.ShowCard",
+        "title": "💤 " + BUTTON_LABELS[Verb.SNOOZE],
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [
+                {
+                    "type": "Input.ChoiceSet",
+                    "id": "minutes",
+                    "label": "Snooze for",
+                    "style": "compact",
+                    "value": "60",
+                    "isRequired": True,
+                    "choices": choices,
+                }
+            ],
+            "actions": [_execute(Verb.SNOOZE, alert)],
+        },
+    }
+
+
+def note_action(alert: Alert) -> Element:
+    """Add note: a card that opens with a text box; the note is kept and shown as a reply."""
+    return {
+        "type": "Action.ShowCard",
+        "title": "📝 " + BUTTON_LABELS[Verb.NOTE],
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [
+                {
+                    "type": "Input.Text",
+                    "id": "text",
+                    "label": "Note",
+                    "isMultiline": True,
+                    "isRequired": True,
+                    "maxLength": NOTE_MAX,
+                    "errorMessage": "Write the note first.",
+                }
+            ],
+            "actions": [_execute(Verb.NOTE, alert, "Save note")],
+        },
+    }
+
+
+def _actions(alert: Alert, offered: frozenset[Verb] | None) -> list[Element]:
+    """The card's buttons: the verbs that apply here, snooze and note as cards that open."""
     actions: list[Element] = []
-    for verb in verbs_for(alert):
-        action: Element = {
-            "type": "Action.Execute",
-            "title": BUTTON_LABELS[verb],
-            "verb": verb.value,
-            "data": {"alert_id": alert.id},
-        }
+    for verb in verbs_for(alert, offered):
+        if verb is Verb.SNOOZE:
+            actions.append(snooze_action(alert))
+            continue
+        if verb is Verb.NOTE:
+            actions.append(note_action(alert))
+            continue
+        action = _execute(verb, alert)
         if verb in (Verb.ACKNOWLEDGE, Verb.RETRY):
             action["style"] = "positive"
         elif verb in (Verb.ESCALATE, Verb.DISCARD):
             action["style"] = "destructive"
         actions.append(action)
-    link = safe_url(alert.link)
-    if link and link not in {x.url for x in alert.links}:  # shown among its links instead
-        actions.append({"type": "Action.OpenUrl", "title": "Open link", "url": link})
-    if safe_url(full_url):
-        actions.append({"type": "Action.OpenUrl", "title": "View full alert", "url": full_url})
     return actions
 
 
+def _links(alert: Alert, full_url: str) -> list[Element]:
+    """Its links as buttons in the body, then its source link and its full page: at most
+    LINK_ACTIONS, so that with the verbs below the card stays within what Teams shows."""
+    shown = [
+        {"type": "Action.OpenUrl", "title": clip(one_line(link.title), 75), "url": link.url}
+        for link in alert.links[:5]
+        if safe_url(link.url)
+    ]
+    link = safe_url(alert.link)
+    if link and link not in {x.url for x in alert.links}:
+        shown.append({"type": "Action.OpenUrl", "title": "Open link", "url": link})
+    full = safe_url(full_url)
+    if full:
+        return [
+            *shown[: LINK_ACTIONS - 1],
+            {"type": "Action.OpenUrl", "title": "View full alert", "url": full},
+        ]
+    return shown[:LINK_ACTIONS]
+
+
 def _build(
-    alert: Alert, now: datetime, public_url: str, body_max: int, facts_max: int, value_max: int
+    alert: Alert,
+    now: datetime,
+    public_url: str,
+    offered: frozenset[Verb] | None,
+    sizes: tuple[int, int, int],
 ) -> Element:
+    body_max, facts_max, value_max = sizes
     look = LOOKS[alert.priority]
     template = template_for(alert)
     head: list[Element] = [
@@ -119,16 +189,11 @@ def _build(
         body.append(plain_text(clip(alert.body, body_max)))
     fact_set, hidden = _facts(alert, now, facts_max, value_max)
     body.append(fact_set)
-    line = _state_line(alert, now)
-    if line:
+    for line in state_lines(alert, now):
         body.append(small(teams_escape(line)))
     if hidden:
         body.append(small(f"… and {hidden} more facts: open View full alert"))
-    links = [
-        {"type": "Action.OpenUrl", "title": clip(one_line(link.title), 75), "url": link.url}
-        for link in alert.links[:5]
-        if safe_url(link.url)
-    ]
+    links = _links(alert, alert_url(public_url or "https://chatops.invalid", alert))
     if links:  # an action set of their own: the card's actions stay within Teams' six
         body.append({"type": "ActionSet", "actions": links})
     ids = [f"Alert {alert.id}", f"Source {alert.source}"]
@@ -142,7 +207,7 @@ def _build(
         "version": VERSION,
         "fallbackText": clip(f"[{alert.priority.value}] {one_line(alert.title)} ({state})", 500),
         "body": body,
-        "actions": _actions(alert, alert_url(public_url or "https://chatops.invalid", alert)),
+        "actions": _actions(alert, offered),
     }
 
 
@@ -151,16 +216,20 @@ def size_of(card: Element) -> int:
     return len(json.dumps(teams_message(card), ensure_ascii=False).encode())
 
 
-def alert_card(alert: Alert, now: datetime, *, public_url: str = "") -> Element:
-    """The Adaptive Card for an alert, shrunk step by step until it fits in 28 KB."""
-    for body_max, facts_max, value_max in (
+def alert_card(
+    alert: Alert, now: datetime, *, public_url: str = "", offered: frozenset[Verb] | None = None
+) -> Element:
+    """The Adaptive Card for an alert, shrunk step by step until it fits in 28 KB.
+
+    `offered` is the verbs the channel's routes let its cards offer (None: every verb)."""
+    for sizes in (
         (8000, 40, 500),
         (3000, 20, 200),
         (1000, 10, 100),
         (300, 5, 60),
         (100, 0, 40),
     ):
-        card = _build(alert, now, public_url, body_max, facts_max, value_max)
+        card = _build(alert, now, public_url, offered, sizes)
         if size_of(card) <= MAX_BYTES:
             return card
     return card

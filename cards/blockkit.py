@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.model import Alert, AlertState, Digest, Priority, Verb
+from bot.model import Alert, Digest, Priority, Verb
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -19,12 +19,13 @@ from cards.style import (
     safe_url,
     shown_state,
     slack_escape,
+    state_lines,
     when,
 )
 from cards.style import (
     absolute as absolute_time,
 )
-from cards.templates import ACTION_IDS, BUTTON_LABELS, template_for, verbs_for
+from cards.templates import ACTION_IDS, BUTTON_LABELS, SNOOZE_LABELS, template_for, verbs_for
 
 MAX_BLOCKS = 50
 HEADER_MAX = 150
@@ -104,22 +105,27 @@ def _fact_sections(alert: Alert) -> tuple[list[Block], int]:
     return sections, len(facts) - len(shown)
 
 
-def _state_line(alert: Alert, now: datetime) -> str | None:
-    if alert.state is AlertState.RESOLVED and alert.resolved_at:
-        return f"✅ Resolved by {alert.resolved_by or 'unknown'} at {when(alert.resolved_at, now)}"
-    if alert.acknowledged_by and alert.acknowledged_at:
-        return f"👀 Acknowledged by {alert.acknowledged_by} at {when(alert.acknowledged_at, now)}"
-    if alert.escalation_level:
-        target = alert.metadata.get("escalated_to")
-        return f"⏫ Escalated to level {alert.escalation_level}" + (
-            f" ({target})" if target else ""
-        )
-    return None
+def snooze_menu(alert: Alert) -> dict[str, Any]:
+    """The snooze control: a menu whose options are minutes (the block names the alert)."""
+    return {
+        "type": "static_select",
+        "action_id": ACTION_IDS[Verb.SNOOZE],
+        "placeholder": plain("💤 Snooze…", BUTTON_TEXT_MAX),
+        "options": [
+            {"text": plain(label, BUTTON_TEXT_MAX), "value": str(minutes)}
+            for minutes, label in SNOOZE_LABELS.items()
+        ],
+    }
 
 
-def _actions(alert: Alert, full_url: str, truncated: bool) -> Block | None:
+def _actions(
+    alert: Alert, full_url: str, truncated: bool, offered: frozenset[Verb] | None = None
+) -> Block | None:
     elements: list[dict[str, Any]] = []
-    for verb in verbs_for(alert):
+    for verb in verbs_for(alert, offered):
+        if verb is Verb.SNOOZE:
+            elements.append(snooze_menu(alert))
+            continue
         style = {
             Verb.ACKNOWLEDGE: "primary",
             Verb.RETRY: "primary",
@@ -145,8 +151,12 @@ def _actions(alert: Alert, full_url: str, truncated: bool) -> Block | None:
     )
 
 
-def alert_blocks(alert: Alert, now: datetime, *, public_url: str = "") -> dict[str, Any]:
-    """The message for an alert: `text` (notifications, screen readers) and `blocks`."""
+def alert_blocks(
+    alert: Alert, now: datetime, *, public_url: str = "", offered: frozenset[Verb] | None = None
+) -> dict[str, Any]:
+    """The message for an alert: `text` (notifications, screen readers) and `blocks`.
+
+    `offered` is the verbs the channel's routes let its cards offer (None: every verb)."""
     look = LOOKS[alert.priority]
     template = template_for(alert)
     state_label = STATE_LABELS[shown_state(alert)]
@@ -166,7 +176,7 @@ def alert_blocks(alert: Alert, now: datetime, *, public_url: str = "") -> dict[s
     facts, hidden = _fact_sections(alert)
     blocks.extend(facts)
     truncated |= hidden > 0 or any(len(k) + len(v) + 1 > FIELD_MAX for k, v in alert.facts.items())
-    context = [plain(line, 1000) for line in (_state_line(alert, now),) if line]
+    context = [plain(line, 1000) for line in state_lines(alert, now)]
     if hidden:
         context.append(plain(f"… and {hidden} more facts: use View full alert", 300))
     ids = [f"Alert {alert.id}", f"Source {alert.source}"]
@@ -174,7 +184,7 @@ def alert_blocks(alert: Alert, now: datetime, *, public_url: str = "") -> dict[s
         ids.insert(0, f"Correlation {alert.correlation_id}")
     context.append(plain(" · ".join(ids), 1000))
     blocks.append({"type": "context", "elements": context[:10]})
-    actions = _actions(alert, full_url, truncated)
+    actions = _actions(alert, full_url, truncated, offered)
     if actions:
         blocks.append(actions)
     state = STATE_LABELS[shown_state(alert)].split(" ", 1)[1]

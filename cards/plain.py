@@ -39,6 +39,9 @@ def alert_document(alert: Alert, public_url: str = "") -> dict[str, Any]:
         "acknowledged_at": _iso(alert.acknowledged_at),
         "resolved_by": alert.resolved_by,
         "resolved_at": _iso(alert.resolved_at),
+        "snoozed_until": _iso(alert.snoozed_until) if alert.snoozed else None,
+        "snoozed_by": alert.snoozed_by if alert.snoozed else None,
+        "note_count": alert.note_count,
         "url": alert_url(base, alert) if base else None,
     }
 

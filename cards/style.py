@@ -44,6 +44,44 @@ def shown_state(alert: Alert) -> str:
     return alert.state.value
 
 
+def snooze_line(alert: Alert, now: datetime) -> str | None:
+    """`💤 Snoozed by X until 14:30 (UTC)`, with the day when it is not today's."""
+    if not alert.snoozed or alert.snoozed_until is None:
+        return None
+    until = alert.snoozed_until.astimezone(UTC)
+    day = "" if until.date() == now.astimezone(UTC).date() else until.strftime("%Y-%m-%d ")
+    return f"💤 Snoozed by {alert.snoozed_by or 'someone'} until {day}{until:%H:%M} (UTC)"
+
+
+def notes_line(alert: Alert) -> str | None:
+    """`📝 2 notes · last by X`."""
+    if not alert.note_count:
+        return None
+    count = "1 note" if alert.note_count == 1 else f"{alert.note_count} notes"
+    return f"📝 {count} · last by {alert.last_note_by or 'someone'}"
+
+
+def state_lines(alert: Alert, now: datetime) -> list[str]:
+    """Who did what: resolved; else snoozed, acknowledged or escalated; then its notes."""
+    lines: list[str | None] = []
+    if alert.state is AlertState.RESOLVED and alert.resolved_at:
+        who = alert.resolved_by or "unknown"
+        lines.append(f"✅ Resolved by {who} at {when(alert.resolved_at, now)}")
+    else:
+        lines.append(snooze_line(alert, now))
+        if alert.acknowledged_by and alert.acknowledged_at:
+            who = alert.acknowledged_by
+            lines.append(f"👀 Acknowledged by {who} at {when(alert.acknowledged_at, now)}")
+        elif alert.escalation_level:
+            target = alert.metadata.get("escalated_to")
+            lines.append(
+                f"⏫ Escalated to level {alert.escalation_level}"
+                + (f" ({target})" if target else "")
+            )
+    lines.append(notes_line(alert))
+    return [line for line in lines if line]
+
+
 def clip(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
     if len(text) <= limit:

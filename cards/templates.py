@@ -15,7 +15,11 @@ BUTTON_LABELS: dict[Verb, str] = {
     Verb.RESOLVE: "Resolve",
     Verb.RETRY: "Retry",
     Verb.DISCARD: "Discard",
+    Verb.SNOOZE: "Snooze",
+    Verb.UNSNOOZE: "Unsnooze",
+    Verb.NOTE: "Add note",
 }
+SNOOZE_LABELS = {30: "30 minutes", 60: "1 hour", 240: "4 hours", 1440: "1 day"}
 
 
 @dataclass(frozen=True)
@@ -52,16 +56,28 @@ def template_for(alert: Alert) -> Template:
     return GENERIC
 
 
-def verbs_for(alert: Alert) -> tuple[Verb, ...]:
-    """Buttons that still apply: none once resolved, no Acknowledge once acknowledged."""
+def offers(offered: frozenset[Verb] | None, verb: Verb) -> bool:
+    """Whether a channel whose routes offer `offered` (None: every verb) offers `verb`."""
+    if offered is None:
+        return True
+    return verb in offered or (verb is Verb.UNSNOOZE and Verb.SNOOZE in offered)
+
+
+def verbs_for(alert: Alert, offered: frozenset[Verb] | None = None) -> tuple[Verb, ...]:
+    """Controls that still apply: none once resolved, no Acknowledge once acknowledged,
+    Unsnooze instead of Snooze while snoozed, a note always; only those `offered`."""
     if alert.state is AlertState.RESOLVED:
         return ()
-    verbs = template_for(alert).verbs
+    template = template_for(alert)
+    verbs = template.verbs
     if alert.state is AlertState.ACKNOWLEDGED:
         verbs = tuple(v for v in verbs if v is not Verb.ACKNOWLEDGE)
     if shown_state(alert) == "escalated" and alert.escalation_level >= 5:
         verbs = tuple(v for v in verbs if v is not Verb.ESCALATE)
-    return verbs
+    if template is not FAILED_JOB:
+        verbs += (Verb.UNSNOOZE if alert.snoozed else Verb.SNOOZE,)
+    verbs += (Verb.NOTE,)
+    return tuple(v for v in verbs if offers(offered, v))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ class Context(Protocol):
         """Delete records past their retention; return how many."""
         ...
 
+    async def tend_snoozes(self) -> int:
+        """End snoozes that are due and put their Alertmanager silences right; how many."""
+        ...
+
     async def sync_integration(self, integration_id: str) -> None:
         """Run one integration's sync (its outcome is recorded, never raised)."""
         ...
@@ -52,6 +56,11 @@ def bind(context: Context) -> None:
 async def escalate_overdue() -> None:
     """Escalation timers: the next level hears of alerts nobody acknowledged."""
     await _context[0].escalate_overdue()
+
+
+async def tend_snoozes() -> None:
+    """Snoozes that end: their alerts come back; silences follow."""
+    await _context[0].tend_snoozes()
 
 
 async def retain() -> None:

@@ -1,7 +1,8 @@
 """APScheduler wiring: one instance per job, coalesced, with a misfire grace period.
 
-Fixed jobs run the escalation timers, retention, health and credential checks, the outbox
-sweeper and the refresh that derives one sync job per integration from the database.
+Fixed jobs run the escalation timers, the end of snoozes, retention, health and credential
+checks, the outbox sweeper and the refresh that derives one sync job per integration from the
+database.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Intervals:
     credentials: float = 3600.0
     sweep: float = 60.0
     refresh: float = 30.0
+    snoozes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ def build(context: jobs.Context, intervals: Intervals) -> Any:
     scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     fixed = (
         (jobs.escalate_overdue, intervals.escalation, "escalate_overdue"),
+        (jobs.tend_snoozes, intervals.snoozes, "tend_snoozes"),
         (jobs.retain, intervals.retention, "retain"),
         (jobs.check_health, intervals.health, "check_health"),
         (jobs.check_credentials, intervals.credentials, "check_credentials"),

@@ -30,6 +30,20 @@ async def integration(session: AsyncSession, tenant: str, ref: str) -> Integrati
     return row
 
 
+async def active_of_type(session: AsyncSession, tenant: str, kind: str) -> Integration | None:
+    """The tenant's first active integration of this type (oldest first)."""
+    query = (
+        select(Integration)
+        .where(
+            Integration.tenant_id == tenant,
+            Integration.type == kind,
+            Integration.is_active.is_(True),
+        )
+        .order_by(Integration.created_at)
+    )
+    return (await session.scalars(query)).first()
+
+
 async def integrations(session: AsyncSession, tenant: str) -> Sequence[Integration]:
     """The tenant's integrations by name."""
     query = select(Integration).where(Integration.tenant_id == tenant).order_by(Integration.name)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import ChannelInfo, RouteRule
+from bot.model import ChannelInfo, RouteRule, Verb
 from storage.convert import to_rule
 from storage.schema import (
     AdminPreferences,
@@ -66,8 +66,34 @@ async def channel(session: AsyncSession, channel_id: str) -> tuple[ChannelInfo, 
         integration_id=row.integration_id,
         settings=settings,
         is_active=active,
+        verbs=await offered(session, [row.id]),
     )
     return info, token
+
+
+async def offered(session: AsyncSession, channel_ids: list[str]) -> frozenset[Verb] | None:
+    """The verbs cards offer in these channels: those their active routes name together;
+    None (every verb) when a route names none, or when no route leads there."""
+    if not channel_ids:
+        return None
+    query = select(Route.actions).where(
+        Route.channel_id.in_(channel_ids), Route.is_active.is_(True)
+    )
+    named = (await session.scalars(query)).all()
+    if not named or any(actions is None for actions in named):
+        return None
+    return frozenset(Verb(v) for actions in named for v in actions or ())
+
+
+async def offered_at(
+    session: AsyncSession, tenant: str, platform: str, target: str
+) -> frozenset[Verb] | None:
+    """`offered` for the tenant's channels of this type posting to `target` (where a card was
+    clicked)."""
+    query = select(Channel.id).where(
+        Channel.tenant_id == tenant, Channel.type == platform, Channel.target == target
+    )
+    return await offered(session, list((await session.scalars(query)).all()))
 
 
 async def admin_channel(session: AsyncSession, tenant: str) -> str | None:

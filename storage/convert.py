@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule
+from bot.model import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
 from storage.schema import Delivery, Event, Route
 
 
@@ -33,6 +33,10 @@ def to_alert(row: Event) -> Alert:
         metadata=dict(row.meta or {}),
         view_token=row.view_token,
         links=tuple(Link(str(x["title"]), str(x["url"])) for x in row.links or ()),
+        snoozed_until=row.snoozed_until,
+        snoozed_by=row.snoozed_by,
+        note_count=row.note_count or 0,
+        last_note_by=row.last_note_by,
     )
 
 
@@ -49,6 +53,7 @@ def to_rule(row: Route) -> RouteRule:
         user_id=row.user_id,
         escalation_level=row.escalation_level,
         is_default=bool(row.is_default),
+        actions=tuple(Verb(v) for v in row.actions) if row.actions is not None else None,
     )
 
 

@@ -14,18 +14,21 @@ from storage.schema import ActionAudit, Delivery, Event, Route, SyncLog, Webhook
 async def overdue_for_escalation(
     session: AsyncSession, *, now: datetime, delay: timedelta, max_level: int, limit: int = 200
 ) -> list[str]:
-    """Unacknowledged alerts older than `delay` per level, with a route at the next level."""
+    """Unacknowledged alerts older than `delay` per level, with a route at the next level.
+
+    Snoozed alerts wait; the time they were snoozed does not count."""
     next_level_route = exists().where(
         Route.tenant_id == Event.tenant_id,
         Route.escalation_level == Event.escalation_level + 1,
         Route.is_active.is_(True),
     )
     candidates = await session.execute(
-        select(Event.id, Event.first_seen, Event.escalation_level)
+        select(Event.id, Event.first_seen, Event.escalation_level, Event.paused_seconds)
         .where(
             Event.state == AlertState.TRIGGERED.value,
             Event.escalation_level < max_level,
             Event.first_seen <= now - delay,
+            Event.snoozed_until.is_(None),  # a snooze stops the clock
             next_level_route,
         )
         .order_by(Event.first_seen)
@@ -33,8 +36,8 @@ async def overdue_for_escalation(
     )
     return [
         alert_id
-        for alert_id, first_seen, level in candidates.all()
-        if first_seen <= now - delay * (level + 1)
+        for alert_id, first_seen, level, paused in candidates.all()
+        if first_seen + timedelta(seconds=paused or 0) <= now - delay * (level + 1)
     ]
 
 

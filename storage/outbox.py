@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.model import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
@@ -19,15 +20,31 @@ RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDI
 async def claim(
     session: AsyncSession, *, now: datetime, lease: float, limit: int
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due rows, oldest first; skips rows other workers hold.
+    """Lease up to `limit` due rows, oldest first; skips rows other workers hold, and
+    updates of a card while another update of it is on its way.
 
     A leased row's `next_attempt_at` is its lease end, so a row whose worker died
     becomes due again by itself when the lease runs out: nothing is lost on a crash.
     """
     lease_until = now + timedelta(seconds=lease)
+    # An update waits while another update of the same card is being sent: sent together,
+    # the older could land last and leave the card showing a state that is gone.
+    other = aliased(Delivery)
+    card_busy = exists().where(
+        other.event_id == Delivery.event_id,
+        other.channel_id == Delivery.channel_id,
+        other.kind == DeliveryKind.UPDATE.value,
+        other.status == DeliveryStatus.SENDING.value,
+        other.lease_until > now,
+        other.id != Delivery.id,
+    )
     due = (
         select(Delivery.id)
-        .where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now)
+        .where(
+            Delivery.status.in_(RETRYABLE),
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.kind != DeliveryKind.UPDATE.value, ~card_busy),
+        )
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -49,6 +66,22 @@ async def claim(
     )
     rows = (await session.scalars(leased)).all()
     return sorted((to_item(row) for row in rows), key=lambda item: ids.index(item.id))
+
+
+async def still_waiting(session: AsyncSession, delivery_id: str, notes: list[str] | None) -> bool:
+    """Whether an update is still waiting to be claimed, adding `notes` to it if so; False when
+    a worker has taken it meanwhile (the caller then queues another)."""
+    values: dict[str, Any] = {"action_data": {"notes": notes}} if notes is not None else {}
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+        )
+        .values(**values, id=delivery_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _held(item: OutboxItem) -> Any:

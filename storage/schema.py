@@ -155,6 +155,7 @@ class Route(Base):
     user_id: Mapped[str | None] = mapped_column(String(255))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # only when nothing else
+    actions: Mapped[list[str] | None] = mapped_column(Json)  # the verbs its cards offer; None: all
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -196,6 +197,14 @@ class Event(Base):
     facts: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
     links: Mapped[list[dict[str, str]] | None] = mapped_column(Json)  # [{"title", "url"}]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
+    # A snooze: cards say so, repeats stay quiet and the escalation clock stops until it ends.
+    snoozed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    snoozed_by: Mapped[str | None] = mapped_column(String(255))
+    silence_id: Mapped[str | None] = mapped_column(String(64))  # its Alertmanager silence
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_note_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -61,6 +61,7 @@ def route_document(row: Route) -> dict[str, Any]:
         "user_id": row.user_id,
         "escalation_level": row.escalation_level,
         "default": bool(row.is_default),
+        "actions": row.actions,  # null: every verb
         "is_active": row.is_active,
         "created_at": row.created_at.isoformat(),
     }

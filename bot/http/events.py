@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.alerts import queries
-from bot.core.alerts.actions import Actor
+from bot.core.alerts.actions import Actor, Ask
 from bot.core.alerts.normalize import InvalidEvent, from_api
 from bot.core.documents import delivery_document
 from bot.core.keys import Principal
@@ -16,7 +16,7 @@ from bot.core.services import SERVICES, Services
 from bot.http.auth import principal_of, scoped_tenant
 from bot.http.common import page_args
 from bot.infra.web import ApiError, read_json, read_json_cleaned
-from bot.model import AlertState, Priority, Verb
+from bot.model import SNOOZE_MAX_MINUTES, AlertState, Priority, Verb
 from cards.plain import alert_document
 
 ACTOR_MAX = 200
@@ -128,20 +128,49 @@ async def get_event(request: web.Request) -> web.Response:
         }
         for a in found.audit
     ]
+    doc["notes"] = [
+        {
+            "author": str((a.data or {}).get("name") or a.actor),
+            "actor": a.actor,
+            "at": a.at.isoformat(),
+            "text": str((a.data or {}).get("text", "")),
+        }
+        for a in found.audit
+        if a.verb == Verb.NOTE.value and a.outcome == "applied"
+    ]
     return web.json_response(doc)
+
+
+PATHS = {"notes": Verb.NOTE}  # `POST /events/{id}/notes` adds a note
+
+
+def asked(verb: Verb, body: dict[str, Any]) -> Ask:
+    """A snooze's `minutes` and a note's `text`, checked for their type here, for their range
+    by the action itself."""
+    minutes, text = body.get("minutes"), body.get("text")
+    if verb is Verb.SNOOZE and (not isinstance(minutes, int) or isinstance(minutes, bool)):
+        raise ApiError(400, "bad_minutes", f'send {{"minutes": 1 to {SNOOZE_MAX_MINUTES}}}')
+    if verb is Verb.NOTE and not isinstance(text, str):
+        raise ApiError(400, "bad_text", 'send {"text": "<the note>"}')
+    return Ask(minutes=minutes if verb is Verb.SNOOZE else None, text=text)
 
 
 async def act(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    name = request.match_info["verb"]
     try:
-        verb = Verb(request.match_info["verb"])
+        verb = PATHS.get(name) or Verb(name)
     except ValueError:
-        raise ApiError(
-            404, "unknown_action", "actions are " + ", ".join(v.value for v in Verb)
-        ) from None
+        known = ", ".join([*(v.value for v in Verb if v is not Verb.NOTE), *PATHS])
+        raise ApiError(404, "unknown_action", "actions are " + known) from None
     body = await read_json(request) if request.body_exists else {}
-    actor = acting(principal_of(request), body if isinstance(body, dict) else {})
-    outcome = await services.actions.apply(verb, request.match_info["event_id"], actor)
+    body = body if isinstance(body, dict) else {}
+    actor = acting(principal_of(request), body)
+    outcome = await services.actions.apply(
+        verb, request.match_info["event_id"], actor, asked(verb, body)
+    )
+    if outcome.code == "bad_request":
+        raise ApiError(400, "bad_request", outcome.message)
     if outcome.code == "not_found":
         raise ApiError(404, "not_found", f"no event {request.match_info['event_id']!r}")
     if not outcome.applied:

@@ -14,6 +14,7 @@ from adapters.transport import PinnedTransport
 from bot.core.alerts.actions import ActionService
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier
+from bot.core.alerts.silences import Silences
 from bot.core.delivery.worker import DeliveryWorker, WorkerOptions
 from bot.core.integrations.admin import teams_credentials
 from bot.core.integrations.checks import IntegrationChecks
@@ -85,6 +86,7 @@ def build_services(settings: Settings) -> Services:
     )
     outbox_ready.connect(worker.wake)
     actions = ActionService(db, ingest)
+    actions.silences = Silences(db, keyring, worker.factory, settings.public_url)
     notifier = Notifier(ingest, settings.public_url)
     timeout = settings.sync_timeout_seconds
     return Services(

@@ -172,6 +172,13 @@ class SchedulerService:
             log.info("escalated unacknowledged alerts", extra={"count": escalated})
         return escalated
 
+    async def tend_snoozes(self) -> int:
+        """Snoozes that ended come back; Alertmanager silences that should not be are expired."""
+        actions = self.services.actions
+        woke = await actions.wake_snoozed(self._clock())
+        tended = await actions.silences.tend() if actions.silences else 0
+        return woke + tended
+
     async def retain(self) -> int:
         """Delete what is older than the retention period (90 days by default)."""
         before = self._clock() - timedelta(days=self.services.settings.retention_days)

@@ -124,7 +124,9 @@ async def test_retry_requeues_a_dead_delivery(client: Client) -> None:
 
 async def test_bad_actions_are_refused(client: Client) -> None:
     alert_id = await new_alert(client)
-    assert (await act(client, alert_id, "snooze")).status == 404
+    assert (await act(client, alert_id, "teleport")).status == 404
+    snooze = await act(client, alert_id, "snooze")  # no minutes
+    assert snooze.status == 400 and (await snooze.json())["error"]["code"] == "bad_minutes"
     assert (await act(client, "nope", "acknowledge")).status == 404
     resp = await client.post(f"/api/v1/events/{alert_id}/acknowledge", json={})
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "missing_actor"

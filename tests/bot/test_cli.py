@@ -50,7 +50,7 @@ def test_help_lists_every_command(env: dict[str, str]) -> None:
 def test_db_upgrade_then_status(env: dict[str, str]) -> None:
     assert chatops(env, "db", "status").returncode == 1
     done = chatops(env, "db", "upgrade")
-    assert done.returncode == 0 and "applied 7 migration(s)" in done.stdout
+    assert done.returncode == 0 and "applied 8 migration(s)" in done.stdout
     assert chatops(env, "db", "status").stdout.strip() == "schema is current"
 
 

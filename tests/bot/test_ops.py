@@ -89,6 +89,6 @@ async def test_ready_names_pending_migrations_on_postgresql(
         body = await resp.json()
         assert (
             body["migrations"]
-            == "pending: 0001, 0002, 0003, 0004, 0005, 0006, 0007; run `chatops db upgrade`"
+            == "pending: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008; run `chatops db upgrade`"
         )
         assert (await client.get("/health")).status == 200

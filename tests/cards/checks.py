@@ -80,7 +80,26 @@ def blockkit_problems(message: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _select_problems(where: str, element: dict[str, Any]) -> list[str]:
+    found = []
+    options = element.get("options", [])
+    if not options or len(options) > _limit("static_select", "options_max"):
+        found.append(f"{where}: {len(options)} options")
+    for option in options:
+        if _text_len(option["text"]) > _limit("option_object", "text_chars"):
+            found.append(f"{where}: option text")
+        if len(option["value"]) > _limit("option_object", "value_chars"):
+            found.append(f"{where}: option value")
+    if len(element["action_id"]) > _limit("interactive_element", "action_id_chars"):
+        found.append(f"{where}: action_id")
+    return found
+
+
 def _button_problems(where: str, element: dict[str, Any]) -> list[str]:
+    if element["type"] == "static_select":
+        return _select_problems(where, element)
+    if element["type"] != "button":
+        return [f"{where}: unexpected element {element['type']}"]
     found = []
     if _text_len(element["text"]) > _limit("button_element", "text_chars"):
         found.append(f"{where}: button text")

@@ -141,7 +141,8 @@ _alert(
 
 
 def in_state(alert: Alert, state: str) -> Alert:
-    """The alert as it looks in `state` (escalated is triggered at level 1)."""
+    """The alert as it looks in `state` (escalated is triggered at level 1; snoozed is
+    triggered, snoozed for an hour, with two notes)."""
     if state == "acknowledged":
         return dataclasses.replace(
             alert,
@@ -151,6 +152,14 @@ def in_state(alert: Alert, state: str) -> Alert:
         )
     if state == "escalated":
         return dataclasses.replace(alert, escalation_level=1)
+    if state == "snoozed":
+        return dataclasses.replace(
+            alert,
+            snoozed_until=NOW + timedelta(hours=1),
+            snoozed_by="Dana Ops",
+            note_count=2,
+            last_note_by="Lee",
+        )
     if state == "resolved":
         return dataclasses.replace(
             alert, state=AlertState.RESOLVED, resolved_by="Lee", resolved_at=NOW

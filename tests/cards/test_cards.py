@@ -19,30 +19,38 @@ from tests.cards.samples import NOW, PUBLIC, TEMPLATES, in_state
 
 
 def slack_verbs(message: dict) -> list[str]:  # type: ignore[type-arg]
+    """The controls that act (buttons with a value, menus), not the links."""
     return [
         e["action_id"]
         for b in message["blocks"]
         if b["type"] == "actions"
         for e in b["elements"]
-        if "value" in e
+        if "value" in e or e["type"] == "static_select"
     ]
 
 
 def teams_verbs(card: dict) -> list[str]:  # type: ignore[type-arg]
-    return [a["verb"] for a in card["actions"] if a["type"] == "Action.Execute"]
+    """The verbs of the card's actions, those inside a card that opens among them."""
+    return [
+        a["verb"]
+        for top in card["actions"]
+        for a in (top["card"]["actions"] if top["type"] == "Action.ShowCard" else [top])
+        if a["type"] == "Action.Execute"
+    ]
 
 
 @pytest.mark.parametrize(
     "name,state,verbs",
     [
-        ("generic", "triggered", ["acknowledge", "escalate", "resolve"]),
-        ("generic", "acknowledged", ["escalate", "resolve"]),
-        ("generic", "escalated", ["acknowledge", "escalate", "resolve"]),
+        ("generic", "triggered", ["acknowledge", "escalate", "resolve", "snooze", "note"]),
+        ("generic", "acknowledged", ["escalate", "resolve", "snooze", "note"]),
+        ("generic", "escalated", ["acknowledge", "escalate", "resolve", "snooze", "note"]),
+        ("generic", "snoozed", ["acknowledge", "escalate", "resolve", "unsnooze", "note"]),
         ("generic", "resolved", []),
-        ("sync_failed", "triggered", ["retry", "discard"]),
-        ("dead_letter", "triggered", ["retry", "discard"]),
+        ("sync_failed", "triggered", ["retry", "discard", "note"]),
+        ("dead_letter", "triggered", ["retry", "discard", "note"]),
         ("dead_letter", "resolved", []),
-        ("connection_test", "triggered", ["acknowledge", "resolve"]),
+        ("connection_test", "triggered", ["acknowledge", "resolve", "snooze", "note"]),
     ],
 )
 def test_buttons_that_no_longer_apply_disappear(name: str, state: str, verbs: list[str]) -> None:
@@ -127,7 +135,8 @@ def test_a_huge_alert_is_cut_visibly_with_a_view_full_link() -> None:
     card = alert_card(alert, NOW, public_url=PUBLIC)
     assert adaptive_problems(card) == []
     assert len(json.dumps(teams_message(card), ensure_ascii=False).encode()) <= 28 * 1024
-    assert any(a.get("title") == "View full alert" for a in card["actions"])
+    links = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    assert any(a.get("title") == "View full alert" for a in links)
 
 
 def test_relative_times() -> None:
@@ -260,7 +269,7 @@ def test_links_become_url_buttons_in_order_on_both_platforms() -> None:
     card = alert_card(alert, NOW, public_url=PUBLIC)
     assert adaptive_problems(card) == []
     sets = [b for b in card["body"] if b.get("type") == "ActionSet"]
-    assert [(a["title"], a["url"]) for a in sets[0]["actions"]] == [
-        (link.title, link.url) for link in links
-    ]
+    shown = [(a["title"], a["url"]) for a in sets[0]["actions"]]
+    assert shown[: len(links)] == [(link.title, link.url) for link in links]
+    assert shown[-1][0] == "View full alert" and len(shown) <= 6
     assert len(card["actions"]) <= 6  # Teams shows six actions at most

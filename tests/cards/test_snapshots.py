@@ -17,7 +17,7 @@ from tests.cards.checks import adaptive_problems, blockkit_problems
 from tests.cards.samples import NOW, PUBLIC, TEMPLATES, in_state
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
-STATES = ("triggered", "acknowledged", "escalated", "resolved")
+STATES = ("triggered", "acknowledged", "escalated", "snoozed", "resolved")
 CASES = [(name, state) for name in TEMPLATES for state in STATES]
 
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
+from bot.core.alerts.silences import Silences
 from bot.core.group import GroupCommit
-from bot.model import Alert, AlertState, Verb
+from bot.model import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
+from cards.templates import offers
+from storage import config as config_repo
 from storage import events as events_repo
 from storage import outbox
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit, utcnow
+from storage.schema import ActionAudit, Event, utcnow
 
 log = logging.getLogger("chatops.actions")
 OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
@@ -29,7 +33,11 @@ NOTES = {  # the thread reply each action leaves under the card
     Verb.RESOLVE: "✅ Resolved by {name}",
     Verb.DISCARD: "🗑️ Discarded by {name}",
     Verb.RETRY: "🔄 Retried by {name}",
+    Verb.SNOOZE: "💤 Snoozed by {name} until {until}",
+    Verb.UNSNOOZE: "🔔 Unsnoozed by {name}: the alert is open again",
+    Verb.NOTE: "📝 {name}: {text}",
 }
+WOKE = "⏰ The snooze is over: the alert is still open"
 MAX_LEVEL = 5
 
 
@@ -41,6 +49,16 @@ class Actor:
     name: str
     platform: str
     tenant: str | None = None  # None: the REST API's token may act in any tenant
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What comes with a verb: a snooze's minutes, a note's text, and where the card that was
+    clicked is (its platform's channel or conversation id), whose routes decide its verbs."""
+
+    minutes: int | None = None
+    text: str | None = None
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,18 +85,29 @@ class ActionService:
     def __init__(self, db: Database, ingest: IngestService) -> None:
         self._db, self._ingest = db, ingest
         self._writes = GroupCommit(db)
+        self.silences: Silences | None = None  # Alertmanager silences that follow snoozes
         self.jobs: dict[str, JobRetry] = {}
         self._running: set[asyncio.Task[object]] = set()
 
-    async def apply(self, verb: Verb, alert_id: str, actor: Actor) -> Outcome:
+    async def apply(
+        self, verb: Verb, alert_id: str, actor: Actor, ask: Ask | None = None
+    ) -> Outcome:
         """Apply `verb` to the alert, write the audit record, and queue every card's update.
 
         Clicks arriving together share one transaction (group commit); they are applied one
         after another inside it, so the first click still wins.
         """
-        outcome = await self._writes.run(partial(self._apply, verb, alert_id, actor))
+        ask = ask or Ask()
+        problem = _problem(verb, ask)
+        if problem:
+            return Outcome(False, problem, code="bad_request")
+        outcome = await self._writes.run(partial(self._apply, verb, alert_id, actor, ask))
         if outcome.applied:
             self._ingest.wake_workers()
+            if self.silences is not None and outcome.alert is not None:
+                said = await self.silences.follow(verb, outcome.alert, actor.name)
+                if said:
+                    outcome = dataclasses.replace(outcome, message=f"{outcome.message} {said}")
         if outcome.code == "job_restarted" and outcome.alert is not None:
             self._restart(outcome.alert, actor)
         log.info(
@@ -93,13 +122,20 @@ class ActionService:
         return outcome
 
     async def _apply(
-        self, verb: Verb, alert_id: str, actor: Actor, session: AsyncSession
+        self, verb: Verb, alert_id: str, actor: Actor, ask: Ask, session: AsyncSession
     ) -> Outcome:
         """The database work of one action, in a transaction it may share."""
         alert = await events_repo.get(session, alert_id)
         if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
             return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
-        outcome = await self._transition(session, verb, alert, actor, utcnow())
+        if ask.where is not None and not offers(
+            await self._offered(session, alert.tenant, actor.platform, ask.where), verb
+        ):
+            outcome = Outcome(
+                False, f"This channel's cards do not offer {verb.value}.", alert, "not_offered"
+            )
+        else:
+            outcome = await self._transition(session, verb, alert, actor, utcnow(), ask)
         session.add(
             ActionAudit(
                 tenant_id=alert.tenant,
@@ -115,12 +151,68 @@ class ActionService:
         )
         if outcome.applied and outcome.alert is not None:
             cards = await events_repo.cards(session, alert.id)
-            if cards.posts:
+            if cards.posts and verb is not Verb.NOTE:
                 await self._record_on_deliveries(session, outcome.alert, verb, actor)
-            note = NOTES[verb].format(name=actor.name, level=outcome.alert.escalation_level)
+            note = NOTES[verb].format(
+                name=actor.name,
+                level=outcome.alert.escalation_level,
+                until=_until(outcome.alert),
+                text=ask.text or "",
+            )
             await queue_updates(session, outcome.alert, utcnow(), note, cards)
             await notify_outbox(session)
         return outcome
+
+    async def _offered(
+        self, session: AsyncSession, tenant: str, platform: str, where: str
+    ) -> frozenset[Verb] | None:
+        """The verbs the routes of the channel at `where` offer (kept briefly)."""
+        return await self._ingest.cache.get(
+            ("offered", tenant, platform, where),
+            lambda: config_repo.offered_at(session, tenant, platform, where),
+        )
+
+    async def wake_snoozed(self, now: datetime | None = None) -> int:
+        """End every snooze that is due: each copy of a still-open alert is updated and a
+        reply says it is back (resolved ones were unsnoozed when they resolved)."""
+        now = now or utcnow()
+        async with self._db.session() as session:
+            due = await events_repo.snoozes_due(session, now)
+        woke = 0
+        for alert_id in due:
+            woke += int(await self._writes.run(partial(self._wake_one, alert_id, now)))
+        if woke:
+            self._ingest.wake_workers()
+            log.info("snoozes ended", extra={"count": woke})
+        return woke
+
+    async def _wake_one(self, alert_id: str, now: datetime, session: AsyncSession) -> bool:
+        began = await events_repo.snoozed_at(session, alert_id)
+        alert = await events_repo.transition(
+            session,
+            alert_id,
+            allowed_from=OPEN,
+            values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
+            also=(Event.snoozed_until.is_not(None), Event.snoozed_until <= now),
+        )
+        if alert is None:
+            return False
+        session.add(
+            ActionAudit(
+                tenant_id=alert.tenant,
+                event_id=alert.id,
+                verb=Verb.UNSNOOZE.value,
+                actor="scheduler:snooze",
+                platform="scheduler",
+                outcome="applied",
+                from_state=alert.state.value,
+                to_state=alert.state.value,
+                data={"name": "ChatOps (the snooze ended)"},
+            )
+        )
+        await queue_updates(session, alert, utcnow(), WOKE)  # `now` may be a test's clock
+        await notify_outbox(session)
+        return True
 
     def _restart(self, alert: Alert, actor: Actor) -> None:
         job = self.jobs[str(alert.metadata["job"])]
@@ -149,8 +241,17 @@ class ActionService:
         )
 
     async def _transition(
-        self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime
+        self,
+        session: AsyncSession,
+        verb: Verb,
+        alert: Alert,
+        actor: Actor,
+        now: datetime,
+        ask: Ask,
     ) -> Outcome:
+        if verb is Verb.NOTE:  # resolved alerts take notes too: what was found afterwards
+            noted = await events_repo.add_note(session, alert.id, actor.name)
+            return Outcome(True, "Note added.", noted, data={"text": ask.text})
         if alert.state is AlertState.RESOLVED:
             who = alert.resolved_by or "someone"
             return Outcome(False, f"Already resolved by {who}.", alert, code="already_resolved")
@@ -176,7 +277,48 @@ class ActionService:
             return await self._close(session, verb, alert, actor, now)
         if verb is Verb.ESCALATE:
             return await self._escalate(session, alert, now)
+        if verb is Verb.SNOOZE:
+            return await self._snooze(session, alert, actor, now, ask.minutes or 0)
+        if verb is Verb.UNSNOOZE:
+            return await self._unsnooze(session, alert, now)
         return await self._retry(session, alert, actor, now)
+
+    async def _snooze(
+        self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime, minutes: int
+    ) -> Outcome:
+        """Quiet until now + minutes; a second snooze replaces the first."""
+        began = await events_repo.snoozed_at(session, alert.id) if alert.snoozed else None
+        won = await events_repo.transition(
+            session,
+            alert.id,
+            allowed_from=OPEN,
+            values={
+                "snoozed_at": now,
+                "snoozed_until": now + timedelta(minutes=minutes),
+                "snoozed_by": actor.name[:255],
+                **events_repo.snooze_values(began, now),
+            },
+        )
+        if won is None:
+            fresh = await _reload(session, alert.id)
+            return Outcome(False, f"Already resolved by {fresh.resolved_by or 'someone'}.", fresh)
+        return Outcome(True, f"Snoozed until {_until(won)}.", won, data={"minutes": minutes})
+
+    async def _unsnooze(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
+        if not alert.snoozed:
+            return Outcome(False, "The alert is not snoozed.", alert, code="not_snoozed")
+        began = await events_repo.snoozed_at(session, alert.id)
+        won = await events_repo.transition(
+            session,
+            alert.id,
+            allowed_from=OPEN,
+            values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
+            also=(Event.snoozed_until.is_not(None),),
+        )
+        if won is None:
+            fresh = await _reload(session, alert.id)
+            return Outcome(False, "The alert is not snoozed any more.", fresh, code="not_snoozed")
+        return Outcome(True, "Unsnoozed: the alert is open again.", won)
 
     async def _close(
         self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime
@@ -190,6 +332,7 @@ class ActionService:
                 "open_key": None,
                 "resolved_by": actor.name,
                 "resolved_at": now,
+                **events_repo.SNOOZE_CLEARED,  # its silence, if any, is expired after commit
             },
         )
         if not won:
@@ -272,6 +415,28 @@ class ActionService:
         """The delivery audit columns: every delivery of the alert records the action."""
         data = {"actor": actor.name, "platform": actor.platform}
         await events_repo.record_action(session, alert, verb.value, data)
+
+
+def _until(alert: Alert) -> str:
+    """`14:30 (UTC)`, or with the date when that is not today."""
+    if alert.snoozed_until is None:
+        return ""
+    until = alert.snoozed_until.astimezone(UTC)
+    today = utcnow().date() == until.date()
+    return f"{until:%H:%M} (UTC)" if today else f"{until:%Y-%m-%d %H:%M} (UTC)"
+
+
+def _problem(verb: Verb, ask: Ask) -> str | None:
+    """What is wrong with what came with the verb, before anything is read."""
+    if verb is Verb.SNOOZE and (ask.minutes is None or not 1 <= ask.minutes <= SNOOZE_MAX_MINUTES):
+        return f"Snooze for 1 to {SNOOZE_MAX_MINUTES} minutes (a week at most)."
+    if verb is Verb.NOTE:
+        text = (ask.text or "").strip()
+        if not text:
+            return "A note needs some text."
+        if len(text) > NOTE_MAX:
+            return f"A note is at most {NOTE_MAX} characters; this one has {len(text)}."
+    return None
 
 
 async def _reload(session: AsyncSession, alert_id: str) -> Alert:

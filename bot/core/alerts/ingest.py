@@ -261,7 +261,9 @@ class IngestService:
         if event.cleaned:
             log.warning("event cleaned", extra={"alert_id": alert.id, "cleaned": event.cleaned})
             session.add(events_repo.cleaned_audit(alert, event))
-        if stored.deduplicated:
+        if stored.deduplicated and alert.snoozed:
+            queued = 0  # snoozed: counted and kept, shown when the snooze ends
+        elif stored.deduplicated:
             note = (
                 f"✅ Resolved by {alert.resolved_by}"
                 if stored.resolved_now
@@ -340,10 +342,12 @@ async def queue_updates(
     `cards` is the alert's cards when the caller has read them already.
     """
     cards = cards or await events_repo.cards(session, alert.id)
-    channels, waiting = cards.showing, cards.pending
-    for row in waiting.values():
-        if note:
-            row.action_data = {"notes": [*(row.action_data or {}).get("notes", []), note][-10:]}
+    channels, waiting = cards.showing, dict(cards.pending)
+    for channel_id, row in cards.pending.items():
+        # A worker may have claimed it since it was read: then it is no longer waiting.
+        notes = [*(row.action_data or {}).get("notes", []), note][-10:] if note else None
+        if not await outbox.still_waiting(session, row.id, notes):
+            del waiting[channel_id]
     rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
     for channel in rows.values():
         outbox.queue(

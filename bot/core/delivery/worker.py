@@ -310,6 +310,7 @@ class DeliveryWorker:
             ref=ref,
             public_url=self._opts.public_url,
             notes=item.notes,
+            verbs=channel.verbs,
         )
         await self._send(item, channel, values, message)
 
@@ -425,6 +426,8 @@ class DeliveryWorker:
             return kept
 
         kept = await self._writes.run(record)
+        if item.kind is DeliveryKind.UPDATE:
+            self.wake()  # a later update of the same card may be waiting for this one
         if not kept:
             log.warning(
                 "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}

@@ -16,7 +16,7 @@ from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
 from bot.infra.settings import Settings
-from bot.model import Priority
+from bot.model import Priority, Verb
 from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
@@ -484,6 +484,8 @@ def new_channel(tenant: str, body: dict[str, Any], integration: Integration | No
     kind = integration.type if integration else body.get("type")
     if not isinstance(kind, str) or kind not in TYPES:
         raise InvalidRequest(f"type: one of {', '.join(sorted(TYPES))} (or give integration)")
+    if "notifications" not in adapter_type(kind).capabilities:
+        raise InvalidRequest(f"type: {kind} integrations take no notifications; no channel on it")
     rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
     if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
         raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
@@ -509,6 +511,33 @@ def new_channel(tenant: str, body: dict[str, Any], integration: Integration | No
     )
 
 
+# The verbs a route may offer on its cards (Retry and Discard belong to failed-job cards).
+ROUTE_VERBS = (
+    Verb.ACKNOWLEDGE,
+    Verb.ESCALATE,
+    Verb.RESOLVE,
+    Verb.SNOOZE,
+    Verb.NOTE,
+    Verb.RETRY,
+    Verb.DISCARD,
+)
+
+
+def route_actions(value: object) -> list[str] | None:
+    """`actions`: None (every verb), a list, or a comma-separated string of verbs."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    names = ", ".join(v.value for v in ROUTE_VERBS)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"actions: a list of verbs from {names}")
+    unknown = [v for v in value if v.lower() not in {x.value for x in ROUTE_VERBS}]
+    if unknown:
+        raise InvalidRequest(f"actions: {', '.join(unknown)} not a verb; verbs: {names}")
+    return list(dict.fromkeys(v.lower() for v in value))
+
+
 def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
     """A route from a request body, validated."""
     priority = str(body.get("min_priority", "INFO")).upper()
@@ -529,6 +558,7 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
+        actions=route_actions(body.get("actions")),
         event_glob=str(body.get("event_glob", "*"))[:255],
         min_priority=priority,
         stakeholders=[s.upper() for s in stakeholders],
