@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from adapters.base import (
 )
 from adapters.targets import check_target
 from bot.model import Delivered, DeliveryKind, Outgoing
-from cards.blockkit import alert_blocks, digest_blocks
+from cards.blockkit import alert_blocks, digest_blocks, plain
 from cards.style import slack_escape
 
 log = logging.getLogger("chatops.slack")
@@ -92,6 +93,16 @@ def _translate(exc: SlackApiError) -> AdapterError:
     return BadConfig(detail, status_code=status or 200)
 
 
+REPLY_WAIT_MAX = 5.0  # seconds a rate-limited thread reply waits before its second try
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    """Retry-After of a rate-limited call, or None when it was refused for another reason."""
+    if exc.response.status_code != 429:
+        return None
+    return retry_after_seconds(exc.response.headers.get("Retry-After"), 1.0)
+
+
 class SlackAdapter(BaseAdapter):
     """Sends Block Kit cards; the message reference is `channel:ts`."""
 
@@ -123,16 +134,29 @@ class SlackAdapter(BaseAdapter):
     async def _thread_reply(self, channel: str, ts: str, notes: tuple[str, ...]) -> None:
         """What changed, as a reply under the card; the card itself is already updated.
 
-        Best effort: a rate-limited reply is logged and dropped rather than holding the update.
+        Slack paces replies with the channel's messages: a rate-limited reply waits for its
+        Retry-After (a few seconds at most) and is tried once more, then logged and dropped
+        rather than holding the update.
         """
         if not notes:
             return
-        try:
-            await self._client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=slack_escape("\n".join(notes))
-            )
-        except SlackApiError as exc:
-            log.warning("thread reply not posted", extra={"error": str(exc.response.get("error"))})
+        for attempt in range(2):
+            try:
+                await self._client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=slack_escape("\n".join(notes)),  # notifications; the block shows
+                    blocks=[{"type": "section", "text": plain("\n".join(notes))}],  # not mrkdwn
+                )
+                return
+            except SlackApiError as exc:
+                wait = _retry_after(exc)
+                if attempt == 0 and wait is not None and wait <= REPLY_WAIT_MAX:
+                    await asyncio.sleep(wait)
+                    continue
+                error = str(exc.response.get("error"))
+                log.warning("thread reply not posted", extra={"error": error})
+                return
 
     async def test(self) -> str:
         """auth.test: the token works, and for which workspace and bot."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,11 +12,26 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.base import AuthError, BadConfig, BaseAdapter, raise_for_status, translate_errors
+from adapters.base import (
+    AdapterError,
+    AuthError,
+    BadConfig,
+    BaseAdapter,
+    raise_for_status,
+    translate_errors,
+)
 from adapters.targets import check_target
 from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.model import Delivered, DeliveryKind, Outgoing
-from cards.adaptive import CARD_CONTENT_TYPE, alert_card, digest_card, teams_message
+from cards.adaptive import (
+    CARD_CONTENT_TYPE,
+    alert_card,
+    digest_card,
+    reply_card_of,
+    teams_message,
+)
+
+log = logging.getLogger("chatops.teams")
 
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 SCOPE = "https://api.botframework.com/.default"
@@ -111,8 +127,25 @@ class TeamsAdapter(BaseAdapter):
             else:
                 resp = await self._http.post(path, json=activity, headers=headers)
         raise_for_status(self.kind, resp)
+        if message.ref and message.notes:
+            await self._reply(f"{path}/{quote(message.ref, safe='')}", message.notes, headers)
         ref = message.ref or str(resp.json().get("id", ""))
         return Delivered(status_code=resp.status_code, ref=ref or None)
+
+    async def _reply(self, url: str, notes: tuple[str, ...], headers: dict[str, str]) -> None:
+        """What changed, as a reply to the card (a thread in a channel); the card itself is
+        already updated. Best effort, like Slack's thread replies: a failure is logged."""
+        card = reply_card_of(notes)
+        reply = {
+            "type": "message",
+            "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+        }
+        try:
+            with translate_errors(self.kind):
+                resp = await self._http.post(url, json=reply, headers=headers)
+            raise_for_status(self.kind, resp)
+        except AdapterError as exc:
+            log.warning("teams reply not posted", extra={"error": str(exc)})
 
     async def test(self) -> str:
         """Webhook mode: post a small card. Bot mode: get a token (when an app id is set)."""

@@ -298,6 +298,15 @@ def teams_message(card: Element) -> Element:
     }
 
 
+def reply_card_of(notes: tuple[str, ...]) -> Element:
+    """What changed, as a reply under a card: each line as typed, never read as Markdown."""
+    return {
+        "type": "AdaptiveCard",
+        "version": VERSION,
+        "body": [plain_text(clip(note, 4000)) for note in notes[-10:]],
+    }
+
+
 def reply_card(text: str) -> Element:
     """A command's answer as a card of one wrapped text block."""
     return {

@@ -8,9 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.model import NOTE_MAX
+
 CREATE_VERB = "integration.create"
 MODAL_CALLBACK = "integration_add"
 NAME_FIELD = "name"
+NOTE_CALLBACK = "alert_note"
+NOTE_BLOCK = "note"
+NOTE_INPUT = "text"
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,37 @@ def field_errors(message: str) -> dict[str, str]:
         else:
             errors["_form"] = part
     return errors
+
+
+def note_modal(alert_id: str, title: str, where: str) -> dict[str, Any]:
+    """A Slack modal with one multiline input: a note on the alert. The alert and the channel
+    whose card was clicked travel in private_metadata as `alert_id channel_id`."""
+    return {
+        "type": "modal",
+        "callback_id": NOTE_CALLBACK,
+        "private_metadata": f"{alert_id} {where}".strip(),
+        "title": {"type": "plain_text", "text": "Add a note"},
+        "submit": {"type": "plain_text", "text": "Save note"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "plain_text", "text": title[:2000] or alert_id}],
+            },
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "label": {"type": "plain_text", "text": "Note"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Kept with the alert and posted under each of its cards.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTE_INPUT,
+                    "multiline": True,
+                    "max_length": NOTE_MAX,
+                },
+            },
+        ],
+    }

@@ -57,6 +57,7 @@ class Command:
     handler: Handler
     usage: str
     admin: bool = False
+    free_text: bool = False  # its last argument is the rest of the line, as typed (a note)
 
 
 Table = Mapping[str, Command]
@@ -90,10 +91,15 @@ def suggest(word: str, commands: Table) -> str:
 
 async def run(ctx: Context, text: str, commands: Table) -> str:
     """Parse and run a command line; every answer is text for the person who typed it."""
-    words = split(text.replace("\x00", ""))
+    text = text.replace("\x00", "")
+    words = split(text)
     if not words:
         words = ["help"]
-    long = next((w for w in words if len(w) > WORD_MAX), None)
+    free = commands.get(words[0].lower())
+    if free is not None and free.free_text:  # `note <alert> <any text>`: not split into words
+        words = text.strip().split(None, 2)
+    checked = words[:2] if free is not None and free.free_text else words
+    long = next((w for w in checked if len(w) > WORD_MAX), None)
     if long is not None:
         return (
             f"`{long[:20]}…` is {len(long)} characters long; names, ids and globs are at most "

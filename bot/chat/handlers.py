@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from bot.chat.commands import Command, CommandError, Context, help_text, table
 from bot.chat.commands import run as commands_run
 from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
+from bot.core.alerts.actions import Ask
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import admin as integration_service
 from bot.core.integrations import channels
@@ -40,12 +42,14 @@ def _posting_here(ctx: Context) -> None:
 
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
-    glob, minimum, is_default = "*", "INFO", False
+    glob, minimum, is_default, actions = "*", "INFO", False, None
     for arg in args:
         if arg.lower() == "default":
             is_default = True
         elif arg.lower().startswith("min="):
             minimum = arg.split("=", 1)[1].upper()
+        elif arg.lower().startswith("actions="):
+            actions = arg.split("=", 1)[1]
         else:
             glob = arg
     if minimum not in Priority.__members__:
@@ -54,12 +58,15 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         )
     _posting_here(ctx)
     body = {"event_glob": glob, "min_priority": minimum, "default": is_default}
+    if actions is not None:
+        body["actions"] = actions
     try:
         route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
     except InvalidRequest as exc:
         raise CommandError(str(exc)) from None
+    offered = f" Cards offer {', '.join(route.actions)}." if route.actions else ""
     return (
-        f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here. "
+        f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here.{offered} "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
     )
 
@@ -84,6 +91,7 @@ async def routes(ctx: Context, args: list[str]) -> str:
     return "\n".join(
         f"• `{r.id[:8]}` `{r.event_glob}` min {r.min_priority} → {names.get(r.channel_id, '?')}"
         + (f" (level {r.escalation_level})" if r.escalation_level else "")
+        + (f" · offers {', '.join(r.actions)}" if r.actions else "")
         for r in rows
     )
 
@@ -261,11 +269,43 @@ async def _admin_channel_here(ctx: Context) -> str:
     )
 
 
-async def _act(ctx: Context, verb: Verb, args: list[str]) -> str:
+async def _act(ctx: Context, verb: Verb, args: list[str], ask: Ask | None = None) -> str:
     if len(args) != 1:
         raise CommandError("Give the alert id.")
-    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor)
+    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor, ask)
     return outcome.message
+
+
+DURATION = re.compile(r"^(\d{1,5})\s*(m|min|mins|minutes?|h|hours?|d|days?)?$", re.I)
+UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440}
+
+
+def minutes_in(text: str) -> int:
+    """`30m`, `2h`, `1d` or a number of minutes, as minutes."""
+    found = DURATION.match(text.strip())
+    if found is None:
+        raise CommandError(f"`{text[:20]}` is not a duration; say 30m, 4h or 1d.")
+    unit = (found.group(2) or "m")[0].lower()
+    return int(found.group(1)) * UNIT_MINUTES[unit]
+
+
+async def snooze(ctx: Context, args: list[str]) -> str:
+    """Quiet an alert for a while: repeats are counted, nobody is paged, escalation waits."""
+    if len(args) != 2:
+        raise CommandError("Give the alert id and how long.")
+    return await _act(ctx, Verb.SNOOZE, args[:1], Ask(minutes=minutes_in(args[1])))
+
+
+async def unsnooze(ctx: Context, args: list[str]) -> str:
+    """End a snooze now."""
+    return await _act(ctx, Verb.UNSNOOZE, args)
+
+
+async def note(ctx: Context, args: list[str]) -> str:
+    """Add a note to an alert: kept in its audit trail and replied under every card."""
+    if len(args) != 2:
+        raise CommandError("Give the alert id and the note.")
+    return await _act(ctx, Verb.NOTE, args[:1], Ask(text=args[1]))
 
 
 async def ack(ctx: Context, args: list[str]) -> str:
@@ -289,7 +329,7 @@ COMMANDS = table(
     Command(
         "subscribe",
         subscribe,
-        usage="subscribe [<event-glob>] [min=<PRIORITY>] [default]",
+        usage="subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>]",
         admin=True,
     ),
     Command("unsubscribe", unsubscribe, usage="unsubscribe <route-id>", admin=True),
@@ -305,6 +345,9 @@ COMMANDS = table(
     Command("ack", ack, usage="ack <alert-id>"),
     Command("escalate", escalate, usage="escalate <alert-id>"),
     Command("resolve", resolve, usage="resolve <alert-id>"),
+    Command("snooze", snooze, usage="snooze <alert-id> <30m|4h|1d>"),
+    Command("unsnooze", unsnooze, usage="unsnooze <alert-id>"),
+    Command("note", note, usage="note <alert-id> <text>", free_text=True),
 )
 
 

@@ -80,6 +80,10 @@ def add_admin_commands(sub: Any) -> None:
     radd.add_argument("--user", dest="user_id")
     radd.add_argument("--level", dest="escalation_level", type=int, default=0)
     radd.add_argument("--default", action="store_true", help="only for alerts no other route takes")
+    radd.add_argument(
+        "--actions",
+        help="the verbs its cards offer, comma-separated (default: all), e.g. acknowledge,resolve",
+    )
     rrm = rsub.add_parser("remove")
     rrm.add_argument("route_id")
     for p in (routes, *rsub.choices.values()):
@@ -237,6 +241,8 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
         body["channel"] = args.channel
         body["stakeholders"] = args.stakeholder
         body["default"] = args.default
+        if args.actions is not None:
+            body["actions"] = args.actions
         _print(route_document(await channels.add_route(services, args.tenant, body, "cli")))
     else:
         removed = await channels.remove_route(services, args.tenant, args.route_id)

@@ -81,6 +81,7 @@ def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
         "user": (row.user_id, None),
         "escalation_level": (row.escalation_level, 0),
         "default": (bool(row.is_default), False),
+        "actions": (row.actions, None),
         "enabled": (row.is_active, True),
     }
     entry.update({k: v for k, (v, default) in optional.items() if v != default})

@@ -23,7 +23,7 @@ from bot.chat import forms as integration_forms
 from bot.chat.forms import form_fields, type_name
 from bot.core import tenants
 from bot.core.alerts import queries
-from bot.core.alerts.actions import Actor
+from bot.core.alerts.actions import Actor, Ask
 from bot.core.services import Services
 from bot.infra.web import error_response as refused
 from bot.model import Verb
@@ -31,7 +31,15 @@ from bot.slack.guard import signed_by, slack_body_problem
 from bot.slack.install import DatabaseInstallationStore, SignedStateStore
 from bot.slack.replay import ReplayGuard
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
-from cards.forms import MODAL_CALLBACK, NAME_FIELD, integration_modal
+from cards.forms import (
+    MODAL_CALLBACK,
+    NAME_FIELD,
+    NOTE_BLOCK,
+    NOTE_CALLBACK,
+    NOTE_INPUT,
+    integration_modal,
+    note_modal,
+)
 
 log = logging.getLogger("chatops.slack")
 ADMIN_CACHE_SECONDS = 300
@@ -85,6 +93,7 @@ class SlackTransport:
             self.bolt.action(link)(_acknowledge_only)
         self.bolt.command("/chatops")(self.on_command)
         self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
+        self.bolt.view(NOTE_CALLBACK)(self.on_note_submit)
         self.bolt.event("app_home_opened")(self.on_home_opened)
 
     def _button_listener(self, verb: Verb) -> Any:
@@ -189,14 +198,15 @@ class SlackTransport:
     async def on_button(
         self, verb: Verb, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """A card button: apply the verb; tell the clicker privately if someone was first."""
+        """A card control: apply the verb; tell the clicker privately if someone was first,
+        or if this channel's cards do not offer it. Add note opens a modal first."""
         user = body.get("user") or {}
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
         team = (body.get("team") or {}).get("id") or user.get("team_id")
         tenant = await self.tenant_for(team)
-        value = str(action.get("value", ""))
+        value = str(action.get("value") or _alert_of_block(action))
         if tenant is None:
             log.warning("button from an unknown workspace refused", extra={"team": team})
             return await self._tell(
@@ -208,14 +218,65 @@ class SlackTransport:
             platform="slack",
             tenant=tenant,
         )
+        on_home = (body.get("container") or {}).get("type") == "view"
+        where = None if on_home else channel  # the Home tab lists every alert with every verb
+        if verb is Verb.NOTE:
+            return await self._open_note(client, body, value, where, actor)
         if value.startswith("digest:"):
             outcome = await self.services.actions.acknowledge_digest(value[7:], actor)
         else:
-            outcome = await self.services.actions.apply(verb, value, actor)
+            ask = Ask(minutes=_minutes_chosen(action), where=where)
+            outcome = await self.services.actions.apply(verb, value, actor, ask)
         if not outcome.applied:
             await self._tell(client, channel, actor.id, outcome.message)
-        if (body.get("container") or {}).get("type") == "view":
+        if on_home:
             await self.publish_home(client, actor.id, tenant)
+
+    async def _open_note(
+        self,
+        client: AsyncWebClient,
+        body: dict[str, Any],
+        alert_id: str,
+        where: str | None,
+        actor: Actor,
+    ) -> None:
+        """Add note: the modal opens at once (Slack's trigger lasts three seconds)."""
+        alert = await queries.get(self.services, alert_id)
+        if alert is None or alert.tenant != actor.tenant:
+            return await self._tell(client, where, actor.id, f"No alert {alert_id!r} here.")
+        try:
+            await client.views_open(
+                trigger_id=str(body.get("trigger_id")),
+                view=note_modal(alert.id, alert.title, where or ""),
+            )
+        except SlackApiError as exc:
+            log.warning("views.open failed", extra={"error": str(exc.response.get("error"))})
+
+    async def on_note_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The note modal: the note is saved, or the modal shows why not on its field."""
+        user = body.get("user") or {}
+        tenant = await self.tenant_for((body.get("team") or {}).get("id") or user.get("team_id"))
+        state = (view.get("state") or {}).get("values") or {}
+        text = str(((state.get(NOTE_BLOCK) or {}).get(NOTE_INPUT) or {}).get("value") or "")
+        alert_id, _, where = str(view.get("private_metadata", "")).partition(" ")
+        if tenant is None:
+            await ack(response_action="errors", errors={NOTE_BLOCK: "Workspace not connected."})
+            return
+        actor = Actor(
+            id=str(user.get("id")),
+            name=str(user.get("name") or user.get("username") or user.get("id")),
+            platform="slack",
+            tenant=tenant,
+        )
+        outcome = await self.services.actions.apply(
+            Verb.NOTE, alert_id, actor, Ask(text=text, where=where or None)
+        )
+        if not outcome.applied:
+            await ack(response_action="errors", errors={NOTE_BLOCK: outcome.message[:150]})
+            return
+        await ack()
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -315,6 +376,17 @@ class SlackTransport:
 
 async def _acknowledge_only(ack: Any) -> None:
     await ack()
+
+
+def _alert_of_block(action: dict[str, Any]) -> str:
+    """The alert a menu belongs to: its block is `alert:<id>` (a card) or `home:<id>`."""
+    return str(action.get("block_id", "")).partition(":")[2]
+
+
+def _minutes_chosen(action: dict[str, Any]) -> int | None:
+    """The minutes of the snooze menu's chosen option."""
+    chosen = str((action.get("selected_option") or {}).get("value", ""))
+    return int(chosen) if chosen.isdigit() and len(chosen) < 7 else None
 
 
 def register(app: web.Application, services: Services) -> SlackTransport | None:

@@ -26,7 +26,7 @@ from bot.chat import commands, handlers
 from bot.chat import forms as integration_forms
 from bot.chat.forms import form_fields, type_name
 from bot.core import tenants
-from bot.core.alerts.actions import Actor
+from bot.core.alerts.actions import Actor, Ask
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
@@ -199,13 +199,24 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         if data.get("digest_id"):
             outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
         else:
-            outcome = await self.services.actions.apply(verb, str(data.get("alert_id", "")), actor)
+            ask = Ask(
+                minutes=_minutes(data.get("minutes")),
+                text=data.get("text") if isinstance(data.get("text"), str) else None,
+                where=activity.conversation.id if activity.conversation else None,
+            )
+            alert_id = str(data.get("alert_id", ""))
+            outcome = await self.services.actions.apply(verb, alert_id, actor, ask)
         if outcome.code == "not_found":
             return error(404, "NotFound", outcome.message)
+        if outcome.code == "bad_request":
+            return error(400, "BadRequest", outcome.message)
         if not outcome.applied or outcome.alert is None:
             return invoke(200, "application/vnd.microsoft.activity.message", outcome.message)
         card = alert_card(
-            outcome.alert, datetime.now(UTC), public_url=self.services.settings.public_url
+            outcome.alert,
+            datetime.now(UTC),
+            public_url=self.services.settings.public_url,
+            offered=outcome.offered,
         )
         return invoke(200, CARD_CONTENT_TYPE, card)
 
@@ -302,6 +313,15 @@ class TeamsTransport:
                 host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
             )
         return await target_allowed(self.services, url)
+
+
+def _minutes(value: object) -> int | None:
+    """A snooze's minutes as the card's choice set sends them: a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 7:
+        return int(value)
+    return None
 
 
 def register(app: web.Application, services: Services) -> TeamsTransport:

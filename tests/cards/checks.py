@@ -36,6 +36,16 @@ def blockkit_problems(message: dict[str, Any]) -> list[str]:
     )
     if len(blocks) > most:
         problems.append(f"{len(blocks)} blocks")
+    if message.get("type") == "modal":
+        for part in ("title", "submit", "close"):
+            if part in message and _text_len(message[part]) > _limit(
+                "view_modal_or_home", f"{part}_chars"
+            ):
+                problems.append(f"modal {part} too long")
+        if len(message.get("private_metadata", "")) > _limit(
+            "view_modal_or_home", "private_metadata_chars"
+        ):
+            problems.append("private_metadata too long")
     if not is_view and not message.get("text"):
         problems.append("no fallback text")
     if len(message.get("text", "")) > _limit("message", "text_truncated_after_chars"):
@@ -75,6 +85,13 @@ def blockkit_problems(message: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}: {len(elements)} elements")
             for element in elements:
                 problems += _button_problems(where, element)
+        elif block["type"] == "input":
+            if not is_view:
+                problems.append(f"{where}: input blocks belong in modals")
+            if _text_len(block["label"]) > _limit("input_block", "label_chars"):
+                problems.append(f"{where}: label")
+            if "hint" in block and _text_len(block["hint"]) > _limit("input_block", "hint_chars"):
+                problems.append(f"{where}: hint")
         elif block["type"] != "divider":
             problems.append(f"{where}: unexpected block type")
     return problems

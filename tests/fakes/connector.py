@@ -19,6 +19,7 @@ class FakeConnector:
     activities: dict[str, dict[str, Any]] = field(default_factory=dict)
     posted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    replies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # to activity
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     server: TestServer | None = None
 
@@ -28,11 +29,20 @@ class FakeConnector:
         return str(self.server.make_url("/"))
 
     def cards(self, conversation: str) -> list[dict[str, Any]]:
-        """The current Adaptive Card of every message posted in a conversation."""
+        """The current Adaptive Card of every message posted in a conversation (not replies)."""
+        replied = {a["id"] for _, _, a in self.replies}
         return [
             self.activities[a["id"]]["attachments"][0]["content"]
             for c, a in self.posted
-            if c == conversation and a.get("attachments")
+            if c == conversation and a.get("attachments") and a["id"] not in replied
+        ]
+
+    def replies_to(self, activity_id: str) -> list[dict[str, Any]]:
+        """The cards posted as replies to one activity, oldest first."""
+        return [
+            a["attachments"][0]["content"]
+            for _, to, a in self.replies
+            if to == activity_id and a.get("attachments")
         ]
 
     async def post(self, request: web.Request) -> web.Response:
@@ -42,6 +52,8 @@ class FakeConnector:
         activity["id"] = activity_id
         self.activities[activity_id] = activity
         self.posted.append((conversation, activity))
+        if "activity" in request.match_info:
+            self.replies.append((conversation, request.match_info["activity"], activity))
         return web.json_response({"id": activity_id})
 
     async def put(self, request: web.Request) -> web.Response:

@@ -71,5 +71,56 @@ async def click(
     )
 
 
+async def choose(bot: Client, action_id: str, alert_id: str, value: str, user: str = "U222") -> Any:
+    """A choice in a card's menu (the snooze menu): its block names the alert."""
+    payload = copy.deepcopy(fixture("block_actions.bolt_test.json"))
+    payload["user"] = {
+        "id": user,
+        "username": user.lower(),
+        "name": user.lower(),
+        "team_id": TEAM_ID,
+    }
+    payload["team"]["id"] = TEAM_ID
+    payload["channel"] = {"id": "C111", "name": "ops"}
+    payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": "C111"}
+    payload["actions"] = [
+        {
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": f"alert:{alert_id}",
+            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+            "action_ts": "1700000000.000200",
+        }
+    ]
+    body = urlencode({"payload": json.dumps(payload)})
+    return await bot.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+    )
+
+
+async def submit_note(bot: Client, view: dict[str, Any], text: str, user: str = "U222") -> Any:
+    """The note modal `view` (as the bot opened it) submitted with `text`."""
+    payload = copy.deepcopy(fixture("view_submission.bolt_test.json"))
+    payload["user"] = {
+        "id": user,
+        "username": user.lower(),
+        "name": user.lower(),
+        "team_id": TEAM_ID,
+    }
+    payload["view"]["callback_id"] = view["callback_id"]
+    payload["view"]["private_metadata"] = view["private_metadata"]
+    payload["view"]["state"] = {
+        "values": {"note": {"text": {"type": "plain_text_input", "value": text}}}
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return await bot.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+    )
+
+
 def texts(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)

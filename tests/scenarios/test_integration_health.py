@@ -87,7 +87,7 @@ async def test_three_failed_syncs_one_error_card_retry_reruns_and_recovery_is_to
     card = (await eventually(lambda: admin_cards(slack)))[0]
     assert "Integration Sync Task Failed" in json.dumps(card.blocks)
     assert "failed after 3 attempts" in json.dumps(card.blocks)
-    assert buttons(card.blocks) == ["retry", "discard"]
+    assert buttons(card.blocks) == ["retry", "discard", "note"]
     assert card.text.startswith("[HIGH]")
     doc = await (await bot.get(f"/api/v1/integrations/{integration_id}")).json()
     assert doc["data"]["connection_status"] == "error"

@@ -140,7 +140,7 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
     "text,expected",
     [
         ("", "*ChatOps commands*"),
-        ("help", "`subscribe [<event-glob>] [min=<PRIORITY>] [default]`"),
+        ("help", "`subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>]`"),
         ("stauts", "Unknown command `stauts`. Did you mean `status`?"),
         ("integratons list", "Did you mean `integrations`?"),
         ("status", "Open alerts: none."),

@@ -118,8 +118,10 @@ async def test_install_subscribe_alert_acknowledge_everywhere(
 
 async def test_bad_invokes_get_error_responses(bot: Client, connector: FakeConnector) -> None:
     await install(bot, connector)
-    unknown = await (await send(bot, action(connector, "snooze", "x", "aad-1", "M"))).json()
+    unknown = await (await send(bot, action(connector, "teleport", "x", "aad-1", "M"))).json()
     assert unknown["statusCode"] == 400 and unknown["type"] == "application/vnd.microsoft.error"
+    no_minutes = await (await send(bot, action(connector, "snooze", "x", "aad-1", "M"))).json()
+    assert no_minutes["statusCode"] == 400 and "minutes" in no_minutes["value"]["message"]
     missing = await (await send(bot, action(connector, "acknowledge", "nope", "aad-1", "M"))).json()
     assert missing["statusCode"] == 404
     other = await bot.post("/api/v1/events", json={"title": "theirs", "tenant": "elsewhere"})

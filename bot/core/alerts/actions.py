@@ -70,6 +70,7 @@ class Outcome:
     alert: Alert | None = None
     code: str = "applied"
     data: dict[str, Any] = field(default_factory=dict)
+    offered: frozenset[Verb] | None = None  # the verbs the clicked card's channel offers
 
 
 JobRetry = Callable[[Alert, "Actor"], Awaitable[object]]
@@ -128,14 +129,16 @@ class ActionService:
         alert = await events_repo.get(session, alert_id)
         if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
             return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
-        if ask.where is not None and not offers(
-            await self._offered(session, alert.tenant, actor.platform, ask.where), verb
-        ):
+        offered = None
+        if ask.where is not None:
+            offered = await self._offered(session, alert.tenant, actor.platform, ask.where)
+        if not offers(offered, verb):
             outcome = Outcome(
                 False, f"This channel's cards do not offer {verb.value}.", alert, "not_offered"
             )
         else:
             outcome = await self._transition(session, verb, alert, actor, utcnow(), ask)
+        outcome = dataclasses.replace(outcome, offered=offered)
         session.add(
             ActionAudit(
                 tenant_id=alert.tenant,
