@@ -53,7 +53,7 @@ def build_parser() -> Parser:
     prev.add_argument("--format", choices=["blockkit", "adaptive"], required=True)
     prev.add_argument(
         "--state",
-        choices=["triggered", "acknowledged", "escalated", "resolved"],
+        choices=["triggered", "acknowledged", "escalated", "snoozed", "resolved"],
         default="triggered",
     )
     prev.add_argument(

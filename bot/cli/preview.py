@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.alerts.normalize import InvalidEvent, dedup_key_for, from_api
@@ -43,6 +43,7 @@ def alert_from(data: Any, state: str, now: datetime) -> Alert:
         first_seen=now,
         last_seen=now,
         metadata=event.metadata,
+        links=event.links,
     )
     if state == "acknowledged":
         return dataclasses.replace(
@@ -50,6 +51,14 @@ def alert_from(data: Any, state: str, now: datetime) -> Alert:
         )
     if state == "escalated":
         return dataclasses.replace(alert, escalation_level=1)
+    if state == "snoozed":
+        return dataclasses.replace(
+            alert,
+            snoozed_until=now + timedelta(hours=1),
+            snoozed_by="you",
+            note_count=1,
+            last_note_by="you",
+        )
     if state == "resolved":
         return dataclasses.replace(
             alert, state=AlertState.RESOLVED, resolved_by="you", resolved_at=now

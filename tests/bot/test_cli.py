@@ -148,6 +148,8 @@ def test_send_without_a_token_says_what_to_set(env: dict[str, str]) -> None:
         ("adaptive", "acknowledged"),
         ("blockkit", "resolved"),
         ("adaptive", "escalated"),
+        ("blockkit", "snoozed"),
+        ("adaptive", "snoozed"),
     ],
 )
 def test_preview_prints_a_valid_card(env: dict[str, str], fmt: str, state: str) -> None:
@@ -158,6 +160,10 @@ def test_preview_prints_a_valid_card(env: dict[str, str], fmt: str, state: str) 
         "priority": "CRITICAL",
         "facts": {"host": "db-1"},
         "stakeholders": ["SRE"],
+        "links": [
+            {"title": "Runbook", "url": "https://wiki.example.com/rb/disk"},
+            {"title": "Dashboard", "url": "https://grafana.example.com/d/disk"},
+        ],
     }
     done = chatops(env, "preview", "--format", fmt, "--state", state, stdin=json.dumps(event))
     assert done.returncode == 0, done.stderr
@@ -168,12 +174,19 @@ def test_preview_prints_a_valid_card(env: dict[str, str], fmt: str, state: str) 
         assert card["text"].startswith("[CRITICAL] &lt;!channel&gt; Disk 97% on db-1")
     else:
         assert adaptive_problems(card) == []
-    verbs = {"triggered": 3, "acknowledged": 2, "escalated": 3, "resolved": 0}[state]
-    rendered = json.dumps(card)
+    verbs = {"triggered": 3, "acknowledged": 2, "escalated": 3, "snoozed": 3, "resolved": 0}
+    rendered = json.dumps(card, ensure_ascii=False)
     assert (
         rendered.count('"acknowledge"') + rendered.count('"escalate"') + rendered.count('"resolve"')
-        == verbs
+        == verbs[state]
     )
+    if state != "resolved":  # the snooze control, the note button and the link buttons
+        assert ('"unsnooze"' if state == "snoozed" else '"snooze"') in rendered
+        assert '"note"' in rendered
+        assert "https://wiki.example.com/rb/disk" in rendered
+        assert "https://grafana.example.com/d/disk" in rendered
+    if state == "snoozed":
+        assert "💤 Snoozed by you until " in rendered
 
 
 def test_preview_refuses_a_bad_event_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
