@@ -62,16 +62,16 @@ async def eventually(check: Callable[[], Any], within: float = 10.0, interval: f
 
 def chatops_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """`chatops ARGS...` as a separate process on a SQLite database of its own in `tmp_path`."""
-    env = {
+    base = {
         "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
         "CHATOPS_DATA_DIR": str(tmp_path / "var"),
         "PATH": "/usr/bin:/bin",
     }
 
-    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
+    def chatops(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot", *args],
-            env=env,
+            env={**base, **(env or {})},
             capture_output=True,
             text=True,
             cwd=tmp_path,

@@ -7,7 +7,6 @@ import asyncio
 import getpass
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError
@@ -92,8 +91,17 @@ def add_admin_commands(sub: Any) -> None:
     conf = sub.add_parser("config", help="the whole configuration as one YAML file")
     csub2 = conf.add_subparsers(dest="action", metavar="ACTION")
     export = csub2.add_parser("export", help="write integrations, channels, routes, preferences")
-    export.add_argument("--output", help="a file to write (default: standard output)")
+    export.add_argument(
+        "--output", help="a file or s3://bucket/key to write (default: standard output)"
+    )
     export.add_argument("--tenant", help="one tenant only (default: every tenant)")
+    apply = csub2.add_parser("apply", help="make the database match a file; prints the plan")
+    apply.add_argument("location", help="the file, or s3://bucket/key")
+    apply.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    apply.add_argument(
+        "--prune", action="store_true", help="also delete what the file does not name"
+    )
+    apply.add_argument("--tenant", help="apply one tenant of the file only")
 
     keys = sub.add_parser("keys", help="encryption keys for stored secrets, and REST API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -251,16 +259,42 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
 
 
 async def _config(args: argparse.Namespace, services: Services) -> int:
+    from bot.core import config_files
+    from bot.core.config_apply import ConfigError
     from bot.core.config_export import export_document, to_yaml
 
-    if args.output and "://" in args.output:
-        raise InvalidRequest(f"--output {args.output}: only local files are written so far")
-    text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
-    if args.output:
-        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    endpoint = services.settings.s3_endpoint_url
+    try:
+        if args.action == "apply":
+            return await apply_file(services, args.location, args.prune, args.tenant, args.dry_run)
+        text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
+        if args.output:
+            await config_files.write(args.output, text, endpoint)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return 0
+
+
+async def apply_file(
+    services: Services, location: str, prune: bool, tenant: str | None, dry_run: bool
+) -> int:
+    """Read, check and apply a configuration file, printing the plan; ConfigError if it
+    cannot be applied (then nothing changed)."""
+    from bot.core import config_apply, config_files
+
+    raw = await config_files.read(location, services.settings.s3_endpoint_url)
+    document = config_apply.parse(raw, location)
+    outcome = await config_apply.apply(
+        services, document, source=location, prune=prune, tenant=tenant, dry_run=dry_run
+    )
+    for line in outcome.lines():
+        print(line)
+    if outcome.changes:
+        done = "would be made (dry run)" if dry_run else "made"
+        print(f"{len(outcome.changes)} change(s) {done}", file=sys.stderr)
     return 0
 
 

@@ -32,6 +32,12 @@ def build_parser() -> Parser:
         default="all",
         help="run one part only, for several processes on PostgreSQL",
     )
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        help="apply this configuration file (or s3://bucket/key) first; refuse to start if it "
+        "does not apply",
+    )
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -121,6 +127,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.port
     if not 1 <= port <= 65535:
         raise UsageError(f"--port: got {port}; expected 1 to 65535")
+    if args.config:
+        asyncio.run(apply_at_start(settings, args.config))
     try:
         env_overrides()
         app = create_app(settings, role=args.role)
@@ -134,6 +142,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     asyncio.run(serving.serve(app, host, port, settings.request_header_seconds))
     return EXIT_OK
+
+
+async def apply_at_start(settings: Settings, location: str) -> None:
+    """`run --config`: the file applied before serving, or UsageError and no start."""
+    from bot.cli.admin import apply_file
+    from bot.core.config_apply import ConfigError
+    from bot.runtime.app import build_services
+
+    services = build_services(settings)
+    try:
+        if services.db.is_sqlite:
+            await services.db.upgrade()
+        await apply_file(services, location, prune=False, tenant=None, dry_run=False)
+    except ConfigError as exc:
+        raise UsageError(f"--config: {exc}; not starting") from None
+    finally:
+        await services.http.aclose()
+        await services.db.dispose()
 
 
 async def db_command(action: str, settings: Settings) -> int:

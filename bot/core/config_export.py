@@ -67,6 +67,8 @@ def channel_entry(row: Channel, integrations: dict[str, str]) -> dict[str, Any]:
     entry["rate_per_minute"] = row.rate_per_minute
     if not row.is_active:
         entry["enabled"] = False
+    if row.config:  # how to reach it (a Teams conversation's service URL), never a secret
+        entry["config"] = dict(sorted(row.config.items()))
     return entry
 
 

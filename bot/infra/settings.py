@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     teams_local: bool = False  # no app id: take unauthenticated activities, on loopback only
     teams_openid_metadata_url: str | None = None  # where Bot Framework signing keys are listed
     allow_private_targets: bool = False
+    s3_endpoint_url: str | None = None  # S3-compatible storage (MinIO...) for config files
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
     workers: int = Field(4, ge=1, le=64)

@@ -22,6 +22,7 @@ from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
 from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
+from bot.http import config as rest_config
 from bot.http import events as rest_events
 from bot.http import hooks, ops, pages, provider_hooks
 from bot.http import integrations as rest_integrations
@@ -131,6 +132,7 @@ def create_app(
         rest_events.register(app, services)
         rest_integrations.register(app, services)
         rest_users.register(app, services)
+        rest_config.register(app, services)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

@@ -1,0 +1,63 @@
+"""REST for configuration as code: the YAML (or JSON) document, its plan, and applying it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.core import config_apply
+from bot.core.config_export import export_document, to_yaml
+from bot.core.services import SERVICES, Services
+from bot.http.auth import principal_of, scoped_tenant
+from bot.infra.web import ApiError
+
+YAML_TYPE = "application/yaml"
+
+
+async def get_config(request: web.Request) -> web.Response:
+    """`GET /api/v1/config`: YAML, or JSON when the client accepts only that."""
+    services = request.app[SERVICES]
+    tenant = scoped_tenant(request, request.query.get("tenant"), None)
+    document = await export_document(services.db, services.keyring, tenant)
+    accept = request.headers.get("Accept", "")
+    if "application/json" in accept and "yaml" not in accept:
+        return web.json_response(document)
+    return web.Response(text=to_yaml(document), content_type=YAML_TYPE, charset="utf-8")
+
+
+async def _apply(request: web.Request, dry_run: bool) -> web.Response:
+    services = request.app[SERVICES]
+    who = principal_of(request)
+    tenant = scoped_tenant(request, request.query.get("tenant"), None)
+    prune = request.query.get("prune", "false").lower() in ("1", "true", "yes")
+    source = f"api:{who.name}" if who.tenant is not None else "api"
+    try:
+        document = config_apply.parse(await request.read(), "body")
+        outcome = await config_apply.apply(
+            services, document, source=source, prune=prune, tenant=tenant, dry_run=dry_run
+        )
+    except config_apply.ConfigError as exc:
+        raise ApiError(422, "bad_config", str(exc)) from None
+    return web.json_response(
+        {
+            "changes": [c.line() for c in outcome.changes],
+            "applied": bool(outcome.changes) and not dry_run,
+            "message": "no changes" if not outcome.changes else f"{len(outcome.changes)} changes",
+        }
+    )
+
+
+async def plan(request: web.Request) -> web.Response:
+    """`POST /api/v1/config/plan`: what applying the body would change; nothing is changed."""
+    return await _apply(request, dry_run=True)
+
+
+async def apply(request: web.Request) -> web.Response:
+    """`POST /api/v1/config/apply`: make the database match the body, in one transaction."""
+    return await _apply(request, dry_run=False)
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add the `/api/v1/config` routes."""
+    app.router.add_get("/api/v1/config", get_config)
+    app.router.add_post("/api/v1/config/plan", plan)
+    app.router.add_post("/api/v1/config/apply", apply)
