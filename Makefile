@@ -2,7 +2,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean teams-package
+.PHONY: run test lint bench clean teams-package web
+WEB := web/node_modules/.installed
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -10,11 +11,19 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(BIN)/.installed
+# The web console's Adaptive Cards renderer, from the npm registry at the version and integrity
+# hash pinned in web/package-lock.json (npm ci refuses anything else), into an ignored folder.
+web: $(WEB)
+
+$(WEB): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+run: $(BIN)/.installed $(WEB)
 	$(BIN)/chatops db upgrade
 	$(BIN)/chatops run
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(WEB)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
@@ -26,7 +35,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) web/node_modules var .pytest_cache .mypy_cache .ruff_cache
 
 teams-package: $(BIN)/.installed
 	$(BIN)/python deploy/teams/package.py

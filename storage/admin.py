@@ -189,3 +189,21 @@ async def rotate_credentials(session: AsyncSession, rotate: Any) -> int:
         assert row.credentials is not None
         row.credentials = rotate(row.credentials)
     return len(rows)
+
+
+async def dead_letters(
+    session: AsyncSession, tenant: str | None, limit: int = 50
+) -> Sequence[Delivery]:
+    """Deliveries whose retries are spent, newest first."""
+    query = select(Delivery).where(Delivery.status == "dead")
+    if tenant is not None:
+        query = query.where(Delivery.tenant_id == tenant)
+    return (await session.scalars(query.order_by(Delivery.updated_at.desc()).limit(limit))).all()
+
+
+async def all_integrations(session: AsyncSession, tenant: str | None) -> Sequence[Integration]:
+    """Integrations of one tenant, or of every tenant, by tenant and name."""
+    query = select(Integration).order_by(Integration.tenant_id, Integration.name)
+    if tenant is not None:
+        query = query.where(Integration.tenant_id == tenant)
+    return (await session.scalars(query)).all()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
 from storage.convert import to_alert
-from storage.schema import ActionAudit, Delivery, Event, Tenant, new_id
+from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant, new_id
 
 
 @dataclass(frozen=True)
@@ -447,3 +447,54 @@ async def add_note(session: AsyncSession, event_id: str, author: str) -> Alert |
         .execution_options(populate_existing=True, synchronize_session=False)
     )
     return to_alert(row) if row is not None else None
+
+
+async def console_alerts(
+    session: AsyncSession,
+    *,
+    tenant: str | None,
+    state: str,
+    priority: Priority | None,
+    text: str,
+    limit: int,
+) -> list[Alert]:
+    """Alerts for the console, most severe first, then oldest: `state` is `open`, `all` or
+    one state; `text` matches the title, case-insensitively."""
+    conditions: list[Any] = []
+    if tenant is not None:
+        conditions.append(Event.tenant_id == tenant)
+    if state == "open":
+        conditions.append(Event.state != AlertState.RESOLVED.value)
+    elif state != "all":
+        conditions.append(Event.state == state)
+    if priority is not None:
+        conditions.append(Event.priority == priority.value)
+    if text:
+        conditions.append(Event.title.icontains(text, autoescape=True))
+    rows = await session.scalars(
+        select(Event)
+        .where(*conditions)
+        .order_by(Event.priority_rank.desc(), Event.first_seen)
+        .limit(limit)
+    )
+    return [to_alert(r) for r in rows.all()]
+
+
+async def delivered_to(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The channels each alert's card was posted to (sent), by name."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(Delivery.event_id, Channel.name)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(
+            Delivery.event_id.in_(sorted(set(event_ids))),
+            Delivery.kind == DeliveryKind.POST.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+        .distinct()
+    )
+    found: dict[str, list[str]] = {}
+    for event_id, name in rows.all():
+        found.setdefault(str(event_id), []).append(str(name))
+    return {k: sorted(v) for k, v in found.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -29,6 +31,12 @@ class Keyring:
                 "base64 Fernet key (make one with `chatops keys generate`)"
             ) from None
         self._multi = MultiFernet(self._fernets)
+        self._newest = keys[0]
+
+    def derive(self, purpose: str) -> bytes:
+        """A key of its own for `purpose` (signing console sessions, say), from the newest key:
+        it changes when the keys are rotated, and reveals nothing of the key it came from."""
+        return hmac.new(self._newest.encode(), purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, secrets: dict[str, Any]) -> str:
         """A token holding `secrets` as JSON."""

@@ -23,8 +23,8 @@ from bot.core.keys import KeyService
 from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
 from bot.http import config as rest_config
+from bot.http import console, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
-from bot.http import hooks, ops, pages, provider_hooks
 from bot.http import integrations as rest_integrations
 from bot.http import users as rest_users
 from bot.http.auth import bearer_auth
@@ -133,6 +133,7 @@ def create_app(
         rest_integrations.register(app, services)
         rest_users.register(app, services)
         rest_config.register(app, services)
+        console.register(app, services)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

@@ -110,3 +110,29 @@ async def queue(services: Services, now: datetime) -> Queue:
             await outbox.oldest_due(session, now),
             await outbox.stuck(session, now, services.settings.lease_seconds),
         )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An alert as the console lists it: with the channels its card reached."""
+
+    alert: Alert
+    channels: list[str]
+
+
+async def console_alerts(
+    services: Services,
+    tenant: str | None,
+    *,
+    state: str = "open",
+    priority: Priority | None = None,
+    text: str = "",
+    limit: int = 100,
+) -> list[Listed]:
+    """Alerts matching the console's filters, most severe first, with where they were sent."""
+    async with services.db.session() as session:
+        alerts = await events_repo.console_alerts(
+            session, tenant=tenant, state=state, priority=priority, text=text, limit=limit
+        )
+        sent = await events_repo.delivered_to(session, [a.id for a in alerts])
+    return [Listed(a, sent.get(a.id, [])) for a in alerts]

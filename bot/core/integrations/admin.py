@@ -20,7 +20,7 @@ from bot.model import Priority, Verb
 from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
-from storage import admin
+from storage import admin, outbox
 from storage import events as events_repo
 from storage import syncs as syncs_repo
 from storage.schema import (
@@ -568,3 +568,50 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         is_default=is_default,
         created_by=actor,
     )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """An integration as the console shows it: its row and its last syncs."""
+
+    integration: Integration
+    syncs: Sequence[SyncLog]
+
+
+async def overview(services: Services, tenant: str | None) -> list[Overview]:
+    """Every integration (of one tenant, or all) with its three last syncs."""
+    async with services.db.session() as session:
+        rows = await admin.all_integrations(session, tenant)
+        return [Overview(row, await admin.sync_logs(session, row.id, 3, 0)) for row in rows]
+
+
+async def dead_letters(services: Services, tenant: str | None) -> Sequence[Delivery]:
+    """Deliveries whose retries are spent, newest first."""
+    async with services.db.session() as session:
+        return await admin.dead_letters(session, tenant)
+
+
+async def retry_dead_letter(
+    services: Services, tenant: str | None, delivery_id: str, actor: str
+) -> bool:
+    """Queue a dead delivery again, audited; False when it is not dead (or not the tenant's)."""
+    async with services.db.session() as session, session.begin():
+        row = await session.get(Delivery, delivery_id)
+        if row is None or (tenant is not None and row.tenant_id != tenant):
+            return False
+        count = await outbox.retry_dead(
+            session,
+            channel_id=None,
+            delivery_id=delivery_id,
+            now=utcnow(),
+            note=f"retried by {actor}",
+        )
+        if count:
+            session.add(
+                events_repo.audit_row(
+                    row.tenant_id, "delivery.retry", actor, "console", {"delivery": delivery_id}
+                )
+            )
+    if count:
+        services.ingest.wake_workers()
+    return bool(count)

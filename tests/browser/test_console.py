@@ -1,0 +1,219 @@
+"""The web console in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
+
+Sign in, watch a new alert appear without a reload, open it and see both cards (Microsoft's
+Adaptive Cards renderer and the Block Kit rendering), acknowledge it and see the Slack card
+change; wrong tokens, missing cookies and cross-site posts are refused. Screenshots of the
+alert page and the preview are written to docs/screenshots/, which the README links to.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.infra.settings import Settings
+from bot.runtime.app import create_app
+from tests.conftest import API_TOKEN
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.helpers import eventually
+from tests.scenarios.slackops import slash, texts
+
+playwright_api = pytest.importorskip("playwright.async_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+Client = TestClient  # type: ignore[type-arg]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Client]:
+    configured = settings.model_copy(
+        update={
+            "admins": "slack:W111",
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+        }
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as client:
+        client.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        yield client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+class Page:
+    """A browser tab on the bot, collecting every console error and failed request."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page, self.base = page, base
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    async def sign_in(self, token: str = API_TOKEN) -> Any:
+        await self.page.goto(f"{self.base}/ui")
+        await self.page.fill("#token", token)
+        await self.page.click("button[type=submit]")
+        return self.page
+
+
+async def open_page(browser: Any, bot: Client, width: int = 1280, height: int = 800) -> Page:
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    return Page(await context.new_page(), str(bot.make_url("")).rstrip("/"))
+
+
+async def test_sign_in_watch_an_alert_arrive_open_it_and_acknowledge_it(
+    bot: Client, slack: FakeSlack, browser: Any
+) -> None:
+    assert "Subscribed" in (await (await slash(bot, "subscribe")).json())["text"]
+    tab = await open_page(browser, bot)
+    page = await tab.sign_in()
+    await page.wait_for_selector("h1:has-text('Alerts')")
+    assert "All quiet" in await page.inner_text("table.alerts")
+
+    resp = await bot.post(
+        "/api/v1/events",
+        json={
+            "title": "Disk 97% on db-1",
+            "priority": "CRITICAL",
+            "facts": {"host": "db-1"},
+            "links": [{"title": "Runbook", "url": "https://wiki.example.com/rb/disk"}],
+        },
+    )
+    alert_id = (await resp.json())["id"]
+    row = page.locator(f"tr[data-id='{alert_id}']")
+    await row.wait_for(timeout=10_000)  # no reload: the page's script fetched it
+    assert "🔴 CRITICAL" in await row.inner_text()
+    await eventually(lambda: slack.in_channel("C111"))
+    await eventually(lambda: row.inner_text(), within=10)
+    await page.wait_for_function(
+        f"document.querySelector(\"tr[data-id='{alert_id}']\").innerText.includes('slack:')",
+        timeout=10_000,
+    )  # delivered to the Slack channel
+
+    await row.locator("a").click()
+    await page.wait_for_selector(".ac-host .ac-adaptiveCard", timeout=10_000)
+    teams = await page.inner_text(".ac-host")
+    assert "Disk 97% on db-1" in teams  # drawn by Microsoft's renderer
+    assert "Disk 97% on db-1" in await page.inner_text(".slack .sk-header")
+    assert "Runbook" in await page.inner_text(".slack .sk-actions")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "alert.png"), full_page=True)
+
+    await page.click("button.verb-acknowledge")
+    await page.wait_for_selector(".said:has-text('Acknowledged.')")
+    card = slack.in_channel("C111")[0]
+    await eventually(lambda: "Acknowledged by operator" in texts(card.blocks))
+    assert "acknowledge" in await page.inner_text("ol.audit")
+    again = await bot.get(f"/api/v1/events/{alert_id}")
+    assert (await again.json())["acknowledged_by"] == "operator"
+    assert tab.errors == []
+
+
+async def test_the_preview_draws_both_cards_in_every_state_and_shows_errors(
+    bot: Client, browser: Any
+) -> None:
+    tab = await open_page(browser, bot)
+    page = await tab.sign_in()
+    await page.goto(f"{tab.base}/ui/preview")
+    await page.wait_for_selector(".ac-host .ac-adaptiveCard")
+    assert await page.locator("section.state").count() == 4
+    assert await page.locator(".ac-host .ac-adaptiveCard").count() == 4
+    link = await page.get_attribute("figcaption a", "href")
+    assert link and link.startswith("https://app.slack.com/block-kit-builder/#")
+    await page.screenshot(path=str(SHOTS / "preview.png"), full_page=True)
+
+    await page.fill("#event", json.dumps({"title": "x", "priority": "URGENT"}))
+    await page.click("form.event button[type=submit]")
+    error = await page.inner_text("#event-error")
+    assert error.startswith("priority:") and "CRITICAL" in error
+    assert await page.get_attribute("#event", "aria-invalid") == "true"
+    assert tab.errors == []
+
+
+async def test_refusals_wrong_token_no_cookie_and_cross_site_posts(
+    bot: Client, browser: Any
+) -> None:
+    tab = await open_page(browser, bot)
+    page = tab.page
+    response = await page.goto(f"{tab.base}/ui/integrations")
+    assert page.url.startswith(f"{tab.base}/ui/login?next=")  # no cookie: sign in first
+    assert response is not None
+    await tab.sign_in("not-the-token")
+    assert "That token is not valid" in await page.inner_text("[role=alert]")
+    assert await page.context.cookies() == []
+
+    await tab.sign_in()
+    cookie = (await page.context.cookies())[0]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    resp = await bot.post("/api/v1/events", json={"title": "forged", "priority": "HIGH"})
+    alert_id = (await resp.json())["id"]
+    forged = await page.request.post(
+        f"{tab.base}/ui/alerts/{alert_id}/acknowledge",
+        form={"csrf": "guessed"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status == 403
+    no_token = await page.request.post(f"{tab.base}/ui/alerts/{alert_id}/acknowledge", form={})
+    assert no_token.status == 403
+    state = (await (await bot.get(f"/api/v1/events/{alert_id}")).json())["state"]
+    assert state == "triggered"  # nothing changed
+    headers = (await page.request.get(f"{tab.base}/ui")).headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+async def test_usable_on_a_phone_and_by_keyboard(bot: Client, browser: Any) -> None:
+    resp = await bot.post("/api/v1/events", json={"title": "Queue backlog", "priority": "HIGH"})
+    alert_id = (await resp.json())["id"]
+    tab = await open_page(browser, bot, width=390, height=844)
+    page = await tab.sign_in()
+    await page.wait_for_selector(f"tr[data-id='{alert_id}']")
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390  # nothing wider than the phone
+    await page.goto(f"{tab.base}/ui/alerts/{alert_id}")
+    for _ in range(12):  # Tab through the page to the Acknowledge button, press Enter
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("document.activeElement.textContent")
+        if focused.strip() == "Acknowledge":
+            break
+    else:
+        raise AssertionError("the Acknowledge button cannot be reached by keyboard")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".said:has-text('Acknowledged.')")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert tab.errors == []
