@@ -1,0 +1,71 @@
+"""Who may use the console, and what a tenant's admin key sees there (over plain HTTP)."""
+
+from __future__ import annotations
+
+from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import TestClient
+
+from bot.runtime.app import SERVICES
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+async def signed_in(client: Client, token: str) -> ClientSession:
+    """A cookie-keeping session that signed in to the console with `token`."""
+    session = ClientSession(base_url=str(client.make_url("")), cookie_jar=CookieJar(unsafe=True))
+    resp = await session.post("/ui/login", data={"token": token, "next": "/ui"})
+    assert resp.status == 200, await resp.text()  # followed the redirect to the alerts
+    return session
+
+
+async def test_a_tenants_admin_key_sees_that_tenant_only_and_read_keys_are_refused(
+    client: Client,
+) -> None:
+    keys = client.app[SERVICES].keys
+    admin, _ = await keys.create("acme", "console", "admin", by="test")
+    reader, _ = await keys.create("acme", "reader", "events:read", by="test")
+    for tenant, title in (("acme", "acme db down"), ("other", "other db down")):
+        resp = await client.post("/api/v1/events", json={"title": title, "tenant": tenant})
+        assert resp.status == 202
+    other_id = (await (await client.get("/api/v1/events?tenant=other")).json())["events"][0]["id"]
+
+    session = await signed_in(client, admin)
+    try:
+        rows = (await (await session.get("/ui/alerts.json")).json())["alerts"]
+        assert [r["title"] for r in rows] == ["acme db down"]
+        assert (await session.get(f"/ui/alerts/{other_id}")).status == 404
+        page = await (await session.get("/ui")).text()
+        assert "console · acme" in page
+    finally:
+        await session.close()
+
+    refused = ClientSession(base_url=str(client.make_url("")), cookie_jar=CookieJar(unsafe=True))
+    try:
+        resp = await refused.post("/ui/login", data={"token": reader}, allow_redirects=False)
+        assert resp.status == 401 and "That token is not valid" in await resp.text()
+        assert "chatops_session" not in {c.key for c in refused.cookie_jar}
+        gone = await refused.get("/ui/alerts.json", allow_redirects=False)
+        assert gone.status == 303 and gone.headers["Location"].startswith("/ui/login?next=")
+        bad_next = await refused.get("/ui/login?next=//evil.example/x")
+        assert 'value="/ui"' in await bad_next.text()  # no open redirect after sign-in
+    finally:
+        await refused.close()
+
+
+async def test_a_session_cookie_that_was_tampered_with_is_no_session(client: Client) -> None:
+    from tests.conftest import API_TOKEN
+
+    session = await signed_in(client, API_TOKEN)
+    try:
+        cookie = next(c for c in session.cookie_jar if c.key == "chatops_session")
+        original = cookie.value
+        forged = original[:-4] + ("AAAA" if not cookie.value.endswith("AAAA") else "BBBB")
+        for value, status in ((original, 200), (forged, 303)):
+            session.cookie_jar.clear()
+            session.cookie_jar.update_cookies(
+                {"chatops_session": value}, client.make_url("/ui/alerts.json")
+            )
+            resp = await session.get("/ui/alerts.json", allow_redirects=False)
+            assert resp.status == status
+    finally:
+        await session.close()
