@@ -24,9 +24,10 @@ import jinja2
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bot.core.alerts import queries
+from bot.core.alerts import preview, queries
 from bot.core.alerts.actions import Actor
-from bot.core.alerts.normalize import InvalidEvent, dedup_key_for, from_api
+from bot.core.alerts.normalize import InvalidEvent
+from bot.core.alerts.preview import in_state
 from bot.core.integrations import admin as integration_service
 from bot.core.keys import Principal
 from bot.core.services import SERVICES, Services
@@ -340,47 +341,17 @@ def preview_of(text: str, public_url: str) -> tuple[list[dict[str, Any]], str | 
     """Both cards of an event body in every state, or the error and the field it is about."""
     try:
         data, _ = jsonbody.parse(text.encode())
-        event = from_api(data)
     except jsonbody.MalformedJson as exc:
         return [], f"JSON: {exc}"
+    now = datetime.now(UTC)
+    try:
+        alert = preview.alert_from(data, now)
     except InvalidEvent as exc:
         return [], str(exc)
-    now = datetime.now(UTC)
-    alert = Alert(
-        id="preview",
-        tenant=event.tenant,
-        event_type=event.event_type,
-        priority=event.priority,
-        title=event.title,
-        body=event.body,
-        state=AlertState.TRIGGERED,
-        dedup_key=dedup_key_for(event),
-        source=event.source,
-        link=event.link,
-        stakeholders=event.stakeholders,
-        facts=event.facts,
-        correlation_id=event.correlation_id,
-        occurrences=1,
-        first_seen=now,
-        last_seen=now,
-        metadata=event.metadata,
-        links=event.links,
-    )
-    states = {
-        "Triggered": alert,
-        "Acknowledged": _with(
-            alert, state=AlertState.ACKNOWLEDGED, acknowledged_by="you", acknowledged_at=now
-        ),
-        "Escalated": _with(alert, escalation_level=1),
-        "Resolved": _with(alert, state=AlertState.RESOLVED, resolved_by="you", resolved_at=now),
-    }
-    return [{"state": s, **cards_of(a, public_url)} for s, a in states.items()], None
-
-
-def _with(alert: Alert, **changes: Any) -> Alert:
-    import dataclasses
-
-    return dataclasses.replace(alert, **changes)
+    return [
+        {"state": state.capitalize(), **cards_of(in_state(alert, state, now), public_url)}
+        for state in preview.STATES
+    ], None
 
 
 async def preview_page(request: web.Request) -> web.Response:

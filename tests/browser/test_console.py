@@ -151,8 +151,8 @@ async def test_the_preview_draws_both_cards_in_every_state_and_shows_errors(
     page = await tab.sign_in()
     await page.goto(f"{tab.base}/ui/preview")
     await page.wait_for_selector(".ac-host .ac-adaptiveCard")
-    assert await page.locator("section.state").count() == 4
-    assert await page.locator(".ac-host .ac-adaptiveCard").count() == 4
+    assert await page.locator("section.state").count() == 5  # snoozed too
+    assert await page.locator(".ac-host .ac-adaptiveCard").count() == 5
     link = await page.get_attribute("figcaption a", "href")
     assert link and link.startswith("https://app.slack.com/block-kit-builder/#")
     await page.screenshot(path=str(SHOTS / "preview.png"), full_page=True)
