@@ -69,3 +69,49 @@ async def test_a_session_cookie_that_was_tampered_with_is_no_session(client: Cli
             assert resp.status == status
     finally:
         await session.close()
+
+
+async def test_the_integrations_page_lists_dead_letters_and_retries_one(client: Client) -> None:
+    import re
+
+    from sqlalchemy import update
+
+    from storage.schema import Delivery
+    from tests.conftest import API_TOKEN
+    from tests.helpers import eventually, webhook_route
+
+    await webhook_route(client, "http://127.0.0.1:9/nowhere", name="broken")
+    resp = await client.post("/api/v1/events", json={"title": "lost", "priority": "HIGH"})
+    alert_id = (await resp.json())["id"]
+    services = client.app[SERVICES]
+
+    async def dead() -> int:
+        async with services.db.session() as s, s.begin():
+            done = await s.execute(
+                update(Delivery)
+                .where(Delivery.event_id == alert_id)
+                .values(status="dead", error_message="HTTP 503 three times")
+            )
+            return int(done.rowcount)  # type: ignore[attr-defined]
+
+    async def failed_once() -> bool:
+        detail = await (await client.get(f"/api/v1/events/{alert_id}")).json()
+        return bool(detail["deliveries"]) and detail["deliveries"][0]["status"] == "failed"
+
+    await eventually(failed_once)  # its first try is over; the next is 30 s away
+    await eventually(dead)  # as if its retries were spent
+    session = await signed_in(client, API_TOKEN)
+    try:
+        page = await (await session.get("/ui/integrations")).text()
+        assert "broken" in page and "HTTP 503 three times" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        action = re.search(r'action="(/ui/deliveries/[^"]+/retry)"', page)
+        assert csrf and action
+        forged = await session.post(action.group(1), data={"csrf": "x"}, allow_redirects=False)
+        assert forged.status == 403
+        done = await session.post(action.group(1), data={"csrf": csrf.group(1)})
+        assert "Retry queued." in await done.text()
+        detail = await (await client.get(f"/api/v1/events/{alert_id}")).json()
+        assert detail["deliveries"][0]["status"] in ("pending", "sending", "failed")
+    finally:
+        await session.close()
