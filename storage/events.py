@@ -457,9 +457,9 @@ async def console_alerts(
     priority: Priority | None,
     text: str,
     limit: int,
-) -> list[Alert]:
-    """Alerts for the console, most severe first, then oldest: `state` is `open`, `all` or
-    one state; `text` matches the title, case-insensitively."""
+) -> tuple[list[Alert], int]:
+    """Alerts for the console, most severe first, then oldest, and how many match in all:
+    `state` is `open`, `all` or one state; `text` matches the title, case-insensitively."""
     conditions: list[Any] = []
     if tenant is not None:
         conditions.append(Event.tenant_id == tenant)
@@ -477,7 +477,8 @@ async def console_alerts(
         .order_by(Event.priority_rank.desc(), Event.first_seen)
         .limit(limit)
     )
-    return [to_alert(r) for r in rows.all()]
+    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    return [to_alert(r) for r in rows.all()], int(total or 0)
 
 
 async def delivered_to(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, list[str]]:

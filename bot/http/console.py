@@ -238,11 +238,12 @@ def _row(listed: queries.Listed) -> dict[str, Any]:
 async def alerts_page(request: web.Request) -> web.Response:
     session = signed_in(request)
     filters = _filters(request)
-    listed = await queries.console_alerts(request.app[SERVICES], session.tenant, **filters)
+    listed, total = await queries.console_alerts(request.app[SERVICES], session.tenant, **filters)
     return render(
         request,
         "alerts.html",
         rows=[_row(x) for x in listed],
+        total=total,
         filters=filters,
         priorities=[p.value for p in Priority],
         states=["open", "all", *(s.value for s in AlertState)],
@@ -252,10 +253,9 @@ async def alerts_page(request: web.Request) -> web.Response:
 async def alerts_json(request: web.Request) -> web.Response:
     """The rows of the alerts page, for its script to refresh them without a reload."""
     session = signed_in(request)
-    listed = await queries.console_alerts(
-        request.app[SERVICES], session.tenant, **_filters(request)
-    )
-    return web.json_response({"alerts": [_row(x) for x in listed]}, headers=HEADERS)
+    services = request.app[SERVICES]
+    listed, total = await queries.console_alerts(services, session.tenant, **_filters(request))
+    return web.json_response({"alerts": [_row(x) for x in listed], "total": total}, headers=HEADERS)
 
 
 async def _alert_of(request: web.Request, session: Session) -> queries.Record:

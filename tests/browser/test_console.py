@@ -118,6 +118,7 @@ async def test_sign_in_watch_an_alert_arrive_open_it_and_acknowledge_it(
     row = page.locator(f"tr[data-id='{alert_id}']")
     await row.wait_for(timeout=10_000)  # no reload: the page's script fetched it
     assert "🔴 CRITICAL" in await row.inner_text()
+    assert await page.inner_text(".count") == "1 of 1 shown"
     await eventually(lambda: slack.in_channel("C111"))
     await eventually(lambda: row.inner_text(), within=10)
     await page.wait_for_function(

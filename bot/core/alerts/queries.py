@@ -128,11 +128,12 @@ async def console_alerts(
     priority: Priority | None = None,
     text: str = "",
     limit: int = 100,
-) -> list[Listed]:
-    """Alerts matching the console's filters, most severe first, with where they were sent."""
+) -> tuple[list[Listed], int]:
+    """Alerts matching the console's filters, most severe first, with where they were sent;
+    and how many match in all."""
     async with services.db.session() as session:
-        alerts = await events_repo.console_alerts(
+        alerts, total = await events_repo.console_alerts(
             session, tenant=tenant, state=state, priority=priority, text=text, limit=limit
         )
         sent = await events_repo.delivered_to(session, [a.id for a in alerts])
-    return [Listed(a, sent.get(a.id, [])) for a in alerts]
+    return [Listed(a, sent.get(a.id, [])) for a in alerts], total

@@ -59,6 +59,8 @@ async function refresh(table) {
   }
   if (response.redirected || !response.ok) return;
   const data = await response.json();
+  const count = document.querySelector(".count");
+  if (count) count.textContent = `${data.alerts.length} of ${data.total} shown`;
   const body = table.tBodies[0];
   const focused = document.activeElement && body.contains(document.activeElement);
   if (focused) return; // do not pull the row out from under the keyboard
