@@ -1,7 +1,7 @@
 """`make bench`: print the project's performance figures.
 
 python -m bench [--events N] [--concurrency C] [--clicks N]
-                [--only cards|slack|storm|scheduling|sqlite|postgres]
+                [--only cards|slack|storm|scheduling|console|config|sqlite|postgres]
 
 Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
 process's own CPU (user + system) per event, from the first request to the last delivery.
@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cards import run_cards  # noqa: E402
+from bench.config_apply import run_config_apply  # noqa: E402
+from bench.console import run_console  # noqa: E402
 from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
@@ -144,7 +146,17 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--only", choices=["cards", "slack", "storm", "scheduling", "sqlite", "postgres"]
+        "--only",
+        choices=[
+            "cards",
+            "slack",
+            "storm",
+            "scheduling",
+            "console",
+            "config",
+            "sqlite",
+            "postgres",
+        ],
     )
     parser.add_argument("--integrations", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=90.0)
@@ -175,6 +187,29 @@ def main() -> int:
                 flush=True,
             )
         if args.only == "storm":
+            return 0
+    if args.only in (None, "console"):
+        console = asyncio.run(run_console())
+        print("console: 1,000 open alerts on SQLite, signed in, 100 requests each")
+        for name, figures in console.items():
+            print(
+                f"  {name:<12} p50 {figures['p50_ms']:.1f} ms, p90 {figures['p90_ms']:.1f} ms, "
+                f"{figures['kb']:.0f} KB"
+                + ("  (bare aiohttp, same body)" if name == "floor" else ""),
+                flush=True,
+            )
+        if args.only == "console":
+            return 0
+    if args.only in (None, "config"):
+        config = run_config_apply()
+        print(
+            f"config apply: {config['changes']:.0f} changes ({config['kb']:.0f} KB file, 100 "
+            f"integrations and channels, 400 routes) on SQLite, each step a new process: "
+            f"plan {config['plan_s']:.2f} s, apply {config['apply_s']:.2f} s, no-op re-apply "
+            f"{config['again_s']:.2f} s; floor (chatops --help) {config['floor_s']:.2f} s",
+            flush=True,
+        )
+        if args.only == "config":
             return 0
     if args.only in (None, "scheduling"):
         bench_scheduling(args.integrations, args.seconds)

@@ -119,9 +119,10 @@ async def test_a_send_that_raises_ends_as_attempts_then_a_dead_letter(
             return delivery if delivery["status"] == "dead" else None
 
         delivery = await eventually(dead, within=15)
-        assert [a["error"] for a in delivery["attempt_log"]] == [
-            "webhook: could not send (ValueError)"
-        ] * 3
+        errors = [a["error"] for a in delivery["attempt_log"]]
+        # three tries of its budget; on a loaded machine a 0.5 s lease may pass mid-try, and
+        # that try, whose outcome was fenced out, is logged too
+        assert 3 <= len(errors) <= 4 and set(errors) == {"webhook: could not send (ValueError)"}
         metrics = await (await client.get("/metrics")).text()
         assert "chatops_deliveries_stuck 0.0" in metrics
     finally:

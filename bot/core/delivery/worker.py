@@ -369,6 +369,9 @@ class DeliveryWorker:
         try:
             adapter = await self.factory.get(channel.tenant, channel.id, channel.type, values)
             await self._space_out(*_rate_key(item, channel))
+            blocked = circuit.blocked_for(self._circuits.now())
+            if blocked > 0:  # it opened while this one waited for its turn: do not send
+                return await self._retry_later(item, blocked, None)
             async with asyncio.timeout(self._opts.send_timeout):
                 delivered = await adapter.send(message)
         except TimeoutError:
