@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -149,6 +150,7 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await _prepare_database(services)
         _report_configuration(services.settings)
+        gc.freeze()  # what start-up built lives as long as the process: full collections skip it
         if transport is not None:
             await transport.start()
 
