@@ -202,7 +202,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             ask = Ask(
                 minutes=_minutes(data.get("minutes")),
                 text=data.get("text") if isinstance(data.get("text"), str) else None,
-                where=activity.conversation.id if activity.conversation else None,
+                where=_conversation_of(activity),
             )
             alert_id = str(data.get("alert_id", ""))
             outcome = await self.services.actions.apply(verb, alert_id, actor, ask)
@@ -313,6 +313,14 @@ class TeamsTransport:
                 host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
             )
         return await target_allowed(self.services, url)
+
+
+def _conversation_of(activity: Activity) -> str | None:
+    """The conversation a card lives in: in a channel's thread Teams adds `;messageid=...` to
+    the id, but the channel is kept (and its routes found) by the bare conversation id."""
+    if activity.conversation is None or not activity.conversation.id:
+        return None
+    return str(activity.conversation.id).split(";messageid=", 1)[0]
 
 
 def _minutes(value: object) -> int | None:

@@ -186,9 +186,9 @@ async def test_a_route_with_two_verbs_shows_two_buttons_and_refuses_a_third(
     assert (await click(bot, "escalate", alert_id)).status == 200
     await eventually(lambda: slack.ephemeral)
     assert slack.ephemeral[-1]["text"] == "This channel's cards do not offer escalate."
-    refused = await (
-        await send(bot, action(connector, "escalate", alert_id, "aad-1", "Megan Bowen"))
-    ).json()
+    in_thread = action(connector, "escalate", alert_id, "aad-1", "Megan Bowen")
+    in_thread["conversation"]["id"] = f"{CHANNEL};messageid=1700000000001"  # as Teams sends it
+    refused = await (await send(bot, in_thread)).json()
     assert refused["value"] == "This channel's cards do not offer escalate."
     detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
     assert detail["escalation_level"] == 0 and detail["state"] == "triggered"
