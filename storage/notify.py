@@ -1,17 +1,20 @@
-"""PostgreSQL LISTEN/NOTIFY: committed outbox rows wake workers in every process at once."""
+"""PostgreSQL LISTEN/NOTIFY: committed outbox rows wake workers in every process at once, and a
+configuration change clears every process's routing cache."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CHANNEL = "chatops_outbox"
+CONFIG_CHANNEL = "chatops_config"
 log = logging.getLogger("chatops.notify")
 
 
@@ -21,8 +24,15 @@ async def notify_outbox(session: AsyncSession) -> None:
         await session.execute(text(f"SELECT pg_notify('{CHANNEL}', '')"))
 
 
-async def listen(url: str, wake: Callable[[], None], stop: asyncio.Event) -> None:
-    """Call `wake` on every notification until `stop`; reconnect when the connection drops."""
+async def notify_config(session: AsyncSession) -> None:
+    """Tell every process that configuration changed (delivered when the transaction commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_notify('{CONFIG_CHANNEL}', '')"))
+
+
+async def listen(url: str, handlers: Mapping[str, Callable[[], None]], stop: asyncio.Event) -> None:
+    """Call the handler of each channel on its notifications until `stop`; reconnect when the
+    connection drops."""
     import asyncpg
 
     parsed = make_url(url)
@@ -43,7 +53,8 @@ async def listen(url: str, wake: Callable[[], None], stop: asyncio.Event) -> Non
                 await asyncio.wait_for(stop.wait(), timeout=5)
             continue
         try:
-            await conn.add_listener(CHANNEL, lambda *_args: wake())
+            for channel, handler in handlers.items():
+                await conn.add_listener(channel, _calling(handler))
             while not stop.is_set() and not conn.is_closed():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=30)
@@ -54,3 +65,10 @@ async def listen(url: str, wake: Callable[[], None], stop: asyncio.Event) -> Non
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+
+def _calling(handler: Callable[[], None]) -> Callable[..., None]:
+    def on_notification(*_args: Any) -> None:
+        handler()
+
+    return on_notification

@@ -149,6 +149,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         }[args.command]
         return await handler(args, services)
     finally:
+        await services.announced()  # other processes hear of what changed before this exits
         await services.http.aclose()
         await services.db.dispose()
 

@@ -158,6 +158,7 @@ async def apply_at_start(settings: Settings, location: str) -> None:
     except ConfigError as exc:
         raise UsageError(f"--config: {exc}; not starting") from None
     finally:
+        await services.announced()
         await services.http.aclose()
         await services.db.dispose()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
 
 import httpx
 from aiohttp import web
@@ -20,6 +22,9 @@ from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring
 from bot.infra.settings import Settings
 from storage.db import Database
+from storage.notify import notify_config
+
+log = logging.getLogger("chatops")
 
 
 @dataclass
@@ -45,11 +50,29 @@ class Services:
         """Configuration read on every request (routing, workspace bindings), kept briefly."""
         return self.ingest.cache
 
-    def config_changed(self) -> None:
-        """Integrations, channels, routes or someone's choices changed: routing reads them anew.
+    announcing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
-        Other processes see the change when their routing cache expires (seconds)."""
+    def config_changed(self) -> None:
+        """Integrations, channels, routes or someone's choices changed: routing reads them anew,
+        here at once and, on PostgreSQL, in every other process as soon as it hears (NOTIFY);
+        on SQLite, where one process serves, nothing else needs telling."""
         self.cache.invalidate()
+        if not self.db.is_sqlite:
+            task = asyncio.get_running_loop().create_task(self._announce())
+            self.announcing.add(task)
+            task.add_done_callback(self.announcing.discard)
+
+    async def _announce(self) -> None:
+        try:
+            async with self.db.session() as session, session.begin():
+                await notify_config(session)
+        except Exception as exc:  # the others' caches still expire within seconds
+            log.warning("could not announce a configuration change", extra={"error": str(exc)})
+
+    async def announced(self) -> None:
+        """Wait until every configuration change has been announced (before a CLI exits)."""
+        while self.announcing:
+            await asyncio.gather(*self.announcing, return_exceptions=True)
 
 
 SERVICES = web.AppKey("services", Services)

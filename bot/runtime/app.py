@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from aiohttp import web
@@ -39,7 +39,8 @@ from bot.slack import transport as slack
 from bot.teams import transport as teams
 from storage import outbox
 from storage.db import Database
-from storage.notify import listen
+from storage.notify import CHANNEL as OUTBOX_CHANNEL
+from storage.notify import CONFIG_CHANNEL, listen
 from storage.schema import utcnow
 
 log = logging.getLogger("chatops")
@@ -156,13 +157,14 @@ def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | 
 
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
+        heard: dict[str, Callable[[], None]] = {CONFIG_CHANNEL: services.cache.invalidate}
         if role in ("all", "worker"):
             if services.db.is_sqlite:
                 await _take_back_leases(services)
             tasks.append(asyncio.create_task(services.worker.run(stop), name="delivery"))
-            if not services.db.is_sqlite:
-                wake = services.worker.wake
-                tasks.append(asyncio.create_task(listen(services.db.url, wake, stop)))
+            heard[OUTBOX_CHANNEL] = services.worker.wake
+        if not services.db.is_sqlite:  # every role routes or sends: each hears changes
+            tasks.append(asyncio.create_task(listen(services.db.url, heard, stop)))
         if role in ("all", "scheduler"):
             tasks.append(asyncio.create_task(scheduling.run(services, stop), name="scheduler"))
         try:
