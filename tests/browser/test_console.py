@@ -132,6 +132,9 @@ async def test_sign_in_watch_an_alert_arrive_open_it_and_acknowledge_it(
     assert "Disk 97% on db-1" in teams  # drawn by Microsoft's renderer
     assert "Disk 97% on db-1" in await page.inner_text(".slack .sk-header")
     assert "Runbook" in await page.inner_text(".slack .sk-actions")
+    assert "slack:ops · slack" in await page.inner_text(
+        "table.deliveries"
+    )  # where it was delivered
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "alert.png"), full_page=True)
 

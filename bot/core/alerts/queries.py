@@ -4,11 +4,12 @@ queue — what the API, the pages, the Home tab and `status` show."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.services import Services
 from bot.model import Alert, AlertState, Priority
+from storage import config as config_repo
 from storage import digests, outbox
 from storage import events as events_repo
 from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
@@ -51,6 +52,7 @@ class Record:
     deliveries: Sequence[Delivery]
     attempts: Sequence[DeliveryAttempt]
     audit: Sequence[ActionAudit]
+    channels: dict[str, str] = field(default_factory=dict)  # the deliveries' channels' names
 
 
 async def record(services: Services, alert_id: str, tenant: str | None) -> Record | None:
@@ -62,7 +64,10 @@ async def record(services: Services, alert_id: str, tenant: str | None) -> Recor
         deliveries = await events_repo.deliveries_of(session, alert_id)
         audit = await events_repo.audit_of(session, alert_id)
         tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
-    return Record(alert, deliveries, tries, audit)
+        rows = await config_repo.channel_types(
+            session, sorted({d.channel_id for d in deliveries if d.channel_id})
+        )
+    return Record(alert, deliveries, tries, audit, {i: c.name for i, c in rows.items()})
 
 
 async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list[Alert], int]:
