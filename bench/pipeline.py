@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,14 +21,10 @@ import aiohttp
 import httpx
 from aiohttp import web
 
+from tests.helpers import free_port, wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sink:
@@ -38,7 +33,7 @@ class Sink:
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
         self.runner: web.AppRunner | None = None
-        self.port = _free_port()
+        self.port = free_port()
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -64,20 +59,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("the bot exited during start-up")
-            try:
-                if (await http.get(f"{base}/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the bot did not become ready")
 
 
 def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess.Popen[bytes]:
@@ -112,12 +93,12 @@ async def run_pipeline(
     takes them), and measure until all are delivered."""
     sink = Sink()
     await sink.start()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-bench-")
     proc = start_bot(database_url, port, data)
     try:
-        await _ready(base, proc)
+        await wait_healthy(base, proc)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         limits = httpx.Limits(max_connections=concurrency)
         # The load comes from aiohttp's client: httpx's tops out near 500 requests a second
@@ -182,7 +163,7 @@ async def run_pipeline(
 async def bare_floor(events: int, concurrency: int) -> float:
     """Requests a second to an aiohttp handler that reads the body and answers 202 with an id,
     in another process, driven by the same client as the pipeline: the floor of the figures."""
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys\n"
         "from aiohttp import web\n"
@@ -201,7 +182,7 @@ async def bare_floor(events: int, concurrency: int) -> float:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        await _ready(base, proc)
+        await wait_healthy(base, proc)
         gate = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(base, connector=connector) as load:

@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bench.pipeline import TOKEN, _free_port, _ready, cpu_seconds, start_bot
+from bench.pipeline import TOKEN, cpu_seconds, start_bot
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, sign
 from tests.fixtures import FIXTURES
+from tests.helpers import free_port, wait_healthy
 
 FIXTURE = FIXTURES / "slack" / "block_actions.bolt_test.json"
 
@@ -99,7 +100,7 @@ def _figures(count: int, wall: float, latencies: list[float], cpu: float) -> dic
 async def ours(database_url: str, count: int, concurrency: int) -> dict[str, float]:
     """The real program: clicks answered, then every acknowledgement committed."""
     slack = await FakeSlack().start()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-bench-ack-")
     proc = start_bot(
@@ -112,7 +113,7 @@ async def ours(database_url: str, count: int, concurrency: int) -> dict[str, flo
     )
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
-        await _ready(base, proc)
+        await wait_healthy(base, proc)
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(base, headers=headers, connector=connector) as api:
             gate = asyncio.Semaphore(concurrency)
@@ -154,14 +155,14 @@ async def ours(database_url: str, count: int, concurrency: int) -> dict[str, flo
 async def bare(count: int, concurrency: int) -> dict[str, float]:
     """A Bolt app that only acknowledges, in its own process, same client and payloads."""
     slack = await FakeSlack().start()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", BARE_BOLT, SIGNING_SECRET, BOT_TOKEN, slack.url, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        await _ready(f"http://127.0.0.1:{port}", proc)
+        await wait_healthy(f"http://127.0.0.1:{port}", proc)
         base = f"http://127.0.0.1:{port}"
         await _clicks(base, [click_body(f"w{i}") for i in range(5)], 1)
         cpu = cpu_seconds(proc.pid)

@@ -17,8 +17,9 @@ from typing import Any
 
 import aiohttp
 
-from bench.pipeline import TOKEN, _free_port, _ready, start_bot
+from bench.pipeline import TOKEN, start_bot
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.helpers import free_port, wait_healthy
 
 CHANNEL = "C111"
 COUNTED = re.compile(r"📚 (\d+) alerts")
@@ -49,7 +50,7 @@ def webhook(count: int) -> dict[str, Any]:
 async def run_storm(count: int) -> dict[str, float]:
     """Start a bot, send one webhook of `count` alerts, and time until all are visible."""
     slack = await FakeSlack().start()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-storm-")
     proc = start_bot(
@@ -62,7 +63,7 @@ async def run_storm(count: int) -> dict[str, float]:
     )
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
-        await _ready(base, proc)
+        await wait_healthy(base, proc)
         async with aiohttp.ClientSession(base, headers=headers) as http:
             for _ in range(100):  # the bot token becomes the Slack integration at start
                 async with http.get("/api/v1/integrations") as resp:

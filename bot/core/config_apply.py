@@ -279,10 +279,7 @@ class Applier:
         for n, raw in enumerate(entries or []):
             where = f"{place}.integrations[{n}]"
             entry = checked(raw, "integration", where)
-            name = entry["name"].strip()
-            if name in seen:
-                raise ConfigError(f"{where}.name: {name!r} appears twice")
-            seen.add(name)
+            name = _once(entry["name"].strip(), seen, f"{where}.name")
             rows[name] = await self.integration(tenant, entry, rows.get(name), where)
         if self.prune:
             for name in sorted(set(rows) - seen):
@@ -398,10 +395,7 @@ class Applier:
         for n, raw in enumerate(entries or []):
             where = f"{place}.channels[{n}]"
             entry = checked(raw, "channel", where)
-            name = entry["name"].strip()
-            if name in seen:
-                raise ConfigError(f"{where}.name: {name!r} appears twice")
-            seen.add(name)
+            name = _once(entry["name"].strip(), seen, f"{where}.name")
             integration = None
             if entry.get("integration"):
                 integration = integrations.get(entry["integration"])
@@ -601,6 +595,14 @@ class Applier:
                         self._record(tenant, Change("-", f"{kind} override of {user} in {tenant}"))
 
 
+def _once(name: str, seen: set[str], where: str) -> str:
+    """`name`, noted as seen; ConfigError when an earlier entry had it."""
+    if name in seen:
+        raise ConfigError(f"{where}: {name!r} appears twice")
+    seen.add(name)
+    return name
+
+
 def _route_key(row: Route, channels: dict[str, str]) -> tuple[Any, ...]:
     return (
         channels.get(row.channel_id, row.channel_id),
@@ -657,7 +659,12 @@ class Outcome:
     """What an apply did (or, on a dry run, would do)."""
 
     changes: list[Change]
-    applied: bool
+    dry_run: bool
+
+    @property
+    def applied(self) -> bool:
+        """Whether the database changed."""
+        return bool(self.changes) and not self.dry_run
 
     def lines(self) -> list[str]:
         return [c.line() for c in self.changes] or ["no changes"]
@@ -706,4 +713,4 @@ async def apply(
             await transaction.commit()
     if applier.changes and not dry_run:
         services.config_changed()
-    return Outcome(applier.changes, applied=not dry_run)
+    return Outcome(applier.changes, dry_run)

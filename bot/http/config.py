@@ -40,7 +40,7 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
     return web.json_response(
         {
             "changes": [c.line() for c in outcome.changes],
-            "applied": bool(outcome.changes) and not dry_run,
+            "applied": outcome.applied,
             "message": "no changes" if not outcome.changes else f"{len(outcome.changes)} changes",
         }
     )

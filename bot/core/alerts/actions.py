@@ -190,14 +190,7 @@ class ActionService:
         return woke
 
     async def _wake_one(self, alert_id: str, now: datetime, session: AsyncSession) -> bool:
-        began = await events_repo.snoozed_at(session, alert_id)
-        alert = await events_repo.transition(
-            session,
-            alert_id,
-            allowed_from=OPEN,
-            values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
-            also=(Event.snoozed_until.is_not(None), Event.snoozed_until <= now),
-        )
+        alert = await _end_snooze(session, alert_id, now, Event.snoozed_until <= now)
         if alert is None:
             return False
         session.add(
@@ -310,14 +303,7 @@ class ActionService:
     async def _unsnooze(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
         if not alert.snoozed:
             return Outcome(False, "The alert is not snoozed.", alert, code="not_snoozed")
-        began = await events_repo.snoozed_at(session, alert.id)
-        won = await events_repo.transition(
-            session,
-            alert.id,
-            allowed_from=OPEN,
-            values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
-            also=(Event.snoozed_until.is_not(None),),
-        )
+        won = await _end_snooze(session, alert.id, now)
         if won is None:
             fresh = await _reload(session, alert.id)
             return Outcome(False, "The alert is not snoozed any more.", fresh, code="not_snoozed")
@@ -418,6 +404,21 @@ class ActionService:
         """The delivery audit columns: every delivery of the alert records the action."""
         data = {"actor": actor.name, "platform": actor.platform}
         await events_repo.record_action(session, alert, verb.value, data)
+
+
+async def _end_snooze(
+    session: AsyncSession, alert_id: str, now: datetime, *also: Any
+) -> Alert | None:
+    """End the open alert's snooze (if it still has one and `also` holds), adding the time it
+    stood still to its escalation clock; the alert, or None when there was nothing to end."""
+    began = await events_repo.snoozed_at(session, alert_id)
+    return await events_repo.transition(
+        session,
+        alert_id,
+        allowed_from=OPEN,
+        values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
+        also=(Event.snoozed_until.is_not(None), *also),
+    )
 
 
 def _until(alert: Alert) -> str:

@@ -323,27 +323,25 @@ class DeliveryWorker:
 
     async def _held_back(self, item: OutboxItem, channel: ChannelInfo) -> bool:
         """Postpone (without spending an attempt) while the circuit is open or over the rate."""
-        circuit = self._circuits.get(channel.integration_id or channel.id)
-        blocked = circuit.blocked_for(self._circuits.now())
-        if blocked > 0:
-            await self._retry_later(item, blocked, None)
+        if await self._circuit_open(item, channel):
             return True
         key, rate = _rate_key(item, channel)
         shared = self._shared_pace(rate)
-        if shared:
-            wait = await shared.take(key, rate)
-            blocked = circuit.blocked_for(self._circuits.now())  # it may have opened meanwhile
-            if wait <= 0 and blocked > 0:
-                await self._retry_later(item, blocked, None)
-                return True
-        else:
-            wait = self._limits.bucket(key, rate).take()
+        wait = await shared.take(key, rate) if shared else self._limits.bucket(key, rate).take()
         if wait <= 0:
             return False
         if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
             return True
         await self._retry_later(item, wait, None)
         return True
+
+    async def _circuit_open(self, item: OutboxItem, channel: ChannelInfo) -> bool:
+        """Whether the destination's circuit is open; if so the item waits (no attempt spent)."""
+        circuit = self._circuits.get(channel.integration_id or channel.id)
+        blocked = circuit.blocked_for(self._circuits.now())
+        if blocked > 0:
+            await self._retry_later(item, blocked, None)
+        return blocked > 0
 
     async def _fold_if_behind(self, item: OutboxItem, channel: ChannelInfo) -> bool:
         """When the queue is more than DIGEST_AFTER_SECONDS behind the rate, fold it."""
@@ -369,9 +367,8 @@ class DeliveryWorker:
         try:
             adapter = await self.factory.get(channel.tenant, channel.id, channel.type, values)
             await self._space_out(*_rate_key(item, channel))
-            blocked = circuit.blocked_for(self._circuits.now())
-            if blocked > 0:  # it opened while this one waited for its turn: do not send
-                return await self._retry_later(item, blocked, None)
+            if await self._circuit_open(item, channel):  # it opened while this one waited
+                return None
             async with asyncio.timeout(self._opts.send_timeout):
                 delivered = await adapter.send(message)
         except TimeoutError:
