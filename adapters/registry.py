@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -36,6 +37,15 @@ class Setting:
     default: str | None = None
     help: str = ""
     url: bool = False  # an http(s) URL the bot connects to: its spelling is checked when stored
+    choices: tuple[str, ...] = ()  # the words it may be, when it is one of a few
+
+
+def _userinfo(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.username or parts.password)
 
 
 def url_setting(name: str, label: str, **options: Any) -> Setting:
@@ -105,6 +115,15 @@ class AdapterType:
                 continue
             if setting.url and (problem := url_problem(str(value))):
                 problems.append(f"{setting.name}: {problem}")
+                continue
+            if setting.url and not setting.secret and _userinfo(str(value)):
+                problems.append(
+                    f"{setting.name}: a user name or password in the URL would be shown to "
+                    "anyone who reads the settings; give them in their own secret settings"
+                )
+                continue
+            if setting.choices and str(value) not in setting.choices:
+                problems.append(f"{setting.name}: one of {', '.join(setting.choices)}")
                 continue
             (secrets if setting.secret else config)[setting.name] = value
         if problems:
@@ -307,7 +326,13 @@ TYPES: dict[str, AdapterType] = {
         settings=(
             Setting("routing_key", "Integration key (Events API v2)", secret=True),
             url_setting("events_url", "Events API URL", required=False, default=EVENTS_URL),
-            Setting("default_severity", "Default severity", required=False, default="info"),
+            Setting(
+                "default_severity",
+                "Default severity",
+                required=False,
+                default="info",
+                choices=("critical", "error", "warning", "info"),
+            ),
             Setting(
                 "api_key",
                 "REST API key (to test and sync incident state)",
@@ -388,7 +413,13 @@ TYPES: dict[str, AdapterType] = {
         settings=(
             Setting("host", "SMTP server"),
             Setting("port", "Port", required=False, default="587"),
-            Setting("security", "starttls, tls or none", required=False, default="starttls"),
+            Setting(
+                "security",
+                "starttls, tls or none",
+                required=False,
+                default="starttls",
+                choices=("starttls", "tls", "none"),
+            ),
             Setting("username", "User name", required=False),
             Setting("password", "Password", secret=True, required=False),
             Setting("from_address", "From address", help="chatops@example.com"),

@@ -27,6 +27,11 @@ def mask_url(url: str) -> str:
     return f"{shown}/"
 
 
+def is_url(target: str | None) -> bool:
+    """Whether a destination is a URL (a capability URL: whoever holds it may post there)."""
+    return bool(target) and "://" in str(target)
+
+
 def mask_target(target: str) -> str:
     """A destination as it may be shown: a URL by its host, a channel id or address as it is."""
     return mask_url(target) if "://" in target else target

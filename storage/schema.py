@@ -419,3 +419,13 @@ class SendPace(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
     paused_until: Mapped[float] = mapped_column(Float, server_default="0")  # a 429's Retry-After
+
+
+class InstanceSecret(Base):
+    """A value every process of one installation shares: the fingerprint of the encryption
+    key the stored secrets were written with, the console's session signing key."""
+
+    __tablename__ = "instance_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

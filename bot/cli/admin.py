@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -134,12 +135,15 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.instance import check_key
     from bot.runtime.app import build_services
 
     services = build_services(settings)
     try:
         if services.db.is_sqlite:
             await services.db.upgrade()
+        if not await services.db.pending_migrations():
+            await check_key(services.db, services.keyring)  # never write with a stranger's key
         handler = {
             "integrations": _integrations,
             "channels": _channels,
@@ -289,7 +293,13 @@ async def apply_file(
     raw = await config_files.read(location, services.settings.s3_endpoint_url)
     document = config_apply.parse(raw, location)
     outcome = await config_apply.apply(
-        services, document, source=location, prune=prune, tenant=tenant, dry_run=dry_run
+        services,
+        document,
+        source=location,
+        prune=prune,
+        tenant=tenant,
+        dry_run=dry_run,
+        env=os.environ,  # the operator's own environment fills the file's variables
     )
     for line in outcome.lines():
         print(line)

@@ -140,7 +140,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
-    asyncio.run(serving.serve(app, host, port, settings.request_header_seconds))
+    try:
+        asyncio.run(serving.serve(app, host, port, settings.request_header_seconds))
+    except SecretKeyError as exc:  # this process's key is not the installation's
+        raise UsageError(f"{exc}; not starting") from None
     return EXIT_OK
 
 

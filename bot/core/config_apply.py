@@ -13,7 +13,6 @@ changed in place. Without `prune` nothing missing from the file is deleted.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from adapters.registry import AdapterType, adapter_type
 from bot.core.errors import InvalidRequest
 from bot.core.integrations.admin import new_channel, new_route
 from bot.core.services import Services
+from bot.infra.settings import PREFIX, Settings
+from cards.redact import is_url
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
@@ -56,8 +57,41 @@ class ConfigError(ValueError):
 # --- reading ---------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 64  # nested mappings and lists: a configuration needs a handful
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML without aliases, and nested at most MAX_DEPTH deep.
+
+    An alias repeats a node by reference, so a file of a few hundred bytes can stand for
+    billions of nodes (a "billion laughs"); a configuration never needs one. Both are refused
+    while the file is composed, before anything walks the tree.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ConfigError(
+                f"line {mark.line + 1}, column {mark.column + 1}: YAML aliases (*name) are "
+                "not accepted in a configuration file; write the value out"
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def parse(text: str | bytes, source: str) -> dict[str, Any]:
-    """The YAML document of a configuration file; ConfigError for anything that is not one."""
+    """The YAML document of a configuration file; ConfigError for anything that is not one.
+
+    The error never quotes the file: it may not be a configuration at all (a password file
+    given by mistake), and its lines could be secrets."""
     if len(text) > MAX_BYTES:
         raise ConfigError(f"{source}: {len(text):,} bytes; a configuration file is at most 1 MB")
     if isinstance(text, bytes):
@@ -65,22 +99,78 @@ def parse(text: str | bytes, source: str) -> dict[str, Any]:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    loader = _Loader(text)
     try:
-        document = yaml.safe_load(text)
+        document = loader.get_single_data()
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise ConfigError(f"{source}: YAML syntax error at {where}: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not YAML: {exc}") from None
+    except yaml.YAMLError:
+        raise ConfigError(f"{source}: not YAML") from None
+    except (ValueError, RecursionError) as exc:  # a number too long to read, say
+        raise ConfigError(f"{source}: cannot be read ({type(exc).__name__})") from None
+    finally:
+        loader.dispose()
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: expected a mapping with `version` and `tenants`")
     return document
 
 
-def substitute(value: Any, env: Mapping[str, str], place: str) -> Any:
-    """`${CHATOPS_SECRET_X}` replaced by the environment's value; ConfigError if it is unset."""
-    if isinstance(value, str):
+# The bot's own settings are never read into a configuration, whoever applies it: a file
+# naming the encryption key would otherwise copy it into a setting anyone can read back.
+RESERVED = frozenset(PREFIX + name.upper() for name in Settings.model_fields)
+OPERATOR_ONLY = (
+    "variables are read from the environment only when the operator applies a file "
+    "(`chatops config apply` or the operator's API token); send the value itself, or leave "
+    "the variable where a value is already stored to keep it"
+)
+
+
+class _Keep:
+    """A variable a tenant's key left in place: the stored value stays as it is."""
+
+
+KEEP = _Keep()
+
+
+@dataclass(frozen=True)
+class Variables:
+    """Where `${CHATOPS_SECRET_X}` comes from: the operator's environment, or nowhere.
+
+    `env` is None when a tenant's key applies the file: then a variable may only stand for a
+    value already stored (it is kept), and nothing is read from the bot's environment. Either
+    way a variable fills only a secret (a secret setting, a capability URL), never a plain
+    field anyone can read back, and never names one of the bot's own settings.
+    """
+
+    env: Mapping[str, str] | None
+
+    def fill(self, value: Any, place: str, *, secret: bool, stored: bool = False) -> Any:
+        """`value` with its variables filled, or KEEP; ConfigError when it may not be."""
+        if not isinstance(value, str) or "${" not in value:
+            return value
+        names = VARIABLE.findall(value)
+        if not names:
+            raise ConfigError(f"{place}: a variable is ${{CHATOPS_SECRET_<NAME>}} (A-Z, 0-9, _)")
+        for name in names:
+            if name in RESERVED:
+                raise ConfigError(
+                    f"{place}: {name} is one of the bot's own settings and is never read "
+                    "into a configuration"
+                )
+        if not secret:
+            raise ConfigError(
+                f"{place}: a variable (${{{names[0]}}}) fills only a secret setting; "
+                "write this value itself"
+            )
+        if self.env is None:
+            if stored and VARIABLE.fullmatch(value):
+                return KEEP
+            raise ConfigError(f"{place}: ${{{names[0]}}}: {OPERATOR_ONLY}")
+        env = self.env
 
         def given(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -89,7 +179,6 @@ def substitute(value: Any, env: Mapping[str, str], place: str) -> Any:
             return env[name]
 
         return VARIABLE.sub(given, value)
-    return value
 
 
 # --- the shape of the file ----------------------------------------------------------------------
@@ -245,7 +334,7 @@ class Applier:
     session: AsyncSession
     actor: str
     prune: bool
-    env: Mapping[str, str]
+    variables: Variables
     changes: list[Change] = field(default_factory=list)
 
     def _record(self, tenant: str, change: Change) -> None:
@@ -288,12 +377,16 @@ class Applier:
         return rows
 
     def _settings(
-        self, kind: AdapterType, entry: dict[str, Any], where: str
+        self, kind: AdapterType, entry: dict[str, Any], where: str, stored: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        given = {
-            str(k): substitute(v, self.env, f"{where}.settings.{k}")
-            for k, v in (entry.get("settings") or {}).items()
-        }
+        secret = {s.name for s in kind.settings if s.secret}
+        given: dict[str, Any] = {}
+        for key, value in (entry.get("settings") or {}).items():
+            name = str(key)
+            filled = self.variables.fill(
+                value, f"{where}.settings.{name}", secret=name in secret, stored=name in stored
+            )
+            given[name] = stored[name] if filled is KEEP else filled
         try:
             return kind.split(given)
         except AdapterError as exc:
@@ -306,7 +399,9 @@ class Applier:
             kind = adapter_type(entry["type"])
         except AdapterError as exc:
             raise ConfigError(f"{where}.type: {exc}") from None
-        config, secrets = self._settings(kind, entry, where)
+        same_type = row is not None and row.type == kind.id
+        current_secrets = self.services.keyring.decrypt(row.credentials) if row else {}
+        config, secrets = self._settings(kind, entry, where, current_secrets if same_type else {})
         sync = checked(entry.get("sync") or {}, "sync", f"{where}.sync")
         direction = sync.get("direction", "both")
         if direction not in DIRECTIONS:
@@ -345,7 +440,6 @@ class Applier:
                 f"{where}.type: {name!r} is a {row.type} integration; a type cannot change "
                 "(remove it, or give the new one another name)"
             )
-        current_secrets = self.services.keyring.decrypt(row.credentials)
         have = {
             "enabled": row.is_active,
             "description": row.description,
@@ -410,6 +504,15 @@ class Applier:
                     )
             wanted_keys = ("name", "type", "target", "rate_per_minute")
             body: dict[str, Any] = {k: entry[k] for k in wanted_keys if k in entry}
+            stored = rows.get(name)
+            if "target" in body:  # a capability URL is exported as a variable: a secret
+                target = self.variables.fill(
+                    body["target"],
+                    f"{where}.target",
+                    secret=True,
+                    stored=bool(stored and stored.target),
+                )
+                body["target"] = stored.target if target is KEEP and stored else target
             try:
                 fresh = new_channel(tenant, body, integration)
             except InvalidRequest as exc:
@@ -438,7 +541,8 @@ class Applier:
                 "enabled": fresh.is_active,
                 "config": fresh.config,
             }
-            lines = _differences(have, wanted)
+            hidden = frozenset({"target"} if is_url(row.target) or is_url(fresh.target) else ())
+            lines = _differences(have, wanted, hidden)
             if lines:
                 row.type, row.integration_id = fresh.type, fresh.integration_id
                 row.target, row.rate_per_minute = fresh.target, fresh.rate_per_minute
@@ -682,7 +786,9 @@ async def apply(
 ) -> Outcome:
     """Make the database match `document` (of one tenant, when given) in one transaction.
 
-    Every change is audited with the actor `config:<source>`; a dry run rolls back."""
+    `env` is the operator's environment, which `${CHATOPS_SECRET_*}` variables are read from;
+    None (a tenant's key) reads none. Every change is audited with the actor
+    `config:<source>`; a dry run rolls back."""
     top = checked(document, "top", "(file)")
     if top["version"] != 1:
         raise ConfigError(f"version: {top['version']} is not a version this bot reads (1)")
@@ -695,7 +801,7 @@ async def apply(
     async with services.db.session() as session:
         transaction = await session.begin()
         try:
-            applier = Applier(services, session, actor, prune, env or os.environ)
+            applier = Applier(services, session, actor, prune, Variables(env))
             if "integration_defaults" in top and tenant is None:
                 await _defaults(applier, top["integration_defaults"])
             for name, body in tenants.items():

@@ -8,14 +8,17 @@ given through the environment when the file is applied.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy import select
 
 from adapters.registry import TYPES
 from bot.infra.secrets import Keyring
+from cards.redact import is_url
 from storage import admin
 from storage import config as config_repo
 from storage.db import Database
@@ -29,22 +32,59 @@ HEADER = """\
 """
 
 
-def secret_variable(integration: str, setting: str) -> str:
-    """The environment variable a secret setting is read from: integration and setting, upper."""
-    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{integration}_{setting}").strip("_").upper()
-    return f"CHATOPS_SECRET_{name}"
+Owner = tuple[str, str]  # ("integration" or "channel", its name)
 
 
-def integration_entry(row: Integration, keyring: Keyring) -> dict[str, Any]:
-    """One integration: plain settings as they are, secrets as variables."""
+def _spelled(name: str) -> str:
+    """A name as part of a variable: upper case, punctuation and spaces as `_`."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "X"
+
+
+def variable_owners(owners: list[Owner], tenant: str = "default") -> dict[Owner, str]:
+    """Each owner's part of its variables' names, distinct within the tenant.
+
+    Names that spell the same (`ops hook`, `ops-hook`, `Ops.Hook`) are told apart: the first
+    in sorted order keeps the plain spelling, the others add a short hash of their own name.
+    A tenant other than `default` leads the name, so tenants never share a variable."""
+    prefix = "" if tenant == "default" else f"{_spelled(tenant)}_"
+    spelled: dict[Owner, str] = {}
+    taken: set[str] = set()
+    for kind, name in sorted(owners, key=lambda o: (o[1], o[0])):
+        plain = _spelled(f"channel {name}") if kind == "channel" else _spelled(name)
+        if plain in taken:
+            plain = f"{plain}_{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()[:8].upper()}"
+        taken.add(plain)
+        spelled[(kind, name)] = prefix + plain
+    return spelled
+
+
+def secret_variable(owner: str, setting: str) -> str:
+    """The environment variable a secret is read from: its owner's part, then the setting."""
+    return f"CHATOPS_SECRET_{owner}_{setting.upper()}"
+
+
+def _has_userinfo(value: Any) -> bool:
+    if not isinstance(value, str) or "://" not in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        return bool(parts.username or parts.password)
+    except ValueError:
+        return True
+
+
+def integration_entry(row: Integration, keyring: Keyring, owner: str) -> dict[str, Any]:
+    """One integration: plain settings as they are, secrets (and a URL's `user:password@`,
+    which is one) as variables."""
     secret_names = sorted(keyring.decrypt(row.credentials))
     known = {s.name: s for s in TYPES[row.type].settings} if row.type in TYPES else {}
     settings: dict[str, Any] = {}
     for name in sorted({*(row.config or {}), *secret_names}):
-        if name in secret_names or (name in known and known[name].secret):
-            settings[name] = "${" + secret_variable(row.name, name) + "}"
+        plain = (row.config or {}).get(name)
+        if name in secret_names or (name in known and known[name].secret) or _has_userinfo(plain):
+            settings[name] = "${" + secret_variable(owner, name) + "}"
         else:
-            settings[name] = (row.config or {})[name]
+            settings[name] = plain
     entry: dict[str, Any] = {"name": row.name, "type": row.type, "enabled": row.is_active}
     if row.description:
         entry["description"] = row.description
@@ -57,13 +97,16 @@ def integration_entry(row: Integration, keyring: Keyring) -> dict[str, Any]:
     return entry
 
 
-def channel_entry(row: Channel, integrations: dict[str, str]) -> dict[str, Any]:
-    """One channel, naming its integration."""
+def channel_entry(row: Channel, integrations: dict[str, str], owner: str) -> dict[str, Any]:
+    """One channel, naming its integration; a target that is a URL (whoever holds it may
+    post there) is a variable, like a secret setting."""
     entry: dict[str, Any] = {"name": row.name, "type": row.type}
     if row.integration_id:
         entry["integration"] = integrations.get(row.integration_id, row.integration_id)
     if row.target:
-        entry["target"] = row.target
+        entry["target"] = (
+            "${" + secret_variable(owner, "target") + "}" if is_url(row.target) else row.target
+        )
     entry["rate_per_minute"] = row.rate_per_minute
     if not row.is_active:
         entry["enabled"] = False
@@ -119,8 +162,17 @@ async def export_document(db: Database, keyring: Keyring, tenant: str | None) ->
             prefs = await config_repo.preferences(session, tid)
             if prefs is not None:
                 entry["preferences"] = prefs
-            entry["integrations"] = [integration_entry(i, keyring) for i in integrations]
-            entry["channels"] = [channel_entry(c, names) for c in channels]
+            owners = variable_owners(
+                [("integration", i.name) for i in integrations]
+                + [("channel", c.name) for c in channels],
+                tid,
+            )
+            entry["integrations"] = [
+                integration_entry(i, keyring, owners[("integration", i.name)]) for i in integrations
+            ]
+            entry["channels"] = [
+                channel_entry(c, names, owners[("channel", c.name)]) for c in channels
+            ]
             entry["routes"] = [route_entry(r, channel_names) for r in routes]
             overrides = await config_repo.all_overrides(session, tid)
             if overrides:

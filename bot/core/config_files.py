@@ -68,7 +68,11 @@ def _read_local(location: str) -> bytes:
         if path.stat().st_size > MAX_BYTES:
             size = path.stat().st_size
             raise ConfigError(f"{location}: {size:,} bytes; a configuration file is at most 1 MB")
-        return path.read_bytes()
+        with path.open("rb") as handle:  # a device or a pipe says size 0 and may never end
+            data = handle.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ConfigError(f"{location}: more than 1 MB; a configuration file is at most 1 MB")
+        return data
     except OSError as exc:
         raise ConfigError(f"{location}: {exc.strerror or exc}") from None
 

@@ -51,6 +51,8 @@ class Services:
         return self.ingest.cache
 
     announcing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    # signs console sessions; its own random key, shared through the database (bot.core.instance)
+    session_key: bytes = field(default=b"", repr=False)
 
     def config_changed(self) -> None:
         """Integrations, channels, routes or someone's choices changed: routing reads them anew,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from aiohttp import web
 
 from bot.core import config_apply
@@ -31,9 +34,18 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
     prune = request.query.get("prune", "false").lower() in ("1", "true", "yes")
     source = f"api:{who.name}" if who.tenant is not None else "api"
     try:
-        document = config_apply.parse(await request.read(), "body")
+        # parsed off the event loop: a file is up to 1 MB of YAML
+        document = await asyncio.to_thread(config_apply.parse, await request.read(), "body")
         outcome = await config_apply.apply(
-            services, document, source=source, prune=prune, tenant=tenant, dry_run=dry_run
+            services,
+            document,
+            source=source,
+            prune=prune,
+            tenant=tenant,
+            dry_run=dry_run,
+            # variables come from the bot's environment for the operator only: a tenant's key
+            # sends values, or leaves a variable to keep the value stored
+            env=os.environ if who.tenant is None else None,
         )
     except config_apply.ConfigError as exc:
         raise ApiError(422, "bad_config", str(exc)) from None

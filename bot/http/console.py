@@ -91,7 +91,15 @@ class Session:
     csrf: str
 
 
-SESSIONS = web.AppKey("console_sessions", URLSafeTimedSerializer)
+def _signer(request: web.Request) -> URLSafeTimedSerializer:
+    """Sessions are signed with the console's own key (made once, kept in the database), so
+    neither the encryption key nor anything else can be learned or forged from a cookie."""
+    key = request.app[SERVICES].session_key
+    if not key:
+        raise web.HTTPServiceUnavailable(text="the console is starting", headers=HEADERS)
+    return URLSafeTimedSerializer(key, salt="chatops-console")
+
+
 TEMPLATES = web.AppKey("console_templates", jinja2.Environment)
 
 
@@ -125,7 +133,7 @@ def current(request: web.Request) -> Session | None:
     if not token:
         return None
     try:
-        data = request.app[SESSIONS].loads(token, max_age=SESSION_SECONDS)
+        data = _signer(request).loads(token, max_age=SESSION_SECONDS)
     except BadSignature:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
@@ -181,7 +189,7 @@ async def login(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(target, headers=HEADERS)
     response.set_cookie(
         COOKIE,
-        request.app[SESSIONS].dumps(payload),
+        _signer(request).dumps(payload),
         max_age=SESSION_SECONDS,
         path="/ui",
         httponly=True,
@@ -392,9 +400,6 @@ async def renderer(request: web.Request) -> web.StreamResponse:
 
 def register(app: web.Application, services: Services) -> None:
     """Add the console's routes under /ui."""
-    app[SESSIONS] = URLSafeTimedSerializer(
-        services.keyring.derive("console-session"), salt="chatops-console"
-    )
     app[TEMPLATES] = _templates()
     r = app.router
     r.add_get("/ui", alerts_page)

@@ -32,11 +32,15 @@ class Keyring:
             ) from None
         self._multi = MultiFernet(self._fernets)
         self._newest = keys[0]
+        self._keys = list(keys)
 
-    def derive(self, purpose: str) -> bytes:
-        """A key of its own for `purpose` (signing console sessions, say), from the newest key:
-        it changes when the keys are rotated, and reveals nothing of the key it came from."""
-        return hmac.new(self._newest.encode(), purpose.encode(), hashlib.sha256).digest()
+    def fingerprints(self) -> list[str]:
+        """One short fingerprint per key, newest first: enough to tell two keys apart, nothing
+        to learn a key from (an HMAC of a fixed text under the key)."""
+        return [
+            hmac.new(f.encode(), b"chatops key fingerprint", hashlib.sha256).hexdigest()[:32]
+            for f in self._keys
+        ]
 
     def encrypt(self, secrets: dict[str, Any]) -> str:
         """A token holding `secrets` as JSON."""

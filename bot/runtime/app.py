@@ -17,6 +17,7 @@ from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier
 from bot.core.alerts.silences import Silences
 from bot.core.delivery.worker import DeliveryWorker, WorkerOptions
+from bot.core.instance import check_key, console_session_key
 from bot.core.integrations.admin import teams_credentials
 from bot.core.integrations.checks import IntegrationChecks
 from bot.core.integrations.sync import SyncEngine
@@ -149,7 +150,9 @@ def create_app(
 
 def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | None):  # type: ignore[no-untyped-def]
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await _prepare_database(services)
+        if await _prepare_database(services):
+            await check_key(services.db, services.keyring)
+            services.session_key = await console_session_key(services.db)
         _report_configuration(services.settings)
         gc.freeze()  # what start-up built lives as long as the process: full collections skip it
         if transport is not None:
@@ -197,17 +200,17 @@ async def _take_back_leases(services: Services) -> None:
         log.warning("took back deliveries leased before a restart", extra={"count": taken})
 
 
-async def _prepare_database(services: Services) -> None:
+async def _prepare_database(services: Services) -> bool:
+    """Migrate SQLite; on PostgreSQL say what is pending. True when the schema is current."""
     pending = await services.db.pending_migrations()
     if not pending:
-        return
+        return True
     if services.db.is_sqlite:
         log.info("applying migrations to the SQLite database", extra={"pending": pending})
         await services.db.upgrade()
-    else:
-        log.warning(
-            "database migrations pending; run `chatops db upgrade`", extra={"pending": pending}
-        )
+        return True
+    log.warning("database migrations pending; run `chatops db upgrade`", extra={"pending": pending})
+    return False
 
 
 def _report_configuration(settings: Settings) -> None:
