@@ -290,7 +290,7 @@ TYPES: dict[str, AdapterType] = {
             Setting("secret", "Signing secret", secret=True, required=False),
         ),
         build=_webhook,
-        capabilities=("notifications", "webhooks"),
+        capabilities=("notifications", "webhooks", "digests"),
     ),
     "slack": AdapterType(
         id="slack",
@@ -302,7 +302,7 @@ TYPES: dict[str, AdapterType] = {
             url_setting("api_url", "Web API base URL", required=False),
         ),
         build=_slack,
-        capabilities=("notifications", "interactive", "commands"),
+        capabilities=("notifications", "interactive", "commands", "digests"),
         rate_per_minute=50,  # Slack allows about one message a second per channel
     ),
     "teams": AdapterType(
@@ -316,7 +316,7 @@ TYPES: dict[str, AdapterType] = {
             Setting("webhook_secret", "HMAC secret for the webhook", secret=True, required=False),
         ),
         build=_teams,
-        capabilities=("notifications", "interactive", "commands"),
+        capabilities=("notifications", "interactive", "commands", "digests"),
         rate_per_minute=60,
     ),
     "pagerduty": AdapterType(
@@ -460,6 +460,15 @@ TYPES: dict[str, AdapterType] = {
         rate_per_minute=60,
     ),
 }
+
+
+def shows_digests(type_id: str) -> bool:
+    """Whether a destination of this type can show a digest (one message naming many alerts).
+
+    Chat cards and the webhook's digest JSON can; a pager or a ticket system gets every alert
+    as its own event, however many arrive: a page folded into a digest is a page lost."""
+    kind = TYPES.get(type_id)
+    return kind is not None and "digests" in kind.capabilities
 
 
 def adapter_type(type_id: str) -> AdapterType:

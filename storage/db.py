@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -12,12 +16,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -68,6 +75,39 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# PostgreSQL's codes for a transaction it gave up so that another could go on: run it again.
+TRANSIENT_STATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+TRANSIENT_TRIES = 4
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL choosing this transaction as a deadlock's (or a
+    serialization conflict's) victim: nothing is wrong with it, and a new try will pass."""
+    for error in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state in TRANSIENT_STATES:
+            return True
+    return isinstance(exc, DBAPIError) and "DeadlockDetectedError" in str(exc)
+
+
+async def retry_transient(work: Callable[[], Awaitable[T]], *, tries: int = TRANSIENT_TRIES) -> T:
+    """`work()` (one whole transaction), run again after a short random pause when the
+    database gave it up to break a deadlock, up to `tries` times."""
+    for attempt in range(1, tries + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt == tries or not is_transient(exc):
+                raise
+            log.warning(
+                "transaction chosen as a deadlock victim; trying again", extra={"try": attempt}
+            )
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -30,8 +30,13 @@ async def fold(
     posted is queued again, so the message in the channel is updated in place.
     """
     assert item.channel_id is not None
-    # One fold at a time per channel, across processes: lock the channel row first.
-    await session.execute(select(Channel.id).where(Channel.id == item.channel_id).with_for_update())
+    # One fold at a time per channel, across processes: lock the channel row first. FOR NO KEY
+    # UPDATE, not FOR UPDATE: folders queue behind each other, but ingest's inserts of new
+    # deliveries (whose foreign key takes FOR KEY SHARE on the channel) never wait for a fold,
+    # so the two cannot deadlock.
+    await session.execute(
+        select(Channel.id).where(Channel.id == item.channel_id).with_for_update(key_share=True)
+    )
     digest = await _open_digest(session, item, now)
     waiting = and_(
         Delivery.channel_id == item.channel_id,
@@ -87,7 +92,7 @@ async def _open_digest(session: AsyncSession, item: OutboxItem, now: datetime) -
             )
             .order_by(Delivery.created_at.desc())
             .limit(1)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).first()
     if digest is None:
@@ -175,3 +180,22 @@ async def refresh(session: AsyncSession, digest_id: str, now: datetime) -> None:
         .where(Delivery.id == digest_id, Delivery.status == DeliveryStatus.SENT.value)
         .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
     )
+
+
+async def unshown_members_dead(session: AsyncSession, digest_id: str, error: str) -> int:
+    """A digest went dead: the alerts folded into it that no delivered message named (all of
+    them when it was never posted; those folded since its last send otherwise) are dead too,
+    so none stays `folded` into a digest nobody saw. Returns how many."""
+    sent_at = await session.scalar(select(Delivery.sent_at).where(Delivery.id == digest_id))
+    unshown = and_(
+        Delivery.digest_id == digest_id,
+        Delivery.status == DeliveryStatus.FOLDED.value,
+        *((Delivery.updated_at > sent_at,) if sent_at is not None else ()),
+    )
+    result = await session.execute(
+        update(Delivery)
+        .where(unshown)
+        .values(status=DeliveryStatus.DEAD.value, error_message=f"its digest failed: {error}")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

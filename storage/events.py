@@ -38,7 +38,7 @@ async def find_open(session: AsyncSession, tenant: str, dedup_key: str) -> Event
     query = (
         select(Event)
         .where(Event.tenant_id == tenant, Event.open_key == dedup_key)
-        .with_for_update()
+        .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
     )
     return (await session.scalars(query)).first()
 
@@ -82,7 +82,7 @@ async def open_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> OpenR
     query = (
         select(Event)
         .where(tuple_(Event.tenant_id, Event.open_key).in_(sorted(set(keys))))
-        .with_for_update()
+        .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
     )
     return {(r.tenant_id, str(r.open_key)): r for r in (await session.scalars(query)).all()}
 

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, retry_transient
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]
@@ -83,5 +83,8 @@ class GroupCommit:
         return result
 
     async def _commit(self, works: list[Work]) -> list[Any]:
-        async with self._db.session() as session, session.begin():
-            return [await work(session) for work in works]
+        async def commit() -> list[Any]:
+            async with self._db.session() as session, session.begin():
+                return [await work(session) for work in works]
+
+        return await retry_transient(commit)

@@ -274,3 +274,39 @@ async def test_acting_on_a_folded_alert_refreshes_its_digest_and_ends_the_update
         assert f"storm {ids.index(folded)}<" in await page.text()
     finally:
         await strict.stop()
+
+
+async def test_a_dead_digest_tells_the_admins_and_leaves_nothing_folded(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The destination refuses everything: the storm's digest goes dead, the alerts it held
+    are dead with it (none stays `folded` into a message nobody saw), the dead-letter count
+    says so, and the admins get a dead-letter alert naming the digest."""
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "1")
+    refusing = await Sink(default_status=400).start()
+    try:
+        await webhook_route(client, refusing.url, rate_per_minute=60)
+        ids = [await post_event(client, title=f"storm {i}") for i in range(30)]
+
+        async def settled() -> Any:
+            details = [await event_detail(client, i) for i in ids]
+            states = [d["deliveries"][0]["status"] for d in details if d["deliveries"]]
+            return states if len(states) == 30 and set(states) == {"dead"} else None
+
+        await eventually(settled, within=30, interval=0.3)
+        metrics = await (await client.get("/metrics")).text()
+        dead = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith('chatops_notifications_dead_total{channel_type="webhook"}')
+        ]
+        assert dead and dead[0] >= 30, dead
+
+        async def notice() -> Any:
+            listed = await (await client.get("/api/v1/events?type=delivery.dead_letter")).json()
+            return [e for e in listed["events"] if e["title"].startswith("A digest of")]
+
+        told = await eventually(notice, within=10)
+        assert "failed after" in told[0]["title"]
+    finally:
+        await refusing.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,11 @@ class FakePagerDuty:
     fail_rest: int = 0  # answer this many REST requests with 500 first
     throttle_rest: int = 0  # ... or with 429 and Retry-After
     rest_requests: list[str] = field(default_factory=list)
+    # Events API v2 limits events per routing key (120 a minute by default); past it, 429
+    # with PagerDuty's "throttle event" body and no Retry-After. None: no limit.
+    per_minute: float | None = None
+    throttled: int = 0  # how many 429s the limit answered
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key: tokens, stamp
 
     @property
     def api_url(self) -> str:
@@ -136,9 +142,28 @@ class FakePagerDuty:
         assert self.server is not None
         return str(self.server.make_url("/v2/enqueue"))
 
+    def _over_limit(self, key: str) -> bool:
+        if self.per_minute is None:
+            return False
+        rate, now = self.per_minute / 60.0, time.monotonic()
+        tokens, stamp = self._buckets.get(key, (max(1.0, rate), now))
+        tokens = min(max(1.0, rate), tokens + (now - stamp) * rate)  # a second's burst at most
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return True
+        self._buckets[key] = (tokens - 1, now)
+        return False
+
     async def enqueue(self, request: web.Request) -> web.Response:
-        if self.throttle:
-            self.throttle -= 1
+        raw = await request.read()
+        try:
+            key = str(json.loads(raw).get("routing_key", ""))
+        except (ValueError, AttributeError):
+            key = ""
+        limited = self._over_limit(key)
+        self.throttled += limited
+        if self.throttle or limited:
+            self.throttle = max(0, self.throttle - (not limited))
             return web.json_response(
                 {
                     "status": "throttle event",
@@ -147,7 +172,7 @@ class FakePagerDuty:
                 status=429,
             )
         try:
-            body = json.loads(await request.read())
+            body = json.loads(raw)
         except ValueError:
             return self._error(["JSON parse error"])
         problems = []

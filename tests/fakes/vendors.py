@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,22 @@ class Vendor(ABC):
     fail: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
     server: TestServer | None = None
+    # The vendor's documented limit on writes (POST), a second's burst at most; past it, its
+    # rate-limit answer. None: no limit.
+    per_minute: float | None = None
+    limited: int = 0  # how many requests the limit refused
+    _bucket: tuple[float, float] | None = None
+
+    def _over_limit(self) -> bool:
+        if self.per_minute is None:
+            return False
+        rate, now = self.per_minute / 60.0, time.monotonic()
+        tokens, stamp = self._bucket or (max(1.0, rate), now)
+        tokens = min(max(1.0, rate), tokens + (now - stamp) * rate)
+        over = tokens < 1
+        self._bucket = (tokens if over else tokens - 1, now)
+        self.limited += over
+        return over
 
     @property
     def url(self) -> str:
@@ -59,8 +76,8 @@ class Vendor(ABC):
         self.requests.append((request.method, request.path_qs))
         if not self.authorized(request):
             return self.unauthorized()
-        if self.throttle:
-            self.throttle -= 1
+        if self.throttle or (request.method == "POST" and self._over_limit()):
+            self.throttle = max(0, self.throttle - 1)
             return self.throttled()
         if self.fail:
             self.fail -= 1

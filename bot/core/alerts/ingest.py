@@ -21,7 +21,7 @@ from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from storage import config as config_repo
 from storage import events as events_repo
 from storage import outbox
-from storage.db import Database
+from storage.db import Database, retry_transient
 from storage.notify import notify_outbox
 from storage.schema import utcnow
 
@@ -172,9 +172,13 @@ class IngestService:
         written in a few statements. If it fails (a duplicate key another process opened at
         the same moment, say), each request is written again on its own, event by event, so
         one bad request does not fail the others."""
-        try:
+
+        async def write_batch() -> list[IngestResult]:
             async with self._db.session() as session, session.begin():
-                flat = await self._submit_batch(session, [e for u in batch for e in u.events])
+                return await self._submit_batch(session, [e for u in batch for e in u.events])
+
+        try:
+            flat = await retry_transient(write_batch)
         except Exception as exc:
             log.warning(
                 "a batch of events failed; writing each request alone",
@@ -190,9 +194,12 @@ class IngestService:
         self._answer(batch, results)
 
     async def _write_alone(self, unit: _Unit) -> None:
-        try:
+        async def write_one() -> list[IngestResult]:
             async with self._db.session() as session, session.begin():
-                done = [await self.submit_in(session, e) for e in unit.events]
+                return [await self.submit_in(session, e) for e in unit.events]
+
+        try:
+            done = await retry_transient(write_one)
         except Exception as exc:
             if not unit.done.done():
                 unit.done.set_exception(exc)

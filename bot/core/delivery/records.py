@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from bot.model import ChannelInfo, EventIn, OutboxItem, Outgoing, Priority
+from bot.model import ChannelInfo, DeliveryKind, EventIn, OutboxItem, Outgoing, Priority
 from cards.redact import mask_target
 
 
-def dead_letter_event(item: OutboxItem, error: str, channel: ChannelInfo | None) -> EventIn:
-    """The HIGH alert that tells the tenant's admins a delivery spent its retry budget."""
+def dead_letter_event(
+    item: OutboxItem, error: str, channel: ChannelInfo | None, *, folded: int = 0
+) -> EventIn:
+    """The HIGH alert that tells the tenant's admins a delivery spent its retry budget; for a
+    digest, how many alerts it held that nobody saw."""
     name = channel.name if channel else item.channel_type
+    what = (
+        f"A digest of {folded} alert(s) to {name} failed"
+        if item.kind is DeliveryKind.DIGEST
+        else f"Delivery to {name} failed"
+    )
     return EventIn(
-        title=f"Delivery to {name} failed after {item.attempts} attempts",
+        title=f"{what} after {item.attempts} attempts",
         tenant=item.tenant,
         event_type="delivery.dead_letter",
         priority=Priority.HIGH,
         body=error,
         source="chatops",
         dedup_key=f"dead-letter-{item.channel_id or item.channel_type}",
-        facts={"channel": name, "attempts": str(item.attempts), "delivery": item.id},
+        facts={
+            "channel": name,
+            "attempts": str(item.attempts),
+            "delivery": item.id,
+            **({"alerts in the digest": str(folded)} if item.kind is DeliveryKind.DIGEST else {}),
+        },
         metadata={
             "failed_channel_id": item.channel_id,
             "delivery_id": item.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import time
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.factory import AdapterFactory
-from adapters.registry import BuildOptions
+from adapters.registry import BuildOptions, shows_digests
 from bot.core.config_cache import ConfigCache
 from bot.core.delivery.limits import Circuits, RateLimits, backoff
 from bot.core.delivery.pacing import SharedPace
@@ -47,6 +48,8 @@ RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not en
 CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before dead-letter
 UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
+MAX_DUE_TIMES = 20_000  # held-back rows whose due time the loop keeps, to wake for each
+INLINE_WAIT = 0.25  # a pager's alert back a little before its slot waits for it in place
 
 
 # A destination allowed a thousand sends a second or more is not paced across processes:
@@ -116,6 +119,8 @@ class DeliveryWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._writes = GroupCommit(db)  # outcomes landing together share one transaction
         self._next_start: dict[str, float] = {}
+        self._turns: dict[str, float] = {}  # the last turn given to a held-back pager alert
+        self._due: list[float] = []  # when the rows this process held back are due (a heap)
 
     def _shared_pace(self, per_minute: float) -> SharedPace | None:
         """The slots shared with other processes for a destination at this rate, or None
@@ -138,9 +143,15 @@ class DeliveryWorker:
                 self._wakeup.clear()
                 waiter = asyncio.ensure_future(self._wakeup.wait())
                 stopper = asyncio.ensure_future(stop.wait())
+                # Back when the soonest row this process held back is due, not at the next
+                # poll: a paced destination's next turn may be a hundredth of a second away.
+                now = time.monotonic()
+                while self._due and self._due[0] <= now:
+                    heapq.heappop(self._due)
+                soon = self._due[0] - now if self._due else self._opts.idle_poll
                 await asyncio.wait(
                     {waiter, stopper},
-                    timeout=self._opts.idle_poll,
+                    timeout=min(self._opts.idle_poll, max(0.005, soon)),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 waiter.cancel()
@@ -217,7 +228,12 @@ class DeliveryWorker:
         posts: dict[str, list[OutboxItem]] = {}
         for item in items:
             loaded = claimed[item.id].channel
-            if item.kind is DeliveryKind.POST and item.message_ref is None and loaded:
+            if (
+                item.kind is DeliveryKind.POST
+                and item.message_ref is None
+                and loaded
+                and shows_digests(loaded[0].type)
+            ):
                 posts.setdefault(loaded[0].id, []).append(item)
         folded: set[str] = set()
         now = utcnow()
@@ -328,12 +344,30 @@ class DeliveryWorker:
         key, rate = _rate_key(item, channel)
         shared = self._shared_pace(rate)
         wait = await shared.take(key, rate) if shared else self._limits.bucket(key, rate).take()
+        pager = item.kind is DeliveryKind.POST and not shows_digests(channel.type)
+        if pager and shared is None and 0 < wait <= min(INLINE_WAIT, 2 * 60.0 / rate):
+            # Back in its turn, a hair early: wait here rather than go round the outbox again
+            # (the shared pace already sleeps short waits itself).
+            await asyncio.sleep(wait)
+            wait = self._limits.bucket(key, rate).take()
         if wait <= 0:
             return False
-        if item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
+        if pager:
+            wait = self._turn(key, rate, wait)  # a pager: every alert, each in its turn
+        elif item.kind is DeliveryKind.POST and await self._fold_if_behind(item, channel):
             return True
         await self._retry_later(item, wait, None)
         return True
+
+    def _turn(self, key: str, per_minute: float, wait: float) -> float:
+        """When a held-back alert for a destination that folds nothing comes back: one rate
+        interval after the one held before it, so a storm to a pager is claimed again in
+        turns, not all at once at the next free slot."""
+        interval = 60.0 / max(per_minute, 1.0)
+        now = time.monotonic()
+        turn = max(now + wait, max(now, self._turns.get(key, 0.0)) + interval)
+        self._turns[key] = turn
+        return turn - now
 
     async def _circuit_open(self, item: OutboxItem, channel: ChannelInfo) -> bool:
         """Whether the destination's circuit is open; if so the item waits (no attempt spent)."""
@@ -530,6 +564,8 @@ class DeliveryWorker:
 
     async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
         when = utcnow() + timedelta(seconds=seconds)
+        if len(self._due) < MAX_DUE_TIMES:  # past it, the poll finds the rest
+            heapq.heappush(self._due, time.monotonic() + seconds)
 
         async def record(session: AsyncSession) -> None:
             await outbox.mark_retry(
@@ -541,17 +577,24 @@ class DeliveryWorker:
     async def _dead(
         self, item: OutboxItem, error: str, status_code: int | None, channel: ChannelInfo | None
     ) -> None:
-        async def record(session: AsyncSession) -> bool:
-            return await outbox.mark_dead(session, item, error=error, status_code=status_code)
+        async def record(session: AsyncSession) -> tuple[bool, int]:
+            if not await outbox.mark_dead(session, item, error=error, status_code=status_code):
+                return False, 0
+            if item.kind is DeliveryKind.DIGEST:  # what it folded, unseen, is lost with it
+                return True, await digests.unshown_members_dead(session, item.id, error)
+            return True, 0
 
-        moved = await self._writes.run(record)
+        moved, lost = await self._writes.run(record)
         if not moved:
             return
         kind = channel.type if channel else item.channel_type
-        self._metrics.dead.labels(kind).inc()
-        log.error("delivery dead-lettered", extra={"delivery_id": item.id, "error": error})
-        if self._on_dead is not None and item.kind is not DeliveryKind.DIGEST:
-            await self._on_dead(dead_letter_event(item, error, channel))
+        self._metrics.dead.labels(kind).inc(1 + lost)
+        log.error(
+            "delivery dead-lettered",
+            extra={"delivery_id": item.id, "error": error, "alerts_in_digest": lost},
+        )
+        if self._on_dead is not None:  # a dead digest tells the admins like any dead letter
+            await self._on_dead(dead_letter_event(item, error, channel, folded=lost))
 
 
 def _rate_key(item: OutboxItem, channel: ChannelInfo) -> tuple[str, float]:
