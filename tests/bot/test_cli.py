@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from bot.infra.secrets import Keyring, generate_key
+from storage.db import MIGRATIONS
 from tests.fixtures import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,8 @@ def test_help_lists_every_command(env: dict[str, str]) -> None:
 def test_db_upgrade_then_status(env: dict[str, str]) -> None:
     assert chatops(env, "db", "status").returncode == 1
     done = chatops(env, "db", "upgrade")
-    assert done.returncode == 0 and "applied 8 migration(s)" in done.stdout
+    count = len(list((MIGRATIONS / "versions").glob("0*.py")))
+    assert done.returncode == 0 and f"applied {count} migration(s)" in done.stdout
     assert chatops(env, "db", "status").stdout.strip() == "schema is current"
 
 
