@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import inspect
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from adapters.base import Adapter
-from adapters.registry import BuildOptions, adapter_type
+from adapters.base import Adapter, AdapterError, Health
+from adapters.registry import AdapterType, BuildOptions, adapter_type
 
 log = logging.getLogger("chatops.adapters")
 
@@ -20,6 +24,75 @@ def fingerprint(type_id: str, values: Mapping[str, Any]) -> str:
     """A digest of everything an adapter is built from; secrets never leave this function."""
     text = json.dumps([type_id, dict(values)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+MIN_SECRET = 4  # shorter values would blank out ordinary words
+
+
+def secret_forms(kind: AdapterType, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every spelling in which an integration's secrets could come back in a destination's
+    answer: as given, URL-quoted, base64, and inside basic authentication (`user:secret` in
+    base64, with any plain setting as the user); a URL's `user:password@` too. Longest first,
+    so a longer form is removed before a shorter one inside it."""
+    secret_names = {s.name for s in kind.settings if s.secret}
+    secrets = [str(v) for k, v in values.items() if k in secret_names and v]
+    plain = [str(v) for k, v in values.items() if k not in secret_names and isinstance(v, str)]
+    for value in values.values():
+        if isinstance(value, str) and "://" in value:
+            try:
+                parts = urlsplit(value)
+                secrets += [p for p in (parts.password, parts.username) if p]
+            except ValueError:
+                continue
+    forms: set[str] = set()
+    for secret in secrets:
+        if len(secret) < MIN_SECRET:
+            continue
+        forms |= {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode()}
+        for user in [*plain, *secrets]:
+            pair = base64.b64encode(f"{user}:{secret}".encode()).decode()
+            forms |= {pair, pair.rstrip("=")}
+    return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True))
+
+
+def scrub(text: str, forms: tuple[str, ...]) -> str:
+    """`text` with every form of the integration's secrets replaced by `****`."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, "****")
+    return text
+
+
+class Scrubbed:
+    """An adapter whose errors and health details never carry its own secrets.
+
+    A destination that echoes the request in its error answer (a debugging proxy, a WAF
+    page, a hostile endpoint) would otherwise put the API key or the basic-auth header into
+    delivery errors, the integration's last error, logs, pages and notices. Every coroutine
+    method of the adapter is wrapped; everything else passes through.
+    """
+
+    def __init__(self, inner: Adapter, forms: tuple[str, ...]) -> None:
+        self.inner, self._forms = inner, forms
+        self.kind = inner.kind
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        @functools.wraps(attr)
+        async def scrubbed(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = await attr(*args, **kwargs)
+            except AdapterError as exc:
+                exc.args = tuple(scrub(str(a), self._forms) for a in exc.args)
+                raise
+            if isinstance(result, Health):
+                return Health(result.ok, scrub(result.detail, self._forms), result.expires_at)
+            return result
+
+        return scrubbed
 
 
 class AdapterFactory:
@@ -39,7 +112,10 @@ class AdapterFactory:
         cached = self._cache.get((tenant, key))
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        adapter = adapter_type(type_id).build(values, self._http, self._options)
+        kind = adapter_type(type_id)
+        built = kind.build(values, self._http, self._options)
+        forms = secret_forms(kind, values)
+        adapter = cast(Adapter, Scrubbed(built, forms)) if forms else built
         await adapter.connect()
         self._cache[(tenant, key)] = (stamp, adapter)
         if cached is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import cast
 
 from adapters.alertmanager import AlertmanagerAdapter
 from adapters.base import AdapterError
@@ -47,7 +48,11 @@ class Silences:
             values = self._keyring.with_secrets(row.config, row.credentials)
             key = row.id
         adapter = await self._factory.get(tenant, key, TYPE, values)
-        return adapter if isinstance(adapter, AlertmanagerAdapter) else None
+        inner = getattr(adapter, "inner", adapter)  # the factory's secret-scrubbing wrapper
+        # the wrapper, typed as what it wraps: its errors never carry the credentials
+        return (
+            cast(AlertmanagerAdapter, adapter) if isinstance(inner, AlertmanagerAdapter) else None
+        )
 
     async def follow(self, verb: Verb, alert: Alert, actor: str) -> str | None:
         """After `verb` was committed: silence, or expire the silence; a line saying what was

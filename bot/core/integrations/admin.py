@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, BadConfig
+from adapters.factory import scrub, secret_forms
 from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
 from adapters.targets import check_target, url_problem
 from bot.core.errors import InvalidRequest
@@ -457,12 +458,14 @@ async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
         values = services.keyring.with_secrets(row.config, row.credentials)
+    kind = adapter_type(row.type)
+    forms = secret_forms(kind, values)
     try:
-        adapter = adapter_type(row.type).build(values, services.http, build_options(services))
-        detail = await adapter.test()
+        adapter = kind.build(values, services.http, build_options(services))
+        detail = scrub(await adapter.test(), forms)
         outcome: dict[str, Any] = {"success": True, "detail": detail}
-    except AdapterError as exc:
-        outcome = {"success": False, "error": str(exc)}
+    except AdapterError as exc:  # an echoing destination may repeat the credentials
+        outcome = {"success": False, "error": scrub(str(exc), forms)}
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
         row.last_connection_test_at = utcnow()
