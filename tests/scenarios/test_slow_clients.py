@@ -73,3 +73,78 @@ async def test_slow_heads_and_bodies_are_cut_off_and_health_stays_fast(tmp_path:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def hold(port: int, head: bytes, stop: asyncio.Event) -> None:
+    """Send a request's head and one byte of its body, then a byte every 2 s until `stop`."""
+    try:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return
+    try:
+        writer.write(head + b"{")
+        await writer.drain()
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            except TimeoutError:
+                writer.write(b" ")
+                await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_slow_bodies_without_a_key_or_signature_never_starve_authenticated_events(
+    tmp_path: Path,
+) -> None:
+    """300 clients trickle bodies to paths that need no key (Slack without a signature, the
+    console's sign-in, a path that does not exist): authenticated events and Alertmanager
+    posts still go through at once, and the path that does not exist is answered unread."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chatops.db'}",
+        "CHATOPS_API_TOKEN": API_TOKEN,
+        "CHATOPS_DATA_DIR": str(tmp_path / "var"),
+        "CHATOPS_REQUEST_BODY_SECONDS": "60",
+    }
+    proc = start_bot(env, port, tmp_path / "bot.log")
+    stop = asyncio.Event()
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}", proc)
+
+        def head(path: str) -> bytes:
+            return (
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                "Content-Type: application/json\r\n\r\n"
+            ).encode()
+
+        paths = ["/slack/events", "/ui/login", "/api/messages", "/no/such/path"]
+        holders = [
+            asyncio.create_task(hold(port, head(paths[i % len(paths)]), stop)) for i in range(300)
+        ]
+        await asyncio.sleep(1.5)
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
+            codes = [
+                (await http.post("/api/v1/events", json={"title": f"during {i}"})).status_code
+                for i in range(10)
+            ]
+            alerts = {"alerts": [{"status": "firing", "labels": {"alertname": "Up"}}]}
+            codes += [(await http.post("/hooks/alertmanager", json=alerts)).status_code]
+        assert codes == [202] * 11, codes
+        # a path that does not exist answers from its head, without waiting for the body
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head("/nothing/here"))
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(200), timeout=3)
+        writer.close()
+        assert b" 404 " in answer, answer
+    finally:
+        stop.set()
+        await asyncio.gather(*holders, return_exceptions=True)
+        proc.terminate()
+        proc.wait(timeout=10)
