@@ -12,7 +12,9 @@ WINDOW_SECONDS = 5 * 60 + 30  # Slack's five minutes, and some clock skew
 class ReplayGuard:
     """Remembers each signature until its window closes; a repeat inside it is refused.
 
-    One process remembers what it saw: with several web processes behind a load balancer,
+    One process remembers what it saw since it started, so a request signed before the
+    process started is refused too (`signed_since_start`): a copy captured before a restart
+    cannot be played to the new process. With several web processes behind a load balancer,
     a replay that lands on another process is caught there only if it saw the first copy.
     """
 
@@ -24,6 +26,12 @@ class ReplayGuard:
     ) -> None:
         self._window, self._size, self._clock = window, size, clock
         self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def signed_since_start(self, timestamp: str, started: float) -> bool:
+        """Whether a request was signed after this process started (its memory begins then).
+
+        One second of grace for the signer's clock and a request on its way at start."""
+        return timestamp.isdigit() and int(timestamp) >= int(started) - 1
 
     def first_time(self, signature: str) -> bool:
         """True the first time a signature is offered inside its window, False on a repeat."""

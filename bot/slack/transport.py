@@ -81,6 +81,7 @@ class SlackTransport:
         )
         self._secret = signing_secret.encode()
         self._replays = ReplayGuard()
+        self._started = time.time()  # requests signed before this may have been seen already
         self._team_id: str | None = None
         self._integration_id: str | None = None
         self._admins: dict[str, tuple[float, bool]] = {}
@@ -121,7 +122,9 @@ class SlackTransport:
         if not signed_by(self._secret, raw, timestamp, signature, time.time()):
             log.warning("slack request refused: bad or stale signature")
             return refused(401, "bad_signature", "the Slack signature or timestamp is not valid")
-        if not self._replays.first_time(signature):
+        if not self._replays.signed_since_start(timestamp, self._started) or (
+            not self._replays.first_time(signature)
+        ):
             log.warning("slack request refused: replayed")
             return refused(401, "replayed", "this signed request was already received")
         problem = slack_body_problem(raw, request.content_type)

@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
-from tests.fakes.slack import FakeSlack, sign
+from bot.infra.settings import Settings
+from bot.runtime.app import create_app
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, sign
 from tests.helpers import eventually
 from tests.scenarios.slackops import fixture, slash
 
@@ -121,3 +124,41 @@ async def test_oversized_command_arguments_get_a_clear_answer(
     answer = (await resp.json())["text"]
     assert answer and "internal" not in answer.lower()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_click_replayed_after_a_restart_is_refused(
+    bot: Client, slack: FakeSlack, settings: Settings
+) -> None:
+    """The bot restarts (a new process on the same database); a click captured before it is
+    played to the new process inside Slack's five minutes: refused, the level raised once."""
+    assert (await slash(bot, "subscribe min=LOW")).status == 200
+    resp = await bot.post("/api/v1/events", json={"title": "db-1 down", "priority": "CRITICAL"})
+    alert_id = (await resp.json())["id"]
+    await eventually(lambda: slack.in_channel("C111"))
+    payload: dict[str, Any] = fixture("block_actions.bolt_test.json")
+    payload["user"] = {"id": "W111", "username": "w", "name": "w", "team_id": payload["team"]["id"]}
+    payload["channel"] = {"id": "C111", "name": "ops"}
+    payload["actions"][0].update(action_id="escalate", value=alert_id)
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = {"Content-Type": FORM, **sign(body)}
+    assert (await bot.post("/slack/events", data=body, headers=headers)).status == 200
+    await asyncio.sleep(2.1)  # the restart comes after the click was signed
+    restarted = settings.model_copy(
+        update={
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_api_url": slack.url,
+        }
+    )
+    async with TestClient(TestServer(create_app(restarted), host="127.0.0.1")) as again:
+        replay = await again.post("/slack/events", data=body, headers=headers)
+        assert replay.status == 401 and (await replay.json())["error"]["code"] == "replayed"
+        fresh = urlencode({"payload": json.dumps(payload)})
+        assert (
+            await again.post(
+                "/slack/events", data=fresh, headers={"Content-Type": FORM, **sign(fresh)}
+            )
+        ).status == 200
+    await asyncio.sleep(0.5)
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    assert [a["verb"] for a in detail["audit"] if a["verb"] == "escalate"] == ["escalate"] * 2
