@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -285,3 +286,32 @@ class ApiKeyInfo:
     created_by: str
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class By:
+    """Who made a change, as the audit names them, and through which surface.
+
+    `actor` is `slack:<user>`, `teams:<AAD object id>`, `key:<API key name>`, `operator`
+    (or `operator:<name>` when the operator names someone), `cli:<login>` or
+    `config:<file>`; `platform` is slack, teams, api, console, cli, config or system.
+    """
+
+    actor: str
+    platform: str
+
+
+SYSTEM = By("system", "system")
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d{1,7})([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `5m`, `4h`, `1d`, `2w`, or a sum of them (`1h30m`); ValueError otherwise."""
+    spoken = text.strip().lower()
+    parts = _DURATION.findall(spoken)
+    if not spoken or "".join(n + u for n, u in parts) != spoken:
+        raise ValueError(f"{text[:20]!r} is not a duration; say 30s, 5m, 4h, 1d or 1h30m")
+    return timedelta(seconds=sum(int(n) * DURATION_UNITS[u] for n, u in parts))

@@ -180,11 +180,15 @@ async def chat_integration(
     return row
 
 
+async def all_with_credentials(session: AsyncSession) -> Sequence[Integration]:
+    """Every integration (of every tenant) that stores secrets."""
+    query = select(Integration).where(Integration.credentials.is_not(None))
+    return (await session.scalars(query)).all()
+
+
 async def rotate_credentials(session: AsyncSession, rotate: Any) -> int:
     """Re-encrypt every integration's credentials with `rotate`; how many were."""
-    rows = (
-        await session.scalars(select(Integration).where(Integration.credentials.is_not(None)))
-    ).all()
+    rows = await all_with_credentials(session)
     for row in rows:
         assert row.credentials is not None
         row.credentials = rotate(row.credentials)

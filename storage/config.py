@@ -221,13 +221,20 @@ async def channel_at(
     return (await session.scalars(query)).first()
 
 
-async def deactivate_channels_at(session: AsyncSession, platform: str, target: str) -> None:
-    """Stop every channel of this type posting to this target."""
-    await session.execute(
-        update(Channel)
-        .where(Channel.type == platform, Channel.target == target)
-        .values(is_active=False)
-    )
+async def deactivate_channels_at(
+    session: AsyncSession, platform: str, target: str
+) -> list[tuple[str, str]]:
+    """Stop every channel of this type posting to this target; (tenant, name) of each."""
+    rows = (
+        await session.scalars(
+            select(Channel).where(
+                Channel.type == platform, Channel.target == target, Channel.is_active.is_(True)
+            )
+        )
+    ).all()
+    for row in rows:
+        row.is_active = False
+    return [(r.tenant_id, r.name) for r in rows]
 
 
 async def set_override(

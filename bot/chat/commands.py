@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.core.alerts.actions import Actor
 from bot.core.integrations.channels import Place
 from bot.core.services import Services
+from bot.model import By
 
 Handler = Callable[["Context", list[str]], Awaitable[str]]
 
@@ -40,6 +41,11 @@ class Context:
     def who(self) -> str:
         """The actor as audit rows and created_by columns name them: `platform:id`."""
         return f"{self.platform}:{self.actor.id}"
+
+    @property
+    def by(self) -> By:
+        """Who the audit says made a change from this command."""
+        return By(self.who, self.platform)
 
     @property
     def place(self) -> Place:

@@ -7,6 +7,7 @@ from typing import Any
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import admin as integration_service
 from bot.core.services import Services
+from bot.model import By
 from cards.forms import NAME_FIELD, FormField, field_errors
 
 
@@ -26,7 +27,8 @@ async def submit(
     settings = {k: str(v).strip() for k, v in values.items() if k in names and str(v).strip()}
     body = {"type": kind, "name": str(values.get(NAME_FIELD, "")).strip(), "settings": settings}
     try:
-        row = await integration_service.create(services, tenant, body, actor)
+        by = By(actor, actor.partition(":")[0])
+        row = await integration_service.create(services, tenant, body, by)
     except InvalidRequest as exc:
         return None, field_errors(str(exc))
     return row.name, {}

@@ -76,7 +76,7 @@ async def unsubscribe(ctx: Context, args: list[str]) -> str:
     if len(args) != 1:
         raise CommandError("Give the route id (see `routes`).")
     try:
-        removed = await channels.remove_route(ctx.services, ctx.tenant, args[0])
+        removed = await channels.remove_route(ctx.services, ctx.tenant, args[0], ctx.by)
     except NotFound as exc:
         raise CommandError(f"{exc}.") from None
     return f"Route `{removed[:8]}` removed."
@@ -130,7 +130,7 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
         if action == "show":
             return await _show_integration(ctx, name)
         if action == "test":
-            outcome = await integration_service.test(services, ctx.tenant, name)
+            outcome = await integration_service.test(services, ctx.tenant, name, ctx.by)
             return (
                 f"✅ {name}: {outcome['detail']}"
                 if outcome["success"]
@@ -138,12 +138,12 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
             )
         if action in ("enable", "disable"):
             row = await integration_service.update(
-                services, ctx.tenant, name, {"is_active": action == "enable"}
+                services, ctx.tenant, name, {"is_active": action == "enable"}, ctx.by
             )
             return f"{row.name} is now {action}d."
         if action == "remove":
             row = await integration_service.remove(
-                services, ctx.tenant, name, ctx.who, ctx.platform, ctx.actor.name
+                services, ctx.tenant, name, ctx.by, ctx.actor.name
             )
             return f"{row.name} removed, with its channels."
         if action == "sync":
@@ -202,7 +202,7 @@ async def prefs(ctx: Context, args: list[str]) -> str:
                 f"`{args[0]}` is not a category ({', '.join(preferences.DEFAULTS)})."
             )
         await users.set_admin_preferences(
-            ctx.services, ctx.tenant, {name: args[1].lower() == "on"}, ctx.who
+            ctx.services, ctx.tenant, {name: args[1].lower() == "on"}, ctx.by
         )
     current = await users.admin_preferences(ctx.services, ctx.tenant)
     return "Integration events: " + ", ".join(
@@ -223,7 +223,7 @@ async def me(ctx: Context, args: list[str]) -> str:
             field, setting, kinds = "enabled", value.lower() == "on", [kind.upper()]
         else:
             raise CommandError("Say a type and on or off, or retries and a number.")
-        await users.set_override(ctx.services, ctx.tenant, user, kinds, {field: setting})
+        await users.set_override(ctx.services, ctx.tenant, user, kinds, {field: setting}, ctx.by)
     mine = await users.overrides(ctx.services, ctx.tenant, user)
     if not mine:
         return "You use the system defaults."

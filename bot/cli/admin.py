@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from bot.cli.common import UsageError
+from bot.cli.common import UsageError, cli_by
 from bot.core.documents import channel_document, route_document
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.integrations import admin as service
@@ -120,6 +120,14 @@ def add_admin_commands(sub: Any) -> None:
     revoke.add_argument("--tenant", required=True)
     revoke.add_argument("--name", required=True)
 
+    trail = sub.add_parser("audit", help="who changed or did what, newest first")
+    trail.add_argument("--since", default="1d", help="a duration back (1d, 4h) or an ISO time")
+    trail.add_argument("--tenant", help="one tenant only (default: every tenant)")
+    trail.add_argument("--actor", help="one actor only (slack:U123, key:ci, cli:ana...)")
+    trail.add_argument("--kind", help="a kind (integration.create) or its first word (route)")
+    trail.add_argument("--limit", type=int, default=100, help="at most this many (1-500)")
+    trail.set_defaults(action="list")
+
 
 def run_admin(args: argparse.Namespace, settings: Settings) -> int:
     """Run an admin subcommand; 2 on bad input, 1 on other failures."""
@@ -150,6 +158,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             "routes": _routes,
             "keys": _keys,
             "config": _config,
+            "audit": _audit,
         }[args.command]
         return await handler(args, services)
     finally:
@@ -194,11 +203,11 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         return 0
     if args.action == "add":
         body = {"type": args.type, "name": args.name, "settings": _settings_from(args)}
-        row = await service.create(services, tenant, body, "cli")
+        row = await service.create(services, tenant, body, cli_by())
         _print(service.integration_document(row, services.keyring))
         return 0
     if args.action == "test":
-        outcome = await service.test(services, tenant, args.name)
+        outcome = await service.test(services, tenant, args.name, cli_by())
         _print(outcome)
         return 0 if outcome["success"] else 1
     if args.action == "sync":
@@ -214,12 +223,12 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         return 0
     if args.action in ("enable", "disable"):
         row = await service.update(
-            services, tenant, args.name, {"is_active": args.action == "enable"}
+            services, tenant, args.name, {"is_active": args.action == "enable"}, cli_by()
         )
         print(f"{row.name}: {'enabled' if row.is_active else 'disabled'}")
         return 0
     if args.action == "remove":
-        row = await service.remove(services, tenant, args.name, "cli", "cli", "cli")
+        row = await service.remove(services, tenant, args.name, cli_by())
         print(f"removed {row.name}")
         return 0
     row = await service.one(services, tenant, args.name)
@@ -238,9 +247,9 @@ async def _channels(args: argparse.Namespace, services: Services) -> int:
         }
         if args.rate_per_minute:
             body["rate_per_minute"] = args.rate_per_minute
-        _print(channel_document(await channels.add_channel(services, args.tenant, body)))
+        _print(channel_document(await channels.add_channel(services, args.tenant, body, cli_by())))
     else:
-        await channels.remove_channel(services, args.tenant, args.name)
+        await channels.remove_channel(services, args.tenant, args.name, cli_by())
         print(f"removed {args.name}")
     return 0
 
@@ -256,9 +265,9 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
         body["default"] = args.default
         if args.actions is not None:
             body["actions"] = args.actions
-        _print(route_document(await channels.add_route(services, args.tenant, body, "cli")))
+        _print(route_document(await channels.add_route(services, args.tenant, body, cli_by())))
     else:
-        removed = await channels.remove_route(services, args.tenant, args.route_id)
+        removed = await channels.remove_route(services, args.tenant, args.route_id, cli_by())
         print(f"removed route {removed}")
     return 0
 
@@ -313,7 +322,7 @@ async def _api_keys(args: argparse.Namespace, services: Services) -> int:
     keys = services.keys
     if args.api_action == "create":
         try:
-            key, info = await keys.create(args.tenant, args.name, args.scope, by="cli")
+            key, info = await keys.create(args.tenant, args.name, args.scope, by=cli_by())
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
         print(key)
@@ -331,15 +340,38 @@ async def _api_keys(args: argparse.Namespace, services: Services) -> int:
                 f"\t{info.created_at:%Y-%m-%d}\t{state}"
             )
         return 0
-    if not await keys.revoke(args.tenant, args.name):
+    if not await keys.revoke(args.tenant, args.name, cli_by()):
         raise InvalidRequest(f"no live key {args.name!r} in tenant {args.tenant!r}")
     print(f"revoked key {args.name!r} of tenant {args.tenant!r}")
+    return 0
+
+
+async def _audit(args: argparse.Namespace, services: Services) -> int:
+    from datetime import UTC, datetime
+
+    from bot.core import audit
+
+    try:
+        since = audit.since_of(args.since, datetime.now(UTC))
+    except ValueError as exc:
+        raise InvalidRequest(f"--since: {exc}") from None
+    if not 1 <= args.limit <= audit.MAX_LISTED:
+        raise InvalidRequest(f"--limit: 1 to {audit.MAX_LISTED}")
+    entries = await audit.trail(
+        services.db, args.tenant, since=since, actor=args.actor, kind=args.kind, limit=args.limit
+    )
+    for e in entries:
+        detail = json.dumps(e.data, sort_keys=True, ensure_ascii=False, default=str)
+        about = f" alert {e.alert_id}" if e.alert_id else ""
+        print(f"{e.at:%Y-%m-%dT%H:%M:%SZ}\t{e.tenant}\t{e.actor}\t{e.verb}{about}\t{detail}")
+    if not entries:
+        print("nothing in that time", file=sys.stderr)
     return 0
 
 
 async def _keys(args: argparse.Namespace, services: Services) -> int:
     if args.action == "api":
         return await _api_keys(args, services)
-    count = await service.rotate_secrets(services)
+    count = await service.rotate_secrets(services, cli_by())
     print(f"re-encrypted the secrets of {count} integration(s) with the newest key")
     return 0

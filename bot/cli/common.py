@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 from typing import NoReturn
 
+from bot.model import By
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def cli_by() -> By:
+    """Who a CLI change is audited as: `cli:<login>`."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        login = "unknown"
+    return By(f"cli:{login}", "cli")
 
 
 class UsageError(Exception):

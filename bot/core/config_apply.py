@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError
 from adapters.registry import AdapterType, adapter_type
+from bot.core.audit import differences
 from bot.core.errors import InvalidRequest
 from bot.core.integrations.admin import new_channel, new_route
 from bot.core.services import Services
@@ -301,31 +302,6 @@ class Change:
         return f"{self.op} {verb} {self.what}{detail}"
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(str, value)) + "]"
-    return str(value)
-
-
-def _differences(
-    old: Mapping[str, Any], new: Mapping[str, Any], secret: frozenset[str] = frozenset()
-) -> list[str]:
-    """`name: old → new` for each changed field; secrets only say they changed."""
-    lines = []
-    for name in dict.fromkeys([*old, *new]):
-        if old.get(name) == new.get(name):
-            continue
-        if name in secret or name.split(".")[-1] in secret:
-            lines.append(f"{name}: changed")
-        else:
-            lines.append(f"{name}: {_shown(old.get(name))} → {_shown(new.get(name))}")
-    return lines
-
-
 @dataclass
 class Applier:
     """Makes one tenant's part of the database match the file, inside the caller's transaction."""
@@ -451,7 +427,7 @@ class Applier:
                 for k, v in sorted({**(row.config or {}), **current_secrets}.items())
             },
         }
-        lines = _differences(have, wanted, frozenset({*secrets, *current_secrets}))
+        lines = differences(have, wanted, frozenset({*secrets, *current_secrets}))
         if lines:
             self._fill(row, kind, config, secrets, wanted)
             row.updated_at = utcnow()
@@ -542,7 +518,7 @@ class Applier:
                 "config": fresh.config,
             }
             hidden = frozenset({"target"} if is_url(row.target) or is_url(fresh.target) else ())
-            lines = _differences(have, wanted, hidden)
+            lines = differences(have, wanted, hidden)
             if lines:
                 row.type, row.integration_id = fresh.type, fresh.integration_id
                 row.target, row.rate_per_minute = fresh.target, fresh.rate_per_minute
@@ -598,7 +574,7 @@ class Applier:
                 self._record(tenant, Change("+", what))
                 continue
             have = _route_fields(row)
-            lines = _differences(have, _route_fields(fresh))
+            lines = differences(have, _route_fields(fresh))
             if lines:
                 row.min_priority, row.stakeholders = fresh.min_priority, fresh.stakeholders
                 row.actions, row.is_active = fresh.actions, fresh.is_active
@@ -654,7 +630,7 @@ class Applier:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}.{key}: expected true or false")
         have = await config_repo.preferences(self.session, tenant)
-        lines = _differences(have or {}, {**(have or {}), **values}) if have else []
+        lines = differences(have or {}, {**(have or {}), **values}) if have else []
         if have is None or lines:
             await config_repo.set_preference(self.session, tenant, values, self.actor)
             self._record(
@@ -688,7 +664,7 @@ class Applier:
                         **{k: values.get(k) for k in OVERRIDE_FIELDS if k != "config"},
                     )
                 )
-                lines = _differences(current or {}, values)
+                lines = differences(current or {}, values)
                 op = "~" if current is not None else "+"
                 self._record(tenant, Change(op, f"{kind} override of {user} in {tenant}", lines))
         if self.prune:
@@ -752,7 +728,7 @@ async def _defaults(applier: Applier, values: dict[str, Any]) -> None:
         else:
             for name, value in wanted.items():
                 setattr(row, name, value)
-        lines = _differences(stored.get(kind) or {}, wanted)
+        lines = differences(stored.get(kind) or {}, wanted)
         applier.changes.append(
             Change("~" if kind in stored else "+", f"integration defaults of {kind}", lines)
         )

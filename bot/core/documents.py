@@ -58,6 +58,7 @@ def route_document(row: Route) -> dict[str, Any]:
         "min_priority": row.min_priority,
         "stakeholders": row.stakeholders,
         "source_glob": row.source_glob,
+        "created_by": row.created_by,
         "user_id": row.user_id,
         "escalation_level": row.escalation_level,
         "default": bool(row.is_default),

@@ -16,9 +16,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.model import ApiKeyInfo, Scope
+from bot.core import audit
+from bot.model import ApiKeyInfo, By, Scope
 from storage import apikeys as repo
 from storage.db import Database
+from storage.events import ensure_tenant
 from storage.schema import utcnow
 
 KEY = re.compile(r"chk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -66,7 +68,9 @@ class KeyService:
         self._db, self._clock = db, clock
         self._cache: OrderedDict[str, tuple[float, ApiKeyInfo, str]] = OrderedDict()
 
-    async def create(self, tenant: str, name: str, scope: str, by: str) -> tuple[str, ApiKeyInfo]:
+    async def create(
+        self, tenant: str, name: str, scope: str, by: str | By
+    ) -> tuple[str, ApiKeyInfo]:
         """A new key for `tenant`; the whole key is returned here and never again."""
         if not NAME.fullmatch(name):
             raise ValueError("name: 1 to 64 letters, digits, '.', '_' or '-'")
@@ -77,7 +81,9 @@ class KeyService:
                 f"scope: one of {', '.join(s.value for s in Scope)}, not {scope!r}"
             ) from None
         key, prefix, digest = new_key()
+        who = by if isinstance(by, By) else By(by, by.split(":")[0])
         async with self._db.session() as session, session.begin():
+            await ensure_tenant(session, tenant)
             info = await repo.create(
                 session,
                 tenant=tenant,
@@ -85,7 +91,10 @@ class KeyService:
                 scope=chosen,
                 prefix=prefix,
                 digest=digest,
-                created_by=by,
+                created_by=who.actor,
+            )
+            audit.record(
+                session, tenant, who, "apikey.create", {"key": name, "scope": chosen.value}
             )
         return key, info
 
@@ -94,10 +103,12 @@ class KeyService:
         async with self._db.session() as session:
             return await repo.listed(session, tenant)
 
-    async def revoke(self, tenant: str, name: str) -> bool:
+    async def revoke(self, tenant: str, name: str, by: By) -> bool:
         """Revoke a key now; this process forgets it at once."""
         async with self._db.session() as session, session.begin():
             done = await repo.revoke(session, tenant, name, utcnow())
+            if done:
+                audit.record(session, tenant, by, "apikey.revoke", {"key": name})
         self._cache.clear()
         return done
 

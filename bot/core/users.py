@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core import audit
 from bot.core.alerts import defaults, preferences
 from bot.core.services import Services
+from bot.model import By
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
@@ -32,27 +34,37 @@ async def set_override(
     user_id: str,
     kinds: list[str],
     values: dict[str, Any],
+    by: By,
     *,
     create: bool = True,
 ) -> None:
     """Set fields of a person's overrides of these types; NotFound when one is missing and
-    `create` is False."""
+    `create` is False. Audited with each field's old and new value."""
     async with services.db.session() as session, session.begin():
         await events_repo.ensure_tenant(session, tenant)
+        before = await config_repo.overrides(session, tenant, user_id)
         for kind in kinds:
             if not await config_repo.set_override(
                 session, tenant, user_id, kind, values, create=create
             ):
                 raise admin.NotFound(f"{user_id} has no override for {kind}")
+            old = before.get(kind, {})
+            lines = audit.differences({k: old.get(k) for k in values}, values)
+            if lines or kind not in before:
+                data = {"user": user_id, "integration_type": kind, "changes": lines}
+                audit.record(session, tenant, by, "override.set", data)
     services.config_changed()
 
 
 async def remove_overrides(
-    services: Services, tenant: str, user_id: str, kind: str | None = None
+    services: Services, tenant: str, user_id: str, by: By, kind: str | None = None
 ) -> int:
     """Delete a person's overrides (of one type, or all); how many there were."""
     async with services.db.session() as session, session.begin():
         removed = await config_repo.remove_overrides(session, tenant, user_id, kind)
+        if removed:
+            data = {"user": user_id, "integration_type": kind or "all", "removed": removed}
+            audit.record(session, tenant, by, "override.remove", data)
     services.config_changed()
     return removed
 
@@ -75,10 +87,14 @@ async def admin_preferences(services: Services, tenant: str) -> dict[str, bool]:
 
 
 async def set_admin_preferences(
-    services: Services, tenant: str, values: dict[str, bool], actor: str
+    services: Services, tenant: str, values: dict[str, bool], by: By
 ) -> None:
-    """Change some of the admins' preferences."""
+    """Change some of the admins' preferences, audited with old and new values."""
     async with services.db.session() as session, session.begin():
         await events_repo.ensure_tenant(session, tenant)
-        await config_repo.set_preference(session, tenant, values, actor)
+        old = await config_repo.preferences(session, tenant) or dict(preferences.DEFAULTS)
+        await config_repo.set_preference(session, tenant, values, by.actor)
+        lines = audit.differences({k: old.get(k) for k in values}, values)
+        if lines:
+            audit.record(session, tenant, by, "preferences.change", {"changes": lines})
     services.config_changed()

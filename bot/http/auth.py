@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.core.keys import OPERATOR, KeyService, Principal
 from bot.infra.web import ApiError, Handler
-from bot.model import Scope
+from bot.model import By, Scope
 
 PROTECTED = ("/api/v1/", "/hooks/")
 # Provider webhooks carry the provider's signature instead of our token.
@@ -34,6 +34,22 @@ def principal_of(request: web.Request) -> Principal:
     """The caller the middleware admitted (the operator for unprotected paths)."""
     found = request.get(PRINCIPAL)
     return found if isinstance(found, Principal) else OPERATOR
+
+
+ACTOR_HEADER = "X-ChatOps-Actor"  # the operator may name who a change is made for
+ACTOR_NAME = re.compile(r"[\w.@:+-]{1,64}")
+
+
+def by_of(request: web.Request) -> By:
+    """Who a REST change is audited as: `key:<name>` for a tenant's key; `operator` for the
+    operator token, or `operator:<name>` when it names someone in X-ChatOps-Actor."""
+    who = principal_of(request)
+    if who.tenant is not None:
+        return By(f"key:{who.name}", "api")
+    named = request.headers.get(ACTOR_HEADER, "").strip()
+    if named and not ACTOR_NAME.fullmatch(named):
+        raise ApiError(400, "bad_actor", f"{ACTOR_HEADER}: 1 to 64 letters, digits or .@:+-_")
+    return By(f"operator:{named}" if named else "operator", "api")
 
 
 def scoped_tenant(request: web.Request, named: str | None, default: str | None) -> str | None:

@@ -24,6 +24,7 @@ import jinja2
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.core import audit
 from bot.core.alerts import preview, queries
 from bot.core.alerts.actions import Actor
 from bot.core.alerts.normalize import InvalidEvent
@@ -334,6 +335,41 @@ async def integrations_page(request: web.Request) -> web.Response:
     )
 
 
+AUDIT_SHOWN = 200
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    """The trail of changes and actions in the signed-in tenant (every tenant: the operator)."""
+    session = signed_in(request)
+    services = request.app[SERVICES]
+    since = request.query.get("since", "1d")[:40]
+    actor, kind = request.query.get("actor", "")[:255], request.query.get("kind", "")[:50]
+    error, entries = "", []
+    try:
+        when = audit.since_of(since, datetime.now(UTC))
+    except ValueError as exc:
+        error, when = str(exc), None
+    if not error:
+        entries = await audit.trail(
+            services.db,
+            session.tenant,
+            since=when,
+            actor=actor or None,
+            kind=kind or None,
+            limit=AUDIT_SHOWN,
+        )
+    return render(
+        request,
+        "audit.html",
+        entries=entries,
+        since=since,
+        actor=actor,
+        kind=kind,
+        error=error,
+        limit=AUDIT_SHOWN,
+    )
+
+
 async def retry(request: web.Request) -> web.Response:
     session, _form = await checked_form(request)
     services = request.app[SERVICES]
@@ -411,6 +447,7 @@ def register(app: web.Application, services: Services) -> None:
     r.add_get("/ui/alerts/{alert_id}", alert_page)
     r.add_post("/ui/alerts/{alert_id}/{verb}", act)
     r.add_get("/ui/integrations", integrations_page)
+    r.add_get("/ui/audit", audit_page)
     r.add_post("/ui/deliveries/{delivery_id}/retry", retry)
     r.add_get("/ui/preview", preview_page)
     r.add_post("/ui/preview", preview_post)

@@ -10,7 +10,7 @@ from bot.core.documents import channel_document, delivery_document, route_docume
 from bot.core.integrations import admin as service
 from bot.core.integrations import channels
 from bot.core.services import SERVICES, Services
-from bot.http.auth import principal_of
+from bot.http.auth import by_of
 from bot.http.common import json_object, page_args, tenant_of
 
 
@@ -28,7 +28,8 @@ async def list_integrations(request: web.Request) -> web.Response:
 
 async def create_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    row = await service.create(services, tenant_of(request), await json_object(request), None)
+    body = await json_object(request)
+    row = await service.create(services, tenant_of(request), body, by_of(request))
     return web.json_response(
         {"data": service.integration_document(row, services.keyring)}, status=201
     )
@@ -43,22 +44,25 @@ async def get_integration(request: web.Request) -> web.Response:
 async def update_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     body = await json_object(request)
-    row = await service.update(services, tenant_of(request), request.match_info["id"], body)
+    row = await service.update(
+        services, tenant_of(request), request.match_info["id"], body, by_of(request)
+    )
     return web.json_response({"data": service.integration_document(row, services.keyring)})
 
 
 async def delete_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    who = principal_of(request).name
     row = await service.remove(
-        services, tenant_of(request), request.match_info["id"], f"api:{who}", "api", who
+        services, tenant_of(request), request.match_info["id"], by_of(request)
     )
     return web.json_response({"data": {"deleted": row.id}})
 
 
 async def connection_test(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    outcome = await service.test(services, tenant_of(request), request.match_info["id"])
+    outcome = await service.test(
+        services, tenant_of(request), request.match_info["id"], by_of(request)
+    )
     return web.json_response({"data": outcome})
 
 
@@ -86,13 +90,17 @@ async def list_channels(request: web.Request) -> web.Response:
 
 async def create_channel(request: web.Request) -> web.Response:
     body = await json_object(request)
-    row = await channels.add_channel(request.app[SERVICES], tenant_of(request), body)
+    row = await channels.add_channel(
+        request.app[SERVICES], tenant_of(request), body, by_of(request)
+    )
     return web.json_response({"data": channel_document(row)}, status=201)
 
 
 async def delete_channel(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    deleted = await channels.remove_channel(services, tenant_of(request), request.match_info["id"])
+    deleted = await channels.remove_channel(
+        services, tenant_of(request), request.match_info["id"], by_of(request)
+    )
     return web.json_response({"data": {"deleted": deleted}})
 
 
@@ -103,13 +111,15 @@ async def list_routes(request: web.Request) -> web.Response:
 
 async def create_route(request: web.Request) -> web.Response:
     body = await json_object(request)
-    row = await channels.add_route(request.app[SERVICES], tenant_of(request), body, None)
+    row = await channels.add_route(request.app[SERVICES], tenant_of(request), body, by_of(request))
     return web.json_response({"data": route_document(row)}, status=201)
 
 
 async def delete_route(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    deleted = await channels.remove_route(services, tenant_of(request), request.match_info["id"])
+    deleted = await channels.remove_route(
+        services, tenant_of(request), request.match_info["id"], by_of(request)
+    )
     return web.json_response({"data": {"deleted": deleted}})
 
 

@@ -11,7 +11,7 @@ from bot.core.alerts import defaults, preferences
 from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
 from bot.core.services import SERVICES, Services
-from bot.http.auth import scoped_tenant
+from bot.http.auth import by_of, scoped_tenant
 from bot.http.common import page_args
 from bot.infra.web import ApiError, read_json
 
@@ -82,7 +82,7 @@ async def user_effective(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
-    removed = await users.remove_overrides(services, tenant(request), user)
+    removed = await users.remove_overrides(services, tenant(request), user, by_of(request))
     return web.json_response(
         {"user_id": user, "removed_overrides": removed, "using_integration_defaults": True}
     )
@@ -100,7 +100,7 @@ async def upsert(
 ) -> web.Response:
     services = request.app[SERVICES]
     user, ten = request.match_info["user_id"], tenant(request)
-    await users.set_override(services, ten, user, [kind], values, create=create)
+    await users.set_override(services, ten, user, [kind], values, by_of(request), create=create)
     mine = await users.overrides(services, ten, user)
     return web.json_response(
         {"user_id": user, "integration_type": kind, "override": mine.get(kind, {})},
@@ -127,7 +127,7 @@ async def update_override(request: web.Request) -> web.Response:
 async def delete_override(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user, kind = request.match_info["user_id"], request.match_info["kind"].upper()
-    if not await users.remove_overrides(services, tenant(request), user, kind):
+    if not await users.remove_overrides(services, tenant(request), user, by_of(request), kind):
         raise ApiError(404, "not_found", f"{user} has no override for {kind}")
     return web.json_response({"user_id": user, "deleted": kind})
 
@@ -166,7 +166,7 @@ async def put_preferences(request: web.Request) -> web.Response:
         if not isinstance(value, bool):
             raise InvalidRequest(f"{name}: true or false")
         values[key] = value
-    await users.set_admin_preferences(services, tenant(request), values, "api")
+    await users.set_admin_preferences(services, tenant(request), values, by_of(request))
     return await get_preferences(request)
 
 

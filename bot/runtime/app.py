@@ -24,6 +24,7 @@ from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
 from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
+from bot.http import audit as rest_audit
 from bot.http import config as rest_config
 from bot.http import console, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
@@ -136,6 +137,7 @@ def create_app(
         rest_integrations.register(app, services)
         rest_users.register(app, services)
         rest_config.register(app, services)
+        rest_audit.register(app, services)
         console.register(app, services)
         hooks.register(app, services)
         pages.register(app, services)

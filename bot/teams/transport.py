@@ -32,7 +32,7 @@ from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
 from bot.infra import jsonbody
 from bot.infra.web import error_response as refused
-from bot.model import Verb
+from bot.model import By, Verb
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
@@ -131,11 +131,20 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             "service_url": activity.service_url,
             "conversation_type": activity.conversation.conversation_type,
         }
-        await channels.conversation_joined(self.services, place, config)
+        await channels.conversation_joined(self.services, place, config, self._by(activity))
         log.info("installed in a conversation", extra={"tenant": tenant, "channel": name})
 
+    @staticmethod
+    def _by(activity: Activity) -> By:
+        """Who added or removed the bot, as Teams says (the installing user)."""
+        account = activity.from_property
+        user = (account.aad_object_id or account.id) if account else None
+        return By(f"teams:{user}" if user else "teams:install", "teams")
+
     async def _uninstall(self, activity: Activity) -> None:
-        await channels.conversation_left(self.services, "teams", activity.conversation.id)
+        await channels.conversation_left(
+            self.services, "teams", activity.conversation.id, self._by(activity)
+        )
         log.info("removed from a conversation", extra={"conversation": activity.conversation.id})
 
     async def is_admin(self, tenant: str, user_id: str) -> bool:

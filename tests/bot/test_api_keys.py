@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.model import By
 from bot.runtime.app import SERVICES
 from tests.conftest import API_TOKEN
 from tests.helpers import chatops_cli
@@ -136,7 +137,7 @@ async def test_scopes_limit_what_a_key_does(client: Client) -> None:
 async def test_a_revoked_key_is_refused_at_once(client: Client) -> None:
     writer = await key(client, "a", "ci", "events:write")
     assert (await client.get("/api/v1/events", headers=writer)).status == 200
-    assert await client.app[SERVICES].keys.revoke("a", "ci")
+    assert await client.app[SERVICES].keys.revoke("a", "ci", By("cli:test", "cli"))
     resp = await client.get("/api/v1/events", headers=writer)
     assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_token"
     forged = {"Authorization": writer["Authorization"][:-4] + "AAAA"}

@@ -13,11 +13,12 @@ from adapters.base import AdapterError, BadConfig
 from adapters.factory import scrub, secret_forms
 from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
 from adapters.targets import check_target, url_problem
+from bot.core import audit
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
 from bot.infra.settings import Settings
-from bot.model import Priority, Verb
+from bot.model import By, Priority, Verb
 from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
@@ -110,6 +111,7 @@ def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
         "sync_enabled": row.sync_enabled,
         "sync_interval": row.sync_interval,
         "credentials_expire_at": _iso(row.credentials_expire_at),
+        "created_by": row.created_by,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
     }
@@ -185,10 +187,8 @@ def _split(kind: AdapterType, values: Any) -> tuple[dict[str, Any], dict[str, An
         raise InvalidRequest(f"settings: {exc}") from None
 
 
-async def create(
-    services: Services, tenant: str, body: dict[str, Any], actor: str | None
-) -> Integration:
-    """Validate and store a new integration, its secrets encrypted."""
+async def create(services: Services, tenant: str, body: dict[str, Any], by: By) -> Integration:
+    """Validate and store a new integration, its secrets encrypted; audited."""
     kind = _kind(body.get("type"))
     if not kind.available:
         raise InvalidRequest(f"type: {kind.name} is disabled; it can no longer be added")
@@ -210,23 +210,50 @@ async def create(
             provider_status=kind.status,
             audience=kind.audience,
             capabilities=list(kind.capabilities),
-            created_by=actor,
+            created_by=by.actor,
         )
         _sync_settings(row, kind, body)
         try:
             await admin.add_integration(session, row)
         except admin.Conflict as exc:
             raise InvalidRequest(str(exc)) from None
+        audit.record(
+            session,
+            tenant,
+            by,
+            "integration.create",
+            {"integration": row.name, "id": row.id, "type": kind.id, "settings": sorted(config)}
+            | ({"secrets": sorted(secrets)} if secrets else {}),
+        )
     services.config_changed()
-    log.info("integration created", extra={"integration": row.id, "type": kind.id, "actor": actor})
+    log.info("integration created", extra={"integration": row.id, "type": kind.id})
     return row
 
 
-async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]) -> Integration:
-    """Change settings (secrets left out stay as they were), name, description or active flag."""
+def _fields_of(row: Integration, keyring: Keyring) -> dict[str, Any]:
+    """What a change of an integration is told as: plain fields and settings, secrets too
+    (only ever said to have changed)."""
+    return {
+        "name": row.name,
+        "description": row.description,
+        "is_active": row.is_active,
+        "sync_enabled": row.sync_enabled,
+        "sync_interval": row.sync_interval,
+        "sync_direction": row.sync_direction,
+        **{f"settings.{k}": v for k, v in (row.config or {}).items()},
+        **{f"settings.{k}": v for k, v in keyring.decrypt(row.credentials).items()},
+    }
+
+
+async def update(
+    services: Services, tenant: str, ref: str, body: dict[str, Any], by: By
+) -> Integration:
+    """Change settings (secrets left out stay as they were), name, description or active flag;
+    audited with each field's old and new value (a secret only said to change)."""
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
         kind = _kind(row.type)
+        old = _fields_of(row, services.keyring)
         if "settings" in body or "config" in body:
             current = services.keyring.with_secrets(row.config, row.credentials)
             given = body.get("settings", body.get("config"))
@@ -250,6 +277,17 @@ async def update(services: Services, tenant: str, ref: str, body: dict[str, Any]
         _access_settings(row, body)
         after = (list(row.allowed_shard_types or []), _search_of(row))
         row.updated_at = utcnow()
+        secret = frozenset(s.name for s in kind.settings if s.secret)
+        lines = audit.differences(old, _fields_of(row, services.keyring), secret)
+        if before != after:
+            lines.append("data access or search settings changed")
+        if lines:
+            verb = "integration.change"
+            if old["is_active"] != row.is_active:
+                verb = "integration.enable" if row.is_active else "integration.disable"
+            audit.record(
+                session, tenant, by, verb, {"integration": row.name, "id": row.id, "changes": lines}
+            )
     services.config_changed()
     if before[0] != after[0]:
         await _notice(
@@ -278,21 +316,17 @@ async def one(services: Services, tenant: str, ref: str) -> Integration:
 
 
 async def remove(
-    services: Services, tenant: str, ref: str, actor: str, platform: str, by: str
+    services: Services, tenant: str, ref: str, by: By, name: str | None = None
 ) -> Integration:
-    """Delete an integration with the channels that send through it, audited."""
+    """Delete an integration with the channels that send through it, audited (`name`: the
+    actor's display name, kept beside the id)."""
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
         await admin.remove_integration(session, row)
-        session.add(
-            events_repo.audit_row(
-                tenant,
-                "integration.remove",
-                actor,
-                platform,
-                {"integration": row.name, "id": row.id, "by": by},
-            )
-        )
+        data: dict[str, Any] = {"integration": row.name, "id": row.id}
+        if name:
+            data["by"] = name
+        audit.record(session, tenant, by, "integration.remove", data)
     services.config_changed()
     return row
 
@@ -338,10 +372,15 @@ async def target_allowed(services: Services, url: str) -> bool:
     return True
 
 
-async def rotate_secrets(services: Services) -> int:
-    """Re-encrypt every integration's secrets with the newest key; how many integrations."""
+async def rotate_secrets(services: Services, by: By) -> int:
+    """Re-encrypt every integration's secrets with the newest key; how many integrations.
+    Audited in every tenant whose secrets were re-encrypted."""
     async with services.db.session() as session, session.begin():
-        return await admin.rotate_credentials(session, services.keyring.rotate)
+        tenants = sorted({r.tenant_id for r in await admin.all_with_credentials(session)})
+        count = await admin.rotate_credentials(session, services.keyring.rotate)
+        for tenant in tenants:
+            audit.record(session, tenant, by, "secrets.rotate", {"key": "newest"})
+        return count
 
 
 def secret_settings(kind: str) -> list[tuple[str, str]]:
@@ -453,8 +492,8 @@ def _sync_settings(row: Integration, kind: AdapterType, body: dict[str, Any]) ->
             row.connection_status = None  # new credentials: the next check decides
 
 
-async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
-    """Run the adapter's connection test and record its outcome on the integration."""
+async def test(services: Services, tenant: str, ref: str, by: By) -> dict[str, Any]:
+    """Run the adapter's connection test and record its outcome on the integration, audited."""
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
         values = services.keyring.with_secrets(row.config, row.credentials)
@@ -472,6 +511,10 @@ async def test(services: Services, tenant: str, ref: str) -> dict[str, Any]:
         row.last_connection_test_result = "passed" if outcome["success"] else "failed"
         row.connection_status = "connected" if outcome["success"] else "error"
         row.connection_error = None if outcome["success"] else outcome["error"]
+        result = "passed" if outcome["success"] else "failed"
+        audit.record(
+            session, tenant, by, "integration.test", {"integration": row.name, "result": result}
+        )
     if not outcome["success"]:
         await _notice(
             services, row, "integration.connection.test.failed", "test", error=outcome["error"]
@@ -610,10 +653,12 @@ async def retry_dead_letter(
             note=f"retried by {actor}",
         )
         if count:
-            session.add(
-                events_repo.audit_row(
-                    row.tenant_id, "delivery.retry", actor, "console", {"delivery": delivery_id}
-                )
+            audit.record(
+                session,
+                row.tenant_id,
+                By(actor, "console"),
+                "delivery.retry",
+                {"delivery": delivery_id},
             )
     if count:
         services.ingest.wake_workers()

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.registry import TYPES
+from bot.core import audit
 from bot.core.integrations.admin import new_channel, new_route
 from bot.core.services import Services
+from bot.model import By
+from cards.redact import mask_target
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
@@ -42,43 +45,70 @@ async def routes(services: Services, tenant: str) -> Sequence[Route]:
         return await admin.routes(session, tenant)
 
 
-async def add_channel(services: Services, tenant: str, body: dict[str, Any]) -> Channel:
+def _channel_data(row: Channel) -> dict[str, Any]:
+    return {
+        "channel": row.name,
+        "id": row.id,
+        "type": row.type,
+        "target": mask_target(row.target or ""),
+        "rate_per_minute": row.rate_per_minute,
+    }
+
+
+def _route_data(row: Route, channel: str) -> dict[str, Any]:
+    return {
+        "route": row.id,
+        "channel": channel,
+        "event_glob": row.event_glob,
+        "source_glob": row.source_glob,
+        "min_priority": row.min_priority,
+        "stakeholders": list(row.stakeholders or []),
+        "escalation_level": row.escalation_level,
+        "actions": row.actions,
+    }
+
+
+async def add_channel(services: Services, tenant: str, body: dict[str, Any], by: By) -> Channel:
     """A channel from a request body (`integration` by id or name); Conflict on a taken name."""
     async with services.db.session() as session, session.begin():
         integration = None
         if body.get("integration"):
             integration = await admin.integration(session, tenant, str(body["integration"]))
         row = await admin.add_channel(session, new_channel(tenant, body, integration))
+        audit.record(session, tenant, by, "channel.create", _channel_data(row))
     services.config_changed()
     return row
 
 
-async def remove_channel(services: Services, tenant: str, ref: str) -> str:
+async def remove_channel(services: Services, tenant: str, ref: str, by: By) -> str:
     """Delete a channel (by id or name) with its routes; its id."""
     async with services.db.session() as session, session.begin():
         row = await admin.channel(session, tenant, ref)
+        audit.record(session, tenant, by, "channel.remove", _channel_data(row))
         await session.delete(row)
     services.config_changed()
     return row.id
 
 
-async def add_route(
-    services: Services, tenant: str, body: dict[str, Any], actor: str | None
-) -> Route:
+async def add_route(services: Services, tenant: str, body: dict[str, Any], by: By) -> Route:
     """A route to the channel `body["channel"]` names (id or name)."""
     async with services.db.session() as session, session.begin():
         channel = await admin.channel(session, tenant, str(body.get("channel", "")))
-        row = new_route(tenant, body, channel, actor)
+        row = new_route(tenant, body, channel, by.actor)
         session.add(row)
         await session.flush()
+        audit.record(session, tenant, by, "route.create", _route_data(row, channel.name))
     services.config_changed()
     return row
 
 
-async def remove_route(services: Services, tenant: str, ref: str) -> str:
+async def remove_route(services: Services, tenant: str, ref: str, by: By) -> str:
     """Delete a route by id or a unique prefix of it; its id."""
     async with services.db.session() as session, session.begin():
         row = await admin.route(session, tenant, ref)
+        channel = await session.get(Channel, row.channel_id)
+        name = channel.name if channel else row.channel_id
+        audit.record(session, tenant, by, "route.remove", _route_data(row, name))
         await session.delete(row)
     services.config_changed()
     return row.id
@@ -119,6 +149,8 @@ async def subscribe(services: Services, place: Place, body: dict[str, Any], acto
         route = new_route(place.tenant, body, channel, actor)
         session.add(route)
         await session.flush()
+        by = By(actor, place.platform)
+        audit.record(session, place.tenant, by, "route.create", _route_data(route, channel.name))
     services.config_changed()
     return route
 
@@ -137,15 +169,19 @@ async def admin_channel_here(services: Services, place: Place, actor: str) -> st
     return channel.id
 
 
-async def conversation_joined(services: Services, place: Place, config: dict[str, Any]) -> None:
+async def conversation_joined(
+    services: Services, place: Place, config: dict[str, Any], by: By
+) -> None:
     """The bot was added to a conversation: keep it (and how to reach it) as a channel."""
     async with services.db.session() as session, session.begin():
-        await _here(session, place, config)
+        row = await _here(session, place, config)
+        audit.record(session, place.tenant, by, "channel.joined", _channel_data(row))
     services.config_changed()
 
 
-async def conversation_left(services: Services, platform: str, target: str) -> None:
+async def conversation_left(services: Services, platform: str, target: str, by: By) -> None:
     """The bot was removed from a conversation: stop delivering there."""
     async with services.db.session() as session, session.begin():
-        await config_repo.deactivate_channels_at(session, platform, target)
+        for tenant, name in await config_repo.deactivate_channels_at(session, platform, target):
+            audit.record(session, tenant, by, "channel.left", {"channel": name})
     services.config_changed()
