@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.infra.settings import Settings
 from bot.runtime.app import create_app
+from storage.db import MIGRATIONS
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route
 from tests.pg import Cluster
@@ -87,8 +88,6 @@ async def test_ready_names_pending_migrations_on_postgresql(
         resp = await client.get("/ready")
         assert resp.status == 503
         body = await resp.json()
-        assert (
-            body["migrations"]
-            == "pending: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008; run `chatops db upgrade`"
-        )
+        every = sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))
+        assert body["migrations"] == f"pending: {', '.join(every)}; run `chatops db upgrade`"
         assert (await client.get("/health")).status == 200
