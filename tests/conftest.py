@@ -29,7 +29,10 @@ def read_beside(path: Path, repository: Path, tmp: Path) -> bool:
     outside = repository.parent
     if outside in (Path(outside.anchor), tmp) or not path.is_relative_to(outside):
         return False
-    return not (path.is_relative_to(repository) or path.is_relative_to(tmp))
+    # Temporary files are the tests' own, unless the clone itself lives deep in the temp dir:
+    # then a sibling of the clone is beside it whatever the temp dir is.
+    temporary = path.is_relative_to(tmp) and not outside.is_relative_to(tmp)
+    return not (path.is_relative_to(repository) or temporary)
 
 
 def _refuse_reads_beside_the_repository(event: str, args: tuple[object, ...]) -> None:

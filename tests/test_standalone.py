@@ -39,6 +39,11 @@ def test_reads_beside_the_checkout_are_told_apart() -> None:
     assert not read_beside(Path("/srv/work/clone/tests/fixtures/a.json"), repo, tmp)
     assert not read_beside(Path("/usr/lib/python3/os.py"), repo, tmp)
     assert not read_beside(Path("/tmp/pytest-of-root/a.db"), Path("/tmp/clone"), tmp)
+    # a clone two folders down the temp dir: its siblings are beside it, pytest's files not
+    deep = Path("/tmp/ci/run/clone")
+    assert read_beside(Path("/tmp/ci/run/shared/fixtures/a.json"), deep, tmp)
+    assert not read_beside(Path("/tmp/pytest-of-root/a.db"), deep, tmp)
+    assert not read_beside(Path("/tmp/ci/run/clone/tests/x.json"), deep, tmp)
 
 
 def test_a_read_beside_this_checkout_fails() -> None:
