@@ -5,9 +5,14 @@ BIN := $(VENV)/bin
 .PHONY: run test lint bench clean teams-package web
 WEB := web/node_modules/.installed
 
-$(BIN)/.installed: pyproject.toml
+# What running the bot needs; the tests' tools (the dev extra) come with `make test`.
+$(BIN)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -19,7 +24,11 @@ $(WEB): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-run: $(BIN)/.installed $(WEB)
+# The console's card renderer comes with npm where there is one; without it the console shows
+# each Teams card as its JSON.
+run: $(BIN)/.runtime
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
+	else echo "npm not found: the console will show Teams cards as JSON (install Node.js, then make web)"; fi
 	$(BIN)/chatops db upgrade
 	$(BIN)/chatops run
 

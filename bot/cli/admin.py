@@ -180,7 +180,12 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
         if not sep:
             raise InvalidRequest(f"--set {item!r}: use NAME=VALUE")
         if name in secret:
-            raise InvalidRequest(f"{name} is secret: give it at the prompt or with --secrets-stdin")
+            raise InvalidRequest(
+                f"{name} is secret, so --set does not take it (it would stay in your shell "
+                f"history): leave it out to be asked, or pipe it in: "
+                f"echo '{name}=...' | chatops integrations add {args.type} --name "
+                f"{args.name!r} --secrets-stdin"
+            )
         values[name] = value
     if args.secrets_stdin:
         for line in sys.stdin.read().splitlines():
@@ -192,6 +197,16 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
             answer = getpass.getpass(f"{label} ({name}): ")
             if answer:
                 values[name] = answer
+    else:  # no terminal to ask on: say how to give them
+        needed = [s.name for s in service.required_secrets(args.type) if s.name not in values]
+        if needed:
+            lines = " ".join(f"{n}=..." for n in needed)
+            raise InvalidRequest(
+                f"{', '.join(needed)} required and secret, and there is no terminal to ask on: "
+                f"pipe NAME=VALUE lines to --secrets-stdin, for example "
+                f"printf '%s\\n' {lines} | chatops integrations add {args.type} "
+                f"--name {args.name!r} --secrets-stdin"
+            )
     return values
 
 

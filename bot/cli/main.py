@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Parser, UsageError
 from bot.infra.settings import Settings, SettingsError, load_settings
@@ -52,8 +54,15 @@ def build_parser() -> Parser:
     send.add_argument("--dedup-key", help="repeat events with this key update one alert")
     send.add_argument("--stakeholder", action="append", default=[], help="repeatable")
     send.add_argument("--url", dest="link", help="link shown on the card")
-    send.add_argument("--tenant", default="default")
-    send.add_argument("--api", help="bot base URL (default CHATOPS_PUBLIC_URL)")
+    send.add_argument("--tenant", help="the tenant (a tenant's key sends to its own)")
+    send.add_argument(
+        "--api", help="the bot's base URL (default: http://CHATOPS_HOST:CHATOPS_PORT)"
+    )
+    send.add_argument(
+        "--key",
+        help="an API key (default: CHATOPS_API_KEY, then CHATOPS_API_TOKEN); "
+        "a tenant's events:write key works",
+    )
 
     prev = sub.add_parser("preview", help="print the card an event JSON would become")
     prev.add_argument("--format", choices=["blockkit", "adaptive"], required=True)
@@ -91,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,17 +199,28 @@ def send(args: argparse.Namespace, settings: Settings) -> int:
     """POST an event to a running bot."""
     import httpx
 
-    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    token = (
+        args.key
+        or os.environ.get("CHATOPS_API_KEY", "")
+        or (settings.api_token.get_secret_value() if settings.api_token else "")
+    )
     if not token:
-        raise UsageError("CHATOPS_API_TOKEN is not set; the bot's REST API needs it")
-    body = {"title": args.title, "tenant": args.tenant}
+        raise UsageError(
+            "no key: give --key, or set CHATOPS_API_KEY (a tenant's key, `chatops keys api "
+            "create`) or CHATOPS_API_TOKEN (the operator's)"
+        )
+    body: dict[str, Any] = {"title": args.title}
+    if args.tenant:
+        body["tenant"] = args.tenant
     for name in ("priority", "event_type", "body", "dedup_key", "link"):
         value = getattr(args, name)
         if value is not None:
             body[name] = value
     if args.stakeholder:
         body["stakeholders"] = args.stakeholder
-    base = (args.api or settings.public_url).rstrip("/")
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    base = (args.api or f"http://{host}:{settings.port}").rstrip("/")
     try:
         resp = httpx.post(
             f"{base}/api/v1/events",
@@ -216,4 +239,6 @@ def send(args: argparse.Namespace, settings: Settings) -> int:
         print(f"chatops: refused ({resp.status_code}): {message}", file=sys.stderr)
         return EXIT_USAGE if resp.status_code < 500 else EXIT_ERROR
     print(data.get("id") or json.dumps(data))
+    for line in data.get("cleaned") or []:  # what the bot changed in the event, said aloud
+        print(f"chatops: cleaned: {line}", file=sys.stderr)
     return EXIT_OK

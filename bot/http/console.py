@@ -121,7 +121,12 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
     html = (
         request.app[TEMPLATES]
         .get_template(name)
-        .render(session=session, path=request.path, **context)
+        .render(
+            session=session,
+            path=request.path,
+            renderer=(RENDERER / "adaptivecards.min.js").is_file(),
+            **context,
+        )
     )
     return web.Response(
         text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS
@@ -279,9 +284,11 @@ def cards_of(alert: Alert, public_url: str) -> dict[str, Any]:
     """Both platforms' cards of an alert, and the Block Kit Builder link."""
     now = datetime.now(UTC)
     message = alert_blocks(alert, now, public_url=public_url)
+    card = alert_card(alert, now, public_url=public_url)
     return {
         "blocks": message["blocks"],
-        "adaptive": json.dumps(alert_card(alert, now, public_url=public_url)),
+        "adaptive": json.dumps(card),
+        "adaptive_pretty": json.dumps(card, indent=2),  # shown when the renderer is missing
         "builder": builder_link(message),
     }
 

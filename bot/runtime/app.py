@@ -152,10 +152,12 @@ def create_app(
 
 def _lifecycle(services: Services, role: str, transport: slack.SlackTransport | None):  # type: ignore[no-untyped-def]
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        keys = 0
         if await _prepare_database(services):
             await check_key(services.db, services.keyring)
             services.session_key = await console_session_key(services.db)
-        _report_configuration(services.settings)
+            keys = sum(1 for k in await services.keys.listed(None) if k.revoked_at is None)
+        _report_configuration(services.settings, keys)
         gc.freeze()  # what start-up built lives as long as the process: full collections skip it
         if transport is not None:
             await transport.start()
@@ -215,10 +217,15 @@ async def _prepare_database(services: Services) -> bool:
     return False
 
 
-def _report_configuration(settings: Settings) -> None:
+def _report_configuration(settings: Settings, keys: int) -> None:
     missing = []
-    if not settings.api_token:
-        missing.append("REST API and hooks off (set CHATOPS_API_TOKEN)")
+    if not settings.api_token and not keys:
+        missing.append(
+            "REST API and hooks need a key: set CHATOPS_API_TOKEN, or make a tenant's key "
+            "with `chatops keys api create`"
+        )
+    elif not settings.api_token:
+        log.info("REST API and hooks take the %d tenant key(s); no operator token is set", keys)
     if not (
         (settings.slack_bot_token or settings.slack_client_id)
         and (settings.slack_signing_secret or settings.slack_app_token)

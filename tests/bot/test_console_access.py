@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestClient
 
 from bot.runtime.app import SERVICES
+from tests.conftest import API_TOKEN
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -115,3 +119,23 @@ async def test_the_integrations_page_lists_dead_letters_and_retries_one(client: 
         assert detail["deliveries"][0]["status"] in ("pending", "sending", "failed")
     finally:
         await session.close()
+
+
+async def test_without_the_renderer_the_console_shows_the_cards_json(
+    client: Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """`make run` on a machine without npm: no renderer, so the Teams card is its JSON, and
+    the page asks for no script that is not there."""
+    from bot.http import console
+
+    monkeypatch.setattr(console, "RENDERER", tmp_path / "not-installed")
+    event = await client.post("/api/v1/events", json={"title": "disk full on db-7"})
+    alert_id = (await event.json())["id"]
+    login = await client.post("/ui/login", data={"token": API_TOKEN}, allow_redirects=False)
+    assert login.status == 303
+    page = await client.get(f"/ui/alerts/{alert_id}", headers={"Authorization": ""})
+    html = await page.text()
+    assert page.status == 200
+    assert "The Adaptive Cards renderer is not installed" in html
+    assert "&#34;AdaptiveCard&#34;" in html and "disk full on db-7" in html
+    assert "adaptivecards.min.js" not in html

@@ -350,3 +350,14 @@ async def test_links_are_kept_up_to_five_and_bad_ones_dropped(client: Client) ->
     ]
     bad = await client.post("/api/v1/events", json={"title": "x", "links": "https://a.b"})
     assert bad.status == 400
+
+
+async def test_unknown_fields_are_said_to_be_ignored(client: TestClient) -> None:  # type: ignore[type-arg]
+    resp = await client.post(
+        "/api/v1/events", json={"title": "x", "severity": "high", "summary": "typo'd fields"}
+    )
+    assert resp.status == 202
+    assert (await resp.json())["cleaned"] == [
+        "severity: not a field of an event: ignored",
+        "summary: not a field of an event: ignored",
+    ]

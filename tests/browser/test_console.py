@@ -3,13 +3,16 @@
 Sign in, watch a new alert appear without a reload, open it and see both cards (Microsoft's
 Adaptive Cards renderer and the Block Kit rendering), acknowledge it and see the Slack card
 change; wrong tokens, missing cookies and cross-site posts are refused. Screenshots of the
-alert page and the preview are written to docs/screenshots/, which the README links to.
+alert page and the preview go to the test's temporary folder; with
+`CHATOPS_SCREENSHOTS=docs/screenshots` they refresh the ones the README links to.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,16 @@ from tests.scenarios.slackops import slash, texts
 
 playwright_api = pytest.importorskip("playwright.async_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS_WANTED = os.environ.get("CHATOPS_SCREENSHOTS")  # where to keep them; else a temp dir
+
+
+def shots_dir() -> Path:
+    """Where screenshots go: a temporary folder, so a test run changes no tracked file."""
+    shots = Path(SHOTS_WANTED) if SHOTS_WANTED else Path(tempfile.gettempdir()) / "chatops-shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -135,8 +147,8 @@ async def test_sign_in_watch_an_alert_arrive_open_it_and_acknowledge_it(
     assert "slack:ops · slack" in await page.inner_text(
         "table.deliveries"
     )  # where it was delivered
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / "alert.png"), full_page=True)
+    shots = shots_dir()
+    await page.screenshot(path=str(shots / "alert.png"), full_page=True)
 
     await page.click("button.verb-acknowledge")
     await page.wait_for_selector(".said:has-text('Acknowledged.')")
@@ -159,7 +171,7 @@ async def test_the_preview_draws_both_cards_in_every_state_and_shows_errors(
     assert await page.locator(".ac-host .ac-adaptiveCard").count() == 5
     link = await page.get_attribute("figcaption a", "href")
     assert link and link.startswith("https://app.slack.com/block-kit-builder/#")
-    await page.screenshot(path=str(SHOTS / "preview.png"), full_page=True)
+    await page.screenshot(path=str(shots_dir() / "preview.png"), full_page=True)
 
     await page.fill("#event", json.dumps({"title": "x", "priority": "URGENT"}))
     await page.click("form.event button[type=submit]")

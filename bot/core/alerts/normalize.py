@@ -169,12 +169,39 @@ def tenant_of(value: object) -> str:
     return value
 
 
+# The fields of `POST /api/v1/events`; any other is ignored, and the answer's `cleaned` says so.
+API_FIELDS = frozenset(
+    {
+        "title",
+        "tenant",
+        "event_type",
+        "type",
+        "priority",
+        "body",
+        "link",
+        "links",
+        "source",
+        "dedup_key",
+        "stakeholders",
+        "facts",
+        "correlation_id",
+        "metadata",
+    }
+)
+UNKNOWN_LISTED = 10  # unknown fields named one by one; past this, counted
+
+
 def from_api(data: Any, *, nul_removed: Sequence[str] = ()) -> EventIn:
     """The `POST /api/v1/events` body: only `title` is required; nothing refused for length."""
     if not isinstance(data, dict):
         raise InvalidEvent("the body must be a JSON object with at least a title")
     clean = Cleaner()
     clean.notes.extend(f"{where}: NUL characters removed" for where in nul_removed)
+    unknown = sorted(str(k) for k in data if k not in API_FIELDS)
+    for name in unknown[:UNKNOWN_LISTED]:
+        clean.notes.append(f"{name[:64]}: not a field of an event: ignored")
+    if len(unknown) > UNKNOWN_LISTED:
+        clean.notes.append(f"… and {len(unknown) - UNKNOWN_LISTED} more unknown fields ignored")
     title = clean.text(data, "title")
     if not title or not title.strip():
         raise InvalidEvent(

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, BadConfig
 from adapters.factory import scrub, secret_forms
-from adapters.registry import TYPES, AdapterType, BuildOptions, adapter_type
+from adapters.registry import TYPES, AdapterType, BuildOptions, Setting, adapter_type
 from adapters.targets import check_target, url_problem
 from bot.core import audit
 from bot.core.errors import InvalidRequest
@@ -381,6 +381,11 @@ async def rotate_secrets(services: Services, by: By) -> int:
         for tenant in tenants:
             audit.record(session, tenant, by, "secrets.rotate", {"key": "newest"})
         return count
+
+
+def required_secrets(kind: str) -> list[Setting]:
+    """The secret settings an integration of this type cannot do without."""
+    return [s for s in adapter_type(kind).settings if s.secret and s.required]
 
 
 def secret_settings(kind: str) -> list[tuple[str, str]]:
