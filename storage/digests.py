@@ -22,21 +22,28 @@ async def fold(
     *,
     now: datetime,
     also: Sequence[OutboxItem] = (),
-) -> tuple[str, int]:
+) -> tuple[str | None, int]:
     """Fold every waiting new card of the item's channel into its open digest, with the item
     and the other rows of that channel the caller holds leases on (`also`).
 
-    Returns the digest's id and how many cards were folded. A digest that was already
-    posted is queued again, so the message in the channel is updated in place.
+    Returns the digest's id and how many cards were folded; (None, 0) when another process
+    is folding this channel at this moment (the caller sends or holds its rows as usual). A
+    digest that was already posted is queued again, so the message in the channel is updated
+    in place.
+
+    Nothing here waits for another transaction's lock, so folding cannot deadlock: the
+    channel row is taken FOR NO KEY UPDATE SKIP LOCKED (one folder per channel at a time;
+    ingest's inserts, which take FOR KEY SHARE through their foreign key, never wait for it),
+    and waiting rows another worker has just claimed are skipped, not waited for.
     """
     assert item.channel_id is not None
-    # One fold at a time per channel, across processes: lock the channel row first. FOR NO KEY
-    # UPDATE, not FOR UPDATE: folders queue behind each other, but ingest's inserts of new
-    # deliveries (whose foreign key takes FOR KEY SHARE on the channel) never wait for a fold,
-    # so the two cannot deadlock.
-    await session.execute(
-        select(Channel.id).where(Channel.id == item.channel_id).with_for_update(key_share=True)
+    mine = await session.scalar(
+        select(Channel.id)
+        .where(Channel.id == item.channel_id)
+        .with_for_update(key_share=True, skip_locked=True)
     )
+    if mine is None:
+        return None, 0
     digest = await _open_digest(session, item, now)
     waiting = and_(
         Delivery.channel_id == item.channel_id,
@@ -50,9 +57,10 @@ async def fold(
             ),
         ),
     )
+    free = select(Delivery.id).where(waiting).with_for_update(skip_locked=True)
     result = await session.execute(
         update(Delivery)
-        .where(waiting)
+        .where(Delivery.id.in_(free.scalar_subquery()))
         .values(
             status=DeliveryStatus.FOLDED.value,
             digest_id=digest.id,

@@ -107,6 +107,7 @@ def violations(path: Path, rel: Path | None = None) -> list[str]:
             "dataclasses",
             "datetime",
             "typing",
+            "re",
         ):
             found.append(f"{rel} imports {name}: bot/model.py uses the standard library only")
         if (

@@ -256,6 +256,8 @@ class DeliveryWorker:
             waiting.sort(key=lambda i: (-i.priority.rank, i.created_at))
             extra = waiting[free:]
             digest_id, count = await digests.fold(session, extra[0], now=now, also=extra[1:])
+            if digest_id is None:  # another process is folding this channel: send as usual
+                continue
             folded.update(i.id for i in extra)
             log.warning(
                 "channel over its rate: alerts folded into a digest",
@@ -386,6 +388,8 @@ class DeliveryWorker:
             if not behind and not await digests.absorbing(session, channel.id, now):
                 return False
             digest_id, folded = await digests.fold(session, item, now=now)
+            if digest_id is None:  # another process is folding this channel right now
+                return False
         log.warning(
             "channel over its rate: alerts folded into a digest",
             extra={"channel": channel.name, "digest_id": digest_id, "folded": folded},
