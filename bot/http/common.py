@@ -23,6 +23,9 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
+MAX_OFFSET = 1_000_000_000
+
+
 def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
     """`limit` (1-500) and `offset` (0 or more) from the query string."""
     try:
@@ -30,6 +33,6 @@ def page_args(request: web.Request, default: int = 50) -> tuple[int, int]:
         offset = int(request.query.get("offset", 0))
     except ValueError:
         raise ApiError(400, "bad_query", "limit and offset must be whole numbers") from None
-    if not 1 <= limit <= 500 or offset < 0:
-        raise ApiError(400, "bad_query", "limit must be 1 to 500 and offset 0 or more")
+    if not 1 <= limit <= 500 or not 0 <= offset <= MAX_OFFSET:
+        raise ApiError(400, "bad_query", f"limit must be 1 to 500 and offset 0 to {MAX_OFFSET:,}")
     return limit, offset

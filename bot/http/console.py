@@ -162,11 +162,22 @@ async def checked_form(request: web.Request) -> tuple[Session, Any]:
     origin = request.headers.get("Origin")
     if origin and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text="cross-site request refused", headers=HEADERS)
-    form = await request.post()
+    form = await form_of(request)
     given = str(form.get("csrf", ""))
     if not given or not hmac.compare_digest(given, session.csrf):
         raise web.HTTPForbidden(text="missing or wrong CSRF token", headers=HEADERS)
     return session, form
+
+
+async def form_of(request: web.Request) -> Any:
+    """The POSTed form, or 400: a form must be URL-encoded or multipart, in UTF-8."""
+    try:
+        return await request.post()
+    except (ValueError, UnicodeDecodeError, LookupError):  # no boundary, bad bytes or charset
+        raise web.HTTPBadRequest(
+            text="send the form as a browser does (URL-encoded or multipart, UTF-8)",
+            headers=HEADERS,
+        ) from None
 
 
 def _safe_next(value: str) -> str:
@@ -179,7 +190,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await request.post()
+    form = await form_of(request)
     token = str(form.get("token", "")).strip()
     target = _safe_next(str(form.get("next", "/ui")))
     who = await _principal(services, token)

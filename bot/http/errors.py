@@ -21,6 +21,9 @@ _HTTP_CODES = {
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as JSON; a 500 is logged with its traceback, never shown."""
+    if "\x00" in request.path or "\x00" in request.query_string or "%00" in request.raw_path:
+        # No name, id or filter holds a NUL; PostgreSQL's text refuses one outright.
+        return error_response(400, "malformed_request", "a NUL character in the path or query")
     try:
         return await handler(request)
     except ApiError as exc:

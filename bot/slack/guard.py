@@ -25,6 +25,8 @@ def slack_body_problem(raw: bytes, content_type: str) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "the body is not UTF-8"
+    if text.startswith("\ufeff"):
+        return "the body starts with a byte-order mark; Slack sends plain UTF-8"
     if content_type == "application/json":
         payload: object = text
     elif content_type == "application/x-www-form-urlencoded":
@@ -38,4 +40,23 @@ def slack_body_problem(raw: bytes, content_type: str) -> str | None:
         value, _ = jsonbody.parse(str(payload))
     except jsonbody.MalformedJson as exc:
         return f"the payload is {exc}"
-    return None if isinstance(value, dict) else "the payload is not a JSON object"
+    if not isinstance(value, dict):
+        return "the payload is not a JSON object"
+    return _shape_problem(value)
+
+
+def _shape_problem(payload: dict[str, object]) -> str | None:
+    """What Slack always sends with an interaction and Bolt reads without checking."""
+    kind = payload.get("type")
+    if kind in ("block_actions", "interactive_message"):
+        actions = payload.get("actions")
+        if (
+            not isinstance(actions, list)
+            or not actions
+            or not all(isinstance(a, dict) for a in actions)
+        ):
+            return f"a {kind} payload without its actions"
+    if kind in ("block_actions", "view_submission", "shortcut", "message_action"):
+        if not isinstance(payload.get("user"), dict):
+            return f"a {kind} payload without its user"
+    return None

@@ -263,8 +263,9 @@ async def update(
             row.config = config
             row.credentials = services.keyring.encrypt(secrets) if secrets else None
         if "name" in body:
-            if not isinstance(body["name"], str) or not body["name"].strip():
-                raise InvalidRequest("name: must be non-empty text")
+            name = body["name"]
+            if not isinstance(name, str) or not name.strip() or len(name.strip()) > 255:
+                raise InvalidRequest("name: 1 to 255 characters")
             row.name = body["name"].strip()
         if "description" in body:
             row.description = str(body["description"]) if body["description"] else None
