@@ -10,8 +10,37 @@ from urllib.parse import urlsplit
 from adapters.base import BadConfig
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+# Cloud metadata services: refused even with CHATOPS_ALLOW_PRIVATE_TARGETS=true, which is for
+# webhooks on a private network, never for the credentials of the machine the bot runs on.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
 # Carrier-grade NAT space: not "private" to Python, but where some clouds put internal services.
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside some sites
+SIXTOFOUR_RELAY = ipaddress.ip_network("192.88.99.0/24")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), if any."""
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def metadata_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is a cloud metadata service's, however it is spelled."""
+    if isinstance(address, ipaddress.IPv6Address) and (inner := embedded_ipv4(address)):
+        address = inner
+    return address in METADATA_ADDRESSES
 
 
 def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
@@ -32,10 +61,17 @@ def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str |
 
 
 def forbidden_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in SITE_LOCAL:
+            return "site-local (fec0::/10)"
+        inner = embedded_ipv4(address)
+        if inner is not None:
+            reason = forbidden_reason(inner)
+            return f"{reason} (inside an IPv6 address)" if reason else None
     if isinstance(address, ipaddress.IPv4Address) and address in SHARED_ADDRESS_SPACE:
         return "carrier-grade NAT (100.64.0.0/10)"
+    if isinstance(address, ipaddress.IPv4Address) and address in SIXTOFOUR_RELAY:
+        return "6to4 relay (192.88.99.0/24)"
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -56,8 +92,6 @@ async def check_target(
         raise BadConfig(f"target URL {problem}")
     parts = urlsplit(url)
     assert parts.hostname is not None
-    if allow_private:
-        return
     host = parts.hostname
     if host.lower() in METADATA_HOSTS:
         raise BadConfig(f"target host {host!r} is a cloud metadata service")
@@ -69,6 +103,10 @@ async def check_target(
         raise BadConfig(f"target host {host!r} does not resolve: {exc.strerror}") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
+        if metadata_address(address):
+            raise BadConfig(f"target host {host!r} resolves to {address}, a cloud metadata service")
+        if allow_private:
+            continue
         reason = forbidden_reason(address)
         if reason:
             raise BadConfig(

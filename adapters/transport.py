@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from adapters.base import BadConfig
-from adapters.targets import METADATA_HOSTS, forbidden_reason
+from adapters.targets import METADATA_HOSTS, forbidden_reason, metadata_address
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -55,7 +55,7 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         return await self._inner.handle_async_request(request)
 
     async def _checked_address(self, host: str, port: int) -> str:
-        if host.lower() in METADATA_HOSTS and not self._allow_private:
+        if host.lower() in METADATA_HOSTS:
             raise BadConfig(f"target host {host!r} is a cloud metadata service")
         try:
             literal = ipaddress.ip_address(host)
@@ -65,6 +65,11 @@ class PinnedTransport(httpx.AsyncBaseTransport):
             addresses = [str(literal)]
         if not addresses:
             raise BadConfig(f"target host {host!r} does not resolve")
+        for address in addresses:  # whatever CHATOPS_ALLOW_PRIVATE_TARGETS says
+            if metadata_address(ipaddress.ip_address(address)):
+                raise BadConfig(
+                    f"target host {host!r} resolves to {address}, a cloud metadata service"
+                )
         if not self._allow_private:
             for address in addresses:
                 reason = self._forbidden(ipaddress.ip_address(address))

@@ -190,6 +190,9 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:  # login CSRF: a foreign page
+        raise web.HTTPForbidden(text="cross-site sign-in refused", headers=HEADERS)
     form = await form_of(request)
     token = str(form.get("token", "")).strip()
     target = _safe_next(str(form.get("next", "/ui")))

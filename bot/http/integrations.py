@@ -12,6 +12,7 @@ from bot.core.integrations import channels
 from bot.core.services import SERVICES, Services
 from bot.http.auth import by_of
 from bot.http.common import json_object, page_args, tenant_of
+from bot.http.pages import HEADERS as PAGE_HEADERS
 
 
 async def integration_types(_request: web.Request) -> web.Response:
@@ -152,6 +153,7 @@ async def notice_page(request: web.Request) -> web.Response:
             id=html.escape(request.match_info["id"]), what=PAGES.get(section, "its overview")
         ),
         content_type="text/html",
+        headers=PAGE_HEADERS,  # the same CSP as every other page
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.core.alerts import queries
 from bot.core.services import Services
+from bot.infra.web import ApiError
 
 
 def register(app: web.Application, services: Services) -> None:
@@ -39,7 +41,15 @@ def register(app: web.Application, services: Services) -> None:
             {"status": "ready", "database": "reachable", "migrations": "current"}
         )
 
-    async def metrics(_request: web.Request) -> web.Response:
+    wanted = services.settings.metrics_token
+
+    async def metrics(request: web.Request) -> web.Response:
+        if wanted is not None:
+            given = request.headers.get("Authorization", "").partition(" ")[2].strip()
+            if not hmac.compare_digest(given.encode(), wanted.get_secret_value().encode()):
+                raise ApiError(
+                    401, "bad_token", "send Authorization: Bearer <CHATOPS_METRICS_TOKEN>"
+                )
         now = datetime.now(UTC)
         found = await queries.queue(services, now)
         for status in ("pending", "sending", "failed", "dead"):

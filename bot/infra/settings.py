@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     data_dir: str = "./var"
     secret_key: SecretStr | None = None
     api_token: SecretStr | None = None
+    metrics_token: SecretStr | None = None  # when set, /metrics wants it as a bearer token
     admins: str = ""
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None

@@ -17,10 +17,16 @@ from adapters.targets import check_target
         ("http://10.1.2.3/x", "private"),
         ("http://192.168.0.10/x", "private"),
         ("http://172.16.5.5/x", "private"),
-        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://169.254.169.254/latest/meta-data", "metadata"),
+        ("http://169.254.1.1/x", "link-local"),
         ("http://[::ffff:127.0.0.1]/x", "loopback"),
         ("http://0.0.0.0/x", "reserved"),
         ("http://metadata.google.internal/computeMetadata/v1/", "metadata"),
+        ("http://[2002:7f00:1::1]/x", "loopback .inside an IPv6 address"),  # 6to4 of 127.0.0.1
+        ("http://[2002:a9fe:a9fe::1]/x", "metadata"),  # 6to4 of 169.254.169.254
+        ("http://[64:ff9b::a9fe:a9fe]/x", "metadata"),  # NAT64 of it
+        ("http://[fec0::1]/x", "site-local"),
+        ("http://192.88.99.1/x", "6to4 relay"),
         ("ftp://example.com/x", "http:// or https://"),
         ("http:///nohost", "http:// or https://"),
     ],
@@ -48,3 +54,17 @@ async def test_public_addresses_pass_and_only_the_internal_one_is_named() -> Non
 async def test_carrier_grade_nat_is_refused(address: str) -> None:
     with pytest.raises(BadConfig, match="carrier-grade NAT"):
         await check_target(f"http://{address}/x", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ],
+)
+async def test_cloud_metadata_is_refused_even_where_private_targets_are_allowed(url: str) -> None:
+    with pytest.raises(BadConfig, match="metadata"):
+        await check_target(url, allow_private=True)

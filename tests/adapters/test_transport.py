@@ -49,7 +49,7 @@ async def test_the_connection_uses_the_address_that_was_checked() -> None:
     [
         ("http://127.0.0.1:9/x", "loopback"),
         ("http://100.64.1.1/x", "carrier-grade NAT"),
-        ("http://[::ffff:169.254.169.254]/latest", "link-local"),
+        ("http://[::ffff:169.254.169.254]/latest", "metadata"),
         ("http://metadata.google.internal/x", "metadata"),
     ],
 )

@@ -139,3 +139,25 @@ async def test_without_the_renderer_the_console_shows_the_cards_json(
     assert "The Adaptive Cards renderer is not installed" in html
     assert "&#34;AdaptiveCard&#34;" in html and "disk full on db-7" in html
     assert "adaptivecards.min.js" not in html
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(client: Client) -> None:
+    """Login CSRF: a foreign page must not sign the victim's browser into the attacker's
+    session (the token is valid, the Origin is not the console's)."""
+    resp = await client.post(
+        "/ui/login",
+        data={"token": API_TOKEN},
+        headers={"Origin": "https://evil.example", "Authorization": ""},
+        allow_redirects=False,
+    )
+    assert resp.status == 403
+    assert "chatops_session" not in resp.cookies
+
+
+async def test_integration_notice_pages_carry_the_same_policy_as_the_others(
+    client: Client,
+) -> None:
+    resp = await client.get("/integrations/abc/settings", headers={"Authorization": ""})
+    assert resp.status == 200
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"

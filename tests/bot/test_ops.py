@@ -91,3 +91,15 @@ async def test_ready_names_pending_migrations_on_postgresql(
         every = sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))
         assert body["migrations"] == f"pending: {', '.join(every)}; run `chatops db upgrade`"
         assert (await client.get("/health")).status == 200
+
+
+async def test_metrics_can_be_put_behind_a_token(settings: Settings) -> None:
+    from pydantic import SecretStr
+
+    locked = settings.model_copy(update={"metrics_token": SecretStr("scrape-0123456789")})
+    async with TestClient(TestServer(create_app(locked), host="127.0.0.1")) as client:
+        assert (await client.get("/metrics")).status == 401
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status == 401
+        right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-0123456789"})
+        assert right.status == 200 and "chatops_events_total" in await right.text()
