@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.schema import Channel, Delivery, Integration, Route, SyncLog
+from storage.schema import Channel, Delivery, Integration, Route, SyncLog, WebhookEvent
 
 
 class NotFound(LookupError):
@@ -211,3 +212,40 @@ async def all_integrations(session: AsyncSession, tenant: str | None) -> Sequenc
     if tenant is not None:
         query = query.where(Integration.tenant_id == tenant)
     return (await session.scalars(query)).all()
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """What deleting an integration takes with it."""
+
+    channels: tuple[str, ...]
+    routes: int
+    syncs: int
+    webhooks: int
+
+
+async def cascade_of(session: AsyncSession, row: Integration) -> Cascade:
+    """The channels, routes, sync history and webhook records that go with an integration."""
+    channel_rows = (
+        await session.scalars(select(Channel).where(Channel.integration_id == row.id))
+    ).all()
+    ids = [c.id for c in channel_rows]
+    routes = (
+        await session.scalar(
+            select(func.count()).select_from(Route).where(Route.channel_id.in_(ids))
+        )
+        if ids
+        else 0
+    )
+    syncs = await session.scalar(
+        select(func.count()).select_from(SyncLog).where(SyncLog.integration_id == row.id)
+    )
+    webhooks = await session.scalar(
+        select(func.count()).select_from(WebhookEvent).where(WebhookEvent.integration_id == row.id)
+    )
+    return Cascade(
+        tuple(sorted(c.name for c in channel_rows)),
+        int(routes or 0),
+        int(syncs or 0),
+        int(webhooks or 0),
+    )

@@ -100,7 +100,12 @@ def add_admin_commands(sub: Any) -> None:
     apply.add_argument("location", help="the file, or s3://bucket/key")
     apply.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     apply.add_argument(
-        "--prune", action="store_true", help="also delete what the file does not name"
+        "--prune",
+        action="store_true",
+        help="also delete what the file does not name (asks first on a terminal)",
+    )
+    apply.add_argument(
+        "--yes", action="store_true", help="with --prune: delete without asking (for scripts)"
     )
     apply.add_argument("--tenant", help="apply one tenant of the file only")
 
@@ -295,7 +300,9 @@ async def _config(args: argparse.Namespace, services: Services) -> int:
     endpoint = services.settings.s3_endpoint_url
     try:
         if args.action == "apply":
-            return await apply_file(services, args.location, args.prune, args.tenant, args.dry_run)
+            return await apply_file(
+                services, args.location, args.prune, args.tenant, args.dry_run, args.yes
+            )
         text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
         if args.output:
             await config_files.write(args.output, text, endpoint)
@@ -308,23 +315,49 @@ async def _config(args: argparse.Namespace, services: Services) -> int:
 
 
 async def apply_file(
-    services: Services, location: str, prune: bool, tenant: str | None, dry_run: bool
+    services: Services,
+    location: str,
+    prune: bool,
+    tenant: str | None,
+    dry_run: bool,
+    yes: bool = False,
 ) -> int:
     """Read, check and apply a configuration file, printing the plan; ConfigError if it
-    cannot be applied (then nothing changed)."""
+    cannot be applied (then nothing changed). A prune that deletes anything is shown first
+    and asked about on a terminal, and needs `yes` otherwise."""
     from bot.core import config_apply, config_files
 
     raw = await config_files.read(location, services.settings.s3_endpoint_url)
     document = config_apply.parse(raw, location)
-    outcome = await config_apply.apply(
-        services,
-        document,
-        source=location,
-        prune=prune,
-        tenant=tenant,
-        dry_run=dry_run,
-        env=os.environ,  # the operator's own environment fills the file's variables
-    )
+
+    async def run(dry: bool) -> config_apply.Outcome:
+        return await config_apply.apply(
+            services,
+            document,
+            source=location,
+            prune=prune,
+            tenant=tenant,
+            dry_run=dry,
+            env=os.environ,  # the operator's own environment fills the file's variables
+        )
+
+    if prune and not dry_run and not yes:
+        plan = await run(True)
+        deletions = [c for c in plan.changes if c.op == "-"]
+        if deletions:
+            if not sys.stdin.isatty():
+                raise InvalidRequest(
+                    f"--prune would delete {len(deletions)} thing(s) (see them with "
+                    "--dry-run); add --yes to apply without a terminal to ask on"
+                )
+            for line in plan.lines():
+                print(line)
+            question = f"Apply, deleting {len(deletions)} of these? [y/N] "
+            answer = (await asyncio.to_thread(input, question)).strip().lower()
+            if answer not in ("y", "yes"):
+                print("nothing changed", file=sys.stderr)
+                return 1
+    outcome = await run(dry_run)
     for line in outcome.lines():
         print(line)
     if outcome.changes:

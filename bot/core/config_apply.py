@@ -348,8 +348,17 @@ class Applier:
             rows[name] = await self.integration(tenant, entry, rows.get(name), where)
         if self.prune:
             for name in sorted(set(rows) - seen):
-                await admin.remove_integration(self.session, rows.pop(name))
-                self._record(tenant, Change("-", f'integration "{name}" in {tenant}'))
+                row = rows.pop(name)
+                gone = await admin.cascade_of(self.session, row)
+                await admin.remove_integration(self.session, row)
+                taken = [f"with channel {c!r}" for c in gone.channels]
+                if gone.routes:
+                    taken.append(f"{gone.routes} route(s) of those channels")
+                if gone.syncs:
+                    taken.append(f"{gone.syncs} sync run(s) of history")
+                if gone.webhooks:
+                    taken.append(f"{gone.webhooks} webhook record(s)")
+                self._record(tenant, Change("-", f'integration "{name}" in {tenant}', taken))
         return rows
 
     def _settings(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +136,52 @@ async def test_export_to_s3_and_apply_from_it_gives_the_same_setup(
     missing = chatops("config", "apply", "s3://configs/nope.yml", env={**b, **s3})
     assert missing.returncode == 2
     assert missing.stderr.strip() == "chatops: s3://configs/nope.yml: S3 said 404"
+
+
+def test_prune_lists_what_goes_with_an_integration_and_asks_first(tmp_path: Path) -> None:
+    from tests.helpers import chatops_cli
+
+    chatops = chatops_cli(tmp_path)
+
+    def ok(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env={
+                "CHATOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                "CHATOPS_DATA_DIR": str(tmp_path / "var"),
+                "PATH": "/usr/bin:/bin",
+            },
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    ok(
+        "integrations",
+        "add",
+        "webhook",
+        "--name",
+        "sink",
+        "--secrets-stdin",
+        stdin="url=https://example.com/h\n",
+    )
+    ok("channels", "add", "ops", "--integration", "sink")
+    ok("routes", "add", "ops", "--min", "HIGH")
+    empty = tmp_path / "empty.yml"
+    empty.write_text("version: 1\ntenants:\n  default: {}\n")
+    plan = chatops("config", "apply", str(empty), "--prune", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert (
+        "- delete integration \"sink\" in default (with channel 'ops'; 1 route(s) of those "
+        "channels)" in plan.stdout
+    )
+    refused = chatops("config", "apply", str(empty), "--prune")  # no terminal to ask on
+    assert refused.returncode == 2
+    assert "add --yes" in refused.stderr and "--dry-run" in refused.stderr
+    assert "sink" in ok("integrations", "list")  # nothing was deleted
+    done = chatops("config", "apply", str(empty), "--prune", "--yes")
+    assert done.returncode == 0 and done.stdout == plan.stdout
+    assert "sink" not in ok("integrations", "list")
