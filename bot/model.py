@@ -248,6 +248,7 @@ class OutboxItem:
     priority: Priority
     created_at: datetime
     notes: tuple[str, ...] = ()
+    retry_until: datetime | None = None  # tries go on, with backoff, until then at least
 
 
 @dataclass(frozen=True)

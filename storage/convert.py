@@ -77,4 +77,5 @@ def to_item(row: Delivery) -> OutboxItem:
         priority=Priority(row.priority),
         created_at=row.created_at,
         notes=tuple(str(n) for n in (row.action_data or {}).get("notes", [])),
+        retry_until=row.retry_until,
     )

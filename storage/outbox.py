@@ -321,8 +321,10 @@ def queue(
     user_id: str | None = None,
     error_message: str | None = None,
     action_data: dict[str, Any] | None = None,
+    retry_for: float = 0.0,
 ) -> None:
-    """Add one outbox row: the alert to post to (or update on) a channel."""
+    """Add one outbox row: the alert to post to (or update on) a channel; `retry_for`
+    seconds of tries (with backoff) it keeps trying for at least, however many they are."""
     session.add(
         Delivery(
             id=new_id(),
@@ -336,6 +338,7 @@ def queue(
             status=status.value,
             max_attempts=max_attempts,
             retry_delay_seconds=retry_delay_seconds,
+            retry_until=now + timedelta(seconds=retry_for) if retry_for else None,
             next_attempt_at=now,
             user_id=user_id,
             action_data=action_data,

@@ -234,6 +234,7 @@ class Delivery(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)  # tries that spent retry budget
     max_attempts: Mapped[int] = mapped_column(Integer, default=4)
     retry_delay_seconds: Mapped[float] = mapped_column(default=30.0)
+    retry_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the budget, as a time
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status_code: Mapped[int | None] = mapped_column(Integer)

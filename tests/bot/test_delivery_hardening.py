@@ -65,6 +65,7 @@ async def test_a_redirect_is_a_failure_not_a_delivery(
 ) -> None:
     monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "1")
     monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_FOR_SECONDS", "0")  # count only
     moving = await Sink(default_status=302).start()
     try:
         await webhook_route(client, moving.url)
@@ -98,6 +99,7 @@ async def test_a_send_that_raises_ends_as_attempts_then_a_dead_letter(
     client = short_leases
     monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "2")
     monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_FOR_SECONDS", "0")  # count only
 
     async def broken_send(self: WebhookAdapter, message: Any) -> Any:
         raise ValueError("an adapter bug")

@@ -20,6 +20,7 @@ async def test_no_answer_or_log_line_shows_a_capability_url(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_COUNT", "0")
+    monkeypatch.setenv("INTEGRATION_DEFAULTS_WEBHOOK_RETRY_FOR_SECONDS", "0")  # dead at once
     out = io.StringIO()
     handlers = [logging.StreamHandler(out), logging.StreamHandler(out)]
     handlers[0].setFormatter(JsonFormatter())

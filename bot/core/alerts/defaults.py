@@ -14,6 +14,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 1,
         "retry_count": 3,
         "retry_delay_seconds": 60,
+        "retry_for_seconds": 900,
         "config": {"thread_replies": False, "mention_user": False, "include_agent_info": True},
     },
     "EMAIL": {
@@ -21,6 +22,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 2,
         "retry_count": 3,
         "retry_delay_seconds": 60,
+        "retry_for_seconds": 3600,
         "config": {"include_agent_info": True},
     },
     "WEBHOOK": {
@@ -28,6 +30,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 3,
         "retry_count": 1,
         "retry_delay_seconds": 30,
+        "retry_for_seconds": 900,
         "config": {},
     },
     "SMS": {
@@ -35,6 +38,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 4,
         "retry_count": 2,
         "retry_delay_seconds": 45,
+        "retry_for_seconds": 900,
         "config": {},
     },
     "TEST": {
@@ -42,6 +46,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 5,
         "retry_count": 1,
         "retry_delay_seconds": 10,
+        "retry_for_seconds": 0,
         "config": {},
     },
     "CLI": {
@@ -49,6 +54,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 6,
         "retry_count": 1,
         "retry_delay_seconds": 5,
+        "retry_for_seconds": 0,
         "config": {},
     },
     "TOOL": {
@@ -56,6 +62,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 7,
         "retry_count": 1,
         "retry_delay_seconds": 5,
+        "retry_for_seconds": 0,
         "config": {},
     },
     "TEAMS": {
@@ -63,6 +70,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 1,
         "retry_count": 3,
         "retry_delay_seconds": 60,
+        "retry_for_seconds": 900,
         "config": {},
     },
     "PAGERDUTY": {
@@ -70,9 +78,15 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "priority": 2,
         "retry_count": 3,
         "retry_delay_seconds": 30,
+        "retry_for_seconds": 900,
         "config": {},
     },
 }
+
+# How long a delivery keeps being tried (with backoff) before it is dead-lettered, whatever
+# its retry count: an outage of a few minutes must not lose a page. Types not listed use it.
+RETRY_FOR_SECONDS = 900
+MAX_RETRY_FOR_SECONDS = 86_400
 
 ENV_PREFIX = "INTEGRATION_DEFAULTS_"
 _ENV_FIELDS = {
@@ -80,6 +94,7 @@ _ENV_FIELDS = {
     "PRIORITY": ("priority", int),
     "RETRY_COUNT": ("retry_count", int),
     "RETRY_DELAY_SECONDS": ("retry_delay_seconds", int),
+    "RETRY_FOR_SECONDS": ("retry_for_seconds", int),
 }
 
 
@@ -123,8 +138,9 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         number = int(value)
     except ValueError:
         raise DefaultsError(f"{name}: got {raw!r}; expected a whole number") from None
-    if number < 0 or number > 1000:
-        raise DefaultsError(f"{name}: got {raw!r}; expected 0 to 1000")
+    most = MAX_RETRY_FOR_SECONDS if name.endswith("_RETRY_FOR_SECONDS") else 1000
+    if number < 0 or number > most:
+        raise DefaultsError(f"{name}: got {raw!r}; expected 0 to {most}")
     return number
 
 

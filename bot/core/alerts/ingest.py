@@ -328,6 +328,7 @@ async def queue_posts(
             now,
             max_attempts=1 + int(settings.get("retry_count", 3)),
             retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
+            retry_for=float(settings.get("retry_for_seconds", defaults.RETRY_FOR_SECONDS)),
             status=DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED,
             user_id=rule.user_id,
             error_message=None if enabled else f"{kind} turned off by {rule.user_id}",

@@ -49,6 +49,7 @@ CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before
 UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
 MAX_DUE_TIMES = 20_000  # held-back rows whose due time the loop keeps, to wake for each
+BACKOFF_CAP = 120.0  # the longest pause between two tries of one delivery
 INLINE_WAIT = 0.25  # a pager's alert back a little before its slot waits for it in place
 
 
@@ -535,10 +536,16 @@ class DeliveryWorker:
         await self._dead(item, error, exc.status_code, channel)
 
     def _backoff(self, item: OutboxItem) -> float | None:
-        """The exponential, jittered pause before the next try, or None: the budget is spent."""
-        if item.failures + 1 >= item.max_attempts:
+        """The exponential, jittered pause before the next try, or None: the budget is spent.
+
+        The budget is the retry count and, beyond it, the delivery's retry time
+        (`retry_until`): a destination down for a few minutes is tried until it is back."""
+        counted_out = item.failures + 1 >= item.max_attempts
+        left = (item.retry_until - utcnow()).total_seconds() if item.retry_until else 0.0
+        if counted_out and left <= 0:
             return None
-        return backoff(item.failures + 1, item.retry_delay_seconds, rng=self._rng)
+        wait = backoff(item.failures + 1, item.retry_delay_seconds, cap=BACKOFF_CAP, rng=self._rng)
+        return min(wait, max(1.0, left)) if counted_out else wait
 
     async def _retry_with_backoff(
         self, session: AsyncSession, item: OutboxItem, error: str, status_code: int | None
