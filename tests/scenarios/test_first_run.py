@@ -42,7 +42,7 @@ async def test_no_configuration_serves_health_and_says_what_is_missing(tmp_path:
         proc.terminate()
         proc.wait(timeout=15)
     text = log.read_text()
-    assert "REST API and hooks off (set CHATOPS_API_TOKEN)" in text
+    assert "REST API and hooks need a key: set CHATOPS_API_TOKEN" in text
     assert "Slack not configured" in text
 
 
@@ -51,7 +51,7 @@ async def test_send_prints_the_id_of_the_accepted_event(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CHATOPS_")},
         "CHATOPS_API_TOKEN": "tok",
-        "CHATOPS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CHATOPS_PORT": str(port),  # `send` reaches the bot where it listens
         "PYTHONPATH": str(ROOT),
     }
     proc = subprocess.Popen(
