@@ -34,6 +34,12 @@ async def bind_slack(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def teams_unbound(session: AsyncSession, tenant: str) -> bool:
+    """Whether a tenant has no Teams tenant bound (or does not exist yet)."""
+    bound = await session.scalar(select(Tenant.teams_tenant_id).where(Tenant.id == tenant))
+    return bound is None
+
+
 async def bind_teams(session: AsyncSession, tenant: str, teams_tenant: str) -> bool:
     """Bind a Teams tenant to a tenant not bound to one yet; whether it was."""
     result = await session.execute(

@@ -3,6 +3,7 @@ integration in each, and who is an admin."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo
 from storage import tenants as tenants_repo
+
+log = logging.getLogger(__name__)
 
 BINDING_SECONDS = 3600.0
 
@@ -43,19 +46,60 @@ async def slack_tenant(
     return "default"
 
 
-async def teams_tenant(services: Services, teams_tenant_id: str) -> str:
-    """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""
-    async with services.db.session() as session, session.begin():
+class TenantNotAllowed(Exception):
+    """A Teams activity from an Entra tenant this bot does not serve."""
+
+
+async def teams_tenant_allowed(services: Services, teams_tenant_id: str) -> bool:
+    """Whether activities from this Entra tenant are let in; reads, binds nothing (the
+    activity's token is not verified yet when this is asked)."""
+    settings = services.settings
+    home = settings.teams_tenant_id
+    if teams_tenant_id == home or teams_tenant_id in settings.teams_allowed:
+        return True
+    if home:
+        return False
+    async with services.db.session() as session:
         bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
-        if bound:
-            return bound
-        await events_repo.ensure_tenant(session, "default")
-        if await tenants_repo.bind_teams(session, "default", teams_tenant_id):
+        default_free = await tenants_repo.teams_unbound(session, "default")
+    return bound == "default" or default_free
+
+
+async def teams_tenant(services: Services, teams_tenant_id: str) -> str:
+    """Our tenant for a Teams (Entra) tenant, or TenantNotAllowed.
+
+    `CHATOPS_TEAMS_TENANT_ID` is `default`; without it, the first Entra tenant to arrive is
+    (a single-organisation install). Any other Entra tenant is let in only when
+    `CHATOPS_TEAMS_TENANTS` names it, as a tenant of its own; the rest are refused."""
+    settings = services.settings
+    home = settings.teams_tenant_id
+    allowed = settings.teams_allowed
+    async with services.db.session() as session, session.begin():
+        if home and teams_tenant_id == home:
+            await events_repo.ensure_tenant(session, "default")
+            await tenants_repo.bind_teams(session, "default", teams_tenant_id)
             return "default"
-        ours = f"teams-{teams_tenant_id[:40]}"
-        await events_repo.ensure_tenant(session, ours)
-        await tenants_repo.bind_teams(session, ours, teams_tenant_id)
-        return ours
+        if teams_tenant_id in allowed:
+            ours = allowed[teams_tenant_id]
+            await events_repo.ensure_tenant(session, ours)
+            await tenants_repo.bind_teams(session, ours, teams_tenant_id)
+            return ours
+        bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
+        if bound == "default" and not home:
+            return bound
+        if not home:
+            await events_repo.ensure_tenant(session, "default")
+            if await tenants_repo.bind_teams(session, "default", teams_tenant_id):
+                log.warning(
+                    "the first Entra tenant to send an activity is now tenant default; "
+                    "set CHATOPS_TEAMS_TENANT_ID to choose it yourself",
+                    extra={"entra_tenant": teams_tenant_id},
+                )
+                return "default"
+    raise TenantNotAllowed(
+        f"Entra tenant {teams_tenant_id[:64]!r} is not served here "
+        "(CHATOPS_TEAMS_TENANT_ID, or CHATOPS_TEAMS_TENANTS to let it in)"
+    )
 
 
 async def chat_integration(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     teams_app_id: str = ""
     teams_app_password: SecretStr | None = None
     teams_tenant_id: str | None = None
+    # Other Entra tenants let in, each as a tenant of its own: `<entra id>[=<our tenant>]`, ...
+    teams_tenants: str = ""
     teams_local: bool = False  # no app id: take unauthenticated activities, on loopback only
     teams_openid_metadata_url: str | None = None  # where Bot Framework signing keys are listed
     allow_private_targets: bool = False
@@ -82,6 +85,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
+    @field_validator("teams_tenants")
+    @classmethod
+    def _teams_tenants(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            entra, _, ours = item.partition("=")
+            if not entra.strip() or (ours and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", ours)):
+                raise ValueError(
+                    "must be a comma-separated list of <Entra tenant id>[=<tenant name>]"
+                )
+        return value
+
     @field_validator("admins")
     @classmethod
     def _admin_list(cls, value: str) -> str:
@@ -101,6 +115,15 @@ class Settings(BaseSettings):
                 f"listen on loopback (CHATOPS_HOST=127.0.0.1), not {self.host!r}"
             )
         return self
+
+    @property
+    def teams_allowed(self) -> dict[str, str]:
+        """Entra tenant id → our tenant, for the tenants CHATOPS_TEAMS_TENANTS lets in."""
+        allowed: dict[str, str] = {}
+        for item in filter(None, (p.strip() for p in self.teams_tenants.split(","))):
+            entra, _, ours = item.partition("=")
+            allowed[entra.strip()] = ours.strip() or f"teams-{entra.strip()[:40]}"
+        return allowed
 
     @property
     def admin_ids(self) -> frozenset[str]:

@@ -267,7 +267,8 @@ class TeamsTransport:
             _Config(
                 settings.teams_app_id,
                 password,
-                settings.teams_tenant_id or "",
+                # a single-tenant app is Bot Framework's to check; local mode has no app
+                (settings.teams_tenant_id or "") if settings.teams_app_id else "",
                 settings.teams_openid_metadata_url,
             )
         )
@@ -297,6 +298,15 @@ class TeamsTransport:
             return refused(400, "malformed_json", str(exc))
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return refused(400, "not_an_activity", "the body must be an activity with a type")
+        entra = str(((body.get("channelData") or {}).get("tenant") or {}).get("id") or "unknown")
+        if not await tenants.teams_tenant_allowed(self.services, entra):
+            log.warning("teams activity refused: Entra tenant not served", extra={"entra": entra})
+            return refused(
+                403,
+                "tenant_not_allowed",
+                f"Entra tenant {entra[:64]!r} is not served here (CHATOPS_TEAMS_TENANT_ID, or "
+                "CHATOPS_TEAMS_TENANTS to let it in)",
+            )
         service_url = body.get("serviceUrl")
         if not isinstance(service_url, str) or not await self._service_url_allowed(service_url):
             log.warning("teams activity refused: serviceUrl")

@@ -269,3 +269,36 @@ async def test_integrations_add_answers_with_a_form_whose_errors_show_on_the_car
     }
     refused = await (await send(bot, other)).json()
     assert refused["value"] == "Sorry, only admins can add integrations."
+
+
+def from_entra(connector: FakeConnector, entra: str, text: str) -> dict[str, Any]:
+    message = activity(connector, text=f"<at>ChatOps</at> {text}")
+    message["channelData"] = {**message["channelData"], "tenant": {"id": entra}}
+    return message
+
+
+async def test_only_the_home_and_listed_entra_tenants_are_let_in(
+    settings: Settings, connector: FakeConnector
+) -> None:
+    """CHATOPS_TEAMS_TENANT_ID is `default`; CHATOPS_TEAMS_TENANTS lets another in as its own
+    tenant; any other Entra tenant is refused and gets no tenant."""
+    home, partner, stranger = "home-0000", "partner-1111", "stranger-2222"
+    configured = settings.model_copy(
+        update={"teams_tenant_id": home, "teams_tenants": f"{partner}=partner"}
+    )
+    async with TestClient(TestServer(create_app(configured), host="127.0.0.1")) as bot:
+        bot.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        refused = await send(bot, from_entra(connector, stranger, "help"))
+        assert refused.status == 403
+        assert (await refused.json())["error"]["code"] == "tenant_not_allowed"
+        for entra in (home, partner):
+            assert (await send(bot, from_entra(connector, entra, "help"))).status in (200, 201)
+        from sqlalchemy import select
+
+        from bot.runtime.app import SERVICES
+        from storage.schema import Tenant
+
+        async with bot.app[SERVICES].db.session() as session:
+            bound = dict((await session.execute(select(Tenant.id, Tenant.teams_tenant_id))).all())
+        assert bound.get("default") == home and bound.get("partner") == partner
+        assert stranger not in bound.values() and not any(t.startswith("teams-") for t in bound)
