@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.schema import InstanceSecret
+from storage.schema import ConsoleSignout, InstanceSecret
 
 
 async def get(session: AsyncSession, name: str) -> str | None:
@@ -36,3 +38,15 @@ async def put(session: AsyncSession, name: str, value: str) -> None:
         session.add(InstanceSecret(name=name, value=value))
     else:
         row.value = value
+
+
+async def sign_out(session: AsyncSession, session_id: str, until: datetime, now: datetime) -> None:
+    """End a console session for good; ended ones past their expiry are forgotten."""
+    await session.execute(delete(ConsoleSignout).where(ConsoleSignout.until < now))
+    if await session.get(ConsoleSignout, session_id) is None:
+        session.add(ConsoleSignout(session_id=session_id, until=until))
+
+
+async def signed_out(session: AsyncSession, session_id: str) -> bool:
+    """Whether a console session was ended on the server."""
+    return await session.get(ConsoleSignout, session_id) is not None

@@ -430,3 +430,11 @@ class InstanceSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ConsoleSignout(Base):
+    """A console session ended on the server: its cookie is refused until it would expire."""
+
+    __tablename__ = "console_signouts"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from bot.infra.secrets import Keyring, SecretKeyError
 from storage import instance
@@ -41,6 +42,19 @@ async def check_key(db: Database, keyring: Keyring) -> None:
         f"(recorded fingerprint {recorded[:8]}…, this process's {mine[0][:8]}…): every process "
         "of one installation must share the same CHATOPS_SECRET_KEY"
     )
+
+
+async def end_console_session(db: Database, session_id: str, seconds: float) -> None:
+    """Sign a console session out on the server: its cookie is refused from now on."""
+    now = datetime.now(UTC)
+    async with db.session() as session, session.begin():
+        await instance.sign_out(session, session_id, now + timedelta(seconds=seconds), now)
+
+
+async def console_session_ended(db: Database, session_id: str) -> bool:
+    """Whether a console session was signed out."""
+    async with db.session() as session:
+        return await instance.signed_out(session, session_id)
 
 
 async def console_session_key(db: Database) -> bytes:

@@ -112,6 +112,19 @@ class KeyService:
         self._cache.clear()
         return done
 
+    async def live(self, prefix: str) -> bool:
+        """Whether the key with this prefix exists and is not revoked (cached as `verify`)."""
+        now = self._clock()
+        hit = self._cache.get(prefix)
+        if hit is None or hit[0] <= now:
+            async with self._db.session() as session:
+                found = await repo.by_prefix(session, prefix)
+            if found is None:
+                return False
+            hit = (now + CACHE_SECONDS, found[0], found[1])
+            self._cache[prefix] = hit
+        return hit[1].revoked_at is None
+
     async def verify(self, token: str) -> Principal | None:
         """The key's principal, or None when it is not a live key."""
         match = KEY.fullmatch(token)

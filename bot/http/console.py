@@ -29,6 +29,7 @@ from bot.core.alerts import preview, queries
 from bot.core.alerts.actions import Actor
 from bot.core.alerts.normalize import InvalidEvent
 from bot.core.alerts.preview import in_state
+from bot.core.instance import console_session_ended, end_console_session
 from bot.core.integrations import admin as integration_service
 from bot.core.keys import Principal
 from bot.core.services import SERVICES, Services
@@ -89,7 +90,8 @@ class Session:
 
     name: str
     tenant: str | None
-    csrf: str
+    csrf: str  # also the session's id: a sign-out ends it on the server
+    holder: str = ""  # `key:<prefix>` or `op:<fingerprint of the operator token>`
 
 
 def _signer(request: web.Request) -> URLSafeTimedSerializer:
@@ -116,8 +118,11 @@ def _templates() -> jinja2.Environment:
     return env
 
 
+SESSION = web.RequestKey("console_session", Session)
+
+
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    session = current(request)
+    session = request.get(SESSION)
     html = (
         request.app[TEMPLATES]
         .get_template(name)
@@ -144,21 +149,48 @@ def current(request: web.Request) -> Session | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    return Session(str(data.get("n", "")), data.get("t"), str(data["c"]))
+    return Session(str(data.get("n", "")), data.get("t"), str(data["c"]), str(data.get("k", "")))
 
 
-def signed_in(request: web.Request) -> Session:
+def operator_fingerprint(request: web.Request) -> str:
+    """Ties a session to the operator token it was opened with: rotating it signs out."""
+    token = request.app[SERVICES].settings.api_token
+    if token is None:
+        return ""
+    key = request.app[SERVICES].session_key
+    return hmac.new(key, token.get_secret_value().encode(), "sha256").hexdigest()[:32]
+
+
+async def still_valid(request: web.Request, session: Session) -> bool:
+    """A session lives no longer than what opened it: not past a sign-out, a revoked key
+    (within the key cache's 30 s) or a rotated operator token."""
+    services = request.app[SERVICES]
+    kind, _, ref = session.holder.partition(":")
+    if kind == "key":
+        alive = await services.keys.live(ref)
+    elif kind == "op":
+        fingerprint = operator_fingerprint(request)
+        alive = bool(fingerprint) and hmac.compare_digest(ref, fingerprint)
+    else:
+        alive = False  # a cookie from before sessions named their holder
+    return alive and not await console_session_ended(services.db, session.csrf)
+
+
+async def signed_in(request: web.Request) -> Session:
     """The session, or a redirect to the sign-in page that comes back here."""
     session = current(request)
-    if session is None:
+    if session is None or not await still_valid(request, session):
         target = request.path_qs if request.method == "GET" else "/ui"
-        raise web.HTTPSeeOther(f"/ui/login?next={quote(target, safe='')}", headers=HEADERS)
+        response = web.HTTPSeeOther(f"/ui/login?next={quote(target, safe='')}", headers=HEADERS)
+        response.del_cookie(COOKIE, path="/ui")
+        raise response
+    request[SESSION] = session
     return session
 
 
 async def checked_form(request: web.Request) -> tuple[Session, Any]:
     """A POSTed form of a signed-in person, with its CSRF token and origin checked."""
-    session = signed_in(request)
+    session = await signed_in(request)
     origin = request.headers.get("Origin")
     if origin and urlsplit(origin).netloc != request.host:
         raise web.HTTPForbidden(text="cross-site request refused", headers=HEADERS)
@@ -205,7 +237,12 @@ async def login(request: web.Request) -> web.Response:
             next=target,
             error="That token is not valid. Use CHATOPS_API_TOKEN or an admin API key.",
         )
-    payload = {"n": who.name, "t": who.tenant, "c": secrets.token_urlsafe(24)}
+    holder = (
+        f"op:{operator_fingerprint(request)}"
+        if who.tenant is None
+        else f"key:{token.split('_')[1]}"  # chk_<prefix>_<secret>: the prefix names the key
+    )
+    payload = {"n": who.name, "t": who.tenant, "c": secrets.token_urlsafe(24), "k": holder}
     response = web.HTTPSeeOther(target, headers=HEADERS)
     response.set_cookie(
         COOKIE,
@@ -232,7 +269,8 @@ async def _principal(services: Services, token: str) -> Principal | None:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await checked_form(request)
+    session, _form = await checked_form(request)
+    await end_console_session(request.app[SERVICES].db, session.csrf, SESSION_SECONDS)
     response = web.HTTPSeeOther("/ui/login", headers=HEADERS)
     response.del_cookie(COOKIE, path="/ui")
     raise response
@@ -264,7 +302,7 @@ def _row(listed: queries.Listed) -> dict[str, Any]:
 
 
 async def alerts_page(request: web.Request) -> web.Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     filters = _filters(request)
     listed, total = await queries.console_alerts(request.app[SERVICES], session.tenant, **filters)
     return render(
@@ -280,7 +318,7 @@ async def alerts_page(request: web.Request) -> web.Response:
 
 async def alerts_json(request: web.Request) -> web.Response:
     """The rows of the alerts page, for its script to refresh them without a reload."""
-    session = signed_in(request)
+    session = await signed_in(request)
     services = request.app[SERVICES]
     listed, total = await queries.console_alerts(services, session.tenant, **_filters(request))
     return web.json_response({"alerts": [_row(x) for x in listed], "total": total}, headers=HEADERS)
@@ -308,7 +346,7 @@ def cards_of(alert: Alert, public_url: str) -> dict[str, Any]:
 
 
 async def alert_page(request: web.Request) -> web.Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     found = await _alert_of(request, session)
     alert = found.alert
     attempts: dict[str, list[Any]] = {}
@@ -345,7 +383,7 @@ async def act(request: web.Request) -> web.Response:
 
 
 async def integrations_page(request: web.Request) -> web.Response:
-    session = signed_in(request)
+    session = await signed_in(request)
     services = request.app[SERVICES]
     return render(
         request,
@@ -361,7 +399,7 @@ AUDIT_SHOWN = 200
 
 async def audit_page(request: web.Request) -> web.Response:
     """The trail of changes and actions in the signed-in tenant (every tenant: the operator)."""
-    session = signed_in(request)
+    session = await signed_in(request)
     services = request.app[SERVICES]
     since = request.query.get("since", "1d")[:40]
     actor, kind = request.query.get("actor", "")[:255], request.query.get("kind", "")[:50]
@@ -420,7 +458,7 @@ def preview_of(text: str, public_url: str) -> tuple[list[dict[str, Any]], str | 
 
 
 async def preview_page(request: web.Request) -> web.Response:
-    signed_in(request)
+    await signed_in(request)
     services = request.app[SERVICES]
     chosen = request.query.get("sample", next(iter(SAMPLES)))
     text = json.dumps(SAMPLES.get(chosen, next(iter(SAMPLES.values()))), indent=2)

@@ -251,9 +251,11 @@ async def test_a_console_cookie_signed_with_the_encryption_key_is_refused(client
 
     keyring_key = (Path(client.app[SERVICES].settings.data_dir) / "secret.key").read_text().strip()
     old_way = hmac.new(keyring_key.encode(), b"console-session", hashlib.sha256).digest()
-    for key, signed_in in ((old_way, False), (client.app[SERVICES].session_key, True)):
+    session_key = client.app[SERVICES].session_key
+    holder = "op:" + hmac.new(session_key, API_TOKEN.encode(), "sha256").hexdigest()[:32]
+    for key, signed_in in ((old_way, False), (session_key, True)):
         cookie = URLSafeTimedSerializer(key, salt="chatops-console").dumps(
-            {"n": "operator", "t": None, "c": "x"}
+            {"n": "operator", "t": None, "c": "x", "k": holder}
         )
         resp = await client.get(
             "/ui",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestClient
 
+from bot.model import By
 from bot.runtime.app import SERVICES
 from tests.conftest import API_TOKEN
 
@@ -161,3 +163,62 @@ async def test_integration_notice_pages_carry_the_same_policy_as_the_others(
     assert resp.status == 200
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def signed_in_client(client: Client, token: str) -> ClientSession:
+    """A browser of its own (its own cookie jar), signed in with `token`."""
+    browser = ClientSession(base_url=str(client.make_url("/")), cookie_jar=CookieJar(unsafe=True))
+    resp = await browser.post("/ui/login", data={"token": token}, allow_redirects=False)
+    assert resp.status == 303
+    return browser
+
+
+async def test_a_session_ends_with_its_key_its_sign_out_or_a_new_operator_token(
+    client: Client, settings: Any
+) -> None:
+    keys = client.app[SERVICES].keys
+    admin, _ = await keys.create("acme", "console", "admin", by="test")
+    browser = await signed_in_client(client, admin)
+    try:
+        assert (await browser.get("/ui", allow_redirects=False)).status == 200
+        await keys.revoke("acme", "console", By("cli:test", "cli"))
+        gone = await browser.get("/ui", allow_redirects=False)
+        assert gone.status == 303 and "/ui/login" in gone.headers["Location"]
+    finally:
+        await browser.close()
+
+    browser = await signed_in_client(client, API_TOKEN)
+    try:
+        cookie = browser.cookie_jar.filter_cookies(client.make_url("/ui"))["chatops_session"]
+        page = await browser.get("/ui")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+        assert csrf
+        out = await browser.post("/ui/logout", data={"csrf": csrf.group(1)}, allow_redirects=False)
+        assert out.status == 303
+    finally:
+        await browser.close()
+    # the cookie, copied before the sign-out, is dead on the server too
+    replay = ClientSession(base_url=str(client.make_url("/")))
+    try:
+        again = await replay.get(
+            "/ui", cookies={"chatops_session": cookie.value}, allow_redirects=False
+        )
+        assert again.status == 303
+    finally:
+        await replay.close()
+
+    # a session opened with the operator token ends when the token is rotated
+    browser = await signed_in_client(client, API_TOKEN)
+    cookie = browser.cookie_jar.filter_cookies(client.make_url("/ui"))["chatops_session"]
+    await browser.close()
+    from aiohttp.test_utils import TestServer
+    from pydantic import SecretStr
+
+    from bot.runtime.app import create_app
+
+    rotated = settings.model_copy(update={"api_token": SecretStr("a-new-token-9876543210")})
+    async with TestClient(TestServer(create_app(rotated), host="127.0.0.1")) as after:
+        resp = await after.get(
+            "/ui", cookies={"chatops_session": cookie.value}, allow_redirects=False
+        )
+        assert resp.status == 303
