@@ -17,6 +17,7 @@ from adapters.base import (
     AuthError,
     BadConfig,
     BaseAdapter,
+    Health,
     raise_for_status,
     translate_errors,
 )
@@ -26,6 +27,7 @@ from bot.model import Delivered, DeliveryKind, Outgoing
 from cards.adaptive import (
     CARD_CONTENT_TYPE,
     alert_card,
+    change_line_card,
     digest_card,
     reply_card_of,
     teams_message,
@@ -86,14 +88,21 @@ class BotToken:
         return {"Authorization": f"Bearer {self._token}"}
 
 
-def render(message: Outgoing) -> dict[str, Any]:
-    """The Adaptive Card for what is being sent."""
+def render(message: Outgoing, *, send_only: bool = False) -> dict[str, Any]:
+    """The Adaptive Card for what is being sent.
+
+    A send-only channel (a Workflows webhook) has no bot to receive a click and cannot edit
+    what it posted: its cards offer links only, and a change is one short line, not the
+    whole card again."""
     now = datetime.now(UTC)
     if message.kind is DeliveryKind.DIGEST and message.digest is not None:
         return digest_card(message.digest, now, public_url=message.public_url)
     if message.alert is None:
         raise BadConfig("teams: nothing to send")
-    return alert_card(message.alert, now, public_url=message.public_url, offered=message.verbs)
+    if send_only and message.kind is DeliveryKind.UPDATE:
+        return change_line_card(message.alert)
+    offered = frozenset() if send_only else message.verbs
+    return alert_card(message.alert, now, public_url=message.public_url, offered=offered)
 
 
 class TeamsAdapter(BaseAdapter):
@@ -107,8 +116,9 @@ class TeamsAdapter(BaseAdapter):
 
     async def send(self, message: Outgoing) -> Delivered:
         """A new card in the conversation, or an update of the one in `message.ref`."""
-        card = render(message)
-        if self._config.webhook_url:
+        send_only = bool(self._config.webhook_url)
+        card = render(message, send_only=send_only)
+        if send_only:
             return await self._post_webhook(card, message.delivery_id)
         base, conversation = self._conversation()
         await check_target(base, allow_private=self._config.allow_private)
@@ -146,6 +156,17 @@ class TeamsAdapter(BaseAdapter):
             raise_for_status(self.kind, resp)
         except AdapterError as exc:
             log.warning("teams reply not posted", extra={"error": str(exc)})
+
+    async def health_check(self) -> Health:
+        """Never posts into a channel: in webhook mode the URL is only checked (it must pass
+        the target guard and resolve); the test card is posted only when an admin asks."""
+        if not self._config.webhook_url:
+            return await super().health_check()
+        try:
+            await check_target(self._config.webhook_url, allow_private=self._config.allow_private)
+        except AdapterError as exc:
+            return Health(False, str(exc))
+        return Health(True, "the Workflows webhook URL resolves (no card posted by checks)")
 
     async def test(self) -> str:
         """Webhook mode: post a small card. Bot mode: get a token (when an app id is set)."""

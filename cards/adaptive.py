@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.model import NOTE_MAX, Alert, Digest, Priority, Verb
+from bot.model import NOTE_MAX, Alert, AlertState, Digest, Priority, Verb
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -305,6 +305,22 @@ def reply_card_of(notes: tuple[str, ...]) -> Element:
         "version": VERSION,
         "body": [plain_text(clip(note, 4000)) for note in notes[-10:]],
     }
+
+
+def change_line_card(alert: Alert) -> Element:
+    """A state change as one short line naming the alert and who acted: what a send-only
+    (Workflows) channel gets instead of its card again, since it cannot be edited there."""
+    who = {
+        AlertState.ACKNOWLEDGED: alert.acknowledged_by,
+        AlertState.RESOLVED: alert.resolved_by,
+    }.get(alert.state)
+    label = STATE_LABELS[shown_state(alert)]
+    if alert.snoozed:
+        label = f"💤 Snoozed{f' by {alert.snoozed_by}' if alert.snoozed_by else ''}"
+    elif who:
+        label = f"{label} by {who}"
+    line = f"{LOOKS[alert.priority].emoji} {clip(alert.title, 200)}: {label}"
+    return {"type": "AdaptiveCard", "version": VERSION, "body": [plain_text(line)]}
 
 
 def reply_card(text: str) -> Element:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.infra.settings import Settings
-from bot.runtime.app import create_app
+from bot.runtime.app import SERVICES, create_app
 from tests.cards.checks import adaptive_problems
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
@@ -220,6 +221,24 @@ async def test_a_workflows_webhook_receives_the_card_in_a_message_envelope(bot: 
         assert adaptive_problems(card) == []
         assert "Vault sealed" in json.dumps(card) and "Security event" in json.dumps(card)
         assert hook.accepted()[0].signature_ok is True
+        # send-only: no bot receives a click there, so the card offers links, never verbs
+        assert "Action.Execute" not in json.dumps(card) and "Action.ShowCard" not in json.dumps(
+            card
+        )
+        listed = await (await bot.get("/api/v1/events?limit=1")).json()
+        alert_id = listed["events"][0]["id"]
+        acked = await bot.post(f"/api/v1/events/{alert_id}/acknowledge", json={"actor": "Dana"})
+        assert acked.status == 200
+        await eventually(lambda: len(hook.accepted()) == 2, within=10)
+        line = hook.accepted()[1].body["attachments"][0]["content"]
+        texts = [i["text"] for b in line["body"] for i in b["inlines"]]
+        assert texts == ["🔴 Vault sealed: 👀 Acknowledged by Dana"]
+        # the scheduled health check never posts into the channel
+        services = bot.app[SERVICES]
+        integration = (await (await bot.get("/api/v1/integrations/sre-workflow")).json())["data"]
+        assert await services.checks.check_health(integration["id"]) is True
+        await asyncio.sleep(0.5)
+        assert len(hook.received) == 3  # the 429, the card, the line: nothing more
     finally:
         await hook.stop()
 
