@@ -54,6 +54,18 @@ def plain(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
+def mrkdwn(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
+    """A mrkdwn object for text people write to be read formatted (an alert's body): bold,
+    italics, code and bare links show as Slack shows them, while `<`, `>` and `&` are escaped,
+    so no mention (`<!channel>`, `<@U123>`), broadcast or hidden link (`<url|text>`) can form.
+    Escapes lengthen the text: it is clipped so the escaped text fits `limit`."""
+    escaped = slack_escape(clip(text, limit))
+    if len(escaped) > limit:
+        over = len(escaped) - limit
+        escaped = slack_escape(clip(text, max(1, min(len(text), limit) - over - 1)))
+    return {"type": "mrkdwn", "text": escaped or " ", "verbatim": True}
+
+
 def button(
     text: str,
     *,
@@ -169,8 +181,8 @@ def alert_blocks(
         {"type": "header", "text": plain(f"{look.emoji} {one_line(alert.title)}", HEADER_MAX)},
     ]
     truncated = len(alert.title) + 2 > HEADER_MAX
-    if alert.body:
-        blocks.append({"type": "section", "text": plain(alert.body, SECTION_MAX)})
+    if alert.body:  # formatted as written, never a mention or a hidden link
+        blocks.append({"type": "section", "text": mrkdwn(alert.body, SECTION_MAX)})
         truncated |= len(alert.body) > SECTION_MAX
     blocks.append({"type": "section", "fields": _status_fields(alert, now)})
     facts, hidden = _fact_sections(alert)

@@ -110,7 +110,11 @@ def test_user_text_cannot_ping_or_break_markup(hostile: str) -> None:
         for o in [b.get("text"), *b.get("fields", []), *b.get("elements", [])]
         if o and o.get("type") == "mrkdwn"
     ]
-    assert mrkdwn == []
+    # only the body is mrkdwn (formatted as written), and in it nothing can ping or link
+    assert [o["text"] for o in mrkdwn] == [
+        hostile.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    ]
+    assert all(o["verbatim"] is True for o in mrkdwn)
     card = alert_card(alert, NOW)
     facts = [f for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]]
     assert all("<" not in f["value"].replace("\\<", "") for f in facts)
@@ -273,3 +277,16 @@ def test_links_become_url_buttons_in_order_on_both_platforms() -> None:
     assert shown[: len(links)] == [(link.title, link.url) for link in links]
     assert shown[-1][0] == "View full alert" and len(shown) <= 6
     assert len(card["actions"]) <= 6  # Teams shows six actions at most
+
+
+def test_the_body_is_formatted_but_never_pings_or_hides_a_link() -> None:
+    body = "*Disk* at 97% on `db-1` <!channel> <@U0ADMIN> <https://evil.example|runbook> & more"
+    alert = dataclasses.replace(TEMPLATES["generic"], body=body)
+    message = alert_blocks(alert, NOW, public_url=PUBLIC)
+    sections = [b for b in message["blocks"] if b["type"] == "section" and "text" in b]
+    assert sections[0]["text"] == {
+        "type": "mrkdwn",
+        "text": "*Disk* at 97% on `db-1` &lt;!channel&gt; &lt;@U0ADMIN&gt; "
+        "&lt;https://evil.example|runbook&gt; &amp; more",
+        "verbatim": True,
+    }

@@ -111,11 +111,13 @@ def test_every_alert_gives_a_valid_slack_message(alert: Alert) -> None:
         assert blockkit_problems(message) == []
         # The fallback text is mrkdwn: nothing in it can form a mention or a link.
         assert "<" not in message["text"] and ">" not in message["text"]
-        # Everything user-written sits in plain_text, where Slack parses nothing.
+        # User-written text sits in plain_text (Slack parses nothing), or in mrkdwn (the body)
+        # escaped so that no mention, broadcast or link can form: no raw < or >, verbatim.
         for block in message["blocks"]:
             for obj in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
-                if obj and obj.get("type") in ("plain_text", "mrkdwn"):
-                    assert obj["type"] == "plain_text"
+                if obj and obj.get("type") == "mrkdwn":
+                    assert "<" not in obj["text"] and ">" not in obj["text"]
+                    assert obj.get("verbatim") is True
 
 
 @settings(
