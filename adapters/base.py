@@ -122,6 +122,7 @@ class Health:
     ok: bool
     detail: str
     expires_at: datetime | None = None
+    credentials_refused: bool = False  # the provider said 401/403: someone must fix them
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ class BaseAdapter:
         """The connection test, its failure turned into an unhealthy answer."""
         try:
             return Health(True, await self.test())
+        except AuthError as exc:
+            return Health(False, str(exc), credentials_refused=True)
         except AdapterError as exc:
             return Health(False, str(exc))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -89,7 +90,7 @@ class Scrubbed:
                 exc.args = tuple(scrub(str(a), self._forms) for a in exc.args)
                 raise
             if isinstance(result, Health):
-                return Health(result.ok, scrub(result.detail, self._forms), result.expires_at)
+                return dataclasses.replace(result, detail=scrub(result.detail, self._forms))
             return result
 
         return scrubbed

@@ -221,6 +221,16 @@ async def record_status(session: AsyncSession, *integration_ids: str, **values: 
     )
 
 
+async def tenant_and_name(session: AsyncSession, integration_id: str) -> tuple[str, str] | None:
+    """An integration's tenant and name, or None when it is gone."""
+    row = (
+        await session.execute(
+            select(Integration.tenant_id, Integration.name).where(Integration.id == integration_id)
+        )
+    ).first()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 async def open_refs(session: AsyncSession, integration_id: str, limit: int) -> list[str]:
     """References of the open alerts this integration holds, oldest first."""
     rows = await session.scalars(

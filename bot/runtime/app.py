@@ -70,6 +70,8 @@ def build_services(settings: Settings) -> Services:
     async def on_dead(event: EventIn) -> object:
         return await ingest.submit(event)
 
+    notifier = Notifier(ingest, settings.public_url)
+
     worker = DeliveryWorker(
         db,
         ingest.cache,
@@ -88,11 +90,11 @@ def build_services(settings: Settings) -> Services:
             teams=teams_credentials(settings),
         ),
         on_dead=on_dead,
+        on_refused=notifier.credentials_refused,
     )
     outbox_ready.connect(worker.wake)
     actions = ActionService(db, ingest)
     actions.silences = Silences(db, keyring, worker.factory, settings.public_url)
-    notifier = Notifier(ingest, settings.public_url)
     timeout = settings.sync_timeout_seconds
     return Services(
         settings,

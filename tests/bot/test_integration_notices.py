@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -173,9 +174,34 @@ async def test_health_checks_tell_the_admins_when_the_connection_drops_and_retur
     assert await services.checks.check_health(integration_id) is True
     await eventually(lambda: len(notices(admins)) == 2)
     lost, back = notices(admins)
-    assert (lost["priority"], back["priority"]) == ("MEDIUM", "INFO")  # warning, information
+    assert (lost["priority"], back["priority"]) == ("HIGH", "INFO")  # error, information
     assert 'from "connected" to "error"' in lost["body"]
     assert 'from "error" to "connected"' in back["body"]
     assert await services.checks.check_health(integration_id) is True
     stored = await client.get("/api/v1/events?type=integration.connection.status.changed")
     assert (await stored.json())["total"] == 2  # no change, no notice
+
+
+async def test_refused_credentials_are_announced_as_a_credentials_error(
+    client: Client, admins: Sink, pagerduty: FakePagerDuty
+) -> None:
+    """A 401 from the provider, on a health check or on a send, is the credentials notice
+    (an error), once per integration while it lasts; the integration is marked as such."""
+    services = client.app[SERVICES]
+    settings = {
+        "routing_key": VALID_KEY,
+        "events_url": pagerduty.url,
+        "api_key": "wrong-api-key",
+        "api_url": pagerduty.api_url,
+    }
+    resp = await client.post(
+        "/api/v1/integrations", json={"type": "pagerduty", "name": "pd", "settings": settings}
+    )
+    integration_id = (await resp.json())["data"]["id"]
+    assert await services.checks.check_health(integration_id) is False
+    await eventually(lambda: len(notices(admins)) == 2)
+    told = [n for n in notices(admins) if n["event_type"] == "integration.credentials.expired"]
+    assert told[0]["priority"] == "HIGH" and "were refused" in told[0]["body"]
+    assert "wrong-api-key" not in json.dumps(told)
+    status = [n for n in notices(admins) if n["event_type"].endswith("status.changed")]
+    assert status and status[0]["priority"] == "HIGH"  # to "error": an error, not a warning

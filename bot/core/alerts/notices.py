@@ -104,7 +104,8 @@ class Notifier:
             old_status=old or "unknown",
             new_status=new,
         )
-        kind = "information" if new == "connected" else None
+        # a recovery is information, a disconnection a warning, an error (or expiry) an error
+        kind = {"connected": "information", "disconnected": "warning"}.get(new, "error")
         await self.send(
             self.event(
                 tenant,
@@ -113,6 +114,27 @@ class Notifier:
                 facts={"integration": name, "was": old or "unknown", "now": new},
                 metadata={"integration_id": integration_id},
                 kind=kind,
+            )
+        )
+
+    async def credentials_refused(
+        self, tenant: str, integration_id: str, name: str, error: str
+    ) -> None:
+        """`integration.credentials.expired` (an error): the provider refused the credentials
+        (401/403), on a send or a health check; one open alert until they work again."""
+        notice = integration_notice("integration.credentials.expired", integration_id, name)
+        await self.send(
+            self.event(
+                tenant,
+                notice,
+                dedup_key=f"integration:{integration_id}:credentials",
+                facts={"integration": name, "answer": error[:300]},
+                metadata={"integration_id": integration_id},
+                message=(
+                    f'The credentials for "{name}" were refused ({error[:300]}). Please update '
+                    "your credentials to continue."
+                ),
+                kind="error",
             )
         )
 

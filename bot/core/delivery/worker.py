@@ -80,6 +80,7 @@ class WorkerOptions:
 
 
 DeadLetterHook = Callable[[EventIn], Awaitable[object]]
+RefusedHook = Callable[[str, str, str, str], Awaitable[None]]  # tenant, id, name, error
 Loaded = tuple[ChannelInfo, str | None] | None  # a channel and its encrypted credentials
 
 
@@ -106,9 +107,11 @@ class DeliveryWorker:
         on_dead: DeadLetterHook | None = None,
         rng: random.Random | None = None,
         factory: AdapterFactory | None = None,
+        on_refused: RefusedHook | None = None,
     ) -> None:
         self._db, self._cache, self._keyring, self._http = db, cache, keyring, http
         self._metrics, self._opts, self._on_dead = metrics, options, on_dead
+        self._on_refused = on_refused
         self._rng = rng or random.Random()
         self.factory = factory or AdapterFactory(http, options.build)
         self._limits = RateLimits()
@@ -565,13 +568,18 @@ class DeliveryWorker:
         return True
 
     async def _disconnect(self, integration_id: str, error: str) -> None:
-        """Credentials refused: mark the integration disconnected until someone fixes them."""
+        """Credentials refused: mark the integration disconnected until someone fixes them,
+        and tell the tenant's admins (one open credentials alert per integration)."""
         async with self._db.session() as session, session.begin():
             await syncs.record_status(
                 session, integration_id, connection_status="disconnected", connection_error=error
             )
+            named = await syncs.tenant_and_name(session, integration_id)
         self._cache.invalidate()
         log.error("integration disconnected", extra={"integration": integration_id, "error": error})
+        if self._on_refused is not None and named is not None:
+            tenant, name = named
+            await self._on_refused(tenant, integration_id, name, error)
 
     async def _retry_later(self, item: OutboxItem, seconds: float, note: str | None) -> None:
         when = utcnow() + timedelta(seconds=seconds)

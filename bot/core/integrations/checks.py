@@ -60,6 +60,8 @@ class IntegrationChecks:
             health_ok, detail, expires = False, str(exc) or "timed out", None
         else:
             health_ok, detail, expires = health.ok, health.detail, health.expires_at
+            if health.credentials_refused:
+                await self._notifier.credentials_refused(tenant, integration_id, name, detail)
         new = "connected" if health_ok else "error"
         if old == "expired" and not health_ok:
             new = "expired"
