@@ -189,3 +189,47 @@ async def test_admins_sync_from_chat_and_see_the_history(
     assert "connection connected" in shown["text"]
     assert "full sync success: 1 read, 0 updated, 0 failed" in shown["text"]
     assert "api_key=********" in shown["text"] and "y_NbAkKc" not in shown["text"]
+
+
+async def test_discard_closes_a_failed_job_card_without_rerunning_it(
+    bot: Client, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    services = bot.app[SERVICES]
+    setup = await paged_alert(bot, slack, pagerduty)
+    integration_id = setup["integration"]["id"]
+    now = utcnow()
+    services.sync.clock = lambda: now
+    pagerduty.fail_rest = 3
+    for _ in range(3):
+        await services.sync.run(integration_id)
+        now += timedelta(minutes=1)
+    card = (await eventually(lambda: admin_cards(slack)))[0]
+    assert buttons(card.blocks) == ["retry", "discard", "note"]
+    listed = await (await bot.get("/api/v1/events?type=integration.sync.failed")).json()
+    notice_id = listed["events"][0]["id"]
+    runs_before = len(
+        (await (await bot.get(f"/api/v1/integrations/{integration_id}/logs")).json())["data"][
+            "syncs"
+        ]
+    )
+    assert (await click(bot, "discard", notice_id, user="W111")).status == 200
+    await eventually(lambda: buttons(card.blocks) == [])  # closed: no Retry any more
+    assert "Resolved by" in json.dumps(card.blocks, ensure_ascii=False)
+    replies = await eventually(
+        lambda: (
+            [m for m in slack.messages if m.thread_ts == card.ts and "Discarded by" in m.text]
+            or [
+                m
+                for m in slack.messages
+                if m.thread_ts == card.ts
+                and "Discarded by" in json.dumps(m.blocks, ensure_ascii=False)
+            ]
+        )
+    )
+    assert replies  # the thread says it was discarded, and by whom
+    notice = await (await bot.get(f"/api/v1/events/{notice_id}")).json()
+    assert notice["state"] == "resolved"
+    assert [a["verb"] for a in notice["audit"] if a["verb"] == "discard"] == ["discard"]
+    await services.actions.settle()
+    after = (await (await bot.get(f"/api/v1/integrations/{integration_id}/logs")).json())["data"]
+    assert len(after["syncs"]) == runs_before  # discarding does not run the job again
