@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 
@@ -272,7 +273,9 @@ async def _admin_channel_here(ctx: Context) -> str:
 async def _act(ctx: Context, verb: Verb, args: list[str], ask: Ask | None = None) -> str:
     if len(args) != 1:
         raise CommandError("Give the alert id.")
-    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor, ask)
+    # Typed in a channel, a verb obeys that channel's routes like its cards' buttons do.
+    where = dataclasses.replace(ask or Ask(), where=ctx.channel_id.split(";messageid=")[0])
+    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor, where)
     return outcome.message
 
 

@@ -190,9 +190,11 @@ async def test_a_route_with_two_verbs_shows_two_buttons_and_refuses_a_third(
     in_thread["conversation"]["id"] = f"{CHANNEL};messageid=1700000000001"  # as Teams sends it
     refused = await (await send(bot, in_thread)).json()
     assert refused["value"] == "This channel's cards do not offer escalate."
+    typed = await (await slash(bot, f"escalate {alert_id}")).json()  # in the same channel
+    assert typed["text"] == "This channel's cards do not offer escalate."
     detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
     assert detail["escalation_level"] == 0 and detail["state"] == "triggered"
-    assert [a["outcome"] for a in detail["audit"]] == ["not_offered", "not_offered"]
+    assert [a["outcome"] for a in detail["audit"]] == ["not_offered"] * 3
 
     answer = await (
         await send(bot, action(connector, "acknowledge", alert_id, "aad-1", "Megan Bowen"))
