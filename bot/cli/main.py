@@ -103,6 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):
+            raise
+        # a locked SQLite file (another program holds a write), a server that is down: one line
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        print(f"chatops: the database refused the work: {reason}", file=sys.stderr)
+        if "locked" in reason:
+            print("chatops: another process holds a write on it; try again", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import (
@@ -37,6 +38,7 @@ from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
 
+HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 log = logging.getLogger("chatops.teams")
 MENTION = re.compile(r"<at>[^<]*</at>", re.I)
 
@@ -326,8 +328,20 @@ class TeamsTransport:
         """Microsoft's hosts when an app id is set; locally, the same guard as every target."""
         settings = self.services.settings
         if settings.teams_app_id and not settings.teams_openid_metadata_url:
-            parts = urlsplit(url)
+            try:
+                parts, sent_to = urlsplit(url), httpx.URL(url)
+            except (ValueError, httpx.InvalidURL):
+                return False
             host = (parts.hostname or "").lower()
+            # Only a plain DNS name, read alike by this check and by the client that connects:
+            # `https://evil.example\.botframework.com/` must not pass as Microsoft's.
+            if (
+                not HOSTNAME.fullmatch(host)
+                or parts.username
+                or parts.password
+                or sent_to.host.lower() != host
+            ):
+                return False
             return parts.scheme == "https" and any(
                 host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
             )

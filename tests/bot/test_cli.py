@@ -238,3 +238,27 @@ def test_teams_package_fills_in_the_app_id_and_refuses_without_it(tmp_path: Path
     assert manifest["manifestVersion"] == "1.16"
     problems = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(manifest)]
     assert problems == []
+
+
+def test_a_locked_database_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a write held elsewhere (SQLite's busy timeout ran out) looks like to a person."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.cli import main as cli_main
+
+    def locked(*_args: object) -> int:
+        raise OperationalError(
+            "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(cli_main, "dispatch", locked)
+    assert cli_main.main(["integrations", "list"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "chatops: the database refused the work: database is locked",
+        "chatops: another process holds a write on it; try again",
+    ]

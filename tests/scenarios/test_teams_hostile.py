@@ -175,3 +175,36 @@ async def test_a_token_signed_by_the_channel_key_is_accepted(
         )
         assert resp.status in (200, 201), await resp.text()
         assert [c["is_active"] for c in await teams_channels(client)] == [True]
+
+
+@pytest.mark.parametrize(
+    "url,allowed",
+    [
+        ("https://smba.trafficmanager.net/amer/", True),
+        ("https://evil.example\\.botframework.com/", False),  # read two ways: refused
+        ("https://user:pw@smba.trafficmanager.net/", False),
+        ("https://smba.trafficmanager.net.evil.example/", False),
+        ("http://smba.trafficmanager.net/", False),
+        ("https://evil.example/x?.botframework.com", False),
+    ],
+)
+async def test_the_service_url_check_reads_the_url_as_the_client_will(
+    settings: Settings, url: str, allowed: bool
+) -> None:
+    from bot.runtime.app import build_services
+    from bot.teams.transport import TeamsTransport
+
+    services = build_services(
+        settings.model_copy(
+            update={
+                "teams_app_id": APP_ID,
+                "teams_app_password": SecretStr("pw"),
+                "teams_local": False,
+            }
+        )
+    )
+    try:
+        assert await TeamsTransport(services)._service_url_allowed(url) is allowed
+    finally:
+        await services.http.aclose()
+        await services.db.dispose()
