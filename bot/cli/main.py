@@ -104,15 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
-        from sqlalchemy.exc import OperationalError
+        from bot.runtime.database import database_refusal
 
-        if not isinstance(exc, OperationalError):
+        lines = database_refusal(exc)
+        if lines is None:
             raise
-        # a locked SQLite file (another program holds a write), a server that is down: one line
-        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
-        print(f"chatops: the database refused the work: {reason}", file=sys.stderr)
-        if "locked" in reason:
-            print("chatops: another process holds a write on it; try again", file=sys.stderr)
+        for line in lines:  # a locked SQLite file, a server that is down: said, not a traceback
+            print(f"chatops: {line}", file=sys.stderr)
         return EXIT_ERROR
 
 

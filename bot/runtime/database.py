@@ -26,3 +26,17 @@ async def pending(settings: Settings) -> list[str]:
         return await db.pending_migrations()
     finally:
         await db.dispose()
+
+
+def database_refusal(exc: BaseException) -> list[str] | None:
+    """What to tell a person when the database refused the work (a locked SQLite file, a
+    server that is down), in a line or two; None when `exc` is something else."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    lines = [f"the database refused the work: {reason}"]
+    if "locked" in reason:
+        lines.append("another process holds a write on it; try again")
+    return lines

@@ -25,11 +25,11 @@ from bot.core import tenants
 from bot.core.alerts import queries
 from bot.core.alerts.actions import Actor, Ask
 from bot.core.services import Services
+from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
 from bot.model import Verb
 from bot.slack.guard import signed_by, slack_body_problem
 from bot.slack.install import DatabaseInstallationStore, SignedStateStore
-from bot.slack.replay import ReplayGuard
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import (
     MODAL_CALLBACK,

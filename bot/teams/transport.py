@@ -32,12 +32,14 @@ from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
 from bot.infra import jsonbody
+from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
 from bot.model import By, Verb
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
 
+TOKEN_LIFETIME_SECONDS = 3900.0  # a Bot Framework token's hour, and some clock skew
 HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 log = logging.getLogger("chatops.teams")
 MENTION = re.compile(r"<at>[^<]*</at>", re.I)
@@ -97,6 +99,17 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        # A Bot Framework token is a bearer token for an hour and signs no body: an activity
+        # played again under it is refused by its id (Teams never sends one id twice).
+        self.replays = ReplayGuard(window=TOKEN_LIFETIME_SECONDS)
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Every activity, its token verified: a repeat of one already handled is refused."""
+        activity = turn_context.activity
+        if activity.id and not self.replays.first_time(f"{activity.channel_id}:{activity.id}"):
+            log.warning("teams activity refused: replayed", extra={"activity": activity.id})
+            return
+        await super().on_turn(turn_context)
 
     async def tenant_for(self, activity: Activity) -> str:
         """Our tenant for a Teams (Entra) tenant: the first one bound becomes `default`."""

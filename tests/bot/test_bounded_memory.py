@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.config_cache import BoundedSet, ConfigCache
-from bot.slack.replay import ReplayGuard
+from bot.infra.replay import ReplayGuard
 
 
 def test_the_known_tenants_keep_the_most_recent_only() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ def activity(connector: FakeConnector, **changes: Any) -> dict[str, Any]:
     base["channelData"] = json.loads(
         (FIXTURES / "channel_data.channel_created.msteams_docs.json").read_text()
     )["channelData"]
+    base["id"] = uuid.uuid4().hex  # Teams never sends one id twice; a repeat is a replay
     base.update(changes)
     return base
 
@@ -73,6 +75,7 @@ def action(
     envelope["conversation"] = {"conversationType": "channel", "id": CHANNEL}
     envelope["from"] = {"id": f"29:{aad}", "name": name, "aadObjectId": aad}
     envelope["value"]["action"].update(verb=verb, data={"alert_id": alert_id})
+    envelope["id"] = uuid.uuid4().hex
     return envelope
 
 
@@ -321,3 +324,20 @@ async def test_only_the_home_and_listed_entra_tenants_are_let_in(
             bound = dict((await session.execute(select(Tenant.id, Tenant.teams_tenant_id))).all())
         assert bound.get("default") == home and bound.get("partner") == partner
         assert stranger not in bound.values() and not any(t.startswith("teams-") for t in bound)
+
+
+async def test_an_activity_played_again_is_refused(bot: Client, connector: FakeConnector) -> None:
+    """A Bot Framework token signs no body and lives an hour: a captured Escalate, sent
+    again with the same activity id, must not raise the level a second time."""
+    await install(bot, connector)
+    assert "Subscribed" in await say(bot, connector, "subscribe min=LOW")
+    resp = await bot.post("/api/v1/events", json={"title": "db down", "priority": "HIGH"})
+    alert_id = (await resp.json())["id"]
+    await eventually(lambda: connector.cards(CHANNEL))
+    click = action(connector, "escalate", alert_id, ADMIN_AAD, "Admin")
+    assert (await send(bot, click)).status == 200
+    await send(bot, click)  # the same activity, id and all
+    await asyncio.sleep(0.5)
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    assert detail["escalation_level"] == 1
+    assert [a["verb"] for a in detail["audit"] if a["verb"] == "escalate"] == ["escalate"]

@@ -1,4 +1,5 @@
-"""Signed requests seen in their validity window, so a captured one cannot be played again."""
+"""Requests seen in their validity window, so a captured one cannot be played again: Slack's
+signatures, and Bot Framework activity ids (whose bearer tokens sign no body)."""
 
 from __future__ import annotations
 
