@@ -23,7 +23,7 @@ from adapters.base import (
     translate_errors,
 )
 from adapters.targets import check_target
-from bot.model import Delivered, Outgoing
+from domain import Delivered, Outgoing
 
 MATCHERS_MAX = 50  # labels a silence matches on at most
 

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.model import Delivered, Outgoing
 from cards.redact import scrub_urls
+from domain import Delivered, Outgoing
 
 
 class AdapterError(Exception):

@@ -10,8 +10,8 @@ import aiosmtplib
 
 from adapters.base import AuthError, BadConfig, BaseAdapter, RateLimited, Unavailable
 from adapters.targets import check_target
-from bot.model import Delivered, DeliveryKind, Outgoing
 from cards.text import plain, rich, subject
+from domain import Delivered, DeliveryKind, Outgoing
 
 SECURITY = ("starttls", "tls", "none")
 

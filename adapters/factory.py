@@ -18,7 +18,7 @@ import httpx
 from adapters.base import Adapter, AdapterError, Health
 from adapters.registry import AdapterType, BuildOptions, adapter_type
 
-log = logging.getLogger("chatops.adapters")
+log = logging.getLogger(__name__)
 
 
 def fingerprint(type_id: str, values: Mapping[str, Any]) -> str:

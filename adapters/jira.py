@@ -21,8 +21,8 @@ from adapters.base import (
     signature_matches,
 )
 from adapters.http import call, json_of
-from bot.model import AlertState, Delivered, DeliveryKind, Outgoing
 from cards.text import ticket
+from domain import AlertState, Delivered, DeliveryKind, Outgoing
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 SUMMARY_MAX = 255

@@ -10,9 +10,9 @@ import httpx
 
 from adapters.base import BadConfig, BaseAdapter, RemoteState, SyncRequest, SyncResult
 from adapters.http import call, json_of
-from bot.model import AlertState, Delivered, DeliveryKind, Outgoing, Priority
 from cards.style import clip, one_line
 from cards.text import plain
+from domain import AlertState, Delivered, DeliveryKind, Outgoing, Priority
 
 API_URL = "https://api.opsgenie.com"  # https://api.eu.opsgenie.com for EU accounts
 MESSAGE_MAX = 130

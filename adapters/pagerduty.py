@@ -23,8 +23,8 @@ from adapters.base import (
     translate_errors,
 )
 from adapters.targets import check_target
-from bot.model import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 from cards.style import alert_url
+from domain import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 API_URL = "https://api.pagerduty.com"

@@ -10,8 +10,8 @@ import httpx
 
 from adapters.base import BadConfig, BaseAdapter, RemoteState, SyncRequest, SyncResult
 from adapters.http import call, json_of
-from bot.model import AlertState, Delivered, DeliveryKind, Outgoing
 from cards.text import ticket
+from domain import AlertState, Delivered, DeliveryKind, Outgoing
 
 TABLE = "/api/now/table/incident"
 SUMMARY_MAX = 160  # short_description's length in a default instance

@@ -23,11 +23,11 @@ from adapters.base import (
     retry_after_seconds,
 )
 from adapters.targets import check_target
-from bot.model import Delivered, DeliveryKind, Outgoing
 from cards.blockkit import alert_blocks, digest_blocks, plain
 from cards.style import slack_escape
+from domain import Delivered, DeliveryKind, Outgoing
 
-log = logging.getLogger("chatops.slack")
+log = logging.getLogger(__name__)
 
 API_URL = "https://slack.com/api/"
 

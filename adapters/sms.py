@@ -9,8 +9,8 @@ import httpx
 
 from adapters.base import BadConfig, BaseAdapter
 from adapters.http import call, json_of
-from bot.model import AlertState, Delivered, DeliveryKind, Outgoing
 from cards.text import sms
+from domain import AlertState, Delivered, DeliveryKind, Outgoing
 
 API_URL = "https://api.twilio.com"
 

@@ -23,7 +23,6 @@ from adapters.base import (
 )
 from adapters.targets import check_target
 from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from bot.model import Delivered, DeliveryKind, Outgoing
 from cards.adaptive import (
     CARD_CONTENT_TYPE,
     alert_card,
@@ -32,8 +31,9 @@ from cards.adaptive import (
     reply_card_of,
     teams_message,
 )
+from domain import Delivered, DeliveryKind, Outgoing
 
-log = logging.getLogger("chatops.teams")
+log = logging.getLogger(__name__)
 
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 SCOPE = "https://api.botframework.com/.default"

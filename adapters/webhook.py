@@ -22,8 +22,8 @@ from adapters.base import (
     translate_errors,
 )
 from adapters.targets import check_target
-from bot.model import Delivered, Outgoing
 from cards.plain import message_document
+from domain import Delivered, Outgoing
 
 SIGNATURE_HEADER = "X-ChatOps-Signature"
 TIMESTAMP_HEADER = "X-ChatOps-Timestamp"

@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.model import Alert, AlertState, Priority
 from cards.adaptive import alert_card
 from cards.blockkit import alert_blocks
+from domain import Alert, AlertState, Priority
 
 NOW = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestServer
 
 from bot.infra.settings import Settings
-from bot.model import EventIn, Priority
 from bot.runtime.app import SERVICES, create_app
+from domain import EventIn, Priority
 
 TOKEN = "bench-token-0123456789abcdef"
 

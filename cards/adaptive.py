@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.model import NOTE_MAX, Alert, AlertState, Digest, Priority, Verb
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -22,6 +21,7 @@ from cards.style import (
     when,
 )
 from cards.templates import BUTTON_LABELS, SNOOZE_LABELS, template_for, verbs_for
+from domain import NOTE_MAX, Alert, AlertState, Digest, Priority, Verb
 
 VERSION = "1.5"
 MAX_BYTES = 28 * 1024

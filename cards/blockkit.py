@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.model import Alert, Digest, Priority, Verb
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -26,6 +25,7 @@ from cards.style import (
     absolute as absolute_time,
 )
 from cards.templates import ACTION_IDS, BUTTON_LABELS, SNOOZE_LABELS, template_for, verbs_for
+from domain import Alert, Digest, Priority, Verb
 
 MAX_BLOCKS = 50
 HEADER_MAX = 150

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.model import NOTE_MAX
+from domain import NOTE_MAX
 
 CREATE_VERB = "integration.create"
 MODAL_CALLBACK = "integration_add"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.model import Alert, Digest, Outgoing
 from cards.style import alert_url
+from domain import Alert, Digest, Outgoing
 
 
 def _iso(value: datetime | None) -> str | None:

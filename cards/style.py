@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.model import Alert, AlertState, Priority
+from domain import Alert, AlertState, Priority
 
 ELLIPSIS = "…"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.model import Alert, AlertState, Verb
 from cards.style import shown_state
+from domain import Alert, AlertState, Verb
 
 # Action ids shared by the card builders and the handlers that receive the clicks.
 ACTION_IDS: dict[Verb, str] = {verb: verb.value for verb in Verb}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from bot.model import Alert
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -16,6 +15,7 @@ from cards.style import (
     safe_url,
     shown_state,
 )
+from domain import Alert
 
 SMS_MAX = 1600  # Twilio refuses longer bodies
 SUBJECT_MAX = 200

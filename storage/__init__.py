@@ -1,1 +1,1 @@
-"""Persistence: the schema, repositories returning `bot.model` objects, and migrations."""
+"""Persistence: the schema, repositories returning `domain` records, and migrations."""

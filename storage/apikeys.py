@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import ApiKeyInfo, Scope
+from domain import ApiKeyInfo, Scope
 from storage.admin import Conflict
 from storage.events import ensure_tenant
 from storage.schema import ApiKey

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import ChannelInfo, RouteRule, Verb
+from domain import ChannelInfo, RouteRule, Verb
 from storage.convert import to_rule
 from storage.schema import (
     AdminPreferences,

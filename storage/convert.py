@@ -1,8 +1,8 @@
-"""Rows to `bot.model` records: repositories never hand ORM objects out."""
+"""Rows to `domain` records: repositories never hand ORM objects out."""
 
 from __future__ import annotations
 
-from bot.model import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
+from domain import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
 from storage.schema import Delivery, Event, Route
 
 

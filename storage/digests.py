@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import DeliveryKind, DeliveryStatus, Digest, OutboxItem, Priority
+from domain import DeliveryKind, DeliveryStatus, Digest, OutboxItem, Priority
 from storage.convert import to_alert
 from storage.schema import Channel, Delivery, Event, new_id
 

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
+from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
 from storage.convert import to_alert
 from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant, new_id
 

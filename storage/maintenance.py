@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import AlertState, DeliveryStatus
+from domain import AlertState, DeliveryStatus
 from storage.schema import ActionAudit, Delivery, Event, Route, SyncLog, WebhookEvent
 
 

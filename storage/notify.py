@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 CHANNEL = "chatops_outbox"
 CONFIG_CHANNEL = "chatops_config"
-log = logging.getLogger("chatops.notify")
+log = logging.getLogger(__name__)
 
 
 async def notify_outbox(session: AsyncSession) -> None:

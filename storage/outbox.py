@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.model import Alert, DeliveryKind, DeliveryStatus, OutboxItem
+from domain import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
 from storage.schema import Delivery, DeliveryAttempt, new_id, utcnow
 

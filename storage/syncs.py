@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import TextualSelect, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import DeliveryKind
+from domain import DeliveryKind
 from storage.schema import Delivery, Event, Integration, SyncLog, WebhookEvent
 
 

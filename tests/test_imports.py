@@ -1,8 +1,9 @@
 """The dependency rules of ARCHITECTURE.md and the layers of bot/, checked on every module.
 
-Inside bot/ the folders are layers, each importing only those below it::
+Inside bot/ the folders are layers, each importing only those below it, and the vocabulary,
+domain/, sits under everything (every package may import it; it imports the standard library)::
 
-    cli → runtime → (http | slack | teams) → chat → core → infra → model
+    cli → runtime → (http | slack | teams) → chat → core → infra → domain
 
 http, slack and teams are siblings and never import each other; only core and runtime reach the
 database, the adapters and the scheduler; no two files import each other, however indirectly.
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "adapters", "storage", "cards", "scheduler")
+PACKAGES = ("domain", "bot", "adapters", "storage", "cards", "scheduler")
 THIRD_PARTY_IO = {
     "aiohttp",
     "httpx",
@@ -31,7 +32,6 @@ THIRD_PARTY_IO = {
 }
 # The layers of bot/, lowest first; a folder imports only from its own and lower ranks.
 LAYERS: dict[str, int] = {
-    "model": 0,
     "infra": 1,
     "core": 2,
     "chat": 3,
@@ -75,12 +75,12 @@ def module_name(rel: Path) -> str:
 
 
 def layer_of(module: str) -> str | None:
-    """The layer a bot module belongs to: its first folder below bot/ (or model, __main__)."""
+    """The layer a bot module belongs to: its first folder below bot/ (or __main__)."""
     parts = module.split(".")
     if parts[0] != "bot":
         return None
     if len(parts) == 1:
-        return "model"
+        return None  # the package itself: it holds nothing but its docstring
     return parts[1] if parts[1] in LAYERS else None
 
 
@@ -93,15 +93,15 @@ def violations(path: Path, rel: Path | None = None) -> list[str]:
     found = []
     for name in imports_of(path):
         top = name.split(".")[0]
-        if package != "bot" and top == "bot" and not name.startswith("bot.model"):
-            found.append(f"{rel} imports {name}: outside bot/ only bot.model may be imported")
+        if package != "bot" and top == "bot":
+            found.append(f"{rel} imports {name}: outside bot/ only domain/ may be imported")
         if (top == "slack_bolt" or (top == "slack_sdk" and mine)) and mine != "slack":
             found.append(f"{rel} imports {top}: only bot/slack/ may")
         if top in ("botbuilder", "botframework") and mine != "teams":
             found.append(f"{rel} imports botbuilder: only bot/teams/ may")
         if package == "cards" and (top in THIRD_PARTY_IO or name in ("time", "socket")):
             found.append(f"{rel} imports {name}: cards/ is pure")
-        if rel.as_posix() == "bot/model.py" and top not in (
+        if package == "domain" and top not in (
             "__future__",
             "enum",
             "dataclasses",
@@ -109,7 +109,7 @@ def violations(path: Path, rel: Path | None = None) -> list[str]:
             "typing",
             "re",
         ):
-            found.append(f"{rel} imports {name}: bot/model.py uses the standard library only")
+            found.append(f"{rel} imports {name}: domain/ uses the standard library only")
         if (
             package in ("adapters", "storage", "cards")
             and top in ("storage", "adapters", "scheduler")
@@ -201,7 +201,8 @@ def test_the_cycle_finder_finds_an_indirect_cycle() -> None:
     "rel,source,expected",
     [
         ("bot/http/probe.py", "import slack_bolt\n", "only bot/slack/ may"),
-        ("cards/probe.py", "from bot.core.delivery import worker\n", "only bot.model may"),
+        ("cards/probe.py", "from bot.core.delivery import worker\n", "only domain/ may"),
+        ("domain/probe.py", "import httpx\n", "domain/ uses the standard library only"),
         ("cards/probe.py", "import httpx\n", "cards/ is pure"),
         ("bot/http/probe.py", "from sqlalchemy import select\n", "only bot/core and bot/runtime"),
         ("bot/chat/probe.py", "from storage import events\n", "only bot/core and bot/runtime"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.core.alerts.actions import Actor
 from bot.core.integrations.channels import Place
 from bot.core.services import Services
-from bot.model import By
+from domain import By
 
 Handler = Callable[["Context", list[str]], Awaitable[str]]
 

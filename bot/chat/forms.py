@@ -7,8 +7,8 @@ from typing import Any
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import admin as integration_service
 from bot.core.services import Services
-from bot.model import By
 from cards.forms import NAME_FIELD, FormField, field_errors
+from domain import By
 
 
 def form_fields(kind: str) -> tuple[FormField, ...]:

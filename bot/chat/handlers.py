@@ -14,7 +14,7 @@ from bot.core.alerts.actions import Ask
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import admin as integration_service
 from bot.core.integrations import channels
-from bot.model import Priority, Verb
+from domain import Priority, Verb
 
 SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 

@@ -18,7 +18,7 @@ from bot.core.integrations import channels
 from bot.core.services import Services
 from bot.infra.secrets import SecretKeyError, generate_key
 from bot.infra.settings import Settings
-from bot.model import Scope
+from domain import Scope
 
 
 def add_admin_commands(sub: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from typing import NoReturn
 
-from bot.model import By
+from domain import By
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

@@ -11,9 +11,9 @@ from bot.core.alerts.normalize import InvalidEvent
 from bot.core.alerts.preview import alert_from as event_alert
 from bot.core.alerts.preview import in_state
 from bot.infra import jsonbody
-from bot.model import Alert
 from cards.adaptive import alert_card
 from cards.blockkit import alert_blocks, builder_link
+from domain import Alert
 
 
 class PreviewError(ValueError):

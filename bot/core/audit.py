@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import By, parse_duration
+from domain import By, parse_duration
 from storage import events as events_repo
 from storage.db import Database
 from storage.schema import ActionAudit

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core import audit
-from bot.model import ApiKeyInfo, By, Scope
+from domain import ApiKeyInfo, By, Scope
 from storage import apikeys as repo
 from storage.db import Database
 from storage.events import ensure_tenant

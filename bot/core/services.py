@@ -24,7 +24,7 @@ from bot.infra.settings import Settings
 from storage.db import Database
 from storage.notify import notify_config
 
-log = logging.getLogger("chatops")
+log = logging.getLogger(__name__)
 
 
 @dataclass

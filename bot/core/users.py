@@ -9,7 +9,7 @@ from typing import Any
 from bot.core import audit
 from bot.core.alerts import defaults, preferences
 from bot.core.services import Services
-from bot.model import By
+from domain import By
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo

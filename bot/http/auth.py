@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.core.keys import OPERATOR, KeyService, Principal
 from bot.infra.web import ApiError, Handler
-from bot.model import By, Scope
+from domain import By, Scope
 
 PROTECTED = ("/api/v1/", "/hooks/")
 # Provider webhooks carry the provider's signature instead of our token.

@@ -34,11 +34,11 @@ from bot.core.integrations import admin as integration_service
 from bot.core.keys import Principal
 from bot.core.services import SERVICES, Services
 from bot.infra import jsonbody
-from bot.model import Alert, AlertState, Priority, Scope, Verb
 from cards.adaptive import alert_card
 from cards.blockkit import alert_blocks, builder_link
 from cards.style import LOOKS, STATE_LABELS, relative, shown_state
 from cards.templates import BUTTON_LABELS, verbs_for
+from domain import Alert, AlertState, Priority, Scope, Verb
 
 HERE = Path(__file__).parent
 RENDERER = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "adaptivecards" / "dist"

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.infra.web import ApiError, Handler, error_response
 
-log = logging.getLogger("chatops.http")
+log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
     404: ("not_found", "no such path; see the README for the HTTP surface"),

@@ -11,7 +11,7 @@ from bot.core.alerts.normalize import InvalidEvent, from_alertmanager, from_graf
 from bot.core.services import Services
 from bot.http.auth import scoped_tenant
 from bot.infra.web import ApiError, read_json
-from bot.model import EventIn
+from domain import EventIn
 
 Parser = Callable[..., list[EventIn]]
 

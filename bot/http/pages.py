@@ -16,8 +16,8 @@ from aiohttp import web
 
 from bot.core.alerts import queries
 from bot.core.services import SERVICES, Services
-from bot.model import Alert
 from cards.style import alert_url
+from domain import Alert
 
 HEADERS = {
     "Content-Security-Policy": (

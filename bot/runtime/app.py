@@ -35,17 +35,17 @@ from bot.http.errors import json_errors
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import load_keyring
 from bot.infra.settings import Settings
-from bot.model import EventIn
 from bot.runtime import scheduling, serving
 from bot.slack import transport as slack
 from bot.teams import transport as teams
+from domain import EventIn
 from storage import outbox
 from storage.db import Database
 from storage.notify import CHANNEL as OUTBOX_CHANNEL
 from storage.notify import CONFIG_CHANNEL, listen
 from storage.schema import utcnow
 
-log = logging.getLogger("chatops")
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 ROLES = ("all", "web", "worker", "scheduler")

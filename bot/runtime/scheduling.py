@@ -13,14 +13,14 @@ from adapters.registry import TYPES
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
 from bot.core.services import Services
-from bot.model import Verb
+from domain import Verb
 from scheduler import runner
 from storage import maintenance, syncs
 from storage.leader import LeaderLock
 from storage.notify import notify_outbox
 from storage.schema import utcnow
 
-log = logging.getLogger("chatops.scheduler")
+log = logging.getLogger(__name__)
 RETENTION_CHECK_SECONDS = 3600.0
 CREDENTIALS_CHECK_SECONDS = 600.0
 SWEEP_SECONDS = 60.0

@@ -22,7 +22,7 @@ from bot.http.auth import PRINCIPAL, SIGNED_HOOK
 from bot.http.console import COOKIE as CONSOLE_COOKIE
 from bot.infra.web import Handler, error_response
 
-log = logging.getLogger("chatops.http")
+log = logging.getLogger(__name__)
 HEADER_SECONDS = 10.0
 BODY_SECONDS = 30.0
 MAX_BODY_READS = 256

@@ -17,7 +17,7 @@ from bot.core import tenants
 from bot.core.services import Services
 
 STATE_SECONDS = 600
-log = logging.getLogger("chatops.slack.install")
+log = logging.getLogger(__name__)
 
 
 class SignedStateStore(AsyncOAuthStateStore):

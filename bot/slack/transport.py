@@ -27,7 +27,6 @@ from bot.core.alerts.actions import Actor, Ask
 from bot.core.services import Services
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
-from bot.model import Verb
 from bot.slack.guard import signed_by, slack_body_problem
 from bot.slack.install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
@@ -40,8 +39,9 @@ from cards.forms import (
     integration_modal,
     note_modal,
 )
+from domain import Verb
 
-log = logging.getLogger("chatops.slack")
+log = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 300
 
 

@@ -34,14 +34,14 @@ from bot.core.services import Services
 from bot.infra import jsonbody
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
-from bot.model import By, Verb
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
+from domain import By, Verb
 
 TOKEN_LIFETIME_SECONDS = 3900.0  # a Bot Framework token's hour, and some clock skew
 HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-log = logging.getLogger("chatops.teams")
+log = logging.getLogger(__name__)
 MENTION = re.compile(r"<at>[^<]*</at>", re.I)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.base import Adapter, AuthError, BadConfig, Unavailable
 from adapters.registry import BuildOptions, adapter_type
-from bot.model import Alert, AlertState, DeliveryKind, Outgoing, Priority
+from domain import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.smtp import PASSWORD, REFUSED_DOMAIN, USER, FakeSmtp, free_port
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.base import AuthError, BadConfig, NotSupported, RateLimited, RemoteState, SyncRequest
 from adapters.pagerduty import PagerDutyAdapter, PagerDutyConfig, enqueue_body, severity
-from bot.model import Alert, AlertState, DeliveryKind, Outgoing, Priority
+from domain import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.pagerduty import VALID_API_KEY, VALID_KEY, FakePagerDuty
 from tests.fixtures import FIXTURES as FIXTURE_ROOT
 

@@ -21,7 +21,7 @@ from adapters.base import (
     Unavailable,
 )
 from adapters.registry import BuildOptions, adapter_type
-from bot.model import Alert, AlertState, DeliveryKind, Outgoing, Priority
+from domain import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.vendors import (
     JIRA_EMAIL,
     JIRA_TOKEN,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.model import By
 from bot.runtime.app import SERVICES
+from domain import By
 from tests.conftest import API_TOKEN
 from tests.helpers import chatops_cli
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestClient
 
-from bot.model import By
 from bot.runtime.app import SERVICES
+from domain import By
 from tests.conftest import API_TOKEN
 
 Client = TestClient  # type: ignore[type-arg]

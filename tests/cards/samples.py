@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.model import Alert, AlertState, Priority
+from domain import Alert, AlertState, Priority
 
 NOW = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
 PUBLIC = "https://chatops.example.com"

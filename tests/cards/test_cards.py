@@ -9,11 +9,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.model import AlertState, Digest, Priority
 from cards.adaptive import alert_card, digest_card, teams_message
 from cards.blockkit import alert_blocks, builder_link, digest_blocks
 from cards.style import relative
 from cards.templates import integration_notice
+from domain import AlertState, Digest, Priority
 from tests.cards.checks import adaptive_problems, all_text, blockkit_problems
 from tests.cards.samples import NOW, PUBLIC, TEMPLATES, in_state
 
@@ -251,7 +251,7 @@ def test_resolved_card_has_no_buttons_and_says_who_resolved() -> None:
 
 
 def test_links_become_url_buttons_in_order_on_both_platforms() -> None:
-    from bot.model import Link
+    from domain import Link
 
     links = (
         Link("Runbook", "https://wiki.example.com/rb/disk"),

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.model import Alert, AlertState, Priority
 from cards.adaptive import MAX_BYTES, alert_card, size_of
 from cards.blockkit import alert_blocks
+from domain import Alert, AlertState, Priority
 from tests.cards.checks import adaptive_problems, blockkit_problems
 
 NOW = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)

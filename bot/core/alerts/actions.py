@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
 from bot.core.alerts.silences import Silences
 from bot.core.group import GroupCommit
-from bot.model import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
 from cards.templates import offers
+from domain import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
 from storage import config as config_repo
 from storage import events as events_repo
 from storage import outbox
@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.notify import notify_outbox
 from storage.schema import ActionAudit, Event, utcnow
 
-log = logging.getLogger("chatops.actions")
+log = logging.getLogger(__name__)
 OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
 NOTES = {  # the thread reply each action leaves under the card
     Verb.ACKNOWLEDGE: "👀 Acknowledged by {name}",

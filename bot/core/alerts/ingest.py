@@ -17,7 +17,7 @@ from bot.core.alerts import defaults, preferences, routing
 from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
 from bot.infra.logs import correlation_id
-from bot.model import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
+from domain import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
 from storage import config as config_repo
 from storage import events as events_repo
 from storage import outbox
@@ -25,7 +25,7 @@ from storage.db import Database, retry_transient
 from storage.notify import notify_outbox
 from storage.schema import utcnow
 
-log = logging.getLogger("chatops.ingest")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import NOTIFICATION_TYPES, EventIn, Link, Priority
+from domain import NOTIFICATION_TYPES, EventIn, Link, Priority
 
 LINK_MAX = 2_048  # the link column, and what browsers and chat platforms follow reliably
 ID_MAX = 255  # event_type, source, dedup_key, correlation_id: the columns' width

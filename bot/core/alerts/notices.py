@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.alerts.ingest import IngestService
-from bot.model import EventIn, Priority
 from cards.templates import Notice, integration_notice
+from domain import EventIn, Priority
 
-log = logging.getLogger("chatops.notices")
+log = logging.getLogger(__name__)
 
 PRIORITY_OF_TYPE = {  # the notification types, as the events API maps them
     "information": Priority.INFO,

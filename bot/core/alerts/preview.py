@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.alerts.normalize import dedup_key_for, from_api
-from bot.model import Alert, AlertState
+from domain import Alert, AlertState
 
 STATES = ("triggered", "acknowledged", "escalated", "snoozed", "resolved")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.services import Services
-from bot.model import Alert, AlertState, Priority
+from domain import Alert, AlertState, Priority
 from storage import config as config_repo
 from storage import digests, outbox
 from storage import events as events_repo

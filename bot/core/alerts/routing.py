@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from bot.model import Alert, RouteRule
+from domain import Alert, RouteRule
 
 
 def matches(rule: RouteRule, alert: Alert) -> bool:

@@ -18,14 +18,14 @@ from adapters.alertmanager import AlertmanagerAdapter
 from adapters.base import AdapterError
 from adapters.factory import AdapterFactory
 from bot.infra.secrets import Keyring
-from bot.model import Alert, Verb
 from cards.style import alert_url
+from domain import Alert, Verb
 from storage import admin
 from storage import events as events_repo
 from storage.db import Database
 from storage.schema import utcnow
 
-log = logging.getLogger("chatops.silences")
+log = logging.getLogger(__name__)
 TYPE = "alertmanager"
 TIMEOUT_SECONDS = 10.0
 ENDING = (Verb.UNSNOOZE, Verb.RESOLVE, Verb.DISCARD)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.model import ChannelInfo, DeliveryKind, EventIn, OutboxItem, Outgoing, Priority
 from cards.redact import mask_target
+from domain import ChannelInfo, DeliveryKind, EventIn, OutboxItem, Outgoing, Priority
 
 
 def dead_letter_event(

@@ -26,7 +26,8 @@ from bot.core.group import GroupCommit
 from bot.infra.logs import correlation_id
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring, SecretKeyError
-from bot.model import (
+from cards.redact import scrub_urls
+from domain import (
     Alert,
     ChannelInfo,
     Delivered,
@@ -35,14 +36,13 @@ from bot.model import (
     OutboxItem,
     Outgoing,
 )
-from cards.redact import scrub_urls
 from storage import config as config_repo
 from storage import digests, outbox, syncs
 from storage import events as events_repo
 from storage.db import Database
 from storage.schema import utcnow
 
-log = logging.getLogger("chatops.delivery")
+log = logging.getLogger(__name__)
 
 RATE_LIMIT_TRIES = 20  # 429s do not spend the retry budget, but they are not endless either
 CLAIMS_PAST_BUDGET = 3  # claims with no recorded outcome (each try died) before dead-letter

@@ -18,10 +18,10 @@ from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
 from bot.infra.settings import Settings
-from bot.model import By, Priority, Verb
 from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
+from domain import By, Priority, Verb
 from storage import admin, outbox
 from storage import events as events_repo
 from storage import syncs as syncs_repo
@@ -35,7 +35,7 @@ from storage.schema import (
     utcnow,
 )
 
-log = logging.getLogger("chatops.integrations")
+log = logging.getLogger(__name__)
 
 
 def build_options(services: Services) -> BuildOptions:

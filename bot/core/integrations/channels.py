@@ -14,8 +14,8 @@ from adapters.registry import TYPES
 from bot.core import audit
 from bot.core.integrations.admin import new_channel, new_route
 from bot.core.services import Services
-from bot.model import By
 from cards.redact import mask_target
+from domain import By
 from storage import admin
 from storage import config as config_repo
 from storage import events as events_repo

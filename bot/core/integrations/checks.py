@@ -23,7 +23,7 @@ from storage import syncs
 from storage.db import Database
 from storage.schema import Integration, utcnow
 
-log = logging.getLogger("chatops.checks")
+log = logging.getLogger(__name__)
 
 
 class IntegrationChecks:

@@ -28,13 +28,13 @@ from bot.core.alerts.notices import Notifier
 from bot.core.group import Batched
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring
-from bot.model import Alert, AlertState, EventIn, Verb
 from cards.templates import integration_notice
+from domain import Alert, AlertState, EventIn, Verb
 from storage import syncs
 from storage.db import Database
 from storage.schema import Integration, SyncLog, new_id, utcnow
 
-log = logging.getLogger("chatops.sync")
+log = logging.getLogger(__name__)
 
 FAILURES_BEFORE_NOTICE = 3
 MAX_REFS = 500  # open alerts looked up per sync, oldest first

@@ -29,7 +29,7 @@ from bot.infra.web import ApiError
 from storage import syncs
 from storage.schema import Integration, WebhookEvent, utcnow
 
-log = logging.getLogger("chatops.hooks")
+log = logging.getLogger(__name__)
 IDEMPOTENCY = timedelta(hours=24)
 ATTEMPTS = 3
 INTEGRATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

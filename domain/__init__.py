@@ -1,4 +1,7 @@
-"""The vocabulary of the bot: priorities, alert states, verbs and plain records."""
+"""The vocabulary every layer shares: priorities, alert states, verbs, durations and the plain
+records that cross layers. The standard library only: nothing here knows HTTP, a database or a
+chat platform, and every package (`bot`, `adapters`, `storage`, `cards`, `scheduler`) may import
+it."""
 
 from __future__ import annotations
 
