@@ -22,7 +22,7 @@ from adapters.base import (
     raise_for_status,
     translate_errors,
 )
-from adapters.targets import check_target
+from adapters.egress import check_target
 from domain import Delivered, Outgoing
 
 MATCHERS_MAX = 50  # labels a silence matches on at most

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from adapters.base import AuthError, BadConfig, BaseAdapter, RateLimited, Unavailable
-from adapters.targets import check_target
+from adapters.egress import check_target
 from cards.text import plain, rich, subject
 from domain import Delivered, DeliveryKind, Outgoing
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from adapters.base import raise_for_status, translate_errors
-from adapters.targets import check_target
+from adapters.egress import check_target
 
 ErrorText = Callable[[Any], str]
 

@@ -22,7 +22,7 @@ from adapters.base import (
     signature_matches,
     translate_errors,
 )
-from adapters.targets import check_target
+from adapters.egress import check_target
 from cards.style import alert_url
 from domain import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 

@@ -11,6 +11,7 @@ import httpx
 
 from adapters.alertmanager import AlertmanagerAdapter, AlertmanagerConfig
 from adapters.base import Adapter, BadConfig
+from adapters.egress import url_problem
 from adapters.email import EmailAdapter, EmailConfig, addresses
 from adapters.jira import JiraAdapter, JiraConfig
 from adapters.opsgenie import API_URL as OPSGENIE_URL
@@ -21,7 +22,6 @@ from adapters.servicenow import ServiceNowAdapter, ServiceNowConfig
 from adapters.slack import API_URL, SlackAdapter, SlackConfig
 from adapters.sms import API_URL as TWILIO_URL
 from adapters.sms import SmsAdapter, SmsConfig, numbers
-from adapters.targets import url_problem
 from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 

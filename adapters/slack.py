@@ -22,7 +22,7 @@ from adapters.base import (
     Unavailable,
     retry_after_seconds,
 )
-from adapters.targets import check_target
+from adapters.egress import check_target
 from cards.blockkit import alert_blocks, digest_blocks, plain
 from cards.style import slack_escape
 from domain import Delivered, DeliveryKind, Outgoing

@@ -21,7 +21,7 @@ from adapters.base import (
     raise_for_status,
     translate_errors,
 )
-from adapters.targets import check_target
+from adapters.egress import check_target
 from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from cards.adaptive import (
     CARD_CONTENT_TYPE,

@@ -21,8 +21,8 @@ from adapters.base import (
     signature_matches,
     translate_errors,
 )
-from adapters.targets import check_target
-from cards.plain import message_document
+from adapters.egress import check_target
+from cards.webhook_json import message_document
 from domain import Delivered, Outgoing
 
 SIGNATURE_HEADER = "X-ChatOps-Signature"

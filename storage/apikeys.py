@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import ApiKeyInfo, Scope
 from storage.admin import Conflict
-from storage.events import ensure_tenant
+from storage.alerts import ensure_tenant
 from storage.schema import ApiKey
 
 

@@ -6,8 +6,8 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
-from bot.chat.commands import Command, CommandError, Context, help_text, table
-from bot.chat.commands import run as commands_run
+from bot.chat.grammar import Command, CommandError, Context, help_text, table
+from bot.chat.grammar import run as commands_run
 from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
 from bot.core.alerts.actions import Ask

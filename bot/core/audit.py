@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import By, parse_duration
-from storage import events as events_repo
+from storage import alerts as alerts_repo
 from storage.db import Database
 from storage.schema import ActionAudit
 
@@ -61,7 +61,7 @@ def since_of(text: str | None, now: datetime) -> datetime | None:
 
 def record(session: AsyncSession, tenant: str, by: By, verb: str, data: dict[str, Any]) -> None:
     """Add the audit row of a change to the session: it commits (or not) with the change."""
-    session.add(events_repo.audit_row(tenant, verb, by.actor[:255], by.platform[:20], data))
+    session.add(alerts_repo.audit_row(tenant, verb, by.actor[:255], by.platform[:20], data))
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from bot.core.services import Services
 from bot.infra.settings import PREFIX, Settings
 from cards.redact import is_url
 from storage import admin
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage import tenants as tenants_repo
 from storage.schema import (
     Channel,
@@ -318,10 +318,10 @@ class Applier:
         self.changes.append(change)
         verb = f"config.{VERBS[change.op]}"
         data = {"change": change.line()}
-        self.session.add(events_repo.audit_row(tenant, verb, self.actor, "config", data))
+        self.session.add(alerts_repo.audit_row(tenant, verb, self.actor, "config", data))
 
     async def tenant(self, name: str, body: dict[str, Any], place: str) -> None:
-        await events_repo.ensure_tenant(self.session, name)
+        await alerts_repo.ensure_tenant(self.session, name)
         integrations = await self.integrations(name, body.get("integrations"), place)
         channels = await self.channels(name, body.get("channels"), integrations, place)
         await self.routes(name, body.get("routes"), channels, place)

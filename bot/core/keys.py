@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from bot.core import audit
 from domain import ApiKeyInfo, By, Scope
 from storage import apikeys as repo
+from storage.alerts import ensure_tenant
 from storage.db import Database
-from storage.events import ensure_tenant
 from storage.schema import utcnow
 
 KEY = re.compile(r"chk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")

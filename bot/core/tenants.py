@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.core.services import Services
 from storage import admin
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage import tenants as tenants_repo
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def slack_tenant(
     if team_id != await own_team():
         return None
     async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, "default")
+        await alerts_repo.ensure_tenant(session, "default")
         await tenants_repo.bind_slack(session, "default", team_id)
     services.cache.forget(key)
     return "default"
@@ -76,19 +76,19 @@ async def teams_tenant(services: Services, teams_tenant_id: str) -> str:
     allowed = settings.teams_allowed
     async with services.db.session() as session, session.begin():
         if home and teams_tenant_id == home:
-            await events_repo.ensure_tenant(session, "default")
+            await alerts_repo.ensure_tenant(session, "default")
             await tenants_repo.bind_teams(session, "default", teams_tenant_id)
             return "default"
         if teams_tenant_id in allowed:
             ours = allowed[teams_tenant_id]
-            await events_repo.ensure_tenant(session, ours)
+            await alerts_repo.ensure_tenant(session, ours)
             await tenants_repo.bind_teams(session, ours, teams_tenant_id)
             return ours
         bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
         if bound == "default" and not home:
             return bound
         if not home:
-            await events_repo.ensure_tenant(session, "default")
+            await alerts_repo.ensure_tenant(session, "default")
             if await tenants_repo.bind_teams(session, "default", teams_tenant_id):
                 log.warning(
                     "the first Entra tenant to send an activity is now tenant default; "
@@ -108,7 +108,7 @@ async def chat_integration(
     """The id of the tenant's own Slack or Teams integration; made when `create_as` names who."""
     async with services.db.session() as session, session.begin():
         if create_as is not None:
-            await events_repo.ensure_tenant(session, tenant)
+            await alerts_repo.ensure_tenant(session, tenant)
         row = await admin.chat_integration(session, tenant, platform, create_as=create_as)
         return row.id if row else None
 
@@ -119,7 +119,7 @@ async def keep_bot_token(
     """Store a bot token as the tenant's chat integration, encrypted; its id."""
     credentials = services.keyring.encrypt(secrets)
     async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, tenant)
+        await alerts_repo.ensure_tenant(session, tenant)
         row = await admin.chat_integration(session, tenant, platform, create_as=create_as)
         assert row is not None
         row.credentials = credentials
@@ -142,12 +142,12 @@ async def slack_installed(
     async with services.db.session() as session, session.begin():
         tenant = await tenants_repo.by_slack_team(session, team_id)
         if tenant is None:
-            await events_repo.ensure_tenant(session, "default")
+            await alerts_repo.ensure_tenant(session, "default")
             if await tenants_repo.bind_slack(session, "default", team_id):
                 tenant = "default"
             else:
                 tenant = f"slack-{team_id}"
-                await events_repo.ensure_tenant(session, tenant)
+                await alerts_repo.ensure_tenant(session, tenant)
                 await tenants_repo.bind_slack(session, tenant, team_id, name=team_name or team_id)
         row = await admin.chat_integration(session, tenant, "slack", create_as="slack install")
         assert row is not None
@@ -192,7 +192,7 @@ async def change_admin(
         elif not add and listed:
             await tenants_repo.remove_admin(session, tenant, platform, user_id)
         session.add(
-            events_repo.audit_row(
+            alerts_repo.audit_row(
                 tenant,
                 f"admins.{'add' if add else 'remove'}",
                 actor,

@@ -11,8 +11,8 @@ from bot.core.alerts import defaults, preferences
 from bot.core.services import Services
 from domain import By
 from storage import admin
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage.schema import Delivery
 
 
@@ -41,7 +41,7 @@ async def set_override(
     """Set fields of a person's overrides of these types; NotFound when one is missing and
     `create` is False. Audited with each field's old and new value."""
     async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, tenant)
+        await alerts_repo.ensure_tenant(session, tenant)
         before = await config_repo.overrides(session, tenant, user_id)
         for kind in kinds:
             if not await config_repo.set_override(
@@ -91,7 +91,7 @@ async def set_admin_preferences(
 ) -> None:
     """Change some of the admins' preferences, audited with old and new values."""
     async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, tenant)
+        await alerts_repo.ensure_tenant(session, tenant)
         old = await config_repo.preferences(session, tenant) or dict(preferences.DEFAULTS)
         await config_repo.set_preference(session, tenant, values, by.actor)
         lines = audit.differences({k: old.get(k) for k in values}, values)

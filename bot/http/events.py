@@ -16,7 +16,7 @@ from bot.core.services import SERVICES, Services
 from bot.http.auth import principal_of, scoped_tenant
 from bot.http.common import page_args
 from bot.infra.web import ApiError, read_json, read_json_cleaned
-from cards.plain import alert_document
+from cards.webhook_json import alert_document
 from domain import SNOOZE_MAX_MINUTES, AlertState, Priority, Verb
 
 ACTOR_MAX = 200

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from aiohttp import web
 
-from adapters.transport import PinnedTransport
+from adapters.egress import PinnedTransport
 from bot.core.alerts.actions import ActionService
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier

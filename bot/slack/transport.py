@@ -18,8 +18,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat import commands, handlers
 from bot.chat import forms as integration_forms
+from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.core import tenants
 from bot.core.alerts import queries
@@ -326,7 +326,7 @@ class SlackTransport:
             await client.views_open(trigger_id=str(command.get("trigger_id")), view=modal)
             return f"Opening the form to add a {name} integration…"
 
-        ctx = commands.Context(
+        ctx = grammar.Context(
             services=self.services,
             actor=Actor(user_id, str(command.get("user_name") or user_id), "slack", tenant),
             tenant=tenant,

@@ -23,8 +23,8 @@ from botframework.connector.auth import AuthenticationConstants
 from jwt import PyJWTError
 from msrest.serialization import Model
 
-from bot.chat import commands, handlers
 from bot.chat import forms as integration_forms
+from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.core import tenants
 from bot.core.alerts.actions import Actor, Ask
@@ -189,7 +189,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             )
             return f"Fill in the form to add a {name} integration."
 
-        ctx = commands.Context(
+        ctx = grammar.Context(
             services=self.services,
             actor=actor,
             tenant=tenant,

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
 from bot.core.alerts.silences import Silences
-from bot.core.group import GroupCommit
+from bot.core.group_commit import GroupCommit
 from cards.templates import offers
 from domain import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage import outbox
 from storage.db import Database
 from storage.notify import notify_outbox
@@ -126,7 +126,7 @@ class ActionService:
         self, verb: Verb, alert_id: str, actor: Actor, ask: Ask, session: AsyncSession
     ) -> Outcome:
         """The database work of one action, in a transaction it may share."""
-        alert = await events_repo.get(session, alert_id)
+        alert = await alerts_repo.get(session, alert_id)
         if alert is None or (actor.tenant is not None and alert.tenant != actor.tenant):
             return Outcome(False, f"No alert {alert_id!r} here.", code="not_found")
         offered = None
@@ -153,7 +153,7 @@ class ActionService:
             )
         )
         if outcome.applied and outcome.alert is not None:
-            cards = await events_repo.cards(session, alert.id)
+            cards = await alerts_repo.cards(session, alert.id)
             if cards.posts and verb is not Verb.NOTE:
                 await self._record_on_deliveries(session, outcome.alert, verb, actor)
             note = NOTES[verb].format(
@@ -180,7 +180,7 @@ class ActionService:
         reply says it is back (resolved ones were unsnoozed when they resolved)."""
         now = now or utcnow()
         async with self._db.session() as session:
-            due = await events_repo.snoozes_due(session, now)
+            due = await alerts_repo.snoozes_due(session, now)
         woke = 0
         for alert_id in due:
             woke += int(await self._writes.run(partial(self._wake_one, alert_id, now)))
@@ -223,7 +223,7 @@ class ActionService:
     async def acknowledge_digest(self, digest_id: str, actor: Actor) -> Outcome:
         """Acknowledge every alert folded into a digest; report how many were still open."""
         async with self._db.session() as session:
-            ids = await events_repo.alerts_in_digest(session, digest_id)
+            ids = await alerts_repo.alerts_in_digest(session, digest_id)
         applied = 0
         for alert_id in ids:
             outcome = await self.apply(Verb.ACKNOWLEDGE, alert_id, actor)
@@ -246,13 +246,13 @@ class ActionService:
         ask: Ask,
     ) -> Outcome:
         if verb is Verb.NOTE:  # resolved alerts take notes too: what was found afterwards
-            noted = await events_repo.add_note(session, alert.id, actor.name)
+            noted = await alerts_repo.add_note(session, alert.id, actor.name)
             return Outcome(True, "Note added.", noted, data={"text": ask.text})
         if alert.state is AlertState.RESOLVED:
             who = alert.resolved_by or "someone"
             return Outcome(False, f"Already resolved by {who}.", alert, code="already_resolved")
         if verb is Verb.ACKNOWLEDGE:
-            won = await events_repo.transition(
+            won = await alerts_repo.transition(
                 session,
                 alert.id,
                 allowed_from=(AlertState.TRIGGERED,),
@@ -283,8 +283,8 @@ class ActionService:
         self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime, minutes: int
     ) -> Outcome:
         """Quiet until now + minutes; a second snooze replaces the first."""
-        began = await events_repo.snoozed_at(session, alert.id) if alert.snoozed else None
-        won = await events_repo.transition(
+        began = await alerts_repo.snoozed_at(session, alert.id) if alert.snoozed else None
+        won = await alerts_repo.transition(
             session,
             alert.id,
             allowed_from=OPEN,
@@ -292,7 +292,7 @@ class ActionService:
                 "snoozed_at": now,
                 "snoozed_until": now + timedelta(minutes=minutes),
                 "snoozed_by": actor.name[:255],
-                **events_repo.snooze_values(began, now),
+                **alerts_repo.snooze_values(began, now),
             },
         )
         if won is None:
@@ -312,7 +312,7 @@ class ActionService:
     async def _close(
         self, session: AsyncSession, verb: Verb, alert: Alert, actor: Actor, now: datetime
     ) -> Outcome:
-        won = await events_repo.transition(
+        won = await alerts_repo.transition(
             session,
             alert.id,
             allowed_from=OPEN,
@@ -321,7 +321,7 @@ class ActionService:
                 "open_key": None,
                 "resolved_by": actor.name,
                 "resolved_at": now,
-                **events_repo.SNOOZE_CLEARED,  # its silence, if any, is expired after commit
+                **alerts_repo.SNOOZE_CLEARED,  # its silence, if any, is expired after commit
             },
         )
         if not won:
@@ -344,7 +344,7 @@ class ActionService:
                 code="max_level",
             )
         level = alert.escalation_level + 1
-        if not await events_repo.escalate(session, alert, level):
+        if not await alerts_repo.escalate(session, alert, level):
             fresh = await _reload(session, alert.id)
             return Outcome(
                 False,
@@ -403,7 +403,7 @@ class ActionService:
     ) -> None:
         """The delivery audit columns: every delivery of the alert records the action."""
         data = {"actor": actor.name, "platform": actor.platform}
-        await events_repo.record_action(session, alert, verb.value, data)
+        await alerts_repo.record_action(session, alert, verb.value, data)
 
 
 async def _end_snooze(
@@ -411,12 +411,12 @@ async def _end_snooze(
 ) -> Alert | None:
     """End the open alert's snooze (if it still has one and `also` holds), adding the time it
     stood still to its escalation clock; the alert, or None when there was nothing to end."""
-    began = await events_repo.snoozed_at(session, alert_id)
-    return await events_repo.transition(
+    began = await alerts_repo.snoozed_at(session, alert_id)
+    return await alerts_repo.transition(
         session,
         alert_id,
         allowed_from=OPEN,
-        values={**events_repo.SNOOZE_CLEARED, **events_repo.snooze_values(began, now)},
+        values={**alerts_repo.SNOOZE_CLEARED, **alerts_repo.snooze_values(began, now)},
         also=(Event.snoozed_until.is_not(None), *also),
     )
 
@@ -445,6 +445,6 @@ def _problem(verb: Verb, ask: Ask) -> str | None:
 
 async def _reload(session: AsyncSession, alert_id: str) -> Alert:
     session.expire_all()
-    alert = await events_repo.get(session, alert_id)
+    alert = await alerts_repo.get(session, alert_id)
     assert alert is not None
     return alert

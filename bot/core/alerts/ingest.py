@@ -18,8 +18,8 @@ from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
 from bot.infra.logs import correlation_id
 from domain import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage import outbox
 from storage.db import Database, retry_transient
 from storage.notify import notify_outbox
@@ -220,13 +220,13 @@ class IngestService:
         now = utcnow()
         keys = [dedup_key_for(e) for e in events]
         for tenant in dict.fromkeys(e.tenant for e in events if e.tenant not in self._tenants):
-            await events_repo.ensure_tenant(session, tenant)
+            await alerts_repo.ensure_tenant(session, tenant)
             self._remember_tenant_on_commit(session, tenant)
-        rows = await events_repo.open_rows(
+        rows = await alerts_repo.open_rows(
             session, [(e.tenant, k) for e, k in zip(events, keys, strict=True)]
         )
         stored = [
-            events_repo.store_among(session, rows, e, k, now)
+            alerts_repo.store_among(session, rows, e, k, now)
             for e, k in zip(events, keys, strict=True)
         ]
         await session.flush()  # the alerts first (one statement): the outbox rows refer to them
@@ -244,9 +244,9 @@ class IngestService:
         key = dedup_key_for(event)
         correlation_id.set(event.correlation_id)
         if event.tenant not in self._tenants:
-            await events_repo.ensure_tenant(session, event.tenant)
+            await alerts_repo.ensure_tenant(session, event.tenant)
             self._remember_tenant_on_commit(session, event.tenant)
-        stored = await events_repo.store(session, event, key, now)
+        stored = await alerts_repo.store(session, event, key, now)
         result = await self._after_store(session, event, key, stored, now)
         if result.deliveries:
             await notify_outbox(session)
@@ -257,7 +257,7 @@ class IngestService:
         session: AsyncSession,
         event: EventIn,
         key: str,
-        stored: events_repo.Stored | None,
+        stored: alerts_repo.Stored | None,
         now: datetime,
     ) -> IngestResult:
         """Audit what was cleaned; route a new alert, or update the cards of a repeat."""
@@ -267,7 +267,7 @@ class IngestService:
         alert = stored.alert
         if event.cleaned:
             log.warning("event cleaned", extra={"alert_id": alert.id, "cleaned": event.cleaned})
-            session.add(events_repo.cleaned_audit(alert, event))
+            session.add(alerts_repo.cleaned_audit(alert, event))
         if stored.deduplicated and alert.snoozed:
             queued = 0  # snoozed: counted and kept, shown when the snooze ends
         elif stored.deduplicated:
@@ -342,14 +342,14 @@ async def queue_updates(
     alert: Alert,
     now: datetime,
     note: str | None = None,
-    cards: events_repo.Cards | None = None,
+    cards: alerts_repo.Cards | None = None,
 ) -> int:
     """Update every card that shows the alert, once per channel however many changes wait.
 
     `note` says what changed; chat platforms that thread show it as a reply under the card.
     `cards` is the alert's cards when the caller has read them already.
     """
-    cards = cards or await events_repo.cards(session, alert.id)
+    cards = cards or await alerts_repo.cards(session, alert.id)
     channels, waiting = cards.showing, dict(cards.pending)
     for channel_id, row in cards.pending.items():
         # A worker may have claimed it since it was read: then it is no longer waiting.

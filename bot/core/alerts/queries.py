@@ -9,9 +9,9 @@ from datetime import datetime
 
 from bot.core.services import Services
 from domain import Alert, AlertState, Priority
+from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import digests, outbox
-from storage import events as events_repo
 from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
 
 
@@ -27,7 +27,7 @@ async def listed(
 ) -> tuple[list[Alert], int]:
     """Alerts matching the filters, newest first, and how many match in all."""
     async with services.db.session() as session:
-        return await events_repo.list_alerts(
+        return await alerts_repo.list_alerts(
             session,
             tenant=tenant,
             state=state,
@@ -41,7 +41,7 @@ async def listed(
 async def get(services: Services, alert_id: str) -> Alert | None:
     """One alert."""
     async with services.db.session() as session:
-        return await events_repo.get(session, alert_id)
+        return await alerts_repo.get(session, alert_id)
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ class Record:
 async def record(services: Services, alert_id: str, tenant: str | None) -> Record | None:
     """The alert (of `tenant`, when given) with its deliveries, their attempts and its audit."""
     async with services.db.session() as session:
-        alert = await events_repo.get(session, alert_id)
+        alert = await alerts_repo.get(session, alert_id)
         if alert is None or (tenant is not None and alert.tenant != tenant):
             return None
-        deliveries = await events_repo.deliveries_of(session, alert_id)
-        audit = await events_repo.audit_of(session, alert_id)
+        deliveries = await alerts_repo.deliveries_of(session, alert_id)
+        audit = await alerts_repo.audit_of(session, alert_id)
         tries = (await session.scalars(outbox.attempts_query([d.id for d in deliveries]))).all()
         rows = await config_repo.channel_types(
             session, sorted({d.channel_id for d in deliveries if d.channel_id})
@@ -73,7 +73,7 @@ async def record(services: Services, alert_id: str, tenant: str | None) -> Recor
 async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list[Alert], int]:
     """A tenant's open alerts, most severe first, and how many in all."""
     async with services.db.session() as session:
-        return await events_repo.open_alerts(session, tenant, limit=limit)
+        return await alerts_repo.open_alerts(session, tenant, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,14 @@ async def digest(services: Services, digest_id: str, shown: int) -> Digest:
     """The first `shown` alerts of a digest that still exist."""
     async with services.db.session() as session:
         found = await digests.load(session, digest_id, utcnow())
-        alerts = [await events_repo.get(session, a) for a in found.alert_ids[:shown]]
+        alerts = [await alerts_repo.get(session, a) for a in found.alert_ids[:shown]]
     return Digest([a for a in alerts if a is not None], found.count)
 
 
 async def open_counts(services: Services, tenant: str) -> dict[str, int]:
     """Open alerts of a tenant by priority."""
     async with services.db.session() as session:
-        return await events_repo.open_counts(session, tenant)
+        return await alerts_repo.open_counts(session, tenant)
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,8 @@ async def console_alerts(
     """Alerts matching the console's filters, most severe first, with where they were sent;
     and how many match in all."""
     async with services.db.session() as session:
-        alerts, total = await events_repo.console_alerts(
+        alerts, total = await alerts_repo.console_alerts(
             session, tenant=tenant, state=state, priority=priority, text=text, limit=limit
         )
-        sent = await events_repo.delivered_to(session, [a.id for a in alerts])
+        sent = await alerts_repo.delivered_to(session, [a.id for a in alerts])
     return [Listed(a, sent.get(a.id, [])) for a in alerts], total

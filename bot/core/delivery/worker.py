@@ -22,7 +22,7 @@ from bot.core.config_cache import ConfigCache
 from bot.core.delivery.limits import Circuits, RateLimits, backoff
 from bot.core.delivery.pacing import SharedPace
 from bot.core.delivery.records import dead_letter_event, summary, target_of
-from bot.core.group import GroupCommit
+from bot.core.group_commit import GroupCommit
 from bot.infra.logs import correlation_id
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring, SecretKeyError
@@ -36,9 +36,9 @@ from domain import (
     OutboxItem,
     Outgoing,
 )
+from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import digests, outbox, syncs
-from storage import events as events_repo
 from storage.db import Database
 from storage.schema import utcnow
 
@@ -200,7 +200,7 @@ class DeliveryWorker:
             channels[channel_id] = await self._cache.get(
                 ("channel", channel_id), partial(read_channel, channel_id)
             )
-        alerts = await events_repo.get_many(session, [i.event_id for i in items if i.event_id])
+        alerts = await alerts_repo.get_many(session, [i.event_id for i in items if i.event_id])
         refs = await outbox.post_refs(
             session,
             [

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, BadConfig
+from adapters.egress import check_target, url_problem
 from adapters.factory import scrub, secret_forms
 from adapters.registry import TYPES, AdapterType, BuildOptions, Setting, adapter_type
-from adapters.targets import check_target, url_problem
 from bot.core import audit
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
@@ -23,7 +23,7 @@ from cards.redact import mask_url
 from cards.templates import integration_notice
 from domain import By, Priority, Verb
 from storage import admin, outbox
-from storage import events as events_repo
+from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
 from storage.schema import (
     Channel,
@@ -197,7 +197,7 @@ async def create(services: Services, tenant: str, body: dict[str, Any], by: By) 
         raise InvalidRequest("name: required, 1 to 255 characters")
     config, secrets = _split(kind, body.get("settings", body.get("config", {})))
     async with services.db.session() as session, session.begin():
-        await events_repo.ensure_tenant(session, tenant)
+        await alerts_repo.ensure_tenant(session, tenant)
         row = Integration(
             tenant_id=tenant,
             name=name.strip(),

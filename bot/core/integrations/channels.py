@@ -17,8 +17,8 @@ from bot.core.services import Services
 from cards.redact import mask_target
 from domain import By
 from storage import admin
+from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import events as events_repo
 from storage.schema import Channel, Route
 
 
@@ -161,7 +161,7 @@ async def admin_channel_here(services: Services, place: Place, actor: str) -> st
         channel = await _here(session, place)
         await config_repo.set_admin_channel(session, place.tenant, channel.id)
         session.add(
-            events_repo.audit_row(
+            alerts_repo.audit_row(
                 place.tenant, "admins.channel", actor, place.platform, {"channel": channel.id}
             )
         )

@@ -25,7 +25,7 @@ from adapters.factory import AdapterFactory
 from adapters.registry import adapter_type
 from bot.core.alerts.actions import ActionService, Actor
 from bot.core.alerts.notices import Notifier
-from bot.core.group import Batched
+from bot.core.group_commit import Batched
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring
 from cards.templates import integration_notice

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import BadConfig
-from adapters.targets import check_target
+from adapters.egress import check_target
 
 
 @pytest.mark.parametrize(

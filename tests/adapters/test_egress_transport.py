@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.base import BadConfig
-from adapters.transport import PinnedTransport
+from adapters.egress import PinnedTransport
 from tests.fakes.sink import Sink
 
 
