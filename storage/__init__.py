@@ -1,1 +1,4 @@
-"""Persistence: the schema, repositories returning `domain` records, and migrations."""
+"""Persistence: the SQLAlchemy schema, repositories and Alembic migrations.
+
+Most repositories return `domain` records; a few configuration repositories (`admin`,
+`syncs`) still hand ORM rows to `bot/core`, which alone uses them and never passes them on."""

@@ -1,1 +1,3 @@
-"""Assembling and running one process: the app factory, lifecycle, leader loop, server."""
+"""Assembling and running one process: the app factory and its lifecycle (migrations, the
+shared-key check, workers, listeners), the scheduler's leader loop, and the server with its
+request deadlines and body pools."""

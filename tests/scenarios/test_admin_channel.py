@@ -30,11 +30,23 @@ async def test_notices_go_to_the_admins_channel_with_no_route(
     await eventually(lambda: slack.in_channel("C900"), within=10)
     text = str(slack.in_channel("C900")[0].blocks)
     assert "broken" in text
-    # An ordinary alert does not go there: only admin notices do.
-    await bot.post("/api/v1/events", json={"title": "app down", "event_type": "app.down"})
+    # An ordinary alert does not go there: only admin notices do. A second notice sent after
+    # it is the marker: once the marker is there, the alert had every chance to arrive first.
+    posted = await bot.post("/api/v1/events", json={"title": "app down", "event_type": "app.down"})
+    alert_id = (await posted.json())["id"]
     routes = await (await bot.get("/api/v1/routes")).json()
     assert routes["data"] == []
+    marker = await bot.post(
+        "/api/v1/integrations",
+        json={"type": "webhook", "name": "marker", "settings": {"url": "http://127.0.0.1:9/y"}},
+    )
+    marker_id = (await marker.json())["data"]["id"]
+    again = await bot.post(f"/api/v1/integrations/{marker_id}/test")
+    assert (await again.json())["data"]["success"] is False
+    await eventually(lambda: len(slack.in_channel("C900")) >= 2 or None, within=10)
     assert all("app down" not in str(m.blocks) for m in slack.in_channel("C900"))
+    detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
+    assert detail["deliveries"] == []  # routed nowhere, not merely late
 
 
 async def test_a_non_admin_cannot_choose_the_admins_channel(bot: Client) -> None:

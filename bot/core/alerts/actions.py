@@ -1,4 +1,5 @@
-"""Acting on alerts: acknowledge, escalate, resolve, retry, discard; first wins, all audited."""
+"""Acting on alerts: acknowledge, escalate, resolve, snooze, unsnooze, note, retry, discard;
+first wins, every click audited (refused ones too), and every copy of the card updated."""
 
 from __future__ import annotations
 
