@@ -271,3 +271,55 @@ def who_at(schedule: Schedule, at: datetime) -> tuple[str | None, bool]:
         if person is not None:
             return person, False
     return None, False
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who can be on call, and how to reach them."""
+
+    name: str
+    time_zone: str = "UTC"
+    slack_user_id: str | None = None
+    teams_aad_object_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def document(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "time_zone": self.time_zone,
+            "slack_user_id": self.slack_user_id,
+            "teams_aad_object_id": self.teams_aad_object_id,
+            "email": self.email,
+            "phone": self.phone,
+        }
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Who is on call at a moment, until when, and who comes next."""
+
+    person: str | None
+    until: datetime
+    overridden: bool = False
+    next_person: str | None = None
+    next_until: datetime | None = None
+
+
+def on_call(schedule: Schedule, at: datetime, horizon: timedelta = timedelta(days=60)) -> OnCall:
+    """Who is on call at `at`, until when (within `horizon`, or until the first layer starts
+    when that is later), and the shift after it."""
+    zone = schedule.zone
+    firsts = [_local(zone, layer.start, layer.handoff) for layer in schedule.layers]
+    if firsts and at < min(firsts):  # nobody yet: look as far as the first hand-off and past it
+        horizon = max(horizon, min(firsts) - at + timedelta(days=8))
+    shifts = timeline(schedule, at, at + min(horizon, MAX_WINDOW))
+    now = shifts[0]
+    after = shifts[1] if len(shifts) > 1 else None
+    return OnCall(
+        now.person,
+        now.end,
+        now.overridden,
+        after.person if after else None,
+        after.end if after else None,
+    )

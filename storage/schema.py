@@ -438,3 +438,50 @@ class ConsoleSignout(Base):
     __tablename__ = "console_signouts"
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Person(Base):
+    """Someone who can be on call, with the identities that reach them."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    slack_user_id: Mapped[str | None] = mapped_column(String(64))
+    teams_aad_object_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OnCallSchedule(Base):
+    """Layers of rotations in a time zone; `feed_token` makes its iCalendar feed's secret URL."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    layers: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    feed_token: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScheduleOverride(Base):
+    """Someone on call instead, for a while."""
+
+    __tablename__ = "schedule_overrides"
+    __table_args__ = (Index("ix_schedule_overrides_schedule_end", "schedule_id", "ends_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(255))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

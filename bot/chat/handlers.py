@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
-from bot.core import tenants, users
+from bot.core import oncall, tenants, users
 from bot.core.alerts import preferences, queries
 from bot.core.alerts.actions import Ask
 from bot.core.errors import InvalidRequest, NotFound
@@ -326,8 +327,36 @@ async def resolve(ctx: Context, args: list[str]) -> str:
     return await _act(ctx, Verb.RESOLVE, args)
 
 
+async def oncall_command(ctx: Context, args: list[str]) -> str:
+    """Who is on call now, and who is next: in one schedule, or in every one."""
+    services = ctx.services
+    listed = await oncall.schedules(services, ctx.tenant)
+    if not listed:
+        return "No on-call schedules yet (POST /api/v1/schedules)."
+    chosen = [s for s in listed if not args or s["name"] == " ".join(args)]
+    if not chosen:
+        return f"No schedule `{' '.join(args)[:100]}`; there are: " + ", ".join(
+            f"`{s['name']}`" for s in listed
+        )
+    now = datetime.now(UTC)
+    lines = []
+    for doc in chosen:
+        answer = await oncall.who_is_on_call(services, ctx.tenant, doc["name"], now)
+        zone = ZoneInfo(doc["time_zone"])
+        until = answer.until.astimezone(zone).strftime("%a %d %b %H:%M")
+        who = answer.person or "nobody"
+        line = f"{who} is on call for {doc['name']} until {until} ({doc['time_zone']})"
+        if answer.overridden:
+            line += ", an override"
+        if answer.next_person:
+            line += f"; then {answer.next_person}"
+        lines.append(line + ".")
+    return "\n".join(lines)
+
+
 COMMANDS = table(
     Command("help", help_command, usage="help"),
+    Command("oncall", oncall_command, usage="oncall [<schedule>]"),
     Command("status", status, usage="status"),
     Command(
         "subscribe",

@@ -29,6 +29,7 @@ from bot.http import config as rest_config
 from bot.http import console, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
 from bot.http import integrations as rest_integrations
+from bot.http import oncall as rest_oncall
 from bot.http import users as rest_users
 from bot.http.auth import bearer_auth
 from bot.http.errors import json_errors
@@ -140,6 +141,7 @@ def create_app(
         rest_users.register(app, services)
         rest_config.register(app, services)
         rest_audit.register(app, services)
+        rest_oncall.register(app, services)
         console.register(app, services)
         hooks.register(app, services)
         pages.register(app, services)

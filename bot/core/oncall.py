@@ -1,0 +1,248 @@
+"""People and on-call schedules: who they are, who is on call when, overrides, and the
+iCalendar feed of a schedule's shifts. Every change is audited in its transaction."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import icalendar
+from sqlalchemy import select
+
+from bot.core import audit
+from bot.core.errors import Conflict, InvalidRequest, NotFound
+from bot.core.services import Services
+from domain import By
+from domain.schedules import (
+    OnCall,
+    Override,
+    Person,
+    Schedule,
+    ScheduleError,
+    layer_document,
+    layer_from,
+    on_call,
+    timeline,
+    zone_of,
+)
+from storage import alerts as alerts_repo
+from storage.schema import OnCallSchedule, ScheduleOverride
+from storage.schema import Person as PersonRow
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}")
+PERSON_FIELDS = ("time_zone", "slack_user_id", "teams_aad_object_id", "email", "phone")
+FEED_DAYS = 90  # shifts a feed lists ahead (and 14 behind)
+MAX_OVERRIDE = timedelta(days=90)
+
+
+def _name(value: object, where: str) -> str:
+    if not isinstance(value, str) or not NAME.fullmatch(value.strip()):
+        raise InvalidRequest(f"{where}: 1 to 100 letters, digits, spaces or ._@- characters")
+    return value.strip()
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(
+        row.name, row.time_zone, row.slack_user_id, row.teams_aad_object_id, row.email, row.phone
+    )
+
+
+async def people(services: Services, tenant: str) -> list[Person]:
+    """A tenant's people, by name."""
+    async with services.db.session() as session:
+        rows = await session.scalars(
+            select(PersonRow).where(PersonRow.tenant_id == tenant).order_by(PersonRow.name)
+        )
+        return [_person(r) for r in rows.all()]
+
+
+async def add_person(services: Services, tenant: str, body: dict[str, Any], by: By) -> Person:
+    """A new person; 409 when the name is taken in the tenant."""
+    name = _name(body.get("name"), "name")
+    unknown = set(body) - {"name", *PERSON_FIELDS}
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a person")
+    values = {k: body.get(k) for k in PERSON_FIELDS if body.get(k) not in (None, "")}
+    for key, value in values.items():
+        if not isinstance(value, str) or len(value) > 255:
+            raise InvalidRequest(f"{key}: text of at most 255 characters")
+    try:
+        zone_of(str(values.get("time_zone", "UTC")))
+    except ScheduleError as exc:
+        raise InvalidRequest(str(exc)) from None
+    async with services.db.session() as session, session.begin():
+        await alerts_repo.ensure_tenant(session, tenant)
+        taken = await session.scalar(
+            select(PersonRow.id).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
+        )
+        if taken:
+            raise Conflict(f"there is already a person named {name!r}")
+        row = PersonRow(tenant_id=tenant, name=name, created_by=by.actor, **values)
+        row.time_zone = str(values.get("time_zone", "UTC"))
+        session.add(row)
+        audit.record(session, tenant, by, "person.create", {"person": name})
+        return _person(row)
+
+
+async def _schedule_row(session: Any, tenant: str, name: str) -> OnCallSchedule:
+    row = await session.scalar(
+        select(OnCallSchedule).where(
+            OnCallSchedule.tenant_id == tenant, OnCallSchedule.name == name
+        )
+    )
+    if row is None:
+        raise NotFound(f"no schedule {name[:100]!r}")
+    return row  # type: ignore[no-any-return]
+
+
+async def _schedule(session: Any, row: OnCallSchedule, since: datetime) -> Schedule:
+    overrides = await session.scalars(
+        select(ScheduleOverride)
+        .where(ScheduleOverride.schedule_id == row.id, ScheduleOverride.ends_at > since)
+        .order_by(ScheduleOverride.created_at)
+    )
+    layers = tuple(layer_from(raw, "layer") for raw in row.layers)
+    return Schedule(
+        row.name,
+        row.time_zone,
+        layers,
+        tuple(Override(o.person, o.starts_at, o.ends_at) for o in overrides.all()),
+    )
+
+
+def schedule_document(row: OnCallSchedule, public_url: str) -> dict[str, Any]:
+    """A schedule as REST shows it, with its secret iCalendar feed URL."""
+    return {
+        "name": row.name,
+        "time_zone": row.time_zone,
+        "layers": row.layers,
+        "ical_url": f"{public_url.rstrip('/')}/schedules/{row.id}/{row.feed_token}.ics",
+    }
+
+
+async def schedules(services: Services, tenant: str) -> list[dict[str, Any]]:
+    async with services.db.session() as session:
+        rows = await session.scalars(
+            select(OnCallSchedule)
+            .where(OnCallSchedule.tenant_id == tenant)
+            .order_by(OnCallSchedule.name)
+        )
+        return [schedule_document(r, services.settings.public_url) for r in rows.all()]
+
+
+async def add_schedule(
+    services: Services, tenant: str, body: dict[str, Any], by: By
+) -> dict[str, Any]:
+    """A new schedule; its layers name people of the tenant."""
+    name = _name(body.get("name"), "name")
+    unknown = set(body) - {"name", "time_zone", "layers"}
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a schedule")
+    raw_layers = body.get("layers")
+    if not isinstance(raw_layers, list) or not 1 <= len(raw_layers) <= 10:
+        raise InvalidRequest("layers: a list of 1 to 10 layers")
+    try:
+        zone_of(str(body.get("time_zone", "")))
+        layers = [layer_from(raw, f"layers[{n}]") for n, raw in enumerate(raw_layers)]
+    except ScheduleError as exc:
+        raise InvalidRequest(str(exc)) from None
+    known = {p.name for p in await people(services, tenant)}
+    for n, layer in enumerate(layers):
+        missing = [p for p in layer.people if p not in known]
+        if missing:
+            raise InvalidRequest(f"layers[{n}].people: no person {missing[0]!r} (add them first)")
+    async with services.db.session() as session, session.begin():
+        await alerts_repo.ensure_tenant(session, tenant)
+        taken = await session.scalar(
+            select(OnCallSchedule.id).where(
+                OnCallSchedule.tenant_id == tenant, OnCallSchedule.name == name
+            )
+        )
+        if taken:
+            raise Conflict(f"there is already a schedule named {name!r}")
+        row = OnCallSchedule(
+            tenant_id=tenant,
+            name=name,
+            time_zone=str(body["time_zone"]),
+            layers=[layer_document(layer) for layer in layers],
+            feed_token=secrets.token_urlsafe(24),
+            created_by=by.actor,
+        )
+        session.add(row)
+        await session.flush()
+        audit.record(
+            session, tenant, by, "schedule.create", {"schedule": name, "layers": len(layers)}
+        )
+        return schedule_document(row, services.settings.public_url)
+
+
+async def who_is_on_call(services: Services, tenant: str, name: str, at: datetime) -> OnCall:
+    """Who is on call in a schedule at `at`, until when, and who comes next."""
+    async with services.db.session() as session:
+        row = await _schedule_row(session, tenant, name)
+        schedule = await _schedule(session, row, at)
+    return on_call(schedule, at)
+
+
+async def add_override(
+    services: Services,
+    tenant: str,
+    name: str,
+    person: str,
+    start: datetime,
+    end: datetime,
+    by: By,
+) -> None:
+    """Put `person` on call in the schedule from `start` to `end` (at most 90 days)."""
+    if not start < end <= start + MAX_OVERRIDE:
+        raise InvalidRequest("an override ends after it starts, within 90 days")
+    if person not in {p.name for p in await people(services, tenant)}:
+        raise InvalidRequest(f"person: no person {person!r}")
+    async with services.db.session() as session, session.begin():
+        row = await _schedule_row(session, tenant, name)
+        session.add(
+            ScheduleOverride(
+                schedule_id=row.id,
+                person=person,
+                starts_at=start,
+                ends_at=end,
+                created_by=by.actor,
+            )
+        )
+        audit.record(
+            session,
+            tenant,
+            by,
+            "schedule.override",
+            {"schedule": name, "person": person, "from": start.isoformat(), "to": end.isoformat()},
+        )
+
+
+async def feed(services: Services, schedule_id: str, token: str, now: datetime) -> str:
+    """The schedule's shifts as an iCalendar document, for whoever holds its secret URL."""
+    async with services.db.session() as session:
+        row = await session.get(OnCallSchedule, schedule_id)
+        if row is None or not hmac.compare_digest(row.feed_token, token):
+            raise NotFound("no such feed")
+        schedule = await _schedule(session, row, now - timedelta(days=14))
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//ChatOps//on-call//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"On call: {row.name}")
+    start = (now - timedelta(days=14)).astimezone(UTC)
+    for shift in timeline(schedule, start, now + timedelta(days=FEED_DAYS)):
+        if shift.person is None:
+            continue
+        event = icalendar.Event()
+        event.add("uid", f"{row.id}-{int(shift.start.timestamp())}@chatops")
+        event.add("summary", f"On call: {shift.person} ({row.name})")
+        event.add("dtstart", shift.start)
+        event.add("dtend", shift.end)
+        event.add("dtstamp", now)
+        if shift.overridden:
+            event.add("description", "an override")
+        calendar.add_component(event)
+    return str(calendar.to_ical().decode())

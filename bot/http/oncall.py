@@ -1,0 +1,114 @@
+"""REST for people and on-call schedules, and each schedule's secret iCalendar feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.core import oncall
+from bot.core.services import SERVICES, Services
+from bot.http.auth import by_of
+from bot.http.common import json_object, tenant_of
+from bot.http.pages import HEADERS as PAGE_HEADERS
+from bot.infra.web import ApiError
+from domain.schedules import OnCall
+
+
+def _when(text: str | None, field: str) -> datetime:
+    if not text:
+        raise ApiError(400, "bad_query", f"{field}: an ISO time, 2027-03-29T09:00:00+02:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, "bad_query", f"{field}: an ISO time with its offset") from None
+    if moment.tzinfo is None:
+        raise ApiError(400, "bad_query", f"{field}: give the offset (Z or +02:00)")
+    return moment.astimezone(UTC)
+
+
+def on_call_document(answer: OnCall, people: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def person(name: str | None) -> dict[str, Any] | None:
+        return people.get(name) if name else None
+
+    return {
+        "person": person(answer.person),
+        "until": answer.until.isoformat(),
+        "overridden": answer.overridden,
+        "next": {
+            "person": person(answer.next_person),
+            "until": answer.next_until.isoformat() if answer.next_until else None,
+        },
+    }
+
+
+async def list_people(request: web.Request) -> web.Response:
+    found = await oncall.people(request.app[SERVICES], tenant_of(request))
+    return web.json_response({"data": [p.document() for p in found]})
+
+
+async def create_person(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    made = await oncall.add_person(request.app[SERVICES], tenant_of(request), body, by_of(request))
+    return web.json_response({"data": made.document()}, status=201)
+
+
+async def list_schedules(request: web.Request) -> web.Response:
+    found = await oncall.schedules(request.app[SERVICES], tenant_of(request))
+    return web.json_response({"data": found})
+
+
+async def create_schedule(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    made = await oncall.add_schedule(
+        request.app[SERVICES], tenant_of(request), body, by_of(request)
+    )
+    return web.json_response({"data": made}, status=201)
+
+
+async def who(request: web.Request) -> web.Response:
+    services, tenant = request.app[SERVICES], tenant_of(request)
+    query = request.query.get("at")
+    at = _when(query, "at") if query else datetime.now(UTC)
+    answer = await oncall.who_is_on_call(services, tenant, request.match_info["name"], at)
+    people = {p.name: p.document() for p in await oncall.people(services, tenant)}
+    return web.json_response(on_call_document(answer, people))
+
+
+async def override(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    await oncall.add_override(
+        request.app[SERVICES],
+        tenant_of(request),
+        request.match_info["name"],
+        str(body.get("person", "")),
+        _when(body.get("start"), "start"),
+        _when(body.get("end"), "end"),
+        by_of(request),
+    )
+    return web.json_response({"data": {"schedule": request.match_info["name"]}}, status=201)
+
+
+async def ical(request: web.Request) -> web.Response:
+    """`GET /schedules/{id}/{token}.ics`: no key; the URL itself is the secret."""
+    text = await oncall.feed(
+        request.app[SERVICES],
+        request.match_info["schedule_id"],
+        request.match_info["token"],
+        datetime.now(UTC),
+    )
+    headers = {**PAGE_HEADERS, "Content-Disposition": "inline; filename=on-call.ics"}
+    return web.Response(text=text, content_type="text/calendar", charset="utf-8", headers=headers)
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add `/api/v1/people`, `/api/v1/schedules` and the schedules' feeds."""
+    r = app.router
+    r.add_get("/api/v1/people", list_people)
+    r.add_post("/api/v1/people", create_person)
+    r.add_get("/api/v1/schedules", list_schedules)
+    r.add_post("/api/v1/schedules", create_schedule)
+    r.add_get("/api/v1/schedules/{name}/oncall", who)
+    r.add_post("/api/v1/schedules/{name}/overrides", override)
+    r.add_get("/schedules/{schedule_id}/{token}.ics", ical)
