@@ -112,25 +112,9 @@ class KeyService:
         self._cache.clear()
         return done
 
-    async def live(self, prefix: str) -> bool:
-        """Whether the key with this prefix exists and is not revoked (cached as `verify`)."""
-        now = self._clock()
-        hit = self._cache.get(prefix)
-        if hit is None or hit[0] <= now:
-            async with self._db.session() as session:
-                found = await repo.by_prefix(session, prefix)
-            if found is None:
-                return False
-            hit = (now + CACHE_SECONDS, found[0], found[1])
-            self._cache[prefix] = hit
-        return hit[1].revoked_at is None
-
-    async def verify(self, token: str) -> Principal | None:
-        """The key's principal, or None when it is not a live key."""
-        match = KEY.fullmatch(token)
-        if match is None:
-            return None
-        prefix, secret = match.groups()
+    async def _live_key(self, prefix: str) -> tuple[ApiKeyInfo, str] | None:
+        """The live key with this prefix and its digest, from the cache when it is fresh: a
+        revocation is seen at once here and within CACHE_SECONDS in other processes."""
         now = self._clock()
         hit = self._cache.get(prefix)
         if hit is None or hit[0] <= now:
@@ -142,7 +126,22 @@ class KeyService:
             self._cache[prefix] = hit
             while len(self._cache) > 10_000:
                 self._cache.popitem(last=False)
-        _, info, digest = hit
+        return hit[1], hit[2]
+
+    async def live(self, prefix: str) -> bool:
+        """Whether the key with this prefix exists and is not revoked."""
+        return await self._live_key(prefix) is not None
+
+    async def verify(self, token: str) -> Principal | None:
+        """The key's principal, or None when it is not a live key."""
+        match = KEY.fullmatch(token)
+        if match is None:
+            return None
+        prefix, secret = match.groups()
+        found = await self._live_key(prefix)
+        if found is None:
+            return None
+        info, digest = found
         if not hmac.compare_digest(digest, digest_of(secret)):
             return None
         return Principal(name=info.name, tenant=info.tenant, scope=info.scope)
