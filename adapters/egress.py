@@ -16,6 +16,8 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+import aiohttp
+import aiohttp.abc
 import httpx
 
 from adapters.base import BadConfig
@@ -194,3 +196,39 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
 def _default_port(request: httpx.Request) -> int:
     return 443 if request.url.scheme == "https" else 80
+
+
+class CheckedResolver(aiohttp.abc.AbstractResolver):
+    """An aiohttp resolver with the same rule as `PinnedTransport`, for SDKs that bring their
+    own aiohttp session (Slack's): the addresses a connection may use are the ones checked."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        if host.lower() in METADATA_HOSTS:
+            raise OSError(f"target host {host!r} is a cloud metadata service")
+        found = await self._inner.resolve(host, port, family)
+        for entry in found:
+            address = ipaddress.ip_address(entry["host"])
+            if metadata_address(address):
+                raise OSError(f"target host {host!r} resolves to {address}, a metadata service")
+            reason = None if self._allow_private else forbidden_reason(address)
+            if reason:
+                raise OSError(
+                    f"target host {host!r} resolves to {address}, a {reason} address; "
+                    "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
+                )
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def checked_session(*, allow_private: bool, timeout: float = 10.0) -> aiohttp.ClientSession:
+    """An aiohttp session that connects only to checked addresses (see CheckedResolver)."""
+    connector = aiohttp.TCPConnector(resolver=CheckedResolver(allow_private=allow_private))
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -22,7 +23,7 @@ from adapters.base import (
     Unavailable,
     retry_after_seconds,
 )
-from adapters.egress import check_target
+from adapters.egress import check_target, checked_session
 from cards.blockkit import alert_blocks, digest_blocks, plain
 from cards.style import slack_escape
 from domain import Delivered, DeliveryKind, Outgoing
@@ -112,9 +113,24 @@ class SlackAdapter(BaseAdapter):
         if not config.bot_token:
             raise BadConfig("slack: bot_token is empty")
         self._config = config
-        self._client = client or AsyncWebClient(
-            token=config.bot_token, base_url=config.api_url, timeout=10
+        self._session: aiohttp.ClientSession | None = None
+        self._client = client or self._pinned_client()
+
+    def _pinned_client(self) -> AsyncWebClient:
+        """The SDK's client on a session that connects only to checked addresses, so the
+        host the SDK resolves cannot differ from the one `check_target` approved."""
+        self._session = checked_session(allow_private=self._config.allow_private)
+        return AsyncWebClient(
+            token=self._config.bot_token,
+            base_url=self._config.api_url,
+            timeout=10,
+            session=self._session,
         )
+
+    async def disconnect(self) -> None:
+        """Close the pinned session."""
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, message: Outgoing) -> Delivered:
         """Post a new card, or update the one in `message.ref`."""

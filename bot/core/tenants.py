@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import audit
 from bot.core.services import Services
+from domain import By
 from storage import admin
 from storage import alerts as alerts_repo
 from storage import config as config_repo
@@ -122,7 +124,11 @@ async def keep_bot_token(
         await alerts_repo.ensure_tenant(session, tenant)
         row = await admin.chat_integration(session, tenant, platform, create_as=create_as)
         assert row is not None
+        changed = row.credentials is None or services.keyring.decrypt(row.credentials) != secrets
         row.credentials = credentials
+        if changed:  # the token the settings give, kept the first time and when it changes
+            by = By(create_as, platform)
+            audit.record(session, tenant, by, "integration.token", {"integration": row.name})
         return row.id
 
 
@@ -156,6 +162,13 @@ async def slack_installed(
         row.is_active = True
         row.connection_status = "connected"
         row.connection_error = None
+        audit.record(
+            session,
+            tenant,
+            By(f"slack:install:{team_id}", "slack"),
+            "integration.install",
+            {"integration": row.name, "workspace": team_name or team_id},
+        )
     services.config_changed()
     return tenant
 

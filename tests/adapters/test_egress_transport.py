@@ -57,3 +57,26 @@ async def test_forbidden_addresses_are_refused_before_connecting(url: str, reaso
     async with httpx.AsyncClient(transport=PinnedTransport(allow_private=False)) as http:
         with pytest.raises(BadConfig, match=reason):
             await http.get(url)
+
+
+async def test_the_slack_sdk_session_connects_only_to_checked_addresses() -> None:
+    """The Slack SDK brings its own aiohttp session: it gets a resolver with the same rule, so
+    the address it connects to is one that was checked, not a second lookup's answer."""
+    import aiohttp
+
+    from adapters.egress import checked_session
+
+    session = checked_session(allow_private=False)
+    try:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await session.get("http://localhost:9/api/chat.postMessage")
+        assert "a loopback address" in str(refused.value.os_error)
+    finally:
+        await session.close()
+    allowed = checked_session(allow_private=True)
+    try:
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:  # nobody listens on :9
+            await allowed.get("http://localhost:9/api/chat.postMessage")
+        assert "loopback" not in str(refused.value.os_error)
+    finally:
+        await allowed.close()

@@ -132,6 +132,7 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
     async with services.db.session() as session:
         audit = (await session.scalars(select(ActionAudit))).all()
     assert [(a.verb, a.actor, a.data["integration"]) for a in audit] == [
+        ("integration.token", "CHATOPS_SLACK_BOT_TOKEN", "Slack"),  # the token kept at start
         ("integration.create", "operator", "old-hook"),
         ("integration.remove", "slack:W111", "old-hook"),
     ]  # the refused attempt changed nothing and left no row

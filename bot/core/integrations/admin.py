@@ -505,12 +505,16 @@ async def test(services: Services, tenant: str, ref: str, by: By) -> dict[str, A
         values = services.keyring.with_secrets(row.config, row.credentials)
     kind = adapter_type(row.type)
     forms = secret_forms(kind, values)
+    adapter = None
     try:
         adapter = kind.build(values, services.http, build_options(services))
         detail = scrub(await adapter.test(), forms)
         outcome: dict[str, Any] = {"success": True, "detail": detail}
     except AdapterError as exc:  # an echoing destination may repeat the credentials
         outcome = {"success": False, "error": scrub(str(exc), forms)}
+    finally:
+        if adapter is not None:
+            await adapter.disconnect()  # a connection of its own (Slack's SDK session)
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
         row.last_connection_test_at = utcnow()
