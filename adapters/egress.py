@@ -73,6 +73,16 @@ def url_problem(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str |
     return None
 
 
+def has_userinfo(url: str) -> bool:
+    """Whether a URL carries a user name or password (`https://user:pw@host`): a secret
+    wherever the URL is shown. A URL too malformed to read counts as carrying one."""
+    try:
+        parts = urlsplit(url)
+        return bool(parts.username or parts.password)
+    except ValueError:
+        return True
+
+
 def forbidden_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address):
         if address in SITE_LOCAL:

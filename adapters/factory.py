@@ -78,6 +78,8 @@ class Scrubbed:
         self.kind = inner.kind
 
     def __getattr__(self, name: str) -> Any:
+        """The inner adapter's attribute; a coroutine method wrapped once and kept, so a send
+        does not build its wrapper again each time."""
         attr = getattr(self.inner, name)
         if not inspect.iscoroutinefunction(attr):
             return attr
@@ -93,6 +95,7 @@ class Scrubbed:
                 return dataclasses.replace(result, detail=scrub(result.detail, self._forms))
             return result
 
+        setattr(self, name, scrubbed)  # found on the instance from now on
         return scrubbed
 
 

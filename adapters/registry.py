@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from adapters.alertmanager import AlertmanagerAdapter, AlertmanagerConfig
 from adapters.base import Adapter, BadConfig
-from adapters.egress import url_problem
+from adapters.egress import has_userinfo, url_problem
 from adapters.email import EmailAdapter, EmailConfig, addresses
 from adapters.jira import JiraAdapter, JiraConfig
 from adapters.opsgenie import API_URL as OPSGENIE_URL
@@ -38,14 +37,6 @@ class Setting:
     help: str = ""
     url: bool = False  # an http(s) URL the bot connects to: its spelling is checked when stored
     choices: tuple[str, ...] = ()  # the words it may be, when it is one of a few
-
-
-def _userinfo(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return bool(parts.username or parts.password)
 
 
 def url_setting(name: str, label: str, **options: Any) -> Setting:
@@ -116,7 +107,7 @@ class AdapterType:
             if setting.url and (problem := url_problem(str(value))):
                 problems.append(f"{setting.name}: {problem}")
                 continue
-            if setting.url and not setting.secret and _userinfo(str(value)):
+            if setting.url and not setting.secret and has_userinfo(str(value)):
                 problems.append(
                     f"{setting.name}: a user name or password in the URL would be shown to "
                     "anyone who reads the settings; give them in their own secret settings"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy import select
 
+from adapters.egress import has_userinfo
 from adapters.registry import TYPES
 from bot.infra.secrets import Keyring
 from cards.redact import is_url
@@ -63,16 +63,6 @@ def secret_variable(owner: str, setting: str) -> str:
     return f"CHATOPS_SECRET_{owner}_{setting.upper()}"
 
 
-def _has_userinfo(value: Any) -> bool:
-    if not isinstance(value, str) or "://" not in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        return bool(parts.username or parts.password)
-    except ValueError:
-        return True
-
-
 def integration_entry(row: Integration, keyring: Keyring, owner: str) -> dict[str, Any]:
     """One integration: plain settings as they are, secrets (and a URL's `user:password@`,
     which is one) as variables."""
@@ -81,7 +71,11 @@ def integration_entry(row: Integration, keyring: Keyring, owner: str) -> dict[st
     settings: dict[str, Any] = {}
     for name in sorted({*(row.config or {}), *secret_names}):
         plain = (row.config or {}).get(name)
-        if name in secret_names or (name in known and known[name].secret) or _has_userinfo(plain):
+        if (
+            name in secret_names
+            or (name in known and known[name].secret)
+            or (isinstance(plain, str) and "://" in plain and has_userinfo(plain))
+        ):
             settings[name] = "${" + secret_variable(owner, name) + "}"
         else:
             settings[name] = plain

@@ -52,56 +52,50 @@ class TenantNotAllowed(Exception):
     """A Teams activity from an Entra tenant this bot does not serve."""
 
 
+async def _teams_choice(services: Services, session: Any, entra: str) -> str | None:
+    """The one rule of who is let in from Teams: our tenant for an Entra tenant, or None.
+
+    `CHATOPS_TEAMS_TENANT_ID` is `default`; `CHATOPS_TEAMS_TENANTS` names others, each a
+    tenant of its own; without a home tenant set, the Entra tenant bound to `default` (or
+    the first to arrive while `default` has none) is `default`; the rest are refused."""
+    settings = services.settings
+    if entra == settings.teams_tenant_id:
+        return "default"
+    if entra in settings.teams_allowed:
+        return settings.teams_allowed[entra]
+    if settings.teams_tenant_id:
+        return None
+    if await tenants_repo.by_teams_tenant(session, entra) == "default":
+        return "default"
+    return "default" if await tenants_repo.teams_unbound(session, "default") else None
+
+
 async def teams_tenant_allowed(services: Services, teams_tenant_id: str) -> bool:
     """Whether activities from this Entra tenant are let in; reads, binds nothing (the
     activity's token is not verified yet when this is asked)."""
-    settings = services.settings
-    home = settings.teams_tenant_id
-    if teams_tenant_id == home or teams_tenant_id in settings.teams_allowed:
-        return True
-    if home:
-        return False
     async with services.db.session() as session:
-        bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
-        default_free = await tenants_repo.teams_unbound(session, "default")
-    return bound == "default" or default_free
+        return await _teams_choice(services, session, teams_tenant_id) is not None
 
 
 async def teams_tenant(services: Services, teams_tenant_id: str) -> str:
-    """Our tenant for a Teams (Entra) tenant, or TenantNotAllowed.
-
-    `CHATOPS_TEAMS_TENANT_ID` is `default`; without it, the first Entra tenant to arrive is
-    (a single-organisation install). Any other Entra tenant is let in only when
-    `CHATOPS_TEAMS_TENANTS` names it, as a tenant of its own; the rest are refused."""
-    settings = services.settings
-    home = settings.teams_tenant_id
-    allowed = settings.teams_allowed
+    """Our tenant for a Teams (Entra) tenant, bound on first use; TenantNotAllowed for one
+    this bot does not serve (see `_teams_choice`)."""
     async with services.db.session() as session, session.begin():
-        if home and teams_tenant_id == home:
-            await alerts_repo.ensure_tenant(session, "default")
-            await tenants_repo.bind_teams(session, "default", teams_tenant_id)
-            return "default"
-        if teams_tenant_id in allowed:
-            ours = allowed[teams_tenant_id]
-            await alerts_repo.ensure_tenant(session, ours)
-            await tenants_repo.bind_teams(session, ours, teams_tenant_id)
-            return ours
-        bound = await tenants_repo.by_teams_tenant(session, teams_tenant_id)
-        if bound == "default" and not home:
-            return bound
-        if not home:
-            await alerts_repo.ensure_tenant(session, "default")
-            if await tenants_repo.bind_teams(session, "default", teams_tenant_id):
-                log.warning(
-                    "the first Entra tenant to send an activity is now tenant default; "
-                    "set CHATOPS_TEAMS_TENANT_ID to choose it yourself",
-                    extra={"entra_tenant": teams_tenant_id},
-                )
-                return "default"
-    raise TenantNotAllowed(
-        f"Entra tenant {teams_tenant_id[:64]!r} is not served here "
-        "(CHATOPS_TEAMS_TENANT_ID, or CHATOPS_TEAMS_TENANTS to let it in)"
-    )
+        ours = await _teams_choice(services, session, teams_tenant_id)
+        if ours is None:
+            raise TenantNotAllowed(
+                f"Entra tenant {teams_tenant_id[:64]!r} is not served here "
+                "(CHATOPS_TEAMS_TENANT_ID, or CHATOPS_TEAMS_TENANTS to let it in)"
+            )
+        await alerts_repo.ensure_tenant(session, ours)
+        bound = await tenants_repo.bind_teams(session, ours, teams_tenant_id)
+        if bound and ours == "default" and not services.settings.teams_tenant_id:
+            log.warning(
+                "the first Entra tenant to send an activity is now tenant default; "
+                "set CHATOPS_TEAMS_TENANT_ID to choose it yourself",
+                extra={"entra_tenant": teams_tenant_id},
+            )
+        return ours
 
 
 async def chat_integration(

@@ -31,7 +31,6 @@ class Keyring:
                 "base64 Fernet key (make one with `chatops keys generate`)"
             ) from None
         self._multi = MultiFernet(self._fernets)
-        self._newest = keys[0]
         self._keys = list(keys)
 
     def fingerprints(self) -> list[str]:
