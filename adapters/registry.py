@@ -155,6 +155,8 @@ def _teams(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOption
             webhook_url=str(values.get("webhook_url", "")),
             webhook_secret=str(values.get("webhook_secret", "")),
             allow_private=opts.allow_private,
+            user_id=str(values.get("user_id", "")),
+            teams_tenant=str(values.get("teams_tenant") or opts.teams_tenant_id or ""),
         ),
         http,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,6 +95,7 @@ def _translate(exc: SlackApiError) -> AdapterError:
     return BadConfig(detail, status_code=status or 200)
 
 
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")  # a person: their DM; channels start with C, G or D
 REPLY_WAIT_MAX = 5.0  # seconds a rate-limited thread reply waits before its second try
 
 
@@ -115,6 +117,7 @@ class SlackAdapter(BaseAdapter):
         self._config = config
         self._session: aiohttp.ClientSession | None = None
         self._client = client or self._pinned_client()
+        self._direct: dict[str, str] = {}  # a user's id -> the id of their DM with the bot
 
     def _pinned_client(self) -> AsyncWebClient:
         """The SDK's client on a session that connects only to checked addresses, so the
@@ -144,8 +147,19 @@ class SlackAdapter(BaseAdapter):
                 return Delivered(status_code=resp.status_code, ref=message.ref)
             if not self._config.channel:
                 raise BadConfig("slack: no channel to post in")
-            resp = await self._client.chat_postMessage(channel=self._config.channel, **payload)
+            channel = await self._where(self._config.channel)
+            resp = await self._client.chat_postMessage(channel=channel, **payload)
         return Delivered(status_code=resp.status_code, ref=f"{resp['channel']}:{resp['ts']}")
+
+    async def _where(self, channel: str) -> str:
+        """The conversation to post in: a user's id means a direct message, opened with
+        conversations.open (the same DM each time; kept once known)."""
+        if not USER_ID.fullmatch(channel):
+            return channel
+        if channel not in self._direct:
+            resp = await self._client.conversations_open(users=channel)
+            self._direct[channel] = str(resp["channel"]["id"])
+        return self._direct[channel]
 
     async def _thread_reply(self, channel: str, ts: str, notes: tuple[str, ...]) -> None:
         """What changed, as a reply under the card; the card itself is already updated.

@@ -51,6 +51,8 @@ class TeamsConfig:
     webhook_url: str = field(default="", repr=False)  # Workflows URLs carry their signature
     webhook_secret: str = field(default="", repr=False)
     allow_private: bool = False
+    user_id: str = ""  # a person (29:... or AAD object id): their 1:1 chat with the bot
+    teams_tenant: str = ""  # their Entra tenant, which creating that chat names
 
 
 class BotToken:
@@ -113,6 +115,7 @@ class TeamsAdapter(BaseAdapter):
     def __init__(self, config: TeamsConfig, http: httpx.AsyncClient) -> None:
         self._config, self._http = config, http
         self._token = BotToken(config, http)
+        self._personal = ""  # the 1:1 conversation created for `user_id`, once made
 
     async def send(self, message: Outgoing) -> Delivered:
         """A new card in the conversation, or an update of the one in `message.ref`."""
@@ -127,6 +130,8 @@ class TeamsAdapter(BaseAdapter):
             "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
         }
         headers = await self._token.header()
+        if not conversation:
+            conversation = await self._open_personal(base, headers)
         path = f"{base}/v3/conversations/{quote(conversation, safe='')}/activities"
         with translate_errors(self.kind):
             if message.ref:
@@ -182,9 +187,31 @@ class TeamsAdapter(BaseAdapter):
         return "bot credentials accepted" if self._config.app_id else "local mode: no credentials"
 
     def _conversation(self) -> tuple[str, str]:
-        if not self._config.service_url or not self._config.conversation_id:
+        """The service URL and conversation; an empty conversation with a `user_id` means
+        their 1:1 chat, created on the first send."""
+        conversation = self._config.conversation_id or self._personal
+        if not self._config.service_url or not (conversation or self._config.user_id):
             raise BadConfig("teams: no conversation to post in (install the bot in the channel)")
-        return self._config.service_url.rstrip("/"), self._config.conversation_id
+        return self._config.service_url.rstrip("/"), conversation
+
+    async def _open_personal(self, base: str, headers: dict[str, str]) -> str:
+        """Create (or find again: Teams answers with the same one) the person's 1:1 chat with
+        the bot. Teams accepts their AAD object id where the app is installed for them."""
+        body = {
+            "bot": {"id": f"28:{self._config.app_id}" if self._config.app_id else "bot"},
+            "isGroup": False,
+            "members": [{"id": self._config.user_id}],
+            "tenantId": self._config.teams_tenant,
+            "channelData": {"tenant": {"id": self._config.teams_tenant}},
+        }
+        with translate_errors(self.kind):
+            resp = await self._http.post(f"{base}/v3/conversations", json=body, headers=headers)
+        raise_for_status(self.kind, resp)
+        conversation = str(resp.json().get("id") or "")
+        if not conversation:
+            raise AdapterError("teams: creating the 1:1 chat gave no conversation id")
+        self._personal = conversation
+        return conversation
 
     async def _post_webhook(self, card: dict[str, Any], delivery_id: str) -> Delivered:
         url = self._config.webhook_url

@@ -78,6 +78,8 @@ def state_lines(alert: Alert, now: datetime) -> list[str]:
                 f"⏫ Escalated to level {alert.escalation_level}"
                 + (f" ({target})" if target else "")
             )
+        if alert.state is AlertState.TRIGGERED and alert.paging:
+            lines.append(alert.paging)  # who its escalation policy pages, at which step
     lines.append(notes_line(alert))
     return [line for line in lines if line]
 

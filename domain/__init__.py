@@ -161,6 +161,7 @@ class Alert:
     snoozed_by: str | None = None
     note_count: int = 0
     last_note_by: str | None = None
+    paging: str | None = None  # who its escalation policy pages, at which step
 
     @property
     def snoozed(self) -> bool:
@@ -229,6 +230,7 @@ class RouteRule:
     escalation_level: int = 0
     is_default: bool = False  # matches only alerts no other route takes
     actions: tuple[Verb, ...] | None = None  # the verbs its cards offer; None: every verb
+    escalation_policy: str | None = None  # the policy a new alert it matches starts
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ class Context(Protocol):
         """Escalate alerts nobody acknowledged in time; return how many."""
         ...
 
+    async def tend_escalations(self) -> int:
+        """Move escalation policies on: next steps, reminders; return how many moved."""
+        ...
+
     async def retain(self) -> int:
         """Delete records past their retention; return how many."""
         ...
@@ -56,6 +60,11 @@ def bind(context: Context) -> None:
 async def escalate_overdue() -> None:
     """Escalation timers: the next level hears of alerts nobody acknowledged."""
     await _context[0].escalate_overdue()
+
+
+async def tend_escalations() -> None:
+    """Escalation policies: the next step pages when its wait is over."""
+    await _context[0].tend_escalations()
 
 
 async def tend_snoozes() -> None:

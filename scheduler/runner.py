@@ -1,8 +1,8 @@
 """APScheduler wiring: one instance per job, coalesced, with a misfire grace period.
 
-Fixed jobs run the escalation timers, the end of snoozes, retention, health and credential
-checks, the outbox sweeper and the refresh that derives one sync job per integration from the
-database.
+Fixed jobs run the escalation timers and policies, the end of snoozes, retention, health and
+credential checks, the outbox sweeper and the refresh that derives one sync job per integration
+from the database.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Intervals:
     sweep: float = 60.0
     refresh: float = 30.0
     snoozes: float = 15.0
+    paging: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def build(context: jobs.Context, intervals: Intervals) -> Any:
     fixed = (
         (jobs.escalate_overdue, intervals.escalation, "escalate_overdue"),
         (jobs.tend_snoozes, intervals.snoozes, "tend_snoozes"),
+        (jobs.tend_escalations, intervals.paging, "tend_escalations"),
         (jobs.retain, intervals.retention, "retain"),
         (jobs.check_health, intervals.health, "check_health"),
         (jobs.check_credentials, intervals.credentials, "check_credentials"),

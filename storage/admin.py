@@ -74,7 +74,9 @@ async def remove_integration(session: AsyncSession, row: Integration) -> None:
 async def channel(session: AsyncSession, tenant: str, ref: str) -> Channel:
     """A channel by id or by name."""
     query = select(Channel).where(
-        Channel.tenant_id == tenant, or_(Channel.id == ref, Channel.name == ref)
+        Channel.tenant_id == tenant,
+        or_(Channel.id == ref, Channel.name == ref),
+        Channel.person_id.is_(None),
     )
     row = (await session.scalars(query)).first()
     if row is None:
@@ -83,8 +85,12 @@ async def channel(session: AsyncSession, tenant: str, ref: str) -> Channel:
 
 
 async def channels(session: AsyncSession, tenant: str) -> Sequence[Channel]:
-    """The tenant's channels by name."""
-    query = select(Channel).where(Channel.tenant_id == tenant).order_by(Channel.name)
+    """The tenant's channels by name (a person's direct messages are theirs, not listed)."""
+    query = (
+        select(Channel)
+        .where(Channel.tenant_id == tenant, Channel.person_id.is_(None))
+        .order_by(Channel.name)
+    )
     return (await session.scalars(query)).all()
 
 

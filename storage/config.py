@@ -12,6 +12,7 @@ from storage.convert import to_rule
 from storage.schema import (
     AdminPreferences,
     Channel,
+    EscalationPolicy,
     Integration,
     IntegrationDefault,
     Route,
@@ -39,6 +40,16 @@ async def rules(session: AsyncSession, tenant: str) -> list[RouteRule]:
         .order_by(Route.created_at)
     )
     return [to_rule(r) for r in (await session.scalars(query)).all()]
+
+
+async def policies(session: AsyncSession, tenant: str) -> dict[str, dict[str, Any]]:
+    """The tenant's escalation policies' documents, by name."""
+    rows = await session.execute(
+        select(EscalationPolicy.name, EscalationPolicy.document).where(
+            EscalationPolicy.tenant_id == tenant
+        )
+    )
+    return {name: dict(document) for name, document in rows.all()}
 
 
 async def channel(session: AsyncSession, channel_id: str) -> tuple[ChannelInfo, str | None] | None:

@@ -37,6 +37,7 @@ def to_alert(row: Event) -> Alert:
         snoozed_by=row.snoozed_by,
         note_count=row.note_count or 0,
         last_note_by=row.last_note_by,
+        paging=row.paging,
     )
 
 
@@ -54,6 +55,7 @@ def to_rule(row: Route) -> RouteRule:
         escalation_level=row.escalation_level,
         is_default=bool(row.is_default),
         actions=tuple(Verb(v) for v in row.actions) if row.actions is not None else None,
+        escalation_policy=row.escalation_policy,
     )
 
 

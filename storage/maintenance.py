@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import AlertState, DeliveryStatus
-from storage.schema import ActionAudit, Delivery, Event, Route, SyncLog, WebhookEvent
+from storage.schema import ActionAudit, Delivery, Escalation, Event, Route, SyncLog, WebhookEvent
 
 
 async def overdue_for_escalation(
@@ -30,6 +30,7 @@ async def overdue_for_escalation(
             Event.first_seen <= now - delay,
             Event.snoozed_until.is_(None),  # a snooze stops the clock
             next_level_route,
+            ~exists().where(Escalation.event_id == Event.id),  # a policy escalates it instead
         )
         .order_by(Event.first_seen)
         .limit(limit)

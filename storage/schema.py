@@ -136,6 +136,8 @@ class Channel(Base):
     rate_per_minute: Mapped[int] = mapped_column(Integer, default=60)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A person's direct messages (Slack DM, Teams 1:1, e-mail, SMS): not listed with channels.
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -156,6 +158,7 @@ class Route(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # only when nothing else
     actions: Mapped[list[str] | None] = mapped_column(Json)  # the verbs its cards offer; None: all
+    escalation_policy: Mapped[str | None] = mapped_column(String(255))  # a policy's name
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -205,6 +208,7 @@ class Event(Base):
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_note_by: Mapped[str | None] = mapped_column(String(255))
+    paging: Mapped[str | None] = mapped_column(String(255))  # who its policy pages, at which step
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -453,6 +457,10 @@ class Person(Base):
     teams_aad_object_id: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # How the bot reaches them in Teams: their account id and 1:1 conversation, once known.
+    teams_user_id: Mapped[str | None] = mapped_column(String(128))
+    teams_service_url: Mapped[str | None] = mapped_column(String(2048))
+    teams_conversation_id: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -485,3 +493,44 @@ class ScheduleOverride(Base):
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EscalationPolicy(Base):
+    """Steps that page people, schedules and channels; `document` is its REST/file shape."""
+
+    __tablename__ = "escalation_policies"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Escalation(Base):
+    """A policy running for one alert: the step it fires next and when, what it paged.
+
+    `policy` is the policy's document as it was when the alert started it. `due_at` is the
+    soonest thing to do (the next step, a reminder, the end of an acknowledgement), so the
+    scheduler's tick reads only what is due."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_due", "due_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
+    policy_name: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    unack_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledger: Mapped[str | None] = mapped_column(String(255))  # a person's name
+    fired: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -44,7 +44,7 @@ def _posting_here(ctx: Context) -> None:
 
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
-    glob, minimum, is_default, actions = "*", "INFO", False, None
+    glob, minimum, is_default, actions, policy = "*", "INFO", False, None, None
     for arg in args:
         if arg.lower() == "default":
             is_default = True
@@ -52,6 +52,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
             minimum = arg.split("=", 1)[1].upper()
         elif arg.lower().startswith("actions="):
             actions = arg.split("=", 1)[1]
+        elif arg.lower().startswith("policy="):
+            policy = arg.split("=", 1)[1]
         else:
             glob = arg
     if minimum not in Priority.__members__:
@@ -62,11 +64,15 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
     body = {"event_glob": glob, "min_priority": minimum, "default": is_default}
     if actions is not None:
         body["actions"] = actions
+    if policy:
+        body["escalation_policy"] = policy
     try:
         route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
     except InvalidRequest as exc:
         raise CommandError(str(exc)) from None
     offered = f" Cards offer {', '.join(route.actions)}." if route.actions else ""
+    if route.escalation_policy:
+        offered += f" Each new alert starts the escalation policy `{route.escalation_policy}`."
     return (
         f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here.{offered} "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
@@ -94,6 +100,7 @@ async def routes(ctx: Context, args: list[str]) -> str:
         f"• `{r.id[:8]}` `{r.event_glob}` min {r.min_priority} → {names.get(r.channel_id, '?')}"
         + (f" (level {r.escalation_level})" if r.escalation_level else "")
         + (f" · offers {', '.join(r.actions)}" if r.actions else "")
+        + (f" · pages by `{r.escalation_policy}`" if r.escalation_policy else "")
         for r in rows
     )
 
@@ -361,7 +368,8 @@ COMMANDS = table(
     Command(
         "subscribe",
         subscribe,
-        usage="subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>]",
+        usage="subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>] "
+        "[policy=<escalation policy>]",
         admin=True,
     ),
     Command("unsubscribe", unsubscribe, usage="unsubscribe <route-id>", admin=True),

@@ -61,6 +61,7 @@ def route_document(row: Route) -> dict[str, Any]:
         "created_by": row.created_by,
         "user_id": row.user_id,
         "escalation_level": row.escalation_level,
+        "escalation_policy": row.escalation_policy,
         "default": bool(row.is_default),
         "actions": row.actions,  # null: every verb
         "is_active": row.is_active,

@@ -18,9 +18,7 @@ from bot.core.services import Services
 from domain import By
 from domain.schedules import (
     OnCall,
-    Override,
     Person,
-    Schedule,
     ScheduleError,
     layer_document,
     layer_from,
@@ -29,6 +27,7 @@ from domain.schedules import (
     zone_of,
 )
 from storage import alerts as alerts_repo
+from storage.oncall import load_schedule
 from storage.schema import OnCallSchedule, ScheduleOverride
 from storage.schema import Person as PersonRow
 
@@ -96,21 +95,6 @@ async def _schedule_row(session: Any, tenant: str, name: str) -> OnCallSchedule:
     if row is None:
         raise NotFound(f"no schedule {name[:100]!r}")
     return row  # type: ignore[no-any-return]
-
-
-async def _schedule(session: Any, row: OnCallSchedule, since: datetime) -> Schedule:
-    overrides = await session.scalars(
-        select(ScheduleOverride)
-        .where(ScheduleOverride.schedule_id == row.id, ScheduleOverride.ends_at > since)
-        .order_by(ScheduleOverride.created_at)
-    )
-    layers = tuple(layer_from(raw, "layer") for raw in row.layers)
-    return Schedule(
-        row.name,
-        row.time_zone,
-        layers,
-        tuple(Override(o.person, o.starts_at, o.ends_at) for o in overrides.all()),
-    )
 
 
 def schedule_document(row: OnCallSchedule, public_url: str) -> dict[str, Any]:
@@ -183,7 +167,7 @@ async def who_is_on_call(services: Services, tenant: str, name: str, at: datetim
     """Who is on call in a schedule at `at`, until when, and who comes next."""
     async with services.db.session() as session:
         row = await _schedule_row(session, tenant, name)
-        schedule = await _schedule(session, row, at)
+        schedule = await load_schedule(session, row, at)
     return on_call(schedule, at)
 
 
@@ -227,7 +211,7 @@ async def feed(services: Services, schedule_id: str, token: str, now: datetime) 
         row = await session.get(OnCallSchedule, schedule_id)
         if row is None or not hmac.compare_digest(row.feed_token, token):
             raise NotFound("no such feed")
-        schedule = await _schedule(session, row, now - timedelta(days=14))
+        schedule = await load_schedule(session, row, now - timedelta(days=14))
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//ChatOps//on-call//EN")
     calendar.add("version", "2.0")

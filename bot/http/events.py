@@ -128,6 +128,7 @@ async def get_event(request: web.Request) -> web.Response:
         }
         for a in found.audit
     ]
+    doc["escalation"] = found.escalation
     doc["notes"] = [
         {
             "author": str((a.data or {}).get("name") or a.actor),

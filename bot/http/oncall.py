@@ -1,4 +1,5 @@
-"""REST for people and on-call schedules, and each schedule's secret iCalendar feed."""
+"""REST for people, on-call schedules (and each one's secret iCalendar feed) and escalation
+policies."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import oncall
+from bot.core.paging import policies
 from bot.core.services import SERVICES, Services
 from bot.http.auth import by_of
 from bot.http.common import json_object, tenant_of
@@ -102,8 +104,43 @@ async def ical(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="text/calendar", charset="utf-8", headers=headers)
 
 
+async def list_policies(request: web.Request) -> web.Response:
+    found = await policies.listed(request.app[SERVICES], tenant_of(request))
+    return web.json_response({"data": found})
+
+
+async def get_policy(request: web.Request) -> web.Response:
+    found = await policies.one(
+        request.app[SERVICES], tenant_of(request), request.match_info["name"]
+    )
+    return web.json_response({"data": found})
+
+
+async def create_policy(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    made = await policies.save(request.app[SERVICES], tenant_of(request), body, by_of(request))
+    return web.json_response({"data": made}, status=201)
+
+
+async def replace_policy(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    name = request.match_info["name"]
+    body.setdefault("name", name)
+    made = await policies.save(
+        request.app[SERVICES], tenant_of(request), body, by_of(request), replace=name
+    )
+    return web.json_response({"data": made})
+
+
+async def remove_policy(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    await policies.remove(request.app[SERVICES], tenant_of(request), name, by_of(request))
+    return web.json_response({"data": {"removed": name}})
+
+
 def register(app: web.Application, services: Services) -> None:
-    """Add `/api/v1/people`, `/api/v1/schedules` and the schedules' feeds."""
+    """Add `/api/v1/people`, `/api/v1/schedules`, the schedules' feeds and
+    `/api/v1/escalation-policies`."""
     r = app.router
     r.add_get("/api/v1/people", list_people)
     r.add_post("/api/v1/people", create_person)
@@ -112,3 +149,8 @@ def register(app: web.Application, services: Services) -> None:
     r.add_get("/api/v1/schedules/{name}/oncall", who)
     r.add_post("/api/v1/schedules/{name}/overrides", override)
     r.add_get("/schedules/{schedule_id}/{token}.ics", ical)
+    r.add_get("/api/v1/escalation-policies", list_policies)
+    r.add_post("/api/v1/escalation-policies", create_policy)
+    r.add_get("/api/v1/escalation-policies/{name}", get_policy)
+    r.add_put("/api/v1/escalation-policies/{name}", replace_policy)
+    r.add_delete("/api/v1/escalation-policies/{name}", remove_policy)

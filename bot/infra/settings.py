@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     escalate_after_minutes: int = Field(15, ge=0, le=10080)  # 0 turns the timer off
     retention_days: int = Field(90, ge=1, le=3650)
     escalation_check_seconds: float = Field(30.0, ge=0.5, le=3600)
+    paging_check_seconds: float = Field(5.0, ge=0.5, le=300)  # escalation policies' steps
     health_check_minutes: float = Field(15.0, ge=0.1, le=1440)
     schedule_refresh_seconds: float = Field(30.0, ge=1, le=3600)
     sync_timeout_seconds: float = Field(120.0, gt=0, le=3600)

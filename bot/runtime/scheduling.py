@@ -12,6 +12,7 @@ from typing import Any
 from adapters.registry import TYPES
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
+from bot.core.paging.engine import Escalations
 from bot.core.services import Services
 from domain import Verb
 from scheduler import runner
@@ -38,6 +39,7 @@ class SchedulerService:
         self._due: asyncio.Queue[str] = asyncio.Queue()
         self._waiting: set[str] = set()
         self._runners: list[asyncio.Task[None]] = []
+        self.escalations = Escalations(services.db, services.cache, services.ingest.wake_workers)
 
     async def sync_integration(self, integration_id: str) -> None:
         """Queue a due sync for the sync runners (`CHATOPS_SYNC_CONCURRENCY` of them), so slow
@@ -172,6 +174,11 @@ class SchedulerService:
             log.info("escalated unacknowledged alerts", extra={"count": escalated})
         return escalated
 
+    async def tend_escalations(self) -> int:
+        """Escalation policies: next steps whose wait is over, reminders, acknowledgements
+        that lasted too long."""
+        return await self.escalations.tick(self._clock())
+
     async def tend_snoozes(self) -> int:
         """Snoozes that ended come back; Alertmanager silences that should not be are expired."""
         actions = self.services.actions
@@ -202,6 +209,7 @@ async def start(services: Services, work: SchedulerService | None = None) -> Any
             credentials=CREDENTIALS_CHECK_SECONDS,
             sweep=SWEEP_SECONDS,
             refresh=settings.schedule_refresh_seconds,
+            paging=settings.paging_check_seconds,
         ),
     )
     work.scheduler = scheduler

@@ -20,6 +20,7 @@ class FakeConnector:
     posted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     replies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # to activity
+    created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # 1:1 chats
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     server: TestServer | None = None
 
@@ -56,6 +57,19 @@ class FakeConnector:
             self.replies.append((conversation, request.match_info["activity"], activity))
         return web.json_response({"id": activity_id})
 
+    async def create(self, request: web.Request) -> web.Response:
+        """POST /v3/conversations: a 1:1 chat with one member, the same id each time."""
+        body = await request.json()
+        members = body.get("members") or []
+        if body.get("isGroup") or len(members) != 1 or not members[0].get("id"):
+            return web.json_response(
+                {"error": {"code": "BadArgument", "message": "one member for a 1:1 chat"}},
+                status=400,
+            )
+        conversation = f"a:personal-{members[0]['id']}"
+        self.created.append((conversation, body))
+        return web.json_response({"id": conversation})
+
     async def put(self, request: web.Request) -> web.Response:
         conversation, activity_id = (
             request.match_info["conversation"],
@@ -72,6 +86,7 @@ class FakeConnector:
 
     async def start(self) -> FakeConnector:
         app = web.Application()
+        app.router.add_post("/v3/conversations", self.create)
         app.router.add_post("/v3/conversations/{conversation}/activities", self.post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self.post)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self.put)

@@ -191,6 +191,15 @@ class FakeSlack:
         self.messages.append(message)
         return self.ok(channel=channel, ts=ts, message={"text": message.text, "ts": ts})
 
+    def m_conversations_open(self, args: dict[str, Any]) -> web.Response:
+        """A DM with one user: the same channel id every time, which the bot may post in."""
+        users = str(args.get("users", ""))
+        if users not in self.users:
+            return self.error("user_not_found")
+        channel = f"D{users}"
+        self.channels.setdefault(channel, {"member": True, "archived": False})
+        return self.ok(channel={"id": channel})
+
     def m_chat_update(self, args: dict[str, Any]) -> web.Response:
         channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
         problem = self._channel_error(channel)

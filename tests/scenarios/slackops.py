@@ -56,12 +56,13 @@ async def click(
     user: str = "U222",
     team: str = TEAM_ID,
     headers: dict[str, str] | None = None,
+    channel: str = "C111",
 ) -> Any:
     payload = copy.deepcopy(fixture("block_actions.bolt_test.json"))
     payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}
     payload["team"]["id"] = team
-    payload["channel"] = {"id": "C111", "name": "ops"}
-    payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": "C111"}
+    payload["channel"] = {"id": channel, "name": "ops" if channel == "C111" else "directmessage"}
+    payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": channel}
     payload["actions"][0].update(action_id=verb, value=value, block_id=f"alert:{value}")
     body = urlencode({"payload": json.dumps(payload)})
     return await bot.post(

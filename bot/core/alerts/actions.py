@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts.ingest import IngestService, load_routing, queue_posts, queue_updates
+from bot.core.alerts.fanout import load_routing, queue_posts, queue_updates
+from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.silences import Silences
 from bot.core.group_commit import GroupCommit
+from bot.core.paging import engine
 from cards.templates import offers
 from domain import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
 from storage import alerts as alerts_repo
@@ -38,6 +40,8 @@ NOTES = {  # the thread reply each action leaves under the card
     Verb.UNSNOOZE: "🔔 Unsnoozed by {name}: the alert is open again",
     Verb.NOTE: "📝 {name}: {text}",
 }
+ESCALATED = "⏫ Escalated by {name}"
+STOPS = (Verb.ACKNOWLEDGE, Verb.RESOLVE, Verb.DISCARD, Verb.UNSNOOZE)  # what policies hear of
 WOKE = "⏰ The snooze is over: the alert is still open"
 MAX_LEVEL = 5
 
@@ -140,6 +144,7 @@ class ActionService:
         else:
             outcome = await self._transition(session, verb, alert, actor, utcnow(), ask)
         outcome = dataclasses.replace(outcome, offered=offered)
+        person = await engine.person_acting(session, alert.tenant, actor.platform, actor.id)
         session.add(
             ActionAudit(
                 tenant_id=alert.tenant,
@@ -150,14 +155,19 @@ class ActionService:
                 outcome=outcome.code,
                 from_state=alert.state.value,
                 to_state=outcome.alert.state.value if outcome.alert else alert.state.value,
-                data={"name": actor.name, **outcome.data},
+                data={"name": actor.name, **outcome.data, **({"person": person} if person else {})},
             )
         )
         if outcome.applied and outcome.alert is not None:
+            if verb in STOPS:
+                await engine.acted(
+                    session, verb, outcome.alert, person, utcnow(), self._ingest.cache
+                )
             cards = await alerts_repo.cards(session, alert.id)
             if cards.posts and verb is not Verb.NOTE:
                 await self._record_on_deliveries(session, outcome.alert, verb, actor)
-            note = NOTES[verb].format(
+            template = ESCALATED if outcome.data.get("policy") else NOTES[verb]
+            note = template.format(
                 name=actor.name,
                 level=outcome.alert.escalation_level,
                 until=_until(outcome.alert),
@@ -337,6 +347,12 @@ class ActionService:
         return Outcome(True, f"{word}.", won)
 
     async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
+        paged = await engine.escalate_now(session, alert, now, self._ingest.cache)
+        if paged is not None:  # the alert runs a policy: its next step, not the next level
+            done, words = paged
+            code = "applied" if done else "last_step"
+            fresh = await _reload(session, alert.id)
+            return Outcome(done, words, fresh, code=code, data={"policy": done})
         if alert.escalation_level >= MAX_LEVEL:
             return Outcome(
                 False,

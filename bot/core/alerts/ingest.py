@@ -8,19 +8,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import defaults, preferences, routing
+from bot.core.alerts import preferences
+from bot.core.alerts.fanout import load_routing, policy_for, queue_posts, queue_updates
 from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
+from bot.core.paging import engine
 from bot.infra.logs import correlation_id
-from domain import Alert, DeliveryKind, DeliveryStatus, EventIn, RouteRule
+from domain import Alert, EventIn
 from storage import alerts as alerts_repo
-from storage import config as config_repo
-from storage import outbox
 from storage.db import Database, retry_transient
 from storage.notify import notify_outbox
 from storage.schema import utcnow
@@ -37,44 +36,6 @@ class IngestResult:
     state: str
     deduplicated: bool
     deliveries: int
-
-
-@dataclass(frozen=True)
-class ChannelRef:
-    """What routing needs of a channel."""
-
-    id: str
-    type: str
-    integration_id: str | None
-    target: str
-
-
-@dataclass(frozen=True)
-class RoutingConfig:
-    """A tenant's routes, the channels they name, preferences and system defaults."""
-
-    rules: list[RouteRule]
-    channels: dict[str, ChannelRef]
-    preferences: dict[str, bool] | None
-    defaults: dict[str, dict[str, Any]]
-    admin_channel: str | None = None
-
-
-async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
-    """Read a tenant's routing configuration."""
-    rules = await config_repo.rules(session, tenant)
-    admin_channel = await config_repo.admin_channel(session, tenant)
-    wanted = {r.channel_id for r in rules} | ({admin_channel} if admin_channel else set())
-    rows = await config_repo.channel_types(session, sorted(wanted))
-    return RoutingConfig(
-        rules=rules,
-        channels={
-            c.id: ChannelRef(c.id, c.type, c.integration_id, c.target) for c in rows.values()
-        },
-        preferences=await config_repo.preferences(session, tenant),
-        defaults=defaults.system_defaults(await config_repo.stored_defaults(session)),
-        admin_channel=admin_channel if admin_channel in rows else None,
-    )
 
 
 BATCH_MAX = 200  # events written in one transaction at most
@@ -297,75 +258,8 @@ class IngestService:
         if not preferences.allows(config.preferences, alert.event_type):
             log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
             return 0
-        return await queue_posts(session, alert, now, config)
-
-
-async def queue_posts(
-    session: AsyncSession, alert: Alert, now: datetime, config: RoutingConfig
-) -> int:
-    """One outbox row per matching route, with retry budgets from defaults and overrides."""
-    rules = routing.with_admin_channel(
-        routing.matching(config.rules, alert), alert, config.admin_channel
-    )
-    skip_channel = alert.metadata.get("failed_channel_id")
-    rules = [r for r in rules if r.channel_id != skip_channel and r.channel_id in config.channels]
-    system = config.defaults
-    queued = 0
-    for rule in rules:
-        channel = config.channels[rule.channel_id]
-        kind = defaults.integration_type(channel.type)
-        effective = system
-        if rule.user_id:
-            user = await config_repo.overrides(session, alert.tenant, rule.user_id)
-            effective = defaults.effective(system, user)
-        settings = effective.get(kind) or system.get(kind) or {}
-        enabled = bool(settings.get("enabled", True)) if rule.user_id else True
-        outbox.queue(
-            session,
-            alert,
-            channel,
-            DeliveryKind.POST,
-            now,
-            max_attempts=1 + int(settings.get("retry_count", 3)),
-            retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
-            retry_for=float(settings.get("retry_for_seconds", defaults.RETRY_FOR_SECONDS)),
-            status=DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED,
-            user_id=rule.user_id,
-            error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
-        )
-        queued += int(enabled)
-    return queued
-
-
-async def queue_updates(
-    session: AsyncSession,
-    alert: Alert,
-    now: datetime,
-    note: str | None = None,
-    cards: alerts_repo.Cards | None = None,
-) -> int:
-    """Update every card that shows the alert, once per channel however many changes wait.
-
-    `note` says what changed; chat platforms that thread show it as a reply under the card.
-    `cards` is the alert's cards when the caller has read them already.
-    """
-    cards = cards or await alerts_repo.cards(session, alert.id)
-    channels, waiting = cards.showing, dict(cards.pending)
-    for channel_id, row in cards.pending.items():
-        # A worker may have claimed it since it was read: then it is no longer waiting.
-        notes = [*(row.action_data or {}).get("notes", []), note][-10:] if note else None
-        if not await outbox.still_waiting(session, row.id, notes):
-            del waiting[channel_id]
-    rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
-    for channel in rows.values():
-        outbox.queue(
-            session,
-            alert,
-            channel,
-            DeliveryKind.UPDATE,
-            now,
-            max_attempts=4,
-            retry_delay_seconds=10.0,
-            action_data={"notes": [note]} if note else None,
-        )
-    return len(rows)
+        queued = await queue_posts(session, alert, now, config)
+        policy = policy_for(config, alert)
+        if policy is not None:
+            queued += await engine.start(session, alert, *policy, now, cache=self.cache)
+        return queued

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from bot.core.paging import engine
 from bot.core.services import Services
 from domain import Alert, AlertState, Priority
 from storage import alerts as alerts_repo
@@ -53,6 +55,7 @@ class Record:
     attempts: Sequence[DeliveryAttempt]
     audit: Sequence[ActionAudit]
     channels: dict[str, str] = field(default_factory=dict)  # the deliveries' channels' names
+    escalation: dict[str, Any] | None = None  # its escalation policy's progress
 
 
 async def record(services: Services, alert_id: str, tenant: str | None) -> Record | None:
@@ -67,7 +70,9 @@ async def record(services: Services, alert_id: str, tenant: str | None) -> Recor
         rows = await config_repo.channel_types(
             session, sorted({d.channel_id for d in deliveries if d.channel_id})
         )
-    return Record(alert, deliveries, tries, audit, {i: c.name for i, c in rows.items()})
+        escalation = await engine.running(session, alert_id)
+    names = {i: c.name for i, c in rows.items()}
+    return Record(alert, deliveries, tries, audit, names, escalation)
 
 
 async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list[Alert], int]:

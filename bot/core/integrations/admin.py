@@ -611,6 +611,9 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
     is_default = body.get("default", False)
     if not isinstance(is_default, bool):
         raise InvalidRequest("default: true or false (true: only alerts no other route takes)")
+    policy = body.get("escalation_policy")
+    if policy is not None and (not isinstance(policy, str) or not 0 < len(policy) <= 255):
+        raise InvalidRequest("escalation_policy: the name of an escalation policy")
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
@@ -622,6 +625,7 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         user_id=user,
         escalation_level=level,
         is_default=is_default,
+        escalation_policy=policy,
         created_by=actor,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from adapters.registry import TYPES
 from bot.core import audit
 from bot.core.integrations.admin import new_channel, new_route
+from bot.core.paging import policies
 from bot.core.services import Services
 from cards.redact import mask_target
 from domain import By
@@ -65,6 +66,7 @@ def _route_data(row: Route, channel: str) -> dict[str, Any]:
         "stakeholders": list(row.stakeholders or []),
         "escalation_level": row.escalation_level,
         "actions": row.actions,
+        "escalation_policy": row.escalation_policy,
     }
 
 
@@ -95,6 +97,7 @@ async def add_route(services: Services, tenant: str, body: dict[str, Any], by: B
     async with services.db.session() as session, session.begin():
         channel = await admin.channel(session, tenant, str(body.get("channel", "")))
         row = new_route(tenant, body, channel, by.actor)
+        await policies.require(session, tenant, row.escalation_policy)
         session.add(row)
         await session.flush()
         audit.record(session, tenant, by, "route.create", _route_data(row, channel.name))
@@ -147,6 +150,7 @@ async def subscribe(services: Services, place: Place, body: dict[str, Any], acto
     async with services.db.session() as session, session.begin():
         channel = await _here(session, place)
         route = new_route(place.tenant, body, channel, actor)
+        await policies.require(session, place.tenant, route.escalation_policy)
         session.add(route)
         await session.flush()
         by = By(actor, place.platform)

@@ -1,0 +1,137 @@
+"""Fan-out: which channels hear of an alert (its routes), and updating every card of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.alerts import defaults, routing
+from domain import Alert, DeliveryKind, DeliveryStatus, RouteRule
+from storage import alerts as alerts_repo
+from storage import config as config_repo
+from storage import outbox
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """What routing needs of a channel."""
+
+    id: str
+    type: str
+    integration_id: str | None
+    target: str
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A tenant's routes, the channels they name, preferences and system defaults."""
+
+    rules: list[RouteRule]
+    channels: dict[str, ChannelRef]
+    preferences: dict[str, bool] | None
+    defaults: dict[str, dict[str, Any]]
+    admin_channel: str | None = None
+    policies: dict[str, dict[str, Any]] | None = None  # escalation policies by name
+
+
+async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
+    """Read a tenant's routing configuration."""
+    rules = await config_repo.rules(session, tenant)
+    admin_channel = await config_repo.admin_channel(session, tenant)
+    wanted = {r.channel_id for r in rules} | ({admin_channel} if admin_channel else set())
+    rows = await config_repo.channel_types(session, sorted(wanted))
+    return RoutingConfig(
+        rules=rules,
+        channels={
+            c.id: ChannelRef(c.id, c.type, c.integration_id, c.target) for c in rows.values()
+        },
+        preferences=await config_repo.preferences(session, tenant),
+        defaults=defaults.system_defaults(await config_repo.stored_defaults(session)),
+        admin_channel=admin_channel if admin_channel in rows else None,
+        policies=await config_repo.policies(session, tenant)
+        if any(r.escalation_policy for r in rules)
+        else None,
+    )
+
+
+def policy_for(config: RoutingConfig, alert: Alert) -> tuple[str, dict[str, Any]] | None:
+    """The escalation policy a new alert starts: the first matching route's that names one
+    (and that exists), with its document."""
+    for rule in routing.matching(config.rules, alert):
+        if rule.escalation_policy and config.policies and rule.escalation_policy in config.policies:
+            return rule.escalation_policy, config.policies[rule.escalation_policy]
+    return None
+
+
+async def queue_posts(
+    session: AsyncSession, alert: Alert, now: datetime, config: RoutingConfig
+) -> int:
+    """One outbox row per matching route, with retry budgets from defaults and overrides."""
+    rules = routing.with_admin_channel(
+        routing.matching(config.rules, alert), alert, config.admin_channel
+    )
+    skip_channel = alert.metadata.get("failed_channel_id")
+    rules = [r for r in rules if r.channel_id != skip_channel and r.channel_id in config.channels]
+    system = config.defaults
+    queued = 0
+    for rule in rules:
+        channel = config.channels[rule.channel_id]
+        kind = defaults.integration_type(channel.type)
+        effective = system
+        if rule.user_id:
+            user = await config_repo.overrides(session, alert.tenant, rule.user_id)
+            effective = defaults.effective(system, user)
+        settings = effective.get(kind) or system.get(kind) or {}
+        enabled = bool(settings.get("enabled", True)) if rule.user_id else True
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            DeliveryKind.POST,
+            now,
+            max_attempts=1 + int(settings.get("retry_count", 3)),
+            retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
+            retry_for=float(settings.get("retry_for_seconds", defaults.RETRY_FOR_SECONDS)),
+            status=DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED,
+            user_id=rule.user_id,
+            error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
+        )
+        queued += int(enabled)
+    return queued
+
+
+async def queue_updates(
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    note: str | None = None,
+    cards: alerts_repo.Cards | None = None,
+) -> int:
+    """Update every card that shows the alert, once per channel however many changes wait.
+
+    `note` says what changed; chat platforms that thread show it as a reply under the card.
+    `cards` is the alert's cards when the caller has read them already.
+    """
+    cards = cards or await alerts_repo.cards(session, alert.id)
+    channels, waiting = cards.showing, dict(cards.pending)
+    for channel_id, row in cards.pending.items():
+        # A worker may have claimed it since it was read: then it is no longer waiting.
+        notes = [*(row.action_data or {}).get("notes", []), note][-10:] if note else None
+        if not await outbox.still_waiting(session, row.id, notes):
+            del waiting[channel_id]
+    rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
+    for channel in rows.values():
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            DeliveryKind.UPDATE,
+            now,
+            max_attempts=4,
+            retry_delay_seconds=10.0,
+            action_data={"notes": [note]} if note else None,
+        )
+    return len(rows)

@@ -1,0 +1,1 @@
+"""Paging people: escalation policies, how each person is reached, and the running policies."""

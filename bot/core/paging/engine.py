@@ -1,0 +1,456 @@
+"""Running escalation policies: the first step when an alert starts one, the next steps when
+their wait is over, reminders and the end of an acknowledgement, and what clicks do to them.
+
+The state of each running policy is a row (`escalations`) changed in the same transaction as
+the outbox rows of the page it sends: a crash before the commit pages nobody and the step is
+fired again; after it, the outbox delivers and the row says the step is done. Nobody is paged
+twice for one step, across restarts and several processes (rows are taken with SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.alerts.fanout import queue_updates
+from bot.core.config_cache import ConfigCache
+from bot.core.paging.reach import direct_channels
+from domain import Alert, AlertState, DeliveryKind, Verb
+from domain.escalation import Policy, Position, after, describe, policy_from
+from domain.schedules import on_call
+from storage import alerts as alerts_repo
+from storage import outbox
+from storage.db import Database
+from storage.notify import notify_outbox
+from storage.oncall import load_schedule
+from storage.schema import (
+    ActionAudit,
+    Channel,
+    Escalation,
+    Event,
+    OnCallSchedule,
+    Person,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+RUNNING, ACKNOWLEDGED, EXHAUSTED, DONE = "running", "acknowledged", "exhausted", "done"
+TICK_BATCH = 500  # escalations one tick takes at most; the rest wait for the next
+PAGE_ATTEMPTS = 6  # a page is tried this many times, 10 s apart and backing off
+REMINDER = "⏰ Reminder: acknowledged by {name} {ago} ago and still not resolved"
+UNACKNOWLEDGED = "↩️ Acknowledged {ago} ago and not resolved: back to triggered"
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What one step did: its words for the card, and how many pages it queued."""
+
+    text: str
+    queued: int
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _due(row: Escalation) -> datetime | None:
+    """The soonest thing to do for the row in its status."""
+    times = [row.remind_at, row.unack_at] if row.status == ACKNOWLEDGED else [row.next_at]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None
+
+
+async def start(
+    session: AsyncSession,
+    alert: Alert,
+    name: str,
+    document: dict[str, Any],
+    now: datetime,
+    cache: ConfigCache | None = None,
+) -> int:
+    """Start the policy for a new alert and fire its first step in this transaction."""
+    row = Escalation(
+        tenant_id=alert.tenant,
+        event_id=alert.id,
+        policy_name=name,
+        policy=document,
+        status=RUNNING,
+        step=0,
+        round=0,
+        next_at=now,
+        due_at=now,
+        fired=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    fired = await fire(session, row, alert, now, by="policy", cache=cache, first=True)
+    return fired.queued
+
+
+async def _person(session: AsyncSession, tenant: str, name: str) -> Person | None:
+    return await session.scalar(
+        select(Person).where(Person.tenant_id == tenant, Person.name == name)
+    )
+
+
+async def _on_call(session: AsyncSession, tenant: str, name: str, now: datetime) -> str | None:
+    """Who is on call in the schedule now; None when nobody is (or there is no schedule)."""
+    row = await session.scalar(
+        select(OnCallSchedule).where(
+            OnCallSchedule.tenant_id == tenant, OnCallSchedule.name == name
+        )
+    )
+    if row is None:
+        return None
+    found = on_call(await load_schedule(session, row, now), now)
+    return found.person
+
+
+async def _channel(session: AsyncSession, tenant: str, name: str) -> Channel | None:
+    return await session.scalar(
+        select(Channel).where(
+            Channel.tenant_id == tenant,
+            Channel.name == name,
+            Channel.person_id.is_(None),
+            Channel.is_active.is_(True),
+        )
+    )
+
+
+async def fire(
+    session: AsyncSession,
+    row: Escalation,
+    alert: Alert,
+    now: datetime,
+    *,
+    by: str,
+    cache: ConfigCache | None = None,
+    first: bool = False,
+) -> Fired:
+    """Notify the targets of the row's next step and move it on; the card's words."""
+    policy = policy_from(row.policy, row.policy_name)
+    at = Position(row.step, row.round)
+    step = policy.steps[min(at.step, len(policy.steps) - 1)]
+    names: list[str] = []
+    problems: list[str] = []
+    channels: list[Channel] = []
+    for target in step.targets:
+        if target.kind == "channel":
+            found = await _channel(session, alert.tenant, target.name)
+            if found is None:
+                problems.append(f"no channel {target.name!r}")
+            else:
+                names.append(f"#{found.name}")
+                channels.append(found)
+            continue
+        person_name: str | None = target.name
+        if target.kind == "schedule":
+            person_name = await _on_call(session, alert.tenant, target.name, now)
+            if person_name is None:
+                problems.append(f"nobody is on call in {target.name!r}")
+                continue
+        assert person_name is not None
+        person = await _person(session, alert.tenant, person_name)
+        if person is None:
+            problems.append(f"no person {person_name!r}")
+            continue
+        reached = await direct_channels(session, person)
+        if reached.problem:
+            problems.append(reached.problem)
+        if reached.changed and cache is not None:
+            for channel in reached.channels:
+                cache.forget(("channel", channel.id))
+        if reached.channels:
+            names.append(person.name)
+            channels.extend(reached.channels)
+    text = f"📟 Paging {', '.join(dict.fromkeys(names)) or 'nobody'} ({describe(policy, at)})"
+    if problems:
+        text += ": " + "; ".join(problems)
+    text = text[:255]
+    await session.execute(update(Event).where(Event.id == alert.id).values(paging=text))
+    shown = dataclasses.replace(alert, paging=text)
+    queued = 0
+    due = min(now, utcnow())  # pages go now, even when `now` is a scheduler's clock ahead
+    if not first:  # the cards already out say who is paged now, before the new pages go
+        queued += await queue_updates(session, shown, due, text)
+    cards = await alerts_repo.cards(session, alert.id)
+    for channel in dict((c.id, c) for c in channels).values():
+        if channel.id in cards.showing:
+            continue  # paged again in a later round: the update above says so under it
+        outbox.queue(
+            session,
+            shown,
+            channel,
+            DeliveryKind.POST,
+            due,
+            max_attempts=PAGE_ATTEMPTS,
+            retry_delay_seconds=10.0,
+            retry_for=600.0,
+        )
+        queued += 1
+    session.add(
+        ActionAudit(
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            verb="page",
+            actor=f"escalation:{by}"[:255],
+            platform="scheduler" if by == "policy" else "chat",
+            outcome="applied" if names else "nobody_reached",
+            from_state=alert.state.value,
+            to_state=alert.state.value,
+            data={
+                "name": "ChatOps (escalation policy)",
+                "policy": row.policy_name,
+                "step": at.step + 1,
+                "round": at.round + 1,
+                "paged": names,
+                "problems": problems,
+            },
+        )
+    )
+    row.fired = [
+        *row.fired,
+        {"step": at.step, "round": at.round, "at": now.isoformat(), "paged": names, "by": by},
+    ]
+    following = after(policy, at)
+    if following is None:
+        row.status, row.next_at = EXHAUSTED, None
+    else:
+        row.step, row.round, row.next_at = following.step, following.round, now + step.wait
+    row.due_at = _due(row)
+    row.updated_at = now
+    await session.flush()  # a caller that reloads the alert (expire_all) must not lose this
+    if problems:
+        log.warning(
+            "escalation step reached not everyone",
+            extra={"alert_id": alert.id, "policy": row.policy_name, "problems": problems},
+        )
+    return Fired(text, queued)
+
+
+async def acted(
+    session: AsyncSession,
+    verb: Verb,
+    alert: Alert,
+    person: str | None,
+    now: datetime,
+    cache: ConfigCache | None = None,
+) -> None:
+    """What an applied action does to the alert's running policy: acknowledge stops it (and
+    starts the reminders), resolve ends it, unsnooze lets it go on."""
+    row = await session.scalar(
+        select(Escalation).where(Escalation.event_id == alert.id).with_for_update()
+    )
+    if row is None:
+        return
+    policy = policy_from(row.policy, row.policy_name)
+    if verb is Verb.ACKNOWLEDGE:
+        row.status, row.acknowledger = ACKNOWLEDGED, person
+        row.remind_at = now + policy.remind_after if policy.remind_after and person else None
+        row.unack_at = now + policy.unacknowledge_after if policy.unacknowledge_after else None
+    elif verb in (Verb.RESOLVE, Verb.DISCARD):
+        row.status = DONE
+    elif verb is Verb.UNSNOOZE and row.status == RUNNING:
+        row.next_at = max(row.next_at or now, now)
+    row.due_at = _due(row) if row.status in (RUNNING, ACKNOWLEDGED) else None
+    row.updated_at = now
+
+
+async def escalate_now(
+    session: AsyncSession, alert: Alert, now: datetime, cache: ConfigCache | None = None
+) -> tuple[bool, str] | None:
+    """Escalate from the card: fire the policy's next step at once. (done, words), or None
+    when the alert runs no policy (its routes' levels escalate it instead)."""
+    row = await session.scalar(
+        select(Escalation).where(Escalation.event_id == alert.id).with_for_update()
+    )
+    if row is None:
+        return None
+    if row.status in (EXHAUSTED, DONE):
+        return False, f"Already past the last step of {row.policy_name}."
+    row.status = RUNNING
+    fired = await fire(session, row, alert, now, by="escalate", cache=cache)
+    return True, fired.text
+
+
+async def person_acting(
+    session: AsyncSession, tenant: str, platform: str, user_id: str
+) -> str | None:
+    """The person a chat user is, by their Slack user id or Teams AAD object id."""
+    if not user_id:
+        return None
+    if platform == "slack":
+        match = Person.slack_user_id == user_id
+    elif platform == "teams":
+        match = or_(Person.teams_aad_object_id == user_id, Person.teams_user_id == user_id)
+    else:
+        return None
+    return await session.scalar(
+        select(Person.name).where(Person.tenant_id == tenant, match).limit(1)
+    )
+
+
+async def running(session: AsyncSession, alert_id: str) -> dict[str, Any] | None:
+    """The policy running for an alert, as the API and the console show its progress."""
+    row = await session.scalar(select(Escalation).where(Escalation.event_id == alert_id))
+    if row is None:
+        return None
+    policy = policy_from(row.policy, row.policy_name)
+    return {
+        "policy": row.policy_name,
+        "status": row.status,
+        "steps": len(policy.steps),
+        "next_step": row.step + 1 if row.status == RUNNING else None,
+        "next_at": row.next_at.isoformat() if row.next_at and row.status == RUNNING else None,
+        "acknowledged_by": row.acknowledger,
+        "fired": list(row.fired),
+    }
+
+
+class Escalations:
+    """The scheduler's side: every due escalation moved on, each in its own transaction."""
+
+    def __init__(self, db: Database, cache: ConfigCache, wake: Any) -> None:
+        self._db, self._cache, self._wake = db, cache, wake
+
+    async def tick(self, now: datetime) -> int:
+        """Advance every escalation due by `now`; how many did something."""
+        async with self._db.session() as session:
+            due = list(
+                (
+                    await session.scalars(
+                        select(Escalation.id)
+                        .where(Escalation.due_at <= now)
+                        .order_by(Escalation.due_at)
+                        .limit(TICK_BATCH)
+                    )
+                ).all()
+            )
+        moved = 0
+        for escalation_id in due:
+            try:
+                async with self._db.session() as session, session.begin():
+                    moved += int(await self._advance(session, escalation_id, now))
+            except Exception:
+                log.exception("escalation step failed", extra={"escalation": escalation_id})
+        if moved:
+            self._wake()
+            log.info("escalations moved on", extra={"count": moved})
+        return moved
+
+    async def _advance(self, session: AsyncSession, escalation_id: str, now: datetime) -> bool:
+        row = await session.scalar(
+            select(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.due_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return False  # another process took it, or it moved since it was read
+        alert = await alerts_repo.get(session, row.event_id)
+        if alert is None or alert.state is AlertState.RESOLVED:
+            row.status, row.due_at = DONE, None
+            return False
+        if alert.state is AlertState.ACKNOWLEDGED:
+            return await self._acknowledged(session, row, alert, now)
+        if row.status == ACKNOWLEDGED:  # acknowledged, then back to triggered
+            row.status = RUNNING
+            row.next_at = now
+        if alert.snoozed:
+            row.due_at = alert.snoozed_until  # a snooze pauses the policy
+            return False
+        if row.status != RUNNING or row.next_at is None or row.next_at > now:
+            row.due_at = _due(row) if row.status == RUNNING else None
+            return False
+        await fire(session, row, alert, now, by="policy", cache=self._cache)
+        await notify_outbox(session)
+        return True
+
+    async def _acknowledged(
+        self, session: AsyncSession, row: Escalation, alert: Alert, now: datetime
+    ) -> bool:
+        """Remind the acknowledger, or end an acknowledgement that lasted too long."""
+        policy = policy_from(row.policy, row.policy_name)
+        since = now - (alert.acknowledged_at or now)
+        if row.unack_at is not None and row.unack_at <= now:
+            return await self._unacknowledge(session, row, alert, policy, now, since)
+        acted = False
+        if row.remind_at is not None and row.remind_at <= now and row.acknowledger:
+            person = await _person(session, alert.tenant, row.acknowledger)
+            note = REMINDER.format(name=alert.acknowledged_by or row.acknowledger, ago=_ago(since))
+            if person is not None:
+                reached = await direct_channels(session, person)
+                cards = await alerts_repo.cards(session, alert.id)
+                for channel in reached.channels:
+                    kind = DeliveryKind.UPDATE if channel.id in cards.showing else DeliveryKind.POST
+                    outbox.queue(
+                        session,
+                        alert,
+                        channel,
+                        kind,
+                        min(now, utcnow()),
+                        max_attempts=PAGE_ATTEMPTS,
+                        retry_delay_seconds=10.0,
+                        action_data={"notes": [note]} if kind is DeliveryKind.UPDATE else None,
+                    )
+                await notify_outbox(session)
+                acted = True
+            assert policy.remind_after is not None
+            row.remind_at = now + policy.remind_after
+        if row.status != ACKNOWLEDGED:
+            row.status = ACKNOWLEDGED
+        row.due_at = _due(row)
+        return acted
+
+    async def _unacknowledge(
+        self,
+        session: AsyncSession,
+        row: Escalation,
+        alert: Alert,
+        policy: Policy,
+        now: datetime,
+        since: timedelta,
+    ) -> bool:
+        back = await alerts_repo.transition(
+            session,
+            alert.id,
+            allowed_from=(AlertState.ACKNOWLEDGED,),
+            values={
+                "state": AlertState.TRIGGERED.value,
+                "acknowledged_by": None,
+                "acknowledged_at": None,
+            },
+        )
+        if back is None:
+            return False
+        note = UNACKNOWLEDGED.format(ago=_ago(since))
+        session.add(
+            ActionAudit(
+                tenant_id=alert.tenant,
+                event_id=alert.id,
+                verb="unacknowledge",
+                actor="escalation:unacknowledge_after",
+                platform="scheduler",
+                outcome="applied",
+                from_state=AlertState.ACKNOWLEDGED.value,
+                to_state=AlertState.TRIGGERED.value,
+                data={"name": "ChatOps (acknowledgement timed out)", "policy": row.policy_name},
+            )
+        )
+        await queue_updates(session, back, min(now, utcnow()), note)
+        # The policy goes on from the step it had reached, the last one paged again first.
+        last = row.fired[-1] if row.fired else {"step": 0, "round": row.round}
+        row.status, row.step, row.round = RUNNING, int(last["step"]), int(last["round"])
+        row.remind_at = row.unack_at = None
+        row.acknowledger = None
+        await fire(session, row, back, now, by="unacknowledge_after", cache=self._cache)
+        await notify_outbox(session)
+        return True

@@ -1,0 +1,137 @@
+"""How a person is reached: a direct-message channel per way (Slack DM, Teams 1:1, e-mail,
+SMS), made on first use and kept, so a page is an outbox row like any card: paced, retried,
+updated in place when the alert changes, and its buttons work like a channel card's.
+
+A person with a chat identity is paged on every chat platform they are known on; one with
+none falls back to e-mail, then SMS, when the tenant has such an integration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.registry import TYPES
+from storage.schema import Channel, Integration, Person, Tenant
+
+FALLBACKS = ("email", "sms")
+
+
+@dataclass(frozen=True)
+class Reached:
+    """The direct channels a person is paged on, or why there is none."""
+
+    person: str
+    channels: tuple[Channel, ...]
+    problem: str | None = None
+    changed: bool = False  # a channel was made or changed: cached copies are stale
+
+
+def _ways(
+    person: Person,
+    integrations: dict[str, Integration],
+    service_url: str | None,
+    teams_tenant: str | None,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(type, target, config) of each way the tenant can reach the person, best first."""
+    ways: list[tuple[str, str, dict[str, Any]]] = []
+    if person.slack_user_id and "slack" in integrations:
+        ways.append(("slack", "", {"channel": person.slack_user_id}))
+    teams_user = person.teams_user_id or person.teams_aad_object_id
+    url = person.teams_service_url or service_url
+    if teams_user and "teams" in integrations and url:
+        config = {
+            "service_url": url,
+            "conversation_id": person.teams_conversation_id or "",
+            "user_id": teams_user,
+            "conversation_type": "personal",
+            "teams_tenant": teams_tenant or "",
+        }
+        ways.append(("teams", "", config))
+    if ways:
+        return ways
+    if person.email and "email" in integrations:
+        return [("email", person.email, {})]
+    if person.phone and "sms" in integrations:
+        return [("sms", person.phone, {})]
+    return []
+
+
+async def _integrations(session: AsyncSession, tenant: str) -> dict[str, Integration]:
+    """The tenant's active integrations that can reach a person, one per type (the chat
+    platforms' own first)."""
+    rows = await session.scalars(
+        select(Integration)
+        .where(
+            Integration.tenant_id == tenant,
+            Integration.type.in_(("slack", "teams", *FALLBACKS)),
+            Integration.is_active.is_(True),
+        )
+        .order_by(Integration.created_at)
+    )
+    found: dict[str, Integration] = {}
+    for row in rows.all():
+        found.setdefault(row.type, row)
+    return found
+
+
+async def _teams_service_url(session: AsyncSession, tenant: str) -> str | None:
+    """Where the tenant's Teams bot is reached: a conversation it was installed in says."""
+    rows = await session.scalars(
+        select(Channel.config).where(
+            Channel.tenant_id == tenant, Channel.type == "teams", Channel.is_active.is_(True)
+        )
+    )
+    for config in rows.all():
+        if isinstance(config, dict) and config.get("service_url"):
+            return str(config["service_url"])
+    return None
+
+
+async def direct_channels(session: AsyncSession, person: Person) -> Reached:
+    """The person's direct channels, made or brought up to date with what is known of them."""
+    integrations = await _integrations(session, person.tenant_id)
+    service_url = await _teams_service_url(session, person.tenant_id)
+    teams_tenant = await session.scalar(
+        select(Tenant.teams_tenant_id).where(Tenant.id == person.tenant_id)
+    )
+    ways = _ways(person, integrations, service_url, teams_tenant)
+    if not ways:
+        return Reached(
+            person.name,
+            (),
+            f"{person.name} has no way to be reached (no Slack or Teams identity the bot can "
+            "use, and no e-mail or phone with an integration for it)",
+        )
+    existing = {
+        c.type: c
+        for c in (
+            await session.scalars(select(Channel).where(Channel.person_id == person.id))
+        ).all()
+    }
+    channels, changed = [], False
+    for kind, target, config in ways:
+        integration = integrations[kind]
+        row = existing.get(kind)
+        if row is None:
+            row = Channel(
+                tenant_id=person.tenant_id,
+                name=f"dm:{person.name}:{kind}"[:255],
+                type=kind,
+                integration_id=integration.id,
+                person_id=person.id,
+                rate_per_minute=TYPES[kind].rate_per_minute,
+            )
+            session.add(row)
+            changed = True
+        if (row.target, row.config, row.integration_id) != (target, config, integration.id):
+            row.target, row.config, row.integration_id = target, config, integration.id
+            changed = True
+        if not row.is_active:
+            row.is_active, changed = True, True
+        channels.append(row)
+    await session.flush()
+    return Reached(person.name, tuple(channels), changed=changed)

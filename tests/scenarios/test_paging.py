@@ -1,0 +1,250 @@
+"""Escalation policies paging people through the real entry points: an alert through a route
+with a policy DMs the on-call person on Slack, then (nobody acting) the next person in a Teams
+1:1 chat; acknowledging on Teams stops the policy and updates every copy of the card."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.infra.settings import Settings
+from bot.runtime.app import SERVICES, create_app
+from bot.runtime.scheduling import SchedulerService
+from cards.style import teams_escape
+from storage.schema import utcnow
+from tests.conftest import API_TOKEN
+from tests.fakes.connector import FakeConnector
+from tests.fakes.slack import FakeSlack
+from tests.helpers import eventually
+from tests.scenarios.slackops import click as slack_click
+from tests.scenarios.test_teams import FIXTURES, install, send
+
+Client = TestClient  # type: ignore[type-arg]
+ANA_SLACK = "U222"  # a member of the fake workspace
+BEN_AAD = "aad-ben"
+WAIT = 20  # the first step's wait, as the issue gives it
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"paging_check_seconds": 0.5})
+
+
+async def ok(resp: Any, status: int = 200) -> Any:
+    assert resp.status == status, await resp.text()
+    return await resp.json()
+
+
+async def team_up(bot: Client, connector: FakeConnector, policy: dict[str, Any]) -> str:
+    """Ana on Slack, Ben on Teams, a schedule `db` that Ana holds, the policy, and a route
+    from every alert to the Teams channel with that policy; the Teams channel's name."""
+    await install(bot, connector)
+    for person in (
+        {"name": "ana", "slack_user_id": ANA_SLACK, "time_zone": "Europe/Berlin"},
+        {"name": "ben", "teams_aad_object_id": BEN_AAD, "time_zone": "Europe/London"},
+    ):
+        await ok(await bot.post("/api/v1/people", json=person), 201)
+    layer = {"rotation": "weekly", "handoff": "09:00", "start": "2026-01-05", "people": ["ana"]}
+    await ok(
+        await bot.post(
+            "/api/v1/schedules",
+            json={"name": "db", "time_zone": "Europe/Berlin", "layers": [layer]},
+        ),
+        201,
+    )
+    await ok(await bot.post("/api/v1/escalation-policies", json=policy), 201)
+    channels = (await ok(await bot.get("/api/v1/channels")))["data"]
+    teams = next(c for c in channels if c["type"] == "teams")
+    route = {"channel": teams["name"], "escalation_policy": policy["name"]}
+    await ok(await bot.post("/api/v1/routes", json=route), 201)
+    return str(teams["name"])
+
+
+POLICY = {
+    "name": "db-critical",
+    "steps": [
+        {"notify": [{"schedule": "db"}], "wait": f"{WAIT}s"},
+        {"notify": [{"person": "ben"}], "wait": "5m"},
+    ],
+}
+
+
+def dm_cards(slack: FakeSlack) -> list[Any]:
+    return slack.in_channel(f"D{ANA_SLACK}")
+
+
+def personal(connector: FakeConnector) -> str:
+    return f"a:personal-{BEN_AAD}"
+
+
+def click(connector: FakeConnector, verb: str, alert_id: str) -> dict[str, Any]:
+    """Ben clicks a button of the card in his 1:1 chat with the bot."""
+    envelope = json.loads(
+        (FIXTURES / "adaptive_card_action_invoke.full_envelope.COMPOSED.json").read_text()
+    )
+    envelope.pop("_composed_note", None)
+    envelope["serviceUrl"] = connector.url
+    envelope["conversation"] = {"conversationType": "personal", "id": personal(connector)}
+    envelope["from"] = {"id": f"29:{BEN_AAD}", "name": "Ben Okafor", "aadObjectId": BEN_AAD}
+    envelope["value"]["action"].update(verb=verb, data={"alert_id": alert_id})
+    envelope["id"] = uuid.uuid4().hex
+    return envelope
+
+
+async def test_the_on_call_person_is_paged_on_slack_then_the_next_on_teams_until_one_acts(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    channel = await team_up(bot, connector, POLICY)
+    started = time.monotonic()
+    made = await bot.post(
+        "/api/v1/events", json={"title": "Primary DB down", "priority": "CRITICAL"}
+    )
+    alert_id = (await ok(made, 202))["id"]
+
+    # Step 1: whoever is on call in `db` (Ana) gets a DM with the full card and its buttons.
+    await eventually(lambda: dm_cards(slack), within=5)
+    assert time.monotonic() - started < 2.5, "the first page goes out at once"
+    assert ("conversations.open", {"users": ANA_SLACK}) in [
+        (m, {"users": a.get("users")}) for m, a in slack.calls if m == "conversations.open"
+    ]
+    dm = json.dumps(dm_cards(slack)[0].blocks, ensure_ascii=False)
+    assert "Primary DB down" in dm and "acknowledge" in dm
+    assert "📟 Paging ana (step 1 of 2)" in dm
+    channel_card = await eventually(lambda: connector.cards(next(iter(channel_ids(connector)))))
+    assert shows(channel_card[-1], "📟 Paging ana (step 1 of 2)")
+
+    # Nobody acts: Ben hears nothing before the wait is over...
+    await asyncio.sleep(WAIT - 3 - (time.monotonic() - started))
+    assert not connector.created and not connector.cards(personal(connector))
+    # ...and then gets the card in his Teams 1:1 chat, created for him.
+    await eventually(lambda: connector.cards(personal(connector)), within=10)
+    assert time.monotonic() - started >= WAIT - 1
+    assert connector.created[0][1]["members"] == [{"id": BEN_AAD}]
+    ben_card = json.dumps(connector.cards(personal(connector))[0], ensure_ascii=False)
+    assert "Primary DB down" in ben_card
+    assert shows(connector.cards(personal(connector))[0], "📟 Paging ben (step 2 of 2)")
+    assert '"verb": "acknowledge"' in ben_card
+
+    # Ben acknowledges from his chat: the policy stops, every copy says so.
+    answer = await ok(await send(bot, click(connector, "acknowledge", alert_id)))
+    assert "Acknowledged by Ben Okafor" in json.dumps(answer["value"])
+    await eventually(
+        lambda: (
+            "Acknowledged by Ben Okafor"
+            in json.dumps(dm_cards(slack)[0].blocks, ensure_ascii=False)
+        )
+    )
+    await eventually(
+        lambda: all(
+            "Acknowledged by Ben Okafor" in json.dumps(c, ensure_ascii=False)
+            for c in connector.cards(personal(connector))
+            + connector.cards(channel_ids(connector)[0])
+        )
+    )
+    event = await ok(await bot.get(f"/api/v1/events/{alert_id}"))
+    progress = event["escalation"]
+    assert progress["status"] == "acknowledged" and progress["acknowledged_by"] == "ben"
+    assert [(f["step"], f["paged"]) for f in progress["fired"]] == [(0, ["ana"]), (1, ["ben"])]
+    acked = next(a for a in event["audit"] if a["verb"] == "acknowledge")
+    assert acked["data"]["person"] == "ben"
+    assert channel  # the route's channel is the one the cards were checked in
+
+
+def shows(card: dict[str, Any], line: str) -> bool:
+    """Whether a Teams card shows the line (Teams' markdown characters escaped)."""
+    return json.dumps(teams_escape(line), ensure_ascii=False)[1:-1] in json.dumps(
+        card, ensure_ascii=False
+    )
+
+
+def channel_ids(connector: FakeConnector) -> list[str]:
+    """The Teams channel conversations the bot posted in (not 1:1 chats)."""
+    return [c for c in dict.fromkeys(c for c, _ in connector.posted) if not c.startswith("a:")]
+
+
+async def in_dm(bot: Client, verb: str, alert_id: str) -> None:
+    """Ana clicks a button of the card in her DM with the bot."""
+    resp = await slack_click(bot, verb, alert_id, user=ANA_SLACK, channel=f"D{ANA_SLACK}")
+    assert resp.status == 200, await resp.text()
+
+
+def later(minutes: float) -> Any:
+    """A scheduler whose clock is `minutes` ahead: the policies' waits are over for it."""
+    return lambda: utcnow() + timedelta(minutes=minutes)
+
+
+async def pages_after(bot: Client, minutes: float) -> int:
+    """Run the escalation tick as the scheduler would, `minutes` from now; how many moved."""
+    work = SchedulerService(bot.app[SERVICES], clock=later(minutes))
+    return await work.tend_escalations()
+
+
+async def test_escalate_pages_the_next_step_at_once_and_acknowledge_stops_the_rest(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    await team_up(bot, connector, {**POLICY, "repeat": 2})
+    made = await bot.post("/api/v1/events", json={"title": "Disk full", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: dm_cards(slack), within=5)
+
+    # Ana escalates from her DM: Ben is paged now, not in 20 s.
+    started = time.monotonic()
+    assert (
+        await slack_click(bot, "escalate", alert_id, user=ANA_SLACK, channel=f"D{ANA_SLACK}")
+    ).status == 200
+    await eventually(lambda: connector.cards(personal(connector)), within=5)
+    assert time.monotonic() - started < 5
+    assert shows(
+        connector.cards(personal(connector))[0], "📟 Paging ben (step 2 of 2, round 1 of 3)"
+    )
+
+    # Ana acknowledges: the rounds still to come page nobody, however late it gets.
+    await in_dm(bot, "acknowledge", alert_id)
+    await eventually(
+        lambda: "Acknowledged by" in json.dumps(dm_cards(slack)[0].blocks, ensure_ascii=False)
+    )
+    assert await pages_after(bot, 30) == 0
+    assert await pages_after(bot, 90) == 0
+    await asyncio.sleep(1.5)  # long enough for a page to have gone out
+    assert len(dm_cards(slack)) == 1 and len(connector.cards(personal(connector))) == 1
+    progress = (await ok(await bot.get(f"/api/v1/events/{alert_id}")))["escalation"]
+    assert progress["status"] == "acknowledged"
+    assert [f["by"] for f in progress["fired"]] == ["policy", "escalate"]
+
+
+async def test_a_restart_mid_policy_goes_on_where_it_was_and_pages_each_step_once(
+    bot: Client, slack: FakeSlack, connector: FakeConnector, settings: Settings
+) -> None:
+    await team_up(bot, connector, POLICY)
+    made = await bot.post("/api/v1/events", json={"title": "Replica lag", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: dm_cards(slack), within=5)
+    await bot.close()  # the bot stops between step 1 and step 2
+
+    app = create_app(
+        settings.model_copy(
+            update={
+                "slack_signing_secret": bot.app[SERVICES].settings.slack_signing_secret,
+                "slack_bot_token": bot.app[SERVICES].settings.slack_bot_token,
+                "slack_api_url": slack.url,
+            }
+        )
+    )
+    async with TestClient(TestServer(app, host="127.0.0.1")) as again:
+        again.session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+        moved = [await pages_after(again, 1), await pages_after(again, 2)]
+        assert moved == [1, 0]  # step 2 once, however often the tick runs
+        await eventually(lambda: connector.cards(personal(connector)), within=5)
+        await asyncio.sleep(1.5)
+        assert len(connector.cards(personal(connector))) == 1
+        assert len(dm_cards(slack)) == 1  # Ana was not paged again for step 1
+        progress = (await ok(await again.get(f"/api/v1/events/{alert_id}")))["escalation"]
+        assert [f["step"] for f in progress["fired"]] == [0, 1]
+        assert progress["status"] == "exhausted"
