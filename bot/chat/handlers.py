@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
+from bot.chat import on_call
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
-from bot.core import oncall, tenants, users
+from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
 from bot.core.alerts.actions import Ask
 from bot.core.errors import InvalidRequest, NotFound
@@ -220,8 +220,10 @@ async def prefs(ctx: Context, args: list[str]) -> str:
 
 
 async def me(ctx: Context, args: list[str]) -> str:
-    """Your own delivery overrides on top of the system defaults."""
+    """Who the bot takes you for (added from your chat identity the first time), and your own
+    delivery overrides on top of the system defaults."""
     user = f"{ctx.platform}:{ctx.actor.id}"
+    known = "" if args else await on_call.me(ctx, args) + "\n"
     if args:
         kind, value = [*args, ""][:2]
         if kind.lower() == "retries":
@@ -235,8 +237,8 @@ async def me(ctx: Context, args: list[str]) -> str:
         await users.set_override(ctx.services, ctx.tenant, user, kinds, {field: setting}, ctx.by)
     mine = await users.overrides(ctx.services, ctx.tenant, user)
     if not mine:
-        return "You use the system defaults."
-    return "Your overrides: " + "; ".join(
+        return known + "You use the system defaults."
+    return known + "Your overrides: " + "; ".join(
         f"{k}: " + ", ".join(f"{f}={v}" for f, v in data.items()) for k, data in mine.items()
     )
 
@@ -334,36 +336,15 @@ async def resolve(ctx: Context, args: list[str]) -> str:
     return await _act(ctx, Verb.RESOLVE, args)
 
 
-async def oncall_command(ctx: Context, args: list[str]) -> str:
-    """Who is on call now, and who is next: in one schedule, or in every one."""
-    services = ctx.services
-    listed = await oncall.schedules(services, ctx.tenant)
-    if not listed:
-        return "No on-call schedules yet (POST /api/v1/schedules)."
-    chosen = [s for s in listed if not args or s["name"] == " ".join(args)]
-    if not chosen:
-        return f"No schedule `{' '.join(args)[:100]}`; there are: " + ", ".join(
-            f"`{s['name']}`" for s in listed
-        )
-    now = datetime.now(UTC)
-    lines = []
-    for doc in chosen:
-        answer = await oncall.who_is_on_call(services, ctx.tenant, doc["name"], now)
-        zone = ZoneInfo(doc["time_zone"])
-        until = answer.until.astimezone(zone).strftime("%a %d %b %H:%M")
-        who = answer.person or "nobody"
-        line = f"{who} is on call for {doc['name']} until {until} ({doc['time_zone']})"
-        if answer.overridden:
-            line += ", an override"
-        if answer.next_person:
-            line += f"; then {answer.next_person}"
-        lines.append(line + ".")
-    return "\n".join(lines)
-
-
 COMMANDS = table(
     Command("help", help_command, usage="help"),
-    Command("oncall", oncall_command, usage="oncall [<schedule>]"),
+    Command(
+        "oncall",
+        on_call.oncall_command,
+        usage="oncall [<schedule>] | oncall override <schedule> <@person|me> <duration>",
+    ),
+    Command("page", on_call.page, usage="page <@person|schedule> <alert-id>"),
+    Command("people", on_call.people, usage="people"),
     Command("status", status, usage="status"),
     Command(
         "subscribe",

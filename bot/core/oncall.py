@@ -230,3 +230,51 @@ async def feed(services: Services, schedule_id: str, token: str, now: datetime) 
             event.add("description", "an override")
         calendar.add_component(event)
     return str(calendar.to_ical().decode())
+
+
+async def person_for(services: Services, tenant: str, platform: str, user_id: str) -> Person | None:
+    """The person a chat user is (by Slack user id or Teams AAD object id), if known."""
+    column = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_aad_object_id}.get(
+        platform
+    )
+    if column is None or not user_id:
+        return None
+    async with services.db.session() as session:
+        row = await session.scalar(
+            select(PersonRow).where(PersonRow.tenant_id == tenant, column == user_id).limit(1)
+        )
+        return _person(row) if row else None
+
+
+async def link_me(
+    services: Services, tenant: str, platform: str, user_id: str, display: str, by: By
+) -> tuple[Person, bool]:
+    """The person a chat user is, made from their chat identity the first time they ask
+    (`/chatops me`); (the person, whether it was made now)."""
+    found = await person_for(services, tenant, platform, user_id)
+    if found is not None:
+        return found, False
+    name = re.sub(r"[^A-Za-z0-9 ._@-]", "", display).strip()[:100] or f"{platform}-{user_id}"
+    taken = {p.name for p in await people(services, tenant)}
+    if name in taken:
+        name = f"{name} ({user_id[-6:]})"
+    field = "slack_user_id" if platform == "slack" else "teams_aad_object_id"
+    made = await add_person(services, tenant, {"name": name, field: user_id}, by)
+    return made, True
+
+
+async def resolve_person(
+    services: Services, tenant: str, word: str, platform: str, me: str
+) -> str | None:
+    """A person's name from what was typed: `me`, a Slack mention `<@U123>`, a Teams mention
+    `<at>Name</at>`, or the name itself."""
+    mention = re.fullmatch(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", word)
+    if word.lower() == "me":
+        found = await person_for(services, tenant, platform, me)
+        return found.name if found else None
+    if mention:
+        found = await person_for(services, tenant, "slack", mention.group(1))
+        return found.name if found else None
+    word = re.sub(r"</?at>", "", word).strip()
+    names = {p.name.lower(): p.name for p in await people(services, tenant)}
+    return names.get(word.lower())

@@ -24,7 +24,8 @@ from tests.fakes.connector import FakeConnector
 from tests.fakes.slack import FakeSlack
 from tests.helpers import eventually
 from tests.scenarios.slackops import click as slack_click
-from tests.scenarios.test_teams import FIXTURES, install, send
+from tests.scenarios.slackops import slash
+from tests.scenarios.test_teams import FIXTURES, install, say, send
 
 Client = TestClient  # type: ignore[type-arg]
 ANA_SLACK = "U222"  # a member of the fake workspace
@@ -248,3 +249,49 @@ async def test_a_restart_mid_policy_goes_on_where_it_was_and_pages_each_step_onc
         progress = (await ok(await again.get(f"/api/v1/events/{alert_id}")))["escalation"]
         assert [f["step"] for f in progress["fired"]] == [0, 1]
         assert progress["status"] == "exhausted"
+
+
+async def test_people_me_overrides_and_paging_by_hand_from_slack_and_teams(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    await team_up(bot, connector, POLICY)
+
+    async def slack_says(text: str, user: str = "U333") -> str:
+        return str((await (await slash(bot, text, user=user)).json())["text"])
+
+    assert "I do not know who `me` is" in await slack_says("oncall override db me 3h")
+    assert await slack_says("me") == (
+        "Added you as u333 (UTC). Pages reach you here by direct message; "
+        "`oncall` says who is on call.\nYou use the system defaults."
+    )
+    assert (await slack_says(" me")).startswith("You are u333 (UTC).")
+    listed = await slack_says("people")
+    assert "• ana (Europe/Berlin): Slack" in listed and "• ben (Europe/London): Teams" in listed
+    assert "u333 (UTC): Slack" in listed
+    assert "Only admins" in await slack_says("oncall override db <@U222> 2h")
+    assert "for the next 2h" in await slack_says("oncall override db me 2h")
+    assert "u333 is on call for db until" in await slack_says("oncall db")
+    assert ", an override; then ana" in await slack_says(" oncall db")
+    audit = (await ok(await bot.get("/api/v1/audit?kind=schedule")))["entries"]
+    assert audit[0]["actor"] == "slack:U333" and audit[0]["kind"] == "schedule.override"
+
+    # The on-call (now `u333`, by the override) is paged when a new alert comes.
+    made = await bot.post("/api/v1/events", json={"title": "Cache cold", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: slack.in_channel("DU333"))
+    assert not dm_cards(slack), "ana is not on call during the override"
+
+    # Paging Ben by hand from Teams: his 1:1 chat gets the card at once.
+    said = await say(bot, connector, f"page ben {alert_id}")
+    assert said == "Paged ben: the card is on its way to them."
+    await eventually(lambda: connector.cards(personal(connector)))
+    assert "Cache cold" in json.dumps(connector.cards(personal(connector))[0])
+    nobody = await say(bot, connector, f"page zoe {alert_id}")
+    assert "`zoe` is neither a person nor a schedule" in nobody
+    gone = await say(bot, connector, "page ben 0123456789abcdef")
+    assert gone.startswith("Not paged: no alert '0123456789abcdef'.")
+    event = await ok(await bot.get(f"/api/v1/events/{alert_id}"))
+    pages = [a for a in event["audit"] if a["verb"] == "page"]
+    assert [p["data"]["paged"] for p in pages] == [["u333"], ["ben"]] or [
+        p["data"]["paged"] for p in pages
+    ] == [["ben"], ["u333"]]

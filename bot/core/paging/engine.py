@@ -282,6 +282,59 @@ async def escalate_now(
     return True, fired.text
 
 
+async def page_by_hand(
+    session: AsyncSession,
+    alert: Alert,
+    person: str | None,
+    schedule: str | None,
+    now: datetime,
+    by: str,
+) -> tuple[str | None, list[str]]:
+    """Page one person (or whoever is on call in `schedule`) for an alert now, outside any
+    policy: (whom, problems)."""
+    if schedule is not None:
+        person = await _on_call(session, alert.tenant, schedule, now)
+        if person is None:
+            return None, [f"nobody is on call in {schedule!r} now"]
+    assert person is not None
+    row = await _person(session, alert.tenant, person)
+    if row is None:
+        return None, [f"no person {person!r}"]
+    reached = await direct_channels(session, row)
+    if not reached.channels:
+        return None, [reached.problem or f"{person} cannot be reached"]
+    cards = await alerts_repo.cards(session, alert.id)
+    note = f"📟 {by} paged {person}"
+    for channel in reached.channels:
+        kind = DeliveryKind.UPDATE if channel.id in cards.showing else DeliveryKind.POST
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            kind,
+            min(now, utcnow()),
+            max_attempts=PAGE_ATTEMPTS,
+            retry_delay_seconds=10.0,
+            retry_for=600.0,
+            action_data={"notes": [note]} if kind is DeliveryKind.UPDATE else None,
+        )
+    session.add(
+        ActionAudit(
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            verb="page",
+            actor=by[:255],
+            platform=by.split(":", 1)[0][:20],
+            outcome="applied",
+            from_state=alert.state.value,
+            to_state=alert.state.value,
+            data={"name": by, "paged": [person], "schedule": schedule},
+        )
+    )
+    await notify_outbox(session)
+    return person, []
+
+
 async def person_acting(
     session: AsyncSession, tenant: str, platform: str, user_id: str
 ) -> str | None:

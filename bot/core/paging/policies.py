@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import audit
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.oncall import NAME
+from bot.core.paging import engine
 from bot.core.services import Services
-from domain import By
+from domain import AlertState, By
 from domain.escalation import Policy, PolicyError, policy_document, policy_from
 from storage import alerts as alerts_repo
 from storage.schema import Channel, EscalationPolicy, OnCallSchedule, Person, Route, utcnow
@@ -137,3 +138,26 @@ async def remove(services: Services, tenant: str, name: str, by: By) -> None:
         await session.delete(row)
         audit.record(session, tenant, by, "policy.remove", {"policy": name})
     services.config_changed()
+
+
+async def page(
+    services: Services,
+    tenant: str,
+    alert_id: str,
+    *,
+    person: str | None = None,
+    schedule: str | None = None,
+    by: str,
+) -> str:
+    """Page a person, or whoever is on call in a schedule, for an open alert now; who."""
+    async with services.db.session() as session, session.begin():
+        alert = await alerts_repo.get(session, alert_id)
+        if alert is None or alert.tenant != tenant:
+            raise NotFound(f"no alert {alert_id[:40]!r}")
+        if alert.state is AlertState.RESOLVED:
+            raise InvalidRequest("that alert is resolved already")
+        whom, problems = await engine.page_by_hand(session, alert, person, schedule, utcnow(), by)
+        if whom is None:
+            raise InvalidRequest("; ".join(problems))
+    services.ingest.wake_workers()
+    return whom
