@@ -238,8 +238,12 @@ async def me(ctx: Context, args: list[str]) -> str:
     mine = await users.overrides(ctx.services, ctx.tenant, user)
     if not mine:
         return known + "You use the system defaults."
-    return known + "Your overrides: " + "; ".join(
-        f"{k}: " + ", ".join(f"{f}={v}" for f, v in data.items()) for k, data in mine.items()
+    return (
+        known
+        + "Your overrides: "
+        + "; ".join(
+            f"{k}: " + ", ".join(f"{f}={v}" for f, v in data.items()) for k, data in mine.items()
+        )
     )
 
 
