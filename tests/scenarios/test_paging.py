@@ -295,3 +295,55 @@ async def test_people_me_overrides_and_paging_by_hand_from_slack_and_teams(
     assert [p["data"]["paged"] for p in pages] == [["u333"], ["ben"]] or [
         p["data"]["paged"] for p in pages
     ] == [["ben"], ["u333"]]
+
+
+async def test_the_acknowledger_is_reminded_and_a_forgotten_acknowledgement_ends(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    policy = {**POLICY, "remind_after": "1h", "unacknowledge_after": "4h"}
+    await team_up(bot, connector, policy)
+    made = await bot.post("/api/v1/events", json={"title": "Queue stuck", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: dm_cards(slack), within=5)
+    await in_dm(bot, "acknowledge", alert_id)
+    card = dm_cards(slack)[0]
+
+    def replies() -> list[str]:
+        return [m.text for m in slack.messages if m.thread_ts == card.ts]
+
+    assert await pages_after(bot, 30) == 0  # not yet
+    assert await pages_after(bot, 61) == 1
+    await eventually(lambda: any("⏰ Reminder: acknowledged by u222 1 h" in t for t in replies()))
+    assert await pages_after(bot, 62) == 0  # the next reminder is an hour later
+
+    # Four hours on, still not resolved: back to triggered, and the step reached pages again.
+    assert await pages_after(bot, 241) == 1
+    event = await ok(await bot.get(f"/api/v1/events/{alert_id}"))
+    assert event["state"] == "triggered" and event["acknowledged_by"] is None
+    assert event["escalation"]["status"] == "running"
+    await eventually(lambda: any("back to triggered" in t for t in replies()))
+    unacked = [a for a in event["audit"] if a["verb"] == "unacknowledge"]
+    assert unacked and unacked[0]["actor"] == "escalation:unacknowledge_after"
+    assert len(dm_cards(slack)) == 1  # the same card, updated, with replies under it
+
+
+async def test_a_snooze_pauses_the_policy_and_resolving_ends_it(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    await team_up(bot, connector, POLICY)
+    made = await bot.post("/api/v1/events", json={"title": "Slow queries", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: dm_cards(slack), within=5)
+    snoozed = await bot.post(
+        f"/api/v1/events/{alert_id}/snooze", json={"actor": "ana", "minutes": 60}
+    )
+    await ok(snoozed)
+    assert await pages_after(bot, 30) == 0  # past the wait, but snoozed
+    assert await pages_after(bot, 59) == 0
+    await ok(await bot.post(f"/api/v1/events/{alert_id}/unsnooze", json={"actor": "ana"}))
+    assert await pages_after(bot, 1) == 1  # the wait was over: step 2 now
+    await eventually(lambda: connector.cards(personal(connector)))
+    await ok(await bot.post(f"/api/v1/events/{alert_id}/resolve", json={"actor": "ana"}))
+    assert await pages_after(bot, 600) == 0
+    progress = (await ok(await bot.get(f"/api/v1/events/{alert_id}")))["escalation"]
+    assert progress["status"] == "done"
