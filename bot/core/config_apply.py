@@ -25,9 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError
 from adapters.registry import AdapterType, adapter_type
+from bot.core import config_oncall
 from bot.core.audit import differences
+from bot.core.errors import ConfigError as ConfigError
 from bot.core.errors import InvalidRequest
 from bot.core.integrations.admin import new_channel, new_route
+from bot.core.paging import policies
 from bot.core.services import Services
 from bot.infra.settings import PREFIX, Settings
 from cards.redact import is_url
@@ -49,10 +52,6 @@ VARIABLE = re.compile(r"\$\{(CHATOPS_SECRET_[A-Z0-9_]+)\}")
 DIRECTIONS = ("inbound", "outbound", "both")
 VERBS = {"+": "create", "~": "change", "-": "delete"}
 OVERRIDE_FIELDS = ("enabled", "priority", "retry_count", "retry_delay_seconds", "config")
-
-
-class ConfigError(ValueError):
-    """The file cannot be applied; the message is one line naming the place in the file."""
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -216,6 +215,9 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "channels": ANY_LIST,
         "routes": ANY_LIST,
         "user_overrides": MAPPING,
+        "people": ANY_LIST,
+        "schedules": ANY_LIST,
+        "escalation_policies": ANY_LIST,
     },
     "integration": {
         "name": NEEDED_TEXT,
@@ -245,6 +247,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "escalation_level": WHOLE,
         "default": FLAG,
         "actions": TEXTS,
+        "escalation_policy": TEXT,
         "enabled": FLAG,
     },
     "override": {
@@ -313,6 +316,10 @@ class Applier:
     variables: Variables
     changes: list[Change] = field(default_factory=list)
 
+    def record(self, tenant: str, op: str, what: str, lines: list[str] | None = None) -> None:
+        """A change made by a section applied elsewhere (the on-call ones)."""
+        self._record(tenant, Change(op, what, lines or []))
+
     def _record(self, tenant: str, change: Change) -> None:
         """A change made: kept for the plan and audited like the REST ones."""
         self.changes.append(change)
@@ -324,6 +331,12 @@ class Applier:
         await alerts_repo.ensure_tenant(self.session, name)
         integrations = await self.integrations(name, body.get("integrations"), place)
         channels = await self.channels(name, body.get("channels"), integrations, place)
+        if "people" in body:
+            await config_oncall.people(self, name, body["people"], place)
+        if "schedules" in body:
+            await config_oncall.schedules(self, name, body["schedules"], place)
+        if "escalation_policies" in body:
+            await config_oncall.escalation_policies(self, name, body["escalation_policies"], place)
         await self.routes(name, body.get("routes"), channels, place)
         if "admins" in body:
             await self.admins(name, body["admins"], f"{place}.admins")
@@ -565,9 +578,11 @@ class Applier:
                 "escalation_level": entry.get("escalation_level", 0),
                 "default": entry.get("default", False),
                 "actions": entry.get("actions"),
+                "escalation_policy": entry.get("escalation_policy"),
             }
             try:
                 fresh = new_route(tenant, body, channel, self.actor)
+                await policies.require(self.session, tenant, fresh.escalation_policy)
             except InvalidRequest as exc:
                 raise ConfigError(f"{where}: {exc}") from None
             fresh.is_active = entry.get("enabled", True)
@@ -587,6 +602,7 @@ class Applier:
             if lines:
                 row.min_priority, row.stakeholders = fresh.min_priority, fresh.stakeholders
                 row.actions, row.is_active = fresh.actions, fresh.is_active
+                row.escalation_policy = fresh.escalation_policy
                 self._record(tenant, Change("~", what, lines))
         if self.prune:
             for key, row in current.items():
@@ -708,6 +724,7 @@ def _route_fields(row: Route) -> dict[str, Any]:
         "min_priority": row.min_priority,
         "stakeholders": list(row.stakeholders or []),
         "actions": row.actions,
+        "escalation_policy": row.escalation_policy,
         "enabled": row.is_active,
     }
 

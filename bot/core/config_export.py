@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from adapters.egress import has_userinfo
 from adapters.registry import TYPES
+from bot.core import config_oncall
 from bot.infra.secrets import Keyring
 from cards.redact import is_url
 from storage import admin
@@ -121,6 +122,7 @@ def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
         "escalation_level": (row.escalation_level, 0),
         "default": (bool(row.is_default), False),
         "actions": (row.actions, None),
+        "escalation_policy": (row.escalation_policy, None),
         "enabled": (row.is_active, True),
     }
     entry.update({k: v for k, (v, default) in optional.items() if v != default})
@@ -167,6 +169,7 @@ async def export_document(db: Database, keyring: Keyring, tenant: str | None) ->
             entry["channels"] = [
                 channel_entry(c, names, owners[("channel", c.name)]) for c in channels
             ]
+            await config_oncall.export(session, tid, entry)
             entry["routes"] = [route_entry(r, channel_names) for r in routes]
             overrides = await config_repo.all_overrides(session, tid)
             if overrides:

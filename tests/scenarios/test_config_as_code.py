@@ -107,7 +107,31 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
             "stakeholders": ["SRE"],
         },
     )
-    await post("/api/v1/routes", {"channel": "pager", "min_priority": "CRITICAL"})
+    await post(
+        "/api/v1/people", {"name": "ana", "slack_user_id": "U222", "time_zone": "Asia/Tokyo"}
+    )
+    await post("/api/v1/people", {"name": "ben", "email": "ben@example.com"})
+    layer = {
+        "rotation": "daily",
+        "handoff": "08:30",
+        "start": "2026-11-30",
+        "people": ["ana", "ben"],
+    }
+    await post("/api/v1/schedules", {"name": "db", "time_zone": "Asia/Tokyo", "layers": [layer]})
+    policy = {
+        "name": "db pages",
+        "steps": [
+            {"notify": [{"schedule": "db"}, {"channel": "ops"}], "wait": "90s"},
+            {"notify": [{"person": "ben"}], "wait": "1h30m"},
+        ],
+        "repeat": 1,
+        "remind_after": "2h",
+    }
+    await post("/api/v1/escalation-policies", policy)
+    await post(
+        "/api/v1/routes",
+        {"channel": "pager", "min_priority": "CRITICAL", "escalation_policy": "db pages"},
+    )
     await post("/api/v1/routes", {"channel": "ops", "escalation_level": 1})
     reply = await slash(bot, "subscribe db.* min=MEDIUM actions=acknowledge,resolve,note")
     assert "Subscribed" in (await reply.json())["text"]
@@ -162,6 +186,8 @@ async def test_a_setup_exported_from_a_applies_to_b_byte_for_byte(
         plan = await resp.json()
         assert resp.status == 200 and plan["applied"] is False, plan
         assert '+ create integration "ops hook" (webhook) in default' in plan["changes"]
+        for made in ('person "ana"', 'schedule "db"', 'escalation policy "db pages"'):
+            assert f"+ create {made} in default" in plan["changes"]
         assert any(line.startswith('+ create route to "slack:ops"') for line in plan["changes"])
         for value in [*SECRETS.values(), sink.url]:
             assert value not in str(plan)
@@ -238,6 +264,18 @@ def bad_files(text: str) -> list[tuple[str, str, str]]:
             "unknown setting",
             changed(lambda t: t["integrations"][0]["settings"].update(colour="red")),
             "tenants.default.integrations[0].settings: colour: not a setting of",
+        ),
+        (
+            "a policy paging nobody known",
+            changed(
+                lambda t: t["escalation_policies"][0]["steps"][1].update(notify=[{"person": "zoe"}])
+            ),
+            "tenants.default.escalation_policies[0]: steps[1].notify: no person 'zoe' (add it first)",
+        ),
+        (
+            "a layer of strangers",
+            changed(lambda t: t["schedules"][0]["layers"][0].update(people=["ana", "zoe"])),
+            "tenants.default.schedules[0].layers[0].people: no person 'zoe'",
         ),
         ("missing variable", text, "CHATOPS_SECRET_OPS_HOOK_URL is not set in the environment"),
         ("10 MB", "#" * (10 * 1024 * 1024), "bytes; a configuration file is at most 1 MB"),
