@@ -170,6 +170,14 @@ class Adapter(Protocol):
         """Whether an inbound webhook carries this integration's valid signature."""
         ...
 
+    async def announce(self, text: str) -> None:
+        """Say one line in the channel (a shift hand-off), not tied to an alert."""
+        ...
+
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        """Make a chat user group hold exactly these users (the on-call of a schedule)."""
+        ...
+
     def process_webhook(self, payload: Any) -> Inbound:
         """Read a verified webhook's payload into the records it changes."""
         ...
@@ -210,6 +218,14 @@ class BaseAdapter:
     def process_webhook(self, payload: Any) -> Inbound:
         """Providers that take webhooks override this."""
         raise NotSupported(f"{self.kind}: takes no webhooks")
+
+    async def announce(self, text: str) -> None:
+        """Chat platforms override this."""
+        raise NotSupported(f"{self.kind}: cannot announce in a channel")
+
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        """Slack overrides this."""
+        raise NotSupported(f"{self.kind}: has no user groups")
 
 
 def retry_after_seconds(value: str | None, default: float, *, now: datetime | None = None) -> float:

@@ -188,6 +188,36 @@ class SlackAdapter(BaseAdapter):
                 log.warning("thread reply not posted", extra={"error": error})
                 return
 
+    async def announce(self, text: str) -> None:
+        """A plain line in the channel (no mentions or formatting from the text)."""
+        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        if not self._config.channel:
+            raise BadConfig("slack: no channel to post in")
+        with translate_slack_errors():
+            channel = await self._where(self._config.channel)
+            for attempt in range(2):  # rate-limited: wait its Retry-After (a second) once
+                try:
+                    await self._client.chat_postMessage(
+                        channel=channel,
+                        text=slack_escape(text),
+                        blocks=[{"type": "section", "text": plain(text)}],
+                    )
+                    return
+                except SlackApiError as exc:
+                    wait = _retry_after(exc)
+                    if attempt or wait is None or wait > REPLY_WAIT_MAX:
+                        raise
+                    await asyncio.sleep(wait)
+
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        """usergroups.users.update: the group holds exactly `users` (Slack refuses an empty
+        list, so a group with nobody on call keeps its last member and says so)."""
+        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        if not users:
+            raise BadConfig("slack: a user group cannot be emptied; nobody is on call")
+        with translate_slack_errors():
+            await self._client.usergroups_users_update(usergroup=usergroup, users=users)
+
     async def test(self) -> str:
         """auth.test: the token works, and for which workspace and bot."""
         await check_target(self._config.api_url, allow_private=self._config.allow_private)

@@ -162,6 +162,26 @@ class TeamsAdapter(BaseAdapter):
         except AdapterError as exc:
             log.warning("teams reply not posted", extra={"error": str(exc)})
 
+    async def announce(self, text: str) -> None:
+        """A one-line card in the conversation (or through the Workflows webhook)."""
+        card = reply_card_of((text,))
+        if self._config.webhook_url:
+            await self._post_webhook(card, "announcement")
+            return
+        base, conversation = self._conversation()
+        await check_target(base, allow_private=self._config.allow_private)
+        headers = await self._token.header()
+        if not conversation:
+            conversation = await self._open_personal(base, headers)
+        activity = {
+            "type": "message",
+            "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+        }
+        path = f"{base}/v3/conversations/{quote(conversation, safe='')}/activities"
+        with translate_errors(self.kind):
+            resp = await self._http.post(path, json=activity, headers=headers)
+        raise_for_status(self.kind, resp)
+
     async def health_check(self) -> Health:
         """Never posts into a channel: in webhook mode the URL is only checked (it must pass
         the target guard and resolve); the test card is posted only when an admin asks."""

@@ -476,6 +476,9 @@ class OnCallSchedule(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     layers: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     feed_token: Mapped[str] = mapped_column(String(64))
+    announce_channel: Mapped[str | None] = mapped_column(String(255))  # says each hand-off
+    slack_usergroup: Mapped[str | None] = mapped_column(String(64))  # kept to the on-call
+    last_on_call: Mapped[str | None] = mapped_column(String(255))  # the last hand-off told
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

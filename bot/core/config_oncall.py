@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import differences
 from bot.core.errors import ConfigError, InvalidRequest
-from bot.core.oncall import NAME, PERSON_FIELDS
+from bot.core.oncall import NAME, PERSON_FIELDS, SCHEDULE_EXTRAS, schedule_extras
 from bot.core.paging import policies as policy_service
 from domain.escalation import FIELDS, PolicyError, policy_document, policy_from
 from domain.schedules import ScheduleError, layer_document, layer_from, zone_of
@@ -25,7 +25,7 @@ from storage.schema import EscalationPolicy, OnCallSchedule, Person, utcnow
 if TYPE_CHECKING:
     from bot.core.config_apply import Applier
 
-SCHEDULE_FIELDS = ("name", "time_zone", "layers")
+SCHEDULE_FIELDS = ("name", "time_zone", "layers", *SCHEDULE_EXTRAS)
 
 
 def person_entry(row: Person) -> dict[str, Any]:
@@ -37,7 +37,11 @@ def person_entry(row: Person) -> dict[str, Any]:
 
 
 def schedule_entry(row: OnCallSchedule) -> dict[str, Any]:
-    return {"name": row.name, "time_zone": row.time_zone, "layers": list(row.layers)}
+    entry = {"name": row.name, "time_zone": row.time_zone, "layers": list(row.layers)}
+    for field in SCHEDULE_EXTRAS:
+        if getattr(row, field):
+            entry[field] = getattr(row, field)
+    return entry
 
 
 async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> None:
@@ -159,7 +163,11 @@ async def schedules(applier: Applier, tenant: str, entries: list[Any], place: st
                 raise ConfigError(f"{where}.layers[{i}].people: no person {missing[0]!r}")
         zone = str(entry["time_zone"])
         documents = [layer_document(x) for x in parsed]
-        wanted: dict[str, Any] = {"time_zone": zone, "layers": documents}
+        try:
+            extras = schedule_extras(entry)
+        except InvalidRequest as exc:
+            raise ConfigError(f"{where}.{exc}") from None
+        wanted: dict[str, Any] = {"time_zone": zone, "layers": documents, **extras}
         what = f'schedule "{entry["name"]}" in {tenant}'
         row = rows.get(entry["name"])
         if row is None:
@@ -174,9 +182,13 @@ async def schedules(applier: Applier, tenant: str, entries: list[Any], place: st
             )
             applier.record(tenant, "+", what)
             continue
-        lines = differences({"time_zone": row.time_zone, "layers": row.layers}, wanted)
+        have = {"time_zone": row.time_zone, "layers": row.layers}
+        have |= {f: getattr(row, f) for f in SCHEDULE_EXTRAS}
+        lines = differences(have, wanted)
         if lines:
             row.time_zone, row.layers, row.updated_at = zone, documents, utcnow()
+            row.announce_channel = extras["announce_channel"]
+            row.slack_usergroup = extras["slack_usergroup"]
             applier.record(tenant, "~", what, lines)
     if applier.prune:
         for name, row in rows.items():

@@ -32,6 +32,8 @@ from storage.schema import OnCallSchedule, ScheduleOverride
 from storage.schema import Person as PersonRow
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}")
+SCHEDULE_EXTRAS = ("announce_channel", "slack_usergroup")
+USERGROUP = re.compile(r"S[A-Z0-9]{2,30}")
 PERSON_FIELDS = ("time_zone", "slack_user_id", "teams_aad_object_id", "email", "phone")
 FEED_DAYS = 90  # shifts a feed lists ahead (and 14 behind)
 MAX_OVERRIDE = timedelta(days=90)
@@ -41,6 +43,16 @@ def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not NAME.fullmatch(value.strip()):
         raise InvalidRequest(f"{where}: 1 to 100 letters, digits, spaces or ._@- characters")
     return value.strip()
+
+
+def schedule_extras(body: dict[str, Any]) -> dict[str, str | None]:
+    """A schedule's announcement channel (a channel's name) and Slack user group (its id)."""
+    channel, group = body.get("announce_channel"), body.get("slack_usergroup")
+    if channel is not None and (not isinstance(channel, str) or not 0 < len(channel) <= 255):
+        raise InvalidRequest("announce_channel: the name of a channel")
+    if group is not None and (not isinstance(group, str) or not USERGROUP.fullmatch(group)):
+        raise InvalidRequest("slack_usergroup: a Slack user group id, S0123ABCD")
+    return {"announce_channel": channel, "slack_usergroup": group}
 
 
 def _person(row: PersonRow) -> Person:
@@ -103,6 +115,8 @@ def schedule_document(row: OnCallSchedule, public_url: str) -> dict[str, Any]:
         "name": row.name,
         "time_zone": row.time_zone,
         "layers": row.layers,
+        "announce_channel": row.announce_channel,
+        "slack_usergroup": row.slack_usergroup,
         "ical_url": f"{public_url.rstrip('/')}/schedules/{row.id}/{row.feed_token}.ics",
     }
 
@@ -122,7 +136,7 @@ async def add_schedule(
 ) -> dict[str, Any]:
     """A new schedule; its layers name people of the tenant."""
     name = _name(body.get("name"), "name")
-    unknown = set(body) - {"name", "time_zone", "layers"}
+    unknown = set(body) - {"name", "time_zone", "layers", *SCHEDULE_EXTRAS}
     if unknown:
         raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a schedule")
     raw_layers = body.get("layers")
@@ -133,6 +147,7 @@ async def add_schedule(
         layers = [layer_from(raw, f"layers[{n}]") for n, raw in enumerate(raw_layers)]
     except ScheduleError as exc:
         raise InvalidRequest(str(exc)) from None
+    extras = schedule_extras(body)
     known = {p.name for p in await people(services, tenant)}
     for n, layer in enumerate(layers):
         missing = [p for p in layer.people if p not in known]
@@ -154,6 +169,7 @@ async def add_schedule(
             layers=[layer_document(layer) for layer in layers],
             feed_token=secrets.token_urlsafe(24),
             created_by=by.actor,
+            **extras,
         )
         session.add(row)
         await session.flush()

@@ -13,6 +13,7 @@ from adapters.registry import TYPES
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
 from bot.core.paging.engine import Escalations
+from bot.core.paging.shifts import Shifts
 from bot.core.services import Services
 from domain import Verb
 from scheduler import runner
@@ -40,6 +41,7 @@ class SchedulerService:
         self._waiting: set[str] = set()
         self._runners: list[asyncio.Task[None]] = []
         self.escalations = Escalations(services.db, services.cache, services.ingest.wake_workers)
+        self.shifts = Shifts(services.db, services.keyring, services.factory)
 
     async def sync_integration(self, integration_id: str) -> None:
         """Queue a due sync for the sync runners (`CHATOPS_SYNC_CONCURRENCY` of them), so slow
@@ -175,9 +177,11 @@ class SchedulerService:
         return escalated
 
     async def tend_escalations(self) -> int:
-        """Escalation policies: next steps whose wait is over, reminders, acknowledgements
-        that lasted too long."""
-        return await self.escalations.tick(self._clock())
+        """Escalation policies (next steps whose wait is over, reminders, acknowledgements
+        that lasted too long) and shift hand-offs (announcements, Slack user groups)."""
+        now = self._clock()
+        moved = await self.escalations.tick(now)
+        return moved + await self.shifts.tend(now)
 
     async def tend_snoozes(self) -> int:
         """Snoozes that ended come back; Alertmanager silences that should not be are expired."""

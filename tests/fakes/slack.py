@@ -64,6 +64,7 @@ class FakeSlack:
         }
     )
     messages: list[Message] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     home: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -199,6 +200,20 @@ class FakeSlack:
         channel = f"D{users}"
         self.channels.setdefault(channel, {"member": True, "archived": False})
         return self.ok(channel={"id": channel})
+
+    def m_usergroups_users_update(self, args: dict[str, Any]) -> web.Response:
+        """A user group's members replaced: kept by group id, as a list of user ids."""
+        group = str(args.get("usergroup", ""))
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not group.startswith("S"):
+            return self.error("no_such_subteam")
+        if not users:
+            return self.error("invalid_users")
+        unknown = [u for u in users if u not in self.users]
+        if unknown:
+            return self.error("invalid_users")
+        self.usergroups[group] = users
+        return self.ok(usergroup={"id": group, "users": users})
 
     def m_chat_update(self, args: dict[str, Any]) -> web.Response:
         channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))

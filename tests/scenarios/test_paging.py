@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -347,3 +347,59 @@ async def test_a_snooze_pauses_the_policy_and_resolving_ends_it(
     assert await pages_after(bot, 600) == 0
     progress = (await ok(await bot.get(f"/api/v1/events/{alert_id}")))["escalation"]
     assert progress["status"] == "done"
+
+
+def at(moment: str) -> Any:
+    return lambda: datetime.fromisoformat(moment)
+
+
+async def test_the_slack_user_group_and_the_announcement_follow_the_hand_off_across_dst(
+    bot: Client, slack: FakeSlack
+) -> None:
+    reply = await slash(bot, "subscribe nothing.matches")
+    assert "Subscribed" in (await reply.json())["text"]
+    for person in (
+        {"name": "ana", "slack_user_id": "U222"},
+        {"name": "cy", "slack_user_id": "U333"},
+    ):
+        await ok(await bot.post("/api/v1/people", json=person), 201)
+    layer = {
+        "rotation": "weekly",
+        "handoff": "09:00",
+        "start": "2027-03-01",
+        "people": ["ana", "cy"],
+    }
+    schedule = {
+        "name": "db",
+        "time_zone": "Europe/Berlin",
+        "layers": [layer],
+        "announce_channel": "slack:ops",
+        "slack_usergroup": "S0ONCALL",
+    }
+    made = await ok(await bot.post("/api/v1/schedules", json=schedule), 201)
+    assert made["data"]["slack_usergroup"] == "S0ONCALL"
+
+    async def tick(moment: str) -> int:
+        return await SchedulerService(bot.app[SERVICES], clock=at(moment)).tend_escalations()
+
+    def said() -> list[str]:
+        return [m.text for m in slack.in_channel("C111")]
+
+    # Berlin moved to summer time on Sunday 28 March 2027: Monday's 09:00 is 07:00 UTC.
+    assert await tick("2027-03-29T06:59:00+00:00") == 1
+    assert slack.usergroups == {"S0ONCALL": ["U333"]}
+    assert said()[-1] == "📟 cy is on call for db until Mon 29 Mar 09:00 (Europe/Berlin)"
+    assert await tick("2027-03-29T06:59:30+00:00") == 0  # told once
+    assert await tick("2027-03-29T07:00:00+00:00") == 1
+    assert slack.usergroups == {"S0ONCALL": ["U222"]}
+    assert said()[-1] == "📟 ana is on call for db until Mon 05 Apr 09:00 (Europe/Berlin)"
+    audit = (await ok(await bot.get("/api/v1/audit?kind=schedule")))["entries"]
+    handoffs = [e for e in audit if e["kind"] == "schedule.handoff"]
+    assert [h["data"]["to"] for h in handoffs] == ["ana", "cy"]  # newest first
+
+    # Slack refusing the group (say, a wrong id) is tried again at the next tick.
+    slack.revoked = True
+    assert await tick("2027-04-05T07:00:00+00:00") == 0
+    slack.revoked = False
+    assert await tick("2027-04-05T07:00:05+00:00") == 1
+    assert slack.usergroups == {"S0ONCALL": ["U333"]}

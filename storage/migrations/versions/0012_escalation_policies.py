@@ -1,4 +1,5 @@
-"""Escalation policies, the policy running for each alert, people's direct messages.
+"""Escalation policies, the policy running for each alert, people's direct messages, and
+where a schedule announces its hand-offs.
 
 Revision ID: 0012
 Revises: 0011
@@ -82,6 +83,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("escalation_policy", sa.String(255), nullable=True))
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("paging", sa.String(255), nullable=True))
+    with op.batch_alter_table("schedules") as batch:
+        batch.add_column(sa.Column("announce_channel", sa.String(255), nullable=True))
+        batch.add_column(sa.Column("slack_usergroup", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("last_on_call", sa.String(255), nullable=True))
     with op.batch_alter_table("people") as batch:
         batch.add_column(sa.Column("teams_user_id", sa.String(128), nullable=True))
         batch.add_column(sa.Column("teams_service_url", sa.String(2048), nullable=True))
@@ -89,6 +94,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("schedules") as batch:
+        for name in ("last_on_call", "slack_usergroup", "announce_channel"):
+            batch.drop_column(name)
     with op.batch_alter_table("people") as batch:
         for name in ("teams_conversation_id", "teams_service_url", "teams_user_id"):
             batch.drop_column(name)
