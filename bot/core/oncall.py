@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from domain.schedules import (
     OnCall,
     Person,
     ScheduleError,
+    Shift,
     layer_document,
     layer_from,
     on_call,
@@ -294,3 +296,32 @@ async def resolve_person(
     word = re.sub(r"</?at>", "", word).strip()
     names = {p.name.lower(): p.name for p in await people(services, tenant)}
     return names.get(word.lower())
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A schedule's shifts over a window, as the console draws them."""
+
+    name: str
+    time_zone: str
+    start: datetime
+    end: datetime
+    shifts: list[Shift]
+
+
+async def timelines(services: Services, tenant: str, start: datetime, days: int) -> list[Timeline]:
+    """Every schedule of the tenant, who is on call from `start` for `days` days."""
+    end = start + timedelta(days=days)
+    found = []
+    async with services.db.session() as session:
+        rows = await session.scalars(
+            select(OnCallSchedule)
+            .where(OnCallSchedule.tenant_id == tenant)
+            .order_by(OnCallSchedule.name)
+        )
+        for row in rows.all():
+            schedule = await load_schedule(session, row, start)
+            found.append(
+                Timeline(row.name, row.time_zone, start, end, timeline(schedule, start, end))
+            )
+    return found

@@ -26,7 +26,7 @@ from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
 from bot.http import audit as rest_audit
 from bot.http import config as rest_config
-from bot.http import console, hooks, ops, pages, provider_hooks
+from bot.http import console, console_oncall, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
 from bot.http import integrations as rest_integrations
 from bot.http import oncall as rest_oncall
@@ -143,6 +143,7 @@ def create_app(
         rest_audit.register(app, services)
         rest_oncall.register(app, services)
         console.register(app, services)
+        console_oncall.register(app)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

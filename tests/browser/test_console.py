@@ -233,3 +233,57 @@ async def test_usable_on_a_phone_and_by_keyboard(bot: Client, browser: Any) -> N
     await page.wait_for_selector(".said:has-text('Acknowledged.')")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     assert tab.errors == []
+
+
+async def test_the_on_call_page_draws_two_weeks_and_an_alert_shows_its_escalation(
+    bot: Client, slack: FakeSlack, browser: Any
+) -> None:
+    for person in ({"name": "ana", "slack_user_id": "U222"}, {"name": "cy"}):
+        assert (await bot.post("/api/v1/people", json=person)).status == 201
+    layer = {
+        "rotation": "daily",
+        "handoff": "09:00",
+        "start": "2026-01-05",
+        "people": ["ana", "cy"],
+    }
+    made = await bot.post(
+        "/api/v1/schedules",
+        json={"name": "db", "time_zone": "Europe/Berlin", "layers": [layer]},
+    )
+    assert made.status == 201
+    policy = {"name": "db", "steps": [{"notify": [{"person": "ana"}], "wait": "5m"}]}
+    assert (await bot.post("/api/v1/escalation-policies", json=policy)).status == 201
+    reply = await slash(bot, "subscribe policy=db")
+    assert "starts the escalation policy `db`" in (await reply.json())["text"]
+
+    tab = await open_page(browser, bot)
+    page = await tab.sign_in()
+    await page.click("nav >> text=On call")
+    await page.wait_for_selector("section.schedule .shift")
+    shifts = page.locator("section[aria-label='Schedule db'] .shift")
+    count = await shifts.count()
+    assert 14 <= count <= 15  # a daily rotation over two weeks, cut at both ends
+    names = {await shifts.nth(n).locator("text").text_content() for n in range(count)}
+    assert names == {"ana", "cy"}
+    current = page.locator(".shift.now")
+    assert await current.count() == 1
+    title = await current.locator("title").text_content()
+    assert title is not None and " → " in title and ":00" in title
+    widths = [
+        float(await shifts.nth(n).locator("rect").get_attribute("width") or 0)
+        for n in range(1, count - 1)
+    ]
+    assert all(68 < w < 74 for w in widths), widths  # a day is 1/14 of the width (71.4)
+    days = await page.locator("section[aria-label='Schedule db'] .day").count()
+    assert days in (13, 14)
+    await page.screenshot(path=str(shots_dir() / "oncall.png"), full_page=True)
+
+    resp = await bot.post("/api/v1/events", json={"title": "Replica lag", "priority": "HIGH"})
+    alert_id = (await resp.json())["id"]
+    await eventually(lambda: slack.in_channel("DU222"))
+    await page.goto(f"{tab.base}/ui/alerts/{alert_id}")
+    progress = await page.inner_text("section.escalation")
+    assert "Escalation: db" in progress and "paged ana" in progress
+    assert "Every step has paged" in progress
+    assert "dm:ana:slack · slack" in await page.inner_text("table.deliveries")
+    assert tab.errors == []
