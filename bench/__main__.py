@@ -1,7 +1,7 @@
 """`make bench`: print the project's performance figures.
 
 python -m bench [--events N] [--concurrency C] [--clicks N]
-                [--only cards|slack|storm|scheduling|console|config|sqlite|postgres]
+                [--only cards|slack|storm|scheduling|console|config|paging|sqlite|postgres]
 
 Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
 process's own CPU (user + system) per event, from the first request to the last delivery.
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.cards import run_cards  # noqa: E402
 from bench.config_apply import run_config_apply  # noqa: E402
 from bench.console import run_console  # noqa: E402
+from bench.paging import run_paging  # noqa: E402
 from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
@@ -141,6 +142,29 @@ def bench_scheduling(integrations: int, seconds: float) -> None:
             report("postgres", asyncio.run(run_scheduling(integrations, seconds, url)))
 
 
+def bench_paging() -> None:
+    """1,000 open alerts each running an escalation policy: the scheduler's tick."""
+    print(
+        "paging: 1,000 open alerts, each running an escalation policy; the scheduler's tick "
+        "(CPU of the bot process; floor = the same due query through the raw driver)"
+    )
+
+    def report(name: str, result: dict[str, float]) -> None:
+        print(
+            f"  {name:<9} tick with none due: {result['idle_cpu_ms']:.2f} ms CPU "
+            f"({result['idle_wall_ms']:.2f} ms wall; floor {result['floor_cpu_ms']:.2f} ms); "
+            f"all {result['due_moved']:.0f} due at once: {result['due_cpu_ms']:.0f} ms CPU, "
+            f"{result['due_wall_ms']:.0f} ms wall, {result['pages']:.0f} pages queued "
+            f"({result['due_cpu_ms'] / max(result['due_moved'], 1):.2f} ms CPU per step)",
+            flush=True,
+        )
+
+    report("sqlite", asyncio.run(run_paging()))
+    with postgres("  postgres") as cluster:
+        if cluster is not None:
+            report("postgres", asyncio.run(run_paging(migrated(cluster, "bench_paging"))))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=2000)
@@ -154,6 +178,7 @@ def main() -> int:
             "scheduling",
             "console",
             "config",
+            "paging",
             "sqlite",
             "postgres",
         ],
@@ -187,6 +212,10 @@ def main() -> int:
                 flush=True,
             )
         if args.only == "storm":
+            return 0
+    if args.only in (None, "paging"):
+        bench_paging()
+        if args.only == "paging":
             return 0
     if args.only in (None, "console"):
         console = asyncio.run(run_console())

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.fanout import queue_updates
 from bot.core.config_cache import ConfigCache
-from bot.core.paging.reach import direct_channels
+from bot.core.paging.reach import Means, direct_channels, means_of
 from domain import Alert, AlertState, DeliveryKind, Verb
 from domain.escalation import Policy, Position, after, describe, policy_from
 from domain.schedules import on_call
@@ -135,8 +135,10 @@ async def fire(
     by: str,
     cache: ConfigCache | None = None,
     first: bool = False,
+    means: dict[str, Means] | None = None,
 ) -> Fired:
-    """Notify the targets of the row's next step and move it on; the card's words."""
+    """Notify the targets of the row's next step and move it on; the card's words. `means`
+    keeps each tenant's ways to reach people across the steps of one tick."""
     policy = policy_from(row.policy, row.policy_name)
     at = Position(row.step, row.round)
     step = policy.steps[min(at.step, len(policy.steps) - 1)]
@@ -163,7 +165,10 @@ async def fire(
         if person is None:
             problems.append(f"no person {person_name!r}")
             continue
-        reached = await direct_channels(session, person)
+        if means is not None and alert.tenant not in means:
+            means[alert.tenant] = await means_of(session, alert.tenant)
+        known = means.get(alert.tenant) if means is not None else None
+        reached = await direct_channels(session, person, known)
         if reached.problem:
             problems.append(reached.problem)
         if reached.changed and cache is not None:
@@ -180,9 +185,9 @@ async def fire(
     shown = dataclasses.replace(alert, paging=text)
     queued = 0
     due = min(now, utcnow())  # pages go now, even when `now` is a scheduler's clock ahead
-    if not first:  # the cards already out say who is paged now, before the new pages go
-        queued += await queue_updates(session, shown, due, text)
     cards = await alerts_repo.cards(session, alert.id)
+    if not first:  # the cards already out say who is paged now, before the new pages go
+        queued += await queue_updates(session, shown, due, text, cards)
     for channel in dict((c.id, c) for c in channels).values():
         if channel.id in cards.showing:
             continue  # paged again in a later round: the update above says so under it
@@ -389,10 +394,11 @@ class Escalations:
                 ).all()
             )
         moved = 0
+        means: dict[str, Means] = {}
         for escalation_id in due:
             try:
                 async with self._db.session() as session, session.begin():
-                    moved += int(await self._advance(session, escalation_id, now))
+                    moved += int(await self._advance(session, escalation_id, now, means))
             except Exception:
                 log.exception("escalation step failed", extra={"escalation": escalation_id})
         if moved:
@@ -400,7 +406,9 @@ class Escalations:
             log.info("escalations moved on", extra={"count": moved})
         return moved
 
-    async def _advance(self, session: AsyncSession, escalation_id: str, now: datetime) -> bool:
+    async def _advance(
+        self, session: AsyncSession, escalation_id: str, now: datetime, means: dict[str, Means]
+    ) -> bool:
         row = await session.scalar(
             select(Escalation)
             .where(Escalation.id == escalation_id, Escalation.due_at <= now)
@@ -423,7 +431,7 @@ class Escalations:
         if row.status != RUNNING or row.next_at is None or row.next_at > now:
             row.due_at = _due(row) if row.status == RUNNING else None
             return False
-        await fire(session, row, alert, now, by="policy", cache=self._cache)
+        await fire(session, row, alert, now, by="policy", cache=self._cache, means=means)
         await notify_outbox(session)
         return True
 

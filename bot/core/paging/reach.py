@@ -30,34 +30,46 @@ class Reached:
     changed: bool = False  # a channel was made or changed: cached copies are stale
 
 
-def _ways(
-    person: Person,
-    integrations: dict[str, Integration],
-    service_url: str | None,
-    teams_tenant: str | None,
-) -> list[tuple[str, str, dict[str, Any]]]:
+@dataclass(frozen=True)
+class Means:
+    """What a tenant has to reach people with: an integration id per way, where its Teams bot
+    is reached, and its Entra tenant. Read once per tick, not once per page."""
+
+    integrations: dict[str, str]
+    service_url: str | None
+    teams_tenant: str | None
+
+
+def _ways(person: Person, means: Means) -> list[tuple[str, str, dict[str, Any]]]:
     """(type, target, config) of each way the tenant can reach the person, best first."""
     ways: list[tuple[str, str, dict[str, Any]]] = []
-    if person.slack_user_id and "slack" in integrations:
+    if person.slack_user_id and "slack" in means.integrations:
         ways.append(("slack", "", {"channel": person.slack_user_id}))
     teams_user = person.teams_user_id or person.teams_aad_object_id
-    url = person.teams_service_url or service_url
-    if teams_user and "teams" in integrations and url:
+    url = person.teams_service_url or means.service_url
+    if teams_user and "teams" in means.integrations and url:
         config = {
             "service_url": url,
             "conversation_id": person.teams_conversation_id or "",
             "user_id": teams_user,
             "conversation_type": "personal",
-            "teams_tenant": teams_tenant or "",
+            "teams_tenant": means.teams_tenant or "",
         }
         ways.append(("teams", "", config))
     if ways:
         return ways
-    if person.email and "email" in integrations:
+    if person.email and "email" in means.integrations:
         return [("email", person.email, {})]
-    if person.phone and "sms" in integrations:
+    if person.phone and "sms" in means.integrations:
         return [("sms", person.phone, {})]
     return []
+
+
+async def means_of(session: AsyncSession, tenant: str) -> Means:
+    """What the tenant can reach people with, in three reads."""
+    integrations = {k: row.id for k, row in (await _integrations(session, tenant)).items()}
+    teams_tenant = await session.scalar(select(Tenant.teams_tenant_id).where(Tenant.id == tenant))
+    return Means(integrations, await _teams_service_url(session, tenant), teams_tenant)
 
 
 async def _integrations(session: AsyncSession, tenant: str) -> dict[str, Integration]:
@@ -91,14 +103,13 @@ async def _teams_service_url(session: AsyncSession, tenant: str) -> str | None:
     return None
 
 
-async def direct_channels(session: AsyncSession, person: Person) -> Reached:
-    """The person's direct channels, made or brought up to date with what is known of them."""
-    integrations = await _integrations(session, person.tenant_id)
-    service_url = await _teams_service_url(session, person.tenant_id)
-    teams_tenant = await session.scalar(
-        select(Tenant.teams_tenant_id).where(Tenant.id == person.tenant_id)
-    )
-    ways = _ways(person, integrations, service_url, teams_tenant)
+async def direct_channels(
+    session: AsyncSession, person: Person, means: Means | None = None
+) -> Reached:
+    """The person's direct channels, made or brought up to date with what is known of them;
+    `means` is the tenant's, when the caller has read it already."""
+    means = means or await means_of(session, person.tenant_id)
+    ways = _ways(person, means)
     if not ways:
         return Reached(
             person.name,
@@ -114,21 +125,21 @@ async def direct_channels(session: AsyncSession, person: Person) -> Reached:
     }
     channels, changed = [], False
     for kind, target, config in ways:
-        integration = integrations[kind]
+        integration = means.integrations[kind]
         row = existing.get(kind)
         if row is None:
             row = Channel(
                 tenant_id=person.tenant_id,
                 name=f"dm:{person.name}:{kind}"[:255],
                 type=kind,
-                integration_id=integration.id,
+                integration_id=integration,
                 person_id=person.id,
                 rate_per_minute=TYPES[kind].rate_per_minute,
             )
             session.add(row)
             changed = True
-        if (row.target, row.config, row.integration_id) != (target, config, integration.id):
-            row.target, row.config, row.integration_id = target, config, integration.id
+        if (row.target, row.config, row.integration_id) != (target, config, integration):
+            row.target, row.config, row.integration_id = target, config, integration
             changed = True
         if not row.is_active:
             row.is_active, changed = True, True
