@@ -9,7 +9,7 @@ day-to-day state, not configuration: they are neither exported nor touched by an
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,19 @@ from domain.escalation import FIELDS, PolicyError, policy_document, policy_from
 from domain.schedules import ScheduleError, layer_document, layer_from, zone_of
 from storage.schema import EscalationPolicy, OnCallSchedule, Person, utcnow
 
-if TYPE_CHECKING:
-    from bot.core.config_apply import Applier
+
+class Applier(Protocol):
+    """What these sections need of the file's applier: its transaction, who applies, whether
+    it prunes, and where changes are recorded (and audited)."""
+
+    session: AsyncSession
+    actor: str
+    prune: bool
+
+    def record(self, tenant: str, op: str, what: str, lines: list[str] | None = None) -> None:
+        """A change made, for the plan and the audit."""
+        ...
+
 
 SCHEDULE_FIELDS = ("name", "time_zone", "layers", *SCHEDULE_EXTRAS)
 

@@ -142,7 +142,11 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
     "text,expected",
     [
         ("", "*ChatOps commands*"),
-        ("help", "`subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>]`"),
+        (
+            "help",
+            "`subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>] "
+            "[policy=<escalation policy>]`",
+        ),
         ("stauts", "Unknown command `stauts`. Did you mean `status`?"),
         ("integratons list", "Did you mean `integrations`?"),
         ("status", "Open alerts: none."),
