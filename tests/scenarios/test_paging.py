@@ -403,3 +403,21 @@ async def test_the_slack_user_group_and_the_announcement_follow_the_hand_off_acr
     slack.revoked = False
     assert await tick("2027-04-05T07:00:05+00:00") == 1
     assert slack.usergroups == {"S0ONCALL": ["U333"]}
+
+
+async def test_a_person_who_turned_slack_off_is_not_paged_there_and_the_card_says_so(
+    bot: Client, slack: FakeSlack, connector: FakeConnector
+) -> None:
+    await team_up(bot, connector, POLICY)
+    said = (await (await slash(bot, "me slack off", user=ANA_SLACK)).json())["text"]
+    assert "SLACK: enabled=False" in said
+    made = await bot.post("/api/v1/events", json={"title": "Backups late", "priority": "HIGH"})
+    alert_id = (await ok(made, 202))["id"]
+    await eventually(lambda: channel_ids(connector) and connector.cards(channel_ids(connector)[0]))
+    channel = connector.cards(channel_ids(connector)[0])
+    assert shows(channel[-1], "📟 Paging nobody (step 1 of 2): ana has no way to be reached")
+    await asyncio.sleep(1.5)  # long enough for a DM to have gone out
+    assert not dm_cards(slack)
+    event = await ok(await bot.get(f"/api/v1/events/{alert_id}"))
+    page = next(a for a in event["audit"] if a["verb"] == "page")
+    assert page["outcome"] == "nobody_reached" and page["data"]["paged"] == []

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.registry import TYPES
-from storage.schema import Channel, Integration, Person, Tenant
+from storage.schema import Channel, Integration, Person, Tenant, UserOverride
 
 FALLBACKS = ("email", "sms")
 
@@ -40,14 +40,23 @@ class Means:
     teams_tenant: str | None
 
 
-def _ways(person: Person, means: Means) -> list[tuple[str, str, dict[str, Any]]]:
-    """(type, target, config) of each way the tenant can reach the person, best first."""
+def _ways(
+    person: Person, means: Means, own: dict[str, dict[str, Any]] | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(type, target, config) of each way the tenant can reach the person, best first; a way
+    the person turned off in their own settings (`enabled: false`) is left out, and their
+    e-mail setting `email_address` is where e-mail goes."""
+    own = own or {}
+
+    def off(kind: str) -> bool:
+        return own.get(kind.upper(), {}).get("enabled") is False
+
     ways: list[tuple[str, str, dict[str, Any]]] = []
-    if person.slack_user_id and "slack" in means.integrations:
+    if person.slack_user_id and "slack" in means.integrations and not off("slack"):
         ways.append(("slack", "", {"channel": person.slack_user_id}))
     teams_user = person.teams_user_id or person.teams_aad_object_id
     url = person.teams_service_url or means.service_url
-    if teams_user and "teams" in means.integrations and url:
+    if teams_user and "teams" in means.integrations and url and not off("teams"):
         config = {
             "service_url": url,
             "conversation_id": person.teams_conversation_id or "",
@@ -58,11 +67,36 @@ def _ways(person: Person, means: Means) -> list[tuple[str, str, dict[str, Any]]]
         ways.append(("teams", "", config))
     if ways:
         return ways
-    if person.email and "email" in means.integrations:
-        return [("email", person.email, {})]
-    if person.phone and "sms" in means.integrations:
+    email = own.get("EMAIL", {}).get("config", {}).get("email_address") or person.email
+    if email and "email" in means.integrations and not off("email"):
+        return [("email", str(email), {})]
+    if person.phone and "sms" in means.integrations and not off("sms"):
         return [("sms", person.phone, {})]
     return []
+
+
+async def own_settings(session: AsyncSession, person: Person) -> dict[str, dict[str, Any]]:
+    """The person's own delivery settings, by integration type: overrides kept under their
+    name, their Slack user (`slack:U123`) or their Teams user (`teams:<AAD id>`), merged in
+    that order (the later wins field by field)."""
+    keys = [person.name]
+    if person.slack_user_id:
+        keys.append(f"slack:{person.slack_user_id}")
+    if person.teams_aad_object_id:
+        keys.append(f"teams:{person.teams_aad_object_id}")
+    rows = await session.scalars(
+        select(UserOverride).where(
+            UserOverride.tenant_id == person.tenant_id, UserOverride.user_id.in_(keys)
+        )
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows.all(), key=lambda r: keys.index(r.user_id)):
+        into = merged.setdefault(row.integration_type, {})
+        if row.enabled is not None:
+            into["enabled"] = row.enabled
+        if row.config:
+            into["config"] = {**into.get("config", {}), **row.config}
+    return merged
 
 
 async def means_of(session: AsyncSession, tenant: str) -> Means:
@@ -109,7 +143,7 @@ async def direct_channels(
     """The person's direct channels, made or brought up to date with what is known of them;
     `means` is the tenant's, when the caller has read it already."""
     means = means or await means_of(session, person.tenant_id)
-    ways = _ways(person, means)
+    ways = _ways(person, means, await own_settings(session, person))
     if not ways:
         return Reached(
             person.name,
