@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from bot.core import audit
 from bot.core.errors import Conflict, InvalidRequest, NotFound
@@ -325,3 +325,35 @@ async def timelines(services: Services, tenant: str, start: datetime, days: int)
                 Timeline(row.name, row.time_zone, start, end, timeline(schedule, start, end))
             )
     return found
+
+
+async def remember_teams_chat(
+    services: Services,
+    tenant: str,
+    aad: str,
+    account_id: str,
+    service_url: str,
+    conversation_id: str,
+) -> None:
+    """A person wrote or clicked in their 1:1 chat with the bot: keep that chat as the way to
+    page them (one conditional update; nothing when it is already known or nobody matches)."""
+    if not (account_id and service_url and conversation_id):
+        return
+    async with services.db.session() as session, session.begin():
+        await session.execute(
+            update(PersonRow)
+            .where(
+                PersonRow.tenant_id == tenant,
+                PersonRow.teams_aad_object_id == aad,
+                or_(
+                    PersonRow.teams_conversation_id.is_(None),
+                    PersonRow.teams_conversation_id != conversation_id,
+                    PersonRow.teams_service_url != service_url,
+                ),
+            )
+            .values(
+                teams_user_id=account_id[:128],
+                teams_service_url=service_url[:2048],
+                teams_conversation_id=conversation_id[:255],
+            )
+        )

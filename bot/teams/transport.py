@@ -26,7 +26,7 @@ from msrest.serialization import Model
 from bot.chat import forms as integration_forms
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
-from bot.core import tenants
+from bot.core import oncall, tenants
 from bot.core.alerts.actions import Actor, Ask
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
@@ -180,6 +180,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         tenant = await self.tenant_for(activity)
         actor = self.actor(activity.from_property, tenant)
         text = MENTION.sub("", activity.text or "").strip()
+        await self._remember_personal(activity, tenant)
 
         async def open_form(kind: str) -> str:
             name = type_name(kind) or kind
@@ -205,6 +206,27 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card))
         )
 
+    async def _remember_personal(self, activity: Activity, tenant: str) -> None:
+        """In someone's 1:1 chat with the bot: keep how to reach them there (their account
+        id, the service URL and the conversation), so pages go to that chat."""
+        account = activity.from_property
+        conversation = activity.conversation
+        if (
+            account is None
+            or not account.aad_object_id
+            or conversation is None
+            or conversation.conversation_type != "personal"
+        ):
+            return
+        await oncall.remember_teams_chat(
+            self.services,
+            tenant,
+            str(account.aad_object_id),
+            str(account.id or ""),
+            str(activity.service_url or ""),
+            str(conversation.id or ""),
+        )
+
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """`adaptiveCard/action`: apply the verb, answer with the refreshed card."""
         activity = turn_context.activity
@@ -220,6 +242,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             return error(400, "BadRequest", f"Unknown action {verb_name!r}.")
         tenant = await self.tenant_for(activity)
         actor = self.actor(activity.from_property, tenant)
+        await self._remember_personal(activity, tenant)
         if data.get("digest_id"):
             outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
         else:

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.infra.settings import Settings
 from bot.runtime.app import SERVICES, create_app
 from bot.runtime.scheduling import SchedulerService
 from cards.style import teams_escape
-from storage.schema import utcnow
+from storage.schema import Person, utcnow
 from tests.conftest import API_TOKEN
 from tests.fakes.connector import FakeConnector
 from tests.fakes.slack import FakeSlack
@@ -155,6 +156,10 @@ async def test_the_on_call_person_is_paged_on_slack_then_the_next_on_teams_until
     assert [(f["step"], f["paged"]) for f in progress["fired"]] == [(0, ["ana"]), (1, ["ben"])]
     acked = next(a for a in event["audit"] if a["verb"] == "acknowledge")
     assert acked["data"]["person"] == "ben"
+    async with bot.app[SERVICES].db.session() as session:  # his 1:1 chat is now known
+        ben = await session.scalar(select(Person).where(Person.name == "ben"))
+        assert ben is not None and ben.teams_conversation_id == personal(connector)
+        assert ben.teams_user_id == f"29:{BEN_AAD}" and ben.teams_service_url == connector.url
     assert channel  # the route's channel is the one the cards were checked in
 
 
