@@ -178,6 +178,10 @@ class Adapter(Protocol):
         """Make a chat user group hold exactly these users (the on-call of a schedule)."""
         ...
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The chat user id of whoever has this e-mail address, or None."""
+        ...
+
     def process_webhook(self, payload: Any) -> Inbound:
         """Read a verified webhook's payload into the records it changes."""
         ...
@@ -226,6 +230,10 @@ class BaseAdapter:
     async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
         """Slack overrides this."""
         raise NotSupported(f"{self.kind}: has no user groups")
+
+    async def user_by_email(self, email: str) -> str | None:
+        """Slack overrides this."""
+        raise NotSupported(f"{self.kind}: cannot look people up")
 
 
 def retry_after_seconds(value: str | None, default: float, *, now: datetime | None = None) -> float:

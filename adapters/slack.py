@@ -218,6 +218,19 @@ class SlackAdapter(BaseAdapter):
         with translate_slack_errors():
             await self._client.usergroups_users_update(usergroup=usergroup, users=users)
 
+    async def user_by_email(self, email: str) -> str | None:
+        """users.lookupByEmail (scope users:read.email): their user id, or None."""
+        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        try:
+            resp = await self._client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise _translate(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise Unavailable(f"slack: {type(exc).__name__}: {exc}") from None
+        return str(resp["user"]["id"])
+
     async def test(self) -> str:
         """auth.test: the token works, and for which workspace and bot."""
         await check_target(self._config.api_url, allow_private=self._config.allow_private)

@@ -3,7 +3,9 @@ iCalendar feed of a schedule's shifts. Every change is audited in its transactio
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,10 +15,13 @@ from typing import Any
 import icalendar
 from sqlalchemy import or_, select, update
 
+from adapters.base import AdapterError
 from bot.core import audit
 from bot.core.errors import Conflict, InvalidRequest, NotFound
+from bot.core.paging.slack_bot import slack_adapter
 from bot.core.services import Services
-from domain import By
+from bot.infra.secrets import SecretKeyError
+from domain import SYSTEM, By
 from domain.schedules import (
     OnCall,
     Person,
@@ -33,6 +38,7 @@ from storage.oncall import load_schedule
 from storage.schema import OnCallSchedule, ScheduleOverride
 from storage.schema import Person as PersonRow
 
+log = logging.getLogger(__name__)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}")
 SCHEDULE_EXTRAS = ("announce_channel", "slack_usergroup")
 USERGROUP = re.compile(r"S[A-Z0-9]{2,30}")
@@ -97,7 +103,35 @@ async def add_person(services: Services, tenant: str, body: dict[str, Any], by: 
         row.time_zone = str(values.get("time_zone", "UTC"))
         session.add(row)
         audit.record(session, tenant, by, "person.create", {"person": name})
-        return _person(row)
+        made = _person(row)
+    if made.email and not made.slack_user_id:
+        made = await _match_on_slack(services, tenant, made)
+    return made
+
+
+async def _match_on_slack(services: Services, tenant: str, person: Person) -> Person:
+    """Someone added with an e-mail address and no Slack user: found by that address in the
+    tenant's Slack workspace (users.lookupByEmail), when there is one. Best effort: a refusal
+    is logged, and the person is kept as given."""
+    assert person.email is not None
+    try:
+        async with services.db.session() as session:
+            adapter = await slack_adapter(session, services.keyring, services.factory, tenant)
+        found = await adapter.user_by_email(person.email) if adapter else None
+    except (AdapterError, SecretKeyError) as exc:
+        log.warning("no Slack user looked up by e-mail", extra={"error": str(exc)})
+        return person
+    if not found:
+        return person
+    async with services.db.session() as session, session.begin():
+        await session.execute(
+            update(PersonRow)
+            .where(PersonRow.tenant_id == tenant, PersonRow.name == person.name)
+            .values(slack_user_id=found)
+        )
+        data = {"person": person.name, "slack_user_id": found, "by": "e-mail"}
+        audit.record(session, tenant, SYSTEM, "person.matched", data)
+    return dataclasses.replace(person, slack_user_id=found)
 
 
 async def _schedule_row(session: Any, tenant: str, name: str) -> OnCallSchedule:

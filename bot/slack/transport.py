@@ -412,7 +412,14 @@ def register(app: web.Application, services: Services) -> SlackTransport | None:
     return transport
 
 
-SCOPES = ("chat:write", "commands", "users:read", "im:write", "usergroups:write")
+SCOPES = (
+    "chat:write",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "im:write",
+    "usergroups:write",
+)
 
 
 def oauth_settings(services: Services) -> AsyncOAuthSettings:

@@ -60,7 +60,12 @@ class FakeSlack:
         default_factory=lambda: {
             "W111": {"name": "primary-owner", "is_admin": True, "is_owner": True},
             "U222": {"name": "casual", "is_admin": False, "is_owner": False},
-            "U333": {"name": "another", "is_admin": False, "is_owner": False},
+            "U333": {
+                "name": "another",
+                "is_admin": False,
+                "is_owner": False,
+                "profile": {"email": "cy@example.com"},
+            },
         }
     )
     messages: list[Message] = field(default_factory=list)
@@ -200,6 +205,13 @@ class FakeSlack:
         channel = f"D{users}"
         self.channels.setdefault(channel, {"member": True, "archived": False})
         return self.ok(channel={"id": channel})
+
+    def m_users_lookupByEmail(self, args: dict[str, Any]) -> web.Response:
+        email = str(args.get("email", "")).lower()
+        for user_id, user in self.users.items():
+            if str(user.get("profile", {}).get("email", "")).lower() == email:
+                return self.ok(user={"id": user_id, "team_id": TEAM_ID, **user})
+        return self.error("users_not_found")
 
     def m_usergroups_users_update(self, args: dict[str, Any]) -> web.Response:
         """A user group's members replaced: kept by group id, as a list of user ids."""

@@ -426,3 +426,23 @@ async def test_a_person_who_turned_slack_off_is_not_paged_there_and_the_card_say
     event = await ok(await bot.get(f"/api/v1/events/{alert_id}"))
     page = next(a for a in event["audit"] if a["verb"] == "page")
     assert page["outcome"] == "nobody_reached" and page["data"]["paged"] == []
+
+
+async def test_someone_added_by_e_mail_is_found_in_the_slack_workspace(
+    bot: Client, slack: FakeSlack
+) -> None:
+    assert "Subscribed" in (await (await slash(bot, "subscribe")).json())["text"]
+    made = await ok(
+        await bot.post("/api/v1/people", json={"name": "cy", "email": "cy@example.com"}), 201
+    )
+    assert made["data"]["slack_user_id"] == "U333"
+    stranger = await ok(
+        await bot.post("/api/v1/people", json={"name": "dee", "email": "dee@example.com"}), 201
+    )
+    assert stranger["data"]["slack_user_id"] is None
+    audit = (await ok(await bot.get("/api/v1/audit?kind=person")))["entries"]
+    matched = [e for e in audit if e["kind"] == "person.matched"]
+    assert [m["data"]["person"] for m in matched] == ["cy"]
+    assert ("users.lookupByEmail", "cy@example.com") in [
+        (m, a.get("email")) for m, a in slack.calls
+    ]

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.base import AdapterError
 from adapters.factory import AdapterFactory
 from bot.core import audit
+from bot.core.paging.slack_bot import slack_adapter
 from bot.infra.secrets import Keyring, SecretKeyError
 from domain import By
 from domain.schedules import OnCall, on_call
-from storage import admin
 from storage import config as config_repo
 from storage.db import Database
 from storage.oncall import load_schedule
@@ -112,12 +112,10 @@ class Shifts:
     ) -> str | None:
         if person is None or not person.slack_user_id:
             return f"{row.name}: the on-call has no Slack user id for {row.slack_usergroup}"
-        integration = await admin.chat_integration(session, row.tenant_id, "slack")
-        if integration is None or not integration.credentials:
-            return f"{row.name}: this tenant has no Slack bot to keep {row.slack_usergroup}"
         try:
-            values = self._keyring.with_secrets(integration.config, integration.credentials)
-            adapter = await self._factory.get(row.tenant_id, integration.id, "slack", values)
+            adapter = await slack_adapter(session, self._keyring, self._factory, row.tenant_id)
+            if adapter is None:
+                return f"{row.name}: this tenant has no Slack bot to keep {row.slack_usergroup}"
             assert row.slack_usergroup is not None
             await adapter.set_usergroup(row.slack_usergroup, [person.slack_user_id])
         except (AdapterError, SecretKeyError) as exc:
