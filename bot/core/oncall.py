@@ -63,7 +63,7 @@ def schedule_extras(body: dict[str, Any]) -> dict[str, str | None]:
     return {"announce_channel": channel, "slack_usergroup": group}
 
 
-def _person(row: PersonRow) -> Person:
+def person_of_row(row: PersonRow) -> Person:
     return Person(
         row.name, row.time_zone, row.slack_user_id, row.teams_aad_object_id, row.email, row.phone
     )
@@ -75,7 +75,7 @@ async def people(services: Services, tenant: str) -> list[Person]:
         rows = await session.scalars(
             select(PersonRow).where(PersonRow.tenant_id == tenant).order_by(PersonRow.name)
         )
-        return [_person(r) for r in rows.all()]
+        return [person_of_row(r) for r in rows.all()]
 
 
 async def add_person(services: Services, tenant: str, body: dict[str, Any], by: By) -> Person:
@@ -103,7 +103,7 @@ async def add_person(services: Services, tenant: str, body: dict[str, Any], by: 
         row.time_zone = str(values.get("time_zone", "UTC"))
         session.add(row)
         audit.record(session, tenant, by, "person.create", {"person": name})
-        made = _person(row)
+        made = person_of_row(row)
     if made.email and not made.slack_user_id:
         made = await _match_on_slack(services, tenant, made)
     return made
@@ -295,7 +295,7 @@ async def person_for(services: Services, tenant: str, platform: str, user_id: st
         row = await session.scalar(
             select(PersonRow).where(PersonRow.tenant_id == tenant, column == user_id).limit(1)
         )
-        return _person(row) if row else None
+        return person_of_row(row) if row else None
 
 
 async def link_me(

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import oncall
-from bot.core.paging import policies
+from bot.core.paging import policies, roster
 from bot.core.services import SERVICES, Services
 from bot.http.auth import by_of
 from bot.http.common import json_object, tenant_of
@@ -54,6 +54,26 @@ async def create_person(request: web.Request) -> web.Response:
     body = await json_object(request)
     made = await oncall.add_person(request.app[SERVICES], tenant_of(request), body, by_of(request))
     return web.json_response({"data": made.document()}, status=201)
+
+
+async def change_person(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    changed = await roster.change_person(
+        request.app[SERVICES], tenant_of(request), request.match_info["name"], body, by_of(request)
+    )
+    return web.json_response({"data": changed.document()})
+
+
+async def remove_person(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    await roster.remove_person(request.app[SERVICES], tenant_of(request), name, by_of(request))
+    return web.json_response({"data": {"removed": name}})
+
+
+async def remove_schedule(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    await roster.remove_schedule(request.app[SERVICES], tenant_of(request), name, by_of(request))
+    return web.json_response({"data": {"removed": name}})
 
 
 async def list_schedules(request: web.Request) -> web.Response:
@@ -144,7 +164,10 @@ def register(app: web.Application, services: Services) -> None:
     r = app.router
     r.add_get("/api/v1/people", list_people)
     r.add_post("/api/v1/people", create_person)
+    r.add_patch("/api/v1/people/{name}", change_person)
+    r.add_delete("/api/v1/people/{name}", remove_person)
     r.add_get("/api/v1/schedules", list_schedules)
+    r.add_delete("/api/v1/schedules/{name}", remove_schedule)
     r.add_post("/api/v1/schedules", create_schedule)
     r.add_get("/api/v1/schedules/{name}/oncall", who)
     r.add_post("/api/v1/schedules/{name}/overrides", override)

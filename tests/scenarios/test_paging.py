@@ -446,3 +446,37 @@ async def test_someone_added_by_e_mail_is_found_in_the_slack_workspace(
     assert ("users.lookupByEmail", "cy@example.com") in [
         (m, a.get("email")) for m, a in slack.calls
     ]
+
+
+async def test_people_change_and_leave_only_when_nothing_names_them(
+    bot: Client, connector: FakeConnector
+) -> None:
+    await team_up(bot, connector, POLICY)
+    changed = await ok(
+        await bot.patch("/api/v1/people/ben", json={"phone": "+4915112345678", "email": None})
+    )
+    assert changed["data"]["phone"] == "+4915112345678"
+    bad = await bot.patch("/api/v1/people/ben", json={"time_zone": "Mars/Olympus"})
+    assert bad.status == 400
+    named = await bot.delete("/api/v1/people/ben")
+    assert named.status == 409
+    assert "escalation policy 'db-critical'" in (await named.json())["error"]["message"]
+    in_layer = await bot.delete("/api/v1/people/ana")
+    assert "schedule 'db'" in (await in_layer.json())["error"]["message"]
+    assert (await bot.delete("/api/v1/schedules/db")).status == 409  # the policy pages it
+    await ok(
+        await bot.put(
+            "/api/v1/escalation-policies/db-critical",
+            json={
+                **POLICY,
+                "steps": [{"notify": [{"person": "ana"}], "wait": "1m"}],
+            },
+        )
+    )
+    await ok(await bot.delete("/api/v1/people/ben"))
+    await ok(await bot.delete("/api/v1/schedules/db"))
+    names = [p["name"] for p in (await ok(await bot.get("/api/v1/people")))["data"]]
+    assert names == ["ana"]
+    audit = (await ok(await bot.get("/api/v1/audit?kind=person")))["entries"]
+    assert [e["kind"] for e in audit][:2] == ["person.remove", "person.update"]
+    assert audit[1]["data"]["changes"] == ["phone: none → +4915112345678"]  # email was none

@@ -1,0 +1,99 @@
+"""Changing and removing people and schedules, each audited in its transaction. Something
+still named elsewhere (a person in a layer or a policy, a schedule in a policy) is not removed:
+the answer says where it is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.core import audit
+from bot.core.errors import Conflict, InvalidRequest, NotFound
+from bot.core.oncall import PERSON_FIELDS, person_of_row
+from bot.core.services import Services
+from domain import By
+from domain.schedules import Person, ScheduleError, zone_of
+from storage.schema import EscalationPolicy, OnCallSchedule
+from storage.schema import Person as PersonRow
+
+
+async def _named_in(services: Services, tenant: str, kind: str, name: str) -> str | None:
+    """Where a person or schedule is named: `schedule db`, `policy db-critical`, or None."""
+    async with services.db.session() as session:
+        if kind == "person":
+            schedules = await session.scalars(
+                select(OnCallSchedule).where(OnCallSchedule.tenant_id == tenant)
+            )
+            for row in schedules.all():
+                if any(name in layer.get("people", []) for layer in row.layers):
+                    return f"schedule {row.name!r}"
+        policies = await session.scalars(
+            select(EscalationPolicy).where(EscalationPolicy.tenant_id == tenant)
+        )
+        for policy in policies.all():
+            for step in policy.document.get("steps", []):
+                if {kind: name} in step.get("notify", []):
+                    return f"escalation policy {policy.name!r}"
+    return None
+
+
+async def change_person(
+    services: Services, tenant: str, name: str, body: dict[str, Any], by: By
+) -> Person:
+    """Change some of a person's fields (not the name); `null` or "" clears one."""
+    unknown = set(body) - set(PERSON_FIELDS)
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field one can change of a person")
+    for key, value in body.items():
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise InvalidRequest(f"{key}: text of at most 255 characters")
+    if "time_zone" in body:
+        try:
+            zone_of(str(body["time_zone"] or ""))
+        except ScheduleError as exc:
+            raise InvalidRequest(str(exc)) from None
+    async with services.db.session() as session, session.begin():
+        row = await session.scalar(
+            select(PersonRow).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
+        )
+        if row is None:
+            raise NotFound(f"no person {name[:100]!r}")
+        before = {k: getattr(row, k) for k in body}
+        for key, value in body.items():
+            setattr(row, key, value or None)
+        changes = audit.differences(before, {k: getattr(row, k) for k in body})
+        if changes:
+            audit.record(session, tenant, by, "person.update", {"person": name, "changes": changes})
+        return person_of_row(row)
+
+
+async def remove_person(services: Services, tenant: str, name: str, by: By) -> None:
+    where = await _named_in(services, tenant, "person", name)
+    if where:
+        raise Conflict(f"{name!r} is named in {where}: take them out of it first")
+    async with services.db.session() as session, session.begin():
+        row = await session.scalar(
+            select(PersonRow).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
+        )
+        if row is None:
+            raise NotFound(f"no person {name[:100]!r}")
+        await session.delete(row)  # their direct-message channels go with them
+        audit.record(session, tenant, by, "person.remove", {"person": name})
+    services.config_changed()
+
+
+async def remove_schedule(services: Services, tenant: str, name: str, by: By) -> None:
+    where = await _named_in(services, tenant, "schedule", name)
+    if where:
+        raise Conflict(f"schedule {name!r} is named in {where}: change the policy first")
+    async with services.db.session() as session, session.begin():
+        row = await session.scalar(
+            select(OnCallSchedule).where(
+                OnCallSchedule.tenant_id == tenant, OnCallSchedule.name == name
+            )
+        )
+        if row is None:
+            raise NotFound(f"no schedule {name[:100]!r}")
+        await session.delete(row)
+        audit.record(session, tenant, by, "schedule.remove", {"schedule": name})
