@@ -61,6 +61,19 @@ def notes_line(alert: Alert) -> str | None:
     return f"📝 {count} · last by {alert.last_note_by or 'someone'}"
 
 
+LABELS_SHOWN = 6  # labels a card lists; the rest are counted
+
+
+def labels_line(alert: Alert) -> str | None:
+    """`🏷 severity=critical · team=db · +3 more`: the labels not already shown as facts."""
+    shown = [(k, v) for k, v in sorted(alert.labels.items()) if alert.facts.get(k) != v]
+    if not shown:
+        return None
+    listed = " · ".join(f"{k}={v}" for k, v in shown[:LABELS_SHOWN])
+    more = len(shown) - LABELS_SHOWN
+    return f"🏷 {listed}" + (f" · +{more} more" if more > 0 else "")
+
+
 def state_lines(alert: Alert, now: datetime) -> list[str]:
     """Who did what: resolved; else snoozed, acknowledged or escalated; then its notes."""
     lines: list[str | None] = []
@@ -81,6 +94,7 @@ def state_lines(alert: Alert, now: datetime) -> list[str]:
         if alert.state is AlertState.TRIGGERED and alert.paging:
             lines.append(alert.paging)  # who its escalation policy pages, at which step
     lines.append(notes_line(alert))
+    lines.append(labels_line(alert))
     return [line for line in lines if line]
 
 

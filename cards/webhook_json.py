@@ -29,6 +29,8 @@ def alert_document(alert: Alert, public_url: str = "") -> dict[str, Any]:
         "dedup_key": alert.dedup_key,
         "stakeholders": list(alert.stakeholders),
         "facts": dict(alert.facts),
+        "labels": dict(alert.labels),
+        "muted_by": alert.muted_by,
         "links": [{"title": link.title, "url": link.url} for link in alert.links],
         "correlation_id": alert.correlation_id,
         "occurrences": alert.occurrences,

@@ -127,6 +127,7 @@ class EventIn:
     resolve: bool = False  # the source says the condition has cleared
     cleaned: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()  # what was changed to make the event storable and safe
+    labels: dict[str, str] = field(default_factory=dict)  # what matchers and silences see
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ class Alert:
     note_count: int = 0
     last_note_by: str | None = None
     paging: str | None = None  # who its escalation policy pages, at which step
+    labels: dict[str, str] = field(default_factory=dict)  # Alertmanager-style, for matchers
+    muted_by: str | None = None  # `silence:<id>`: kept and counted, never posted
 
     @property
     def snoozed(self) -> bool:
@@ -231,6 +234,8 @@ class RouteRule:
     is_default: bool = False  # matches only alerts no other route takes
     actions: tuple[Verb, ...] | None = None  # the verbs its cards offer; None: every verb
     escalation_policy: str | None = None  # the policy a new alert it matches starts
+    matchers: tuple[Any, ...] = ()  # domain.matchers.Matcher: all must hold for its labels
+    continues: bool = True  # False: an alert it takes goes to no later route
 
 
 @dataclass(frozen=True)

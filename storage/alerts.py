@@ -134,6 +134,7 @@ def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
         facts=dict(event.facts),
         links=links_of(event),
         meta=dict(event.metadata),
+        labels=dict(event.labels),
         created_at=now,
         updated_at=now,
     )
@@ -154,6 +155,8 @@ def _repeat(row: Event, event: EventIn, now: datetime) -> Stored:
         row.priority, row.priority_rank = event.priority.value, event.priority.rank
     row.title, row.body = event.title, event.body or row.body
     row.facts = {**(row.facts or {}), **event.facts}
+    if event.labels and event.labels != row.labels:
+        row.labels = {**(row.labels or {}), **event.labels}
     if event.link:
         row.link = event.link
     if event.links:
@@ -215,6 +218,7 @@ async def list_alerts(
     event_type: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    muted: bool | None = None,
 ) -> tuple[list[Alert], int]:
     """A page of alerts, most recent first, and how many match in all."""
     conditions: list[Any] = []
@@ -226,6 +230,8 @@ async def list_alerts(
         conditions.append(Event.priority == priority.value)
     if event_type:
         conditions.append(Event.event_type == event_type)
+    if muted is not None:
+        conditions.append(Event.muted_by.is_not(None) if muted else Event.muted_by.is_(None))
     total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
     rows = await session.scalars(
         select(Event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
+from domain.matchers import parse_all
 from storage.schema import Delivery, Event, Route
 
 
@@ -38,6 +39,8 @@ def to_alert(row: Event) -> Alert:
         note_count=row.note_count or 0,
         last_note_by=row.last_note_by,
         paging=row.paging,
+        labels=dict(row.labels or {}),
+        muted_by=row.muted_by,
     )
 
 
@@ -56,6 +59,8 @@ def to_rule(row: Route) -> RouteRule:
         is_default=bool(row.is_default),
         actions=tuple(Verb(v) for v in row.actions) if row.actions is not None else None,
         escalation_policy=row.escalation_policy,
+        matchers=parse_all(row.matchers or ()),
+        continues=row.continues is not False,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -159,6 +160,8 @@ class Route(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # only when nothing else
     actions: Mapped[list[str] | None] = mapped_column(Json)  # the verbs its cards offer; None: all
     escalation_policy: Mapped[str | None] = mapped_column(String(255))  # a policy's name
+    matchers: Mapped[list[str] | None] = mapped_column(Json)  # Alertmanager-style, all must hold
+    continues: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -209,6 +212,8 @@ class Event(Base):
     note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_note_by: Mapped[str | None] = mapped_column(String(255))
     paging: Mapped[str | None] = mapped_column(String(255))  # who its policy pages, at which step
+    labels: Mapped[dict[str, str] | None] = mapped_column(Json)  # what matchers see
+    muted_by: Mapped[str | None] = mapped_column(String(64))  # `silence:<id>`: kept, not posted
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -537,3 +542,20 @@ class Escalation(Base):
     fired: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Silence(Base):
+    """Label matchers that mute matching alerts from `starts_at` until `ends_at`."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_tenant_ends", "tenant_id", "ends_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    matchers: Mapped[list[str]] = mapped_column(Json)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expired_by: Mapped[str | None] = mapped_column(String(255))
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # its alerts were told

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
-from bot.chat import on_call
+from bot.chat import noise, on_call
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
 from bot.core import tenants, users
@@ -17,6 +17,7 @@ from bot.core.integrations import admin as integration_service
 from bot.core.integrations import channels
 from domain import Priority, Verb
 
+MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=~|!~|!=|=)")  # a label matcher, not a glob
 SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 
 
@@ -45,6 +46,7 @@ def _posting_here(ctx: Context) -> None:
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
     glob, minimum, is_default, actions, policy = "*", "INFO", False, None, None
+    matchers: list[str] = []
     for arg in args:
         if arg.lower() == "default":
             is_default = True
@@ -54,6 +56,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
             actions = arg.split("=", 1)[1]
         elif arg.lower().startswith("policy="):
             policy = arg.split("=", 1)[1]
+        elif MATCHER.match(arg):
+            matchers.append(arg)
         else:
             glob = arg
     if minimum not in Priority.__members__:
@@ -66,11 +70,15 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         body["actions"] = actions
     if policy:
         body["escalation_policy"] = policy
+    if matchers:
+        body["matchers"] = matchers
     try:
         route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
     except InvalidRequest as exc:
         raise CommandError(str(exc)) from None
     offered = f" Cards offer {', '.join(route.actions)}." if route.actions else ""
+    if route.matchers:
+        offered += f" Only alerts whose labels match {', '.join(route.matchers)}."
     if route.escalation_policy:
         offered += f" Each new alert starts the escalation policy `{route.escalation_policy}`."
     return (
@@ -101,6 +109,8 @@ async def routes(ctx: Context, args: list[str]) -> str:
         + (f" (level {r.escalation_level})" if r.escalation_level else "")
         + (f" · offers {', '.join(r.actions)}" if r.actions else "")
         + (f" · pages by `{r.escalation_policy}`" if r.escalation_policy else "")
+        + (f" · {', '.join(r.matchers)}" if r.matchers else "")
+        + ("" if r.continues is not False else " · stops here")
         for r in rows
     )
 
@@ -349,11 +359,18 @@ COMMANDS = table(
     ),
     Command("page", on_call.page, usage="page <@person|schedule> <alert-id>"),
     Command("people", on_call.people, usage="people"),
+    Command(
+        "silence",
+        noise.silence,
+        usage='silence <label>="<value>"... <duration> [comment] | silence expire <id>',
+    ),
+    Command("silences", noise.silences, usage="silences"),
     Command("status", status, usage="status"),
     Command(
         "subscribe",
         subscribe,
         usage="subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>] "
+        '[<label>="<value>"...] '
         "[policy=<escalation policy>]",
         admin=True,
     ),

@@ -248,6 +248,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "default": FLAG,
         "actions": TEXTS,
         "escalation_policy": TEXT,
+        "matchers": TEXTS,
+        "continue": FLAG,
         "enabled": FLAG,
     },
     "override": {
@@ -579,6 +581,8 @@ class Applier:
                 "default": entry.get("default", False),
                 "actions": entry.get("actions"),
                 "escalation_policy": entry.get("escalation_policy"),
+                "matchers": entry.get("matchers"),
+                "continue": entry.get("continue", True),
             }
             try:
                 fresh = new_route(tenant, body, channel, self.actor)
@@ -603,6 +607,7 @@ class Applier:
                 row.min_priority, row.stakeholders = fresh.min_priority, fresh.stakeholders
                 row.actions, row.is_active = fresh.actions, fresh.is_active
                 row.escalation_policy = fresh.escalation_policy
+                row.continues = fresh.continues
                 self._record(tenant, Change("~", what, lines))
         if self.prune:
             for key, row in current.items():
@@ -716,6 +721,7 @@ def _route_key(row: Route, channels: dict[str, str]) -> tuple[Any, ...]:
         row.user_id,
         row.escalation_level,
         bool(row.is_default),
+        tuple(row.matchers or ()),
     )
 
 
@@ -725,6 +731,7 @@ def _route_fields(row: Route) -> dict[str, Any]:
         "stakeholders": list(row.stakeholders or []),
         "actions": row.actions,
         "escalation_policy": row.escalation_policy,
+        "continue": row.continues is not False,
         "enabled": row.is_active,
     }
 

@@ -123,6 +123,8 @@ def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
         "default": (bool(row.is_default), False),
         "actions": (row.actions, None),
         "escalation_policy": (row.escalation_policy, None),
+        "matchers": (row.matchers or [], []),
+        "continue": (row.continues is not False, True),
         "enabled": (row.is_active, True),
     }
     entry.update({k: v for k, (v, default) in optional.items() if v != default})

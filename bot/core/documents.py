@@ -62,6 +62,8 @@ def route_document(row: Route) -> dict[str, Any]:
         "user_id": row.user_id,
         "escalation_level": row.escalation_level,
         "escalation_policy": row.escalation_policy,
+        "matchers": row.matchers or [],
+        "continue": row.continues is not False,
         "default": bool(row.is_default),
         "actions": row.actions,  # null: every verb
         "is_active": row.is_active,

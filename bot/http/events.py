@@ -82,6 +82,7 @@ async def list_events(request: web.Request) -> web.Response:
         event_type=query.get("type"),
         limit=limit,
         offset=offset,
+        muted={"true": True, "false": False}.get(query.get("muted", "").lower()),
     )
     base = services.settings.public_url
     return web.json_response(

@@ -30,6 +30,7 @@ from bot.http import console, console_oncall, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
 from bot.http import integrations as rest_integrations
 from bot.http import oncall as rest_oncall
+from bot.http import silences as rest_silences
 from bot.http import users as rest_users
 from bot.http.auth import bearer_auth
 from bot.http.errors import json_errors
@@ -142,6 +143,7 @@ def create_app(
         rest_config.register(app, services)
         rest_audit.register(app, services)
         rest_oncall.register(app, services)
+        rest_silences.register(app)
         console.register(app, services)
         console_oncall.register(app)
         hooks.register(app, services)

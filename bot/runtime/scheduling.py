@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.registry import TYPES
+from bot.core.alerts import dispatch
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
 from bot.core.paging.engine import Escalations
@@ -178,9 +179,13 @@ class SchedulerService:
 
     async def tend_escalations(self) -> int:
         """Escalation policies (next steps whose wait is over, reminders, acknowledgements
-        that lasted too long) and shift hand-offs (announcements, Slack user groups)."""
+        that lasted too long), alerts of silences that ended, and shift hand-offs
+        (announcements, Slack user groups)."""
         now = self._clock()
         moved = await self.escalations.tick(now)
+        moved += await dispatch.release_ended(self.services.db, self.services.cache, now)
+        if moved:
+            self.services.ingest.wake_workers()
         return moved + await self.shifts.tend(now)
 
     async def tend_snoozes(self) -> int:

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import defaults, routing
+from bot.core.alerts import defaults, muting, routing
 from domain import Alert, DeliveryKind, DeliveryStatus, RouteRule
 from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import outbox
+from storage.schema import utcnow
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RoutingConfig:
     defaults: dict[str, dict[str, Any]]
     admin_channel: str | None = None
     policies: dict[str, dict[str, Any]] | None = None  # escalation policies by name
+    silences: list[muting.Muting] | None = None  # those not ended when this was read
 
 
 async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
@@ -54,6 +56,7 @@ async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
         policies=await config_repo.policies(session, tenant)
         if any(r.escalation_policy for r in rules)
         else None,
+        silences=await muting.load(session, tenant, utcnow()),
     )
 
 

@@ -12,11 +12,10 @@ from datetime import datetime
 import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import preferences
-from bot.core.alerts.fanout import load_routing, policy_for, queue_posts, queue_updates
+from bot.core.alerts.dispatch import route_new
+from bot.core.alerts.fanout import load_routing, queue_updates
 from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
-from bot.core.paging import engine
 from bot.infra.logs import correlation_id
 from domain import Alert, EventIn
 from storage import alerts as alerts_repo
@@ -255,11 +254,4 @@ class IngestService:
         config = await self.cache.get(
             ("routing", alert.tenant), lambda: load_routing(session, alert.tenant)
         )
-        if not preferences.allows(config.preferences, alert.event_type):
-            log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
-            return 0
-        queued = await queue_posts(session, alert, now, config)
-        policy = policy_for(config, alert)
-        if policy is not None:
-            queued += await engine.start(session, alert, *policy, now, cache=self.cache)
-        return queued
+        return await route_new(session, alert, now, config, self.cache)

@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from domain import NOTIFICATION_TYPES, EventIn, Link, Priority
+from domain.matchers import MAX_VALUE as LABEL_VALUE_MAX
+from domain.matchers import NAME as LABEL_NAME
 
 LINK_MAX = 2_048  # the link column, and what browsers and chat platforms follow reliably
 ID_MAX = 255  # event_type, source, dedup_key, correlation_id: the columns' width
@@ -156,6 +158,34 @@ def _facts(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
+LABELS_MAX = 64  # labels an event keeps; the rest are dropped, and the answer says so
+
+
+def labels_of(value: Any, clean: Cleaner, where: str = "labels") -> dict[str, str]:
+    """A string map of label names (letters, digits, _) to values; what cannot be a label is
+    dropped, a long value shortened, and `cleaned` says which."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"{where}: must be an object of label names to values")
+    labels: dict[str, str] = {}
+    for name, raw in value.items():
+        if not LABEL_NAME.fullmatch(str(name)):
+            clean.notes.append(
+                f"{where}.{str(name)[:40]}: not a label name (letters, digits, _): dropped"
+            )
+            continue
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        if len(text) > LABEL_VALUE_MAX:
+            clean.notes.append(f"{where}.{name}: shortened to {LABEL_VALUE_MAX} characters")
+            text = text[:LABEL_VALUE_MAX]
+        labels[str(name)] = text
+    if len(labels) > LABELS_MAX:
+        clean.notes.append(f"{where}: {len(labels)} labels, the first {LABELS_MAX} kept")
+        labels = dict(list(labels.items())[:LABELS_MAX])
+    return labels
+
+
 def tenant_of(value: object) -> str:
     """A tenant id: letters, digits, - and _, at most 64; anything else is the caller's mistake."""
     if value is None:
@@ -186,6 +216,7 @@ API_FIELDS = frozenset(
         "facts",
         "correlation_id",
         "metadata",
+        "labels",
     }
 )
 UNKNOWN_LISTED = 10  # unknown fields named one by one; past this, counted
@@ -224,6 +255,7 @@ def from_api(data: Any, *, nul_removed: Sequence[str] = ()) -> EventIn:
         correlation_id=clean.ident(data, "correlation_id"),
         metadata=metadata,
         links=clean.links(data.get("links")),
+        labels=labels_of(data.get("labels"), clean),
     )
     return dataclasses.replace(event, cleaned=tuple(clean.notes))
 
@@ -308,6 +340,7 @@ def from_alertmanager(
                     "endsAt": alert.get("endsAt"),
                 },
                 resolve=status == "resolved",
+                labels=labels_of(labels, clean),
                 cleaned=tuple(clean.notes),
             )
         )

@@ -26,6 +26,7 @@ async def listed(
     event_type: str | None,
     limit: int,
     offset: int,
+    muted: bool | None = None,
 ) -> tuple[list[Alert], int]:
     """Alerts matching the filters, newest first, and how many match in all."""
     async with services.db.session() as session:
@@ -37,6 +38,7 @@ async def listed(
             event_type=event_type,
             limit=limit,
             offset=offset,
+            muted=muted,
         )
 
 

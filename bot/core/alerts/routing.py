@@ -1,10 +1,14 @@
-"""Which routes an alert matches: event-type glob, minimum priority, stakeholders, source."""
+"""Which routes an alert matches: event-type glob, minimum priority, stakeholders, source,
+and label matchers in Alertmanager's syntax. Routes are tried in their order (oldest first, or
+the configuration file's); every matching route takes the alert unless one that matched says
+`continue: false`, after which no later route does."""
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
 from domain import Alert, RouteRule
+from domain.matchers import all_match
 
 
 def matches(rule: RouteRule, alert: Alert) -> bool:
@@ -21,7 +25,7 @@ def matches(rule: RouteRule, alert: Alert) -> bool:
         wanted = {s.upper() for s in rule.stakeholders}
         if not wanted & {s.upper() for s in alert.stakeholders}:
             return False
-    return True
+    return all_match(rule.matchers, alert.labels)
 
 
 def matching(rules: list[RouteRule], alert: Alert) -> list[RouteRule]:
@@ -37,10 +41,14 @@ def _first_per_destination(rules: list[RouteRule], alert: Alert) -> list[RouteRu
     seen: set[tuple[str, str | None]] = set()
     result = []
     for rule in rules:
+        if not matches(rule, alert):
+            continue
         key = (rule.channel_id, rule.user_id)
-        if key not in seen and matches(rule, alert):
+        if key not in seen:
             seen.add(key)
             result.append(rule)
+        if not rule.continues:
+            break
     return result
 
 

@@ -22,6 +22,7 @@ from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
 from domain import By, Priority, Verb
+from domain.matchers import MatcherError, parse_all
 from storage import admin, outbox
 from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
@@ -594,6 +595,23 @@ def route_actions(value: object) -> list[str] | None:
     return list(dict.fromkeys(v.lower() for v in value))
 
 
+def route_matchers(value: object) -> list[str] | None:
+    """A route's matchers, read and written back in one spelling (`team=~"db|storage"`);
+    a single string may hold several (`{a="1", b="2"}`)."""
+    if value is None or value == []:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise InvalidRequest('matchers: a list like ["severity="critical"", "team=~"db""]')
+    try:
+        found = parse_all(items)
+    except MatcherError as exc:
+        raise InvalidRequest(
+            f"matchers{exc}" if str(exc).startswith("[") else f"matchers: {exc}"
+        ) from None
+    return [str(m) for m in found] or None
+
+
 def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
     """A route from a request body, validated."""
     priority = str(body.get("min_priority", "INFO")).upper()
@@ -614,6 +632,9 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
     policy = body.get("escalation_policy")
     if policy is not None and (not isinstance(policy, str) or not 0 < len(policy) <= 255):
         raise InvalidRequest("escalation_policy: the name of an escalation policy")
+    goes_on = body.get("continue", True)
+    if not isinstance(goes_on, bool):
+        raise InvalidRequest("continue: true (later routes take the alert too) or false")
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
@@ -626,6 +647,8 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         escalation_level=level,
         is_default=is_default,
         escalation_policy=policy,
+        matchers=route_matchers(body.get("matchers")),
+        continues=goes_on,
         created_by=actor,
     )
 

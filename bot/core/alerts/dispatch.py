@@ -1,0 +1,75 @@
+"""Where a new alert goes: the tenant admins' preferences, then silences, then its routes'
+channels and the escalation policy of the first route that names one. Used when an alert
+arrives and when the silence that muted it ends."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.alerts import muting, preferences
+from bot.core.alerts.fanout import RoutingConfig, load_routing, policy_for, queue_posts
+from bot.core.config_cache import ConfigCache
+from bot.core.paging import engine
+from domain import Alert
+from storage.db import Database
+from storage.notify import notify_outbox
+from storage.schema import ActionAudit
+
+log = logging.getLogger(__name__)
+
+
+async def route_new(
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    config: RoutingConfig,
+    cache: ConfigCache | None = None,
+) -> int:
+    """Queue the new alert's cards and start its policy; how many deliveries were queued."""
+    if not preferences.allows(config.preferences, alert.event_type):
+        log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
+        return 0
+    silence = muting.muting(config.silences, alert, now)
+    if silence is not None:
+        await muting.mute(session, alert, silence)
+        return 0
+    queued = await queue_posts(session, alert, now, config)
+    policy = policy_for(config, alert)
+    if policy is not None:
+        queued += await engine.start(session, alert, *policy, now, cache=cache)
+    return queued
+
+
+async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
+    """Alerts muted by silences that have ended and that still fire: routed now (or muted
+    again by another silence). How many were routed."""
+    routed = 0
+    async with db.session() as session, session.begin():
+        for silence in await muting.ended_unreleased(session, now):
+            for alert in await muting.still_muted(session, silence.id):
+                config = await load_routing(session, alert.tenant)
+                await muting.unmute(session, alert)
+                session.add(
+                    ActionAudit(
+                        tenant_id=alert.tenant,
+                        event_id=alert.id,
+                        verb="unmuted",
+                        actor=f"{muting.PREFIX}{silence.id}",
+                        platform="system",
+                        outcome="applied",
+                        from_state=alert.state.value,
+                        to_state=alert.state.value,
+                        data={"name": "ChatOps (the silence ended)", "silence": silence.id},
+                    )
+                )
+                queued = await route_new(session, alert, now, config, cache)
+                routed += int(queued > 0)
+            silence.released_at = now
+        if routed:
+            await notify_outbox(session)
+    if routed:
+        log.info("silences ended: their alerts routed", extra={"count": routed})
+    return routed

@@ -1,0 +1,232 @@
+"""Silences: label matchers that mute matching alerts for a while.
+
+A muted alert is stored, counted and listed (its document says `muted_by`, the audit has a
+`muted` row, `GET /api/v1/events?muted=true` lists it), but no card goes out and no policy
+starts. When the silence ends (its time is over, or someone expires it), alerts it muted that
+are still firing are routed as if they had just arrived. Matchers are Alertmanager's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import audit
+from bot.core.errors import InvalidRequest, NotFound
+from domain import Alert, AlertState, By, parse_duration
+from domain.matchers import Matcher, MatcherError, all_match, parse_all
+from storage import alerts as alerts_repo
+from storage.db import Database
+from storage.schema import ActionAudit, Event, Silence, utcnow
+
+log = logging.getLogger(__name__)
+MAX_LENGTH = timedelta(days=365)
+COMMENT_MAX = 1000
+PREFIX = "silence:"
+
+
+@dataclass(frozen=True)
+class Muting:
+    """A silence as routing sees it."""
+
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+
+    def mutes(self, alert: Alert, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at and all_match(self.matchers, alert.labels)
+
+
+async def load(session: AsyncSession, tenant: str, now: datetime) -> list[Muting]:
+    """The tenant's silences that have not ended (some may start later)."""
+    rows = await session.scalars(
+        select(Silence).where(Silence.tenant_id == tenant, Silence.ends_at > now)
+    )
+    return [Muting(r.id, parse_all(r.matchers), r.starts_at, r.ends_at) for r in rows.all()]
+
+
+def muting(silences: list[Muting] | None, alert: Alert, now: datetime) -> Muting | None:
+    """The first silence that mutes the alert now, or None."""
+    if not silences or not alert.labels:
+        return None
+    return next((s for s in silences if s.mutes(alert, now)), None)
+
+
+async def mute(session: AsyncSession, alert: Alert, silence: Muting) -> None:
+    """Keep the alert, post nothing, and say why where people look."""
+    await session.execute(
+        update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{silence.id}")
+    )
+    session.add(
+        ActionAudit(
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            verb="muted",
+            actor=f"{PREFIX}{silence.id}",
+            platform="system",
+            outcome="applied",
+            from_state=alert.state.value,
+            to_state=alert.state.value,
+            data={"name": "ChatOps (a silence)", "silence": silence.id},
+        )
+    )
+    log.info("alert muted by a silence", extra={"alert_id": alert.id, "silence": silence.id})
+
+
+def document(row: Silence, now: datetime) -> dict[str, Any]:
+    if row.expired_by or row.ends_at <= now:
+        state = "expired"
+    elif row.starts_at > now:
+        state = "pending"
+    else:
+        state = "active"
+    return {
+        "id": row.id,
+        "matchers": list(row.matchers),
+        "starts_at": row.starts_at.isoformat(),
+        "ends_at": row.ends_at.isoformat(),
+        "comment": row.comment,
+        "created_by": row.created_by,
+        "state": state,
+        "expired_by": row.expired_by,
+    }
+
+
+def _when(value: object, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field}: an ISO time with its offset")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{field}: an ISO time with its offset") from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"{field}: give the offset (Z or +02:00)")
+    return moment
+
+
+def spec(body: dict[str, Any], now: datetime) -> tuple[list[str], datetime, datetime, str]:
+    """(matchers, starts, ends, comment) from a request body; InvalidRequest says what is off."""
+    unknown = set(body) - {"matchers", "starts_at", "ends_at", "duration", "comment"}
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a silence")
+    raw = body.get("matchers")
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest('matchers: at least one, like ["service=\\"db\\""]')
+    try:
+        found = parse_all(items)
+    except MatcherError as exc:
+        raise InvalidRequest(
+            f"matchers{exc}" if str(exc).startswith("[") else f"matchers: {exc}"
+        ) from None
+    if not found:
+        raise InvalidRequest("matchers: at least one; a silence of everything is not allowed")
+    if all(m.matches({}) for m in found):
+        raise InvalidRequest(
+            "matchers: at least one must need a label (this would mute everything)"
+        )
+    starts = _when(body.get("starts_at"), "starts_at") or now
+    ends = _when(body.get("ends_at"), "ends_at")
+    if ends is None:
+        duration = body.get("duration")
+        if not isinstance(duration, str):
+            raise InvalidRequest("ends_at or duration (2h, 30m, 1d): when the silence ends")
+        try:
+            ends = starts + parse_duration(duration)
+        except ValueError as exc:
+            raise InvalidRequest(f"duration: {exc}") from None
+    if not starts < ends <= starts + MAX_LENGTH or ends <= now:
+        raise InvalidRequest("a silence ends after it starts and after now, within a year")
+    comment = body.get("comment", "")
+    if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+        raise InvalidRequest(f"comment: text of at most {COMMENT_MAX} characters")
+    return [str(m) for m in found], starts, ends, comment.strip()
+
+
+async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+    """A new silence, audited; it mutes alerts that arrive from its start."""
+    now = utcnow()
+    matchers, starts, ends, comment = spec(body, now)
+    async with db.session() as session, session.begin():
+        await alerts_repo.ensure_tenant(session, tenant)
+        row = Silence(
+            tenant_id=tenant,
+            matchers=matchers,
+            starts_at=starts,
+            ends_at=ends,
+            comment=comment,
+            created_by=by.actor[:255],
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        data = {"silence": row.id, "matchers": matchers, "until": ends.isoformat()}
+        audit.record(session, tenant, by, "silence.create", data)
+        return document(row, now)
+
+
+async def listed(db: Database, tenant: str, *, ended: bool = False) -> list[dict[str, Any]]:
+    """The tenant's silences that have not ended (or every one, `ended`), soonest end first."""
+    now = utcnow()
+    query = select(Silence).where(Silence.tenant_id == tenant)
+    if not ended:
+        query = query.where(Silence.ends_at > now)
+    async with db.session() as session:
+        rows = await session.scalars(query.order_by(Silence.ends_at))
+        return [document(r, now) for r in rows.all()]
+
+
+async def expire(db: Database, tenant: str, silence_id: str, by: By) -> dict[str, Any]:
+    """End a silence now (its muted alerts are told at the next tick), audited."""
+    now = utcnow()
+    async with db.session() as session, session.begin():
+        row = await session.scalar(
+            select(Silence).where(Silence.tenant_id == tenant, Silence.id.startswith(silence_id))
+        )
+        if row is None:
+            raise NotFound(f"no silence {silence_id[:40]!r}")
+        if row.ends_at > now:
+            row.ends_at = max(now, row.starts_at)
+            row.expired_by = by.actor[:255]
+            audit.record(session, tenant, by, "silence.expire", {"silence": row.id})
+        return document(row, now)
+
+
+async def ended_unreleased(session: AsyncSession, now: datetime, limit: int = 100) -> list[Silence]:
+    """Silences whose time is over and whose muted alerts have not been told yet."""
+    rows = await session.scalars(
+        select(Silence)
+        .where(Silence.ends_at <= now, Silence.released_at.is_(None))
+        .order_by(Silence.ends_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.all())
+
+
+async def still_muted(session: AsyncSession, silence_id: str) -> list[Alert]:
+    """The open alerts a silence muted."""
+    rows = await session.scalars(
+        select(Event).where(
+            Event.muted_by == f"{PREFIX}{silence_id}",
+            Event.state != AlertState.RESOLVED.value,
+        )
+    )
+    found = []
+    for row in rows.all():
+        alert = await alerts_repo.get(session, row.id)
+        if alert is not None:
+            found.append(alert)
+    return found
+
+
+async def unmute(session: AsyncSession, alert: Alert) -> None:
+    await session.execute(update(Event).where(Event.id == alert.id).values(muted_by=None))
