@@ -105,6 +105,8 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
             "event_glob": "deploy.*",
             "min_priority": "HIGH",
             "stakeholders": ["SRE"],
+            "matchers": ['env!="dev"'],
+            "continue": False,
         },
     )
     await post(

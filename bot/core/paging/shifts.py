@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.base import AdapterError
+from adapters.base import Adapter, AdapterError
 from adapters.factory import AdapterFactory
 from bot.core import audit
 from bot.core.paging.slack_bot import slack_adapter
@@ -68,6 +68,8 @@ class Shifts:
         return told
 
     async def _tend_one(self, schedule_id: str, now: datetime) -> bool:
+        # What to tell and through which adapters, read in a short transaction; the calls to
+        # Slack and Teams are made after it, holding no connection.
         async with self._db.session() as session:
             row = await session.get(OnCallSchedule, schedule_id)
             if row is None:
@@ -75,71 +77,104 @@ class Shifts:
             now_on = on_call(await load_schedule(session, row, now), now)
             if now_on.person == row.last_on_call:
                 return False
-            person = None
+            slack_user = None
             if now_on.person:
-                person = await session.scalar(
-                    select(Person).where(
+                slack_user = await session.scalar(
+                    select(Person.slack_user_id).where(
                         Person.tenant_id == row.tenant_id, Person.name == now_on.person
                     )
                 )
-            problems = []
-            if row.slack_usergroup:
-                problem = await self._usergroup(session, row, person)
-                if problem:
-                    problems.append(problem)
-            if row.announce_channel:
-                problem = await self._announce(session, row, announcement(row, now_on))
-                if problem:
-                    problems.append(problem)
-        if problems:
+            group = row.slack_usergroup
+            group_adapter = await self._slack_of(session, row.tenant_id) if group else None
+            channel_adapter = (
+                await self._channel_of(session, row.tenant_id, row.announce_channel)
+                if row.announce_channel
+                else None
+            )
+            name, tenant, text = row.name, row.tenant_id, announcement(row, now_on)
+        problem = None
+        if group:  # first: it is idempotent, so a retry after a failed announcement is harmless
+            problem = await self._usergroup(name, group, group_adapter, now_on.person, slack_user)
+        if problem is None and row.announce_channel:
+            problem = await self._announce(name, row.announce_channel, channel_adapter, text)
+        if problem:
             log.warning(
                 "shift hand-off not told yet; trying again",
-                extra={"schedule": row.name, "problems": problems},
+                extra={"schedule": name, "problem": problem},
             )
             return False
         async with self._db.session() as session, session.begin():
             fresh = await session.get(OnCallSchedule, schedule_id, with_for_update=True)
             if fresh is None or fresh.last_on_call == now_on.person:
                 return False  # another process told it meanwhile
-            data = {"schedule": row.name, "from": fresh.last_on_call, "to": now_on.person}
+            data = {"schedule": name, "from": fresh.last_on_call, "to": now_on.person}
             fresh.last_on_call = now_on.person
-            audit.record(session, row.tenant_id, BY, "schedule.handoff", data)
-        log.info("shift hand-off told", extra={"schedule": row.name, "on_call": now_on.person})
+            audit.record(session, tenant, BY, "schedule.handoff", data)
+        log.info("shift hand-off told", extra={"schedule": name, "on_call": now_on.person})
         return True
 
-    async def _usergroup(
-        self, session: AsyncSession, row: OnCallSchedule, person: Person | None
-    ) -> str | None:
-        if person is None or not person.slack_user_id:
-            return f"{row.name}: the on-call has no Slack user id for {row.slack_usergroup}"
+    async def _slack_of(self, session: AsyncSession, tenant: str) -> Adapter | str:
         try:
-            adapter = await slack_adapter(session, self._keyring, self._factory, row.tenant_id)
-            if adapter is None:
-                return f"{row.name}: this tenant has no Slack bot to keep {row.slack_usergroup}"
-            assert row.slack_usergroup is not None
-            await adapter.set_usergroup(row.slack_usergroup, [person.slack_user_id])
+            found = await slack_adapter(session, self._keyring, self._factory, tenant)
         except (AdapterError, SecretKeyError) as exc:
-            return f"{row.name}: {exc}"
-        return None
+            return str(exc)
+        return found or "this tenant has no Slack bot"
 
-    async def _announce(self, session: AsyncSession, row: OnCallSchedule, text: str) -> str | None:
+    async def _channel_of(
+        self, session: AsyncSession, tenant: str, channel_name: str | None
+    ) -> Adapter | str:
         channel_id = await session.scalar(
             select(Channel.id).where(
-                Channel.tenant_id == row.tenant_id,
-                Channel.name == row.announce_channel,
+                Channel.tenant_id == tenant,
+                Channel.name == channel_name,
                 Channel.person_id.is_(None),
             )
         )
         loaded = await config_repo.channel(session, channel_id) if channel_id else None
         if loaded is None or not loaded[0].is_active:
-            return f"{row.name}: no active channel {row.announce_channel!r} to announce in"
+            return f"no active channel {channel_name!r} to announce in"
         info, token = loaded
         try:
             values = self._keyring.with_secrets(info.settings, token)
             if info.target:
                 values["url"] = info.target
-            adapter = await self._factory.get(info.tenant, info.id, info.type, values)
-            await adapter.announce(text)
+            return await self._factory.get(info.tenant, info.id, info.type, values)
         except (AdapterError, SecretKeyError) as exc:
-            return f"{row.name}: {exc}"
+            return str(exc)
+
+    @staticmethod
+    async def _usergroup(
+        name: str,
+        group: str,
+        adapter: Adapter | str | None,
+        person: str | None,
+        slack_user: str | None,
+    ) -> str | None:
+        if person is None:
+            log.info("nobody on call: the user group keeps its members", extra={"schedule": name})
+            return None  # Slack cannot empty a group; nothing to retry
+        if not slack_user:
+            log.warning(
+                "the on-call has no Slack user id: the user group is not changed",
+                extra={"schedule": name, "person": person},
+            )
+            return None  # retrying would not help; the announcement still goes
+        if adapter is None or isinstance(adapter, str):
+            return f"{name}: {adapter} to keep {group}"
+        try:
+            await adapter.set_usergroup(group, [slack_user])
+        except AdapterError as exc:
+            return f"{name}: {exc}"
+        return None
+
+    @staticmethod
+    async def _announce(
+        name: str, channel: str, adapter: Adapter | str | None, text: str
+    ) -> str | None:
+        if adapter is None or isinstance(adapter, str):
+            return f"{name}: {adapter}"
+        try:
+            await adapter.announce(text)
+        except AdapterError as exc:
+            return f"{name}: {exc}"
         return None
