@@ -559,3 +559,17 @@ class Silence(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expired_by: Mapped[str | None] = mapped_column(String(255))
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # its alerts were told
+
+
+class InhibitRule(Base):
+    """While an alert matching `source_matchers` fires, alerts matching `target_matchers` with
+    the same values of the `equal` labels are muted (Alertmanager's inhibition)."""
+
+    __tablename__ = "inhibit_rules"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    source_matchers: Mapped[list[str]] = mapped_column(Json)
+    target_matchers: Mapped[list[str]] = mapped_column(Json)
+    equal: Mapped[list[str]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -58,6 +58,8 @@ async def override(ctx: Context, args: list[str]) -> str:
         span = parse_duration(length)
     except ValueError as exc:
         raise CommandError(f"{exc}.") from None
+    if span > oncall.MAX_OVERRIDE:
+        raise CommandError("An override lasts 90 days at most.")
     start = datetime.now(UTC)
     try:
         await oncall.add_override(

@@ -35,6 +35,14 @@ ROUTES = [
     ("POST", "/api/v1/users/u1/integrations"),
     ("PUT", "/api/v1/users/u1/integrations/webhook"),
     ("POST", "/api/v1/users/u1/integration-defaults/reset"),
+    ("POST", "/api/v1/people"),
+    ("PATCH", "/api/v1/people/nobody"),
+    ("POST", "/api/v1/schedules"),
+    ("POST", "/api/v1/schedules/nope/overrides"),
+    ("POST", "/api/v1/escalation-policies"),
+    ("PUT", "/api/v1/escalation-policies/nope"),
+    ("POST", "/api/v1/silences"),
+    ("POST", "/api/v1/inhibit-rules"),
     ("POST", "/slack/events"),
     ("POST", "/slack/events#signed"),
     ("POST", "/api/messages"),
@@ -43,6 +51,8 @@ KEYS = [
     "title", "tenant", "body", "link", "facts", "priority", "type", "alerts", "actor", "name",
     "settings", "target", "integration", "channel", "event_glob", "min_priority", "user_id",
     "stakeholders", "metadata", "dedup_key", "version", "generatorURL", "labels", "enabled",
+    "steps", "layers", "matchers", "source_matchers", "target_matchers", "equal", "duration",
+    "time_zone", "notify", "wait", "repeat", "start", "end",
     "retry_count", "serviceUrl", "payload", "command", "text", "rate_per_minute", "status",
 ]  # fmt: skip
 SPECIAL_TEXT = st.sampled_from(

@@ -178,3 +178,49 @@ async def test_silences_over_rest_refuse_what_would_mute_everything(bot: Client)
     gone = await ok(await bot.delete(f"/api/v1/silences/{made['data']['id']}"))
     assert gone["data"]["state"] == "expired"
     assert (await ok(await bot.get("/api/v1/silences")))["data"] == []
+
+
+async def test_a_firing_cluster_down_mutes_its_clusters_warnings_until_it_resolves(
+    bot: Client, slack: FakeSlack
+) -> None:
+    assert "Subscribed" in (await (await slash(bot, "subscribe")).json())["text"]
+    rule = {
+        "source_matchers": ['alertname="ClusterDown"'],
+        "target_matchers": ['severity="warning"'],
+        "equal": ["cluster"],
+    }
+    made = await ok(await bot.post("/api/v1/inhibit-rules", json=rule), 201)
+    rule_id = made["data"]["id"]
+
+    async def post_am(body: dict[str, Any]) -> None:
+        await ok(await bot.post("/hooks/alertmanager", json=body), 202)
+
+    def cards() -> list[str]:
+        return [texts(m.blocks) for m in slack.in_channel("C111")]
+
+    down = firing("ClusterDown", severity="critical", cluster="eu")
+    await post_am(down)
+    await eventually(lambda: any("ClusterDown" in t for t in cards()))
+    await post_am(firing("QueueSlow", severity="warning", cluster="eu"))
+    await post_am(firing("QueueSlow", severity="warning", cluster="us"))
+    await eventually(lambda: len(cards()) >= 2)
+    await asyncio.sleep(1.5)  # long enough for the muted warning to have been posted
+    assert len(cards()) == 2  # the cluster down and us's warning; eu's is kept back
+    muted = (await ok(await bot.get("/api/v1/events?muted=true")))["events"]
+    assert [(e["muted_by"], e["labels"]["cluster"]) for e in muted] == [
+        (f"inhibit:{rule_id}", "eu")
+    ]
+    event = await ok(await bot.get(f"/api/v1/events/{muted[0]['id']}"))
+    why = next(a for a in event["audit"] if a["verb"] == "muted")
+    assert why["data"]["rule"] == rule_id and why["data"]["source_title"]
+
+    # The source resolves: the warning still fires, so it is posted now.
+    down["status"], down["alerts"][0]["status"] = "resolved", "resolved"
+    await post_am(down)
+    assert await SchedulerService(bot.app[SERVICES]).tend_escalations() == 1
+    await eventually(lambda: len(cards()) == 3)
+    assert (await ok(await bot.get("/api/v1/events?muted=true")))["events"] == []
+    listed = (await ok(await bot.get("/api/v1/inhibit-rules")))["data"]
+    assert listed == [{**rule, "id": rule_id, "created_by": "operator"}]
+    bad = await bot.post("/api/v1/inhibit-rules", json={**rule, "equal": ["not-a-label"]})
+    assert bad.status == 400

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import muting, preferences
+from bot.core.alerts import inhibition, muting, preferences
 from bot.core.alerts.fanout import RoutingConfig, load_routing, policy_for, queue_posts
 from bot.core.config_cache import ConfigCache
 from bot.core.paging import engine
@@ -36,6 +36,10 @@ async def route_new(
     if silence is not None:
         await muting.mute(session, alert, silence)
         return 0
+    source = await inhibition.inhibited(session, config.inhibit_rules, alert)
+    if source is not None:
+        await inhibition.mute(session, alert, *source)
+        return 0
     queued = await queue_posts(session, alert, now, config)
     policy = policy_for(config, alert)
     if policy is not None:
@@ -44,27 +48,22 @@ async def route_new(
 
 
 async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
-    """Alerts muted by silences that have ended and that still fire: routed now (or muted
-    again by another silence). How many were routed."""
+    """Alerts muted by silences that have ended, or by inhibition rules whose sources no
+    longer fire, and that still fire: routed now (or muted again by another silence or
+    source). How many were routed."""
     routed = 0
     async with db.session() as session, session.begin():
+        for alert in await inhibition.still_inhibited(session):
+            config = await load_routing(session, alert.tenant)
+            if await inhibition.inhibited(session, config.inhibit_rules, alert):
+                continue
+            rule = (alert.muted_by or "").removeprefix(inhibition.PREFIX)
+            await _unmute(session, alert, "ChatOps (its inhibiting alert resolved)", rule)
+            routed += int(await route_new(session, alert, now, config, cache) > 0)
         for silence in await muting.ended_unreleased(session, now):
             for alert in await muting.still_muted(session, silence.id):
                 config = await load_routing(session, alert.tenant)
-                await muting.unmute(session, alert)
-                session.add(
-                    ActionAudit(
-                        tenant_id=alert.tenant,
-                        event_id=alert.id,
-                        verb="unmuted",
-                        actor=f"{muting.PREFIX}{silence.id}",
-                        platform="system",
-                        outcome="applied",
-                        from_state=alert.state.value,
-                        to_state=alert.state.value,
-                        data={"name": "ChatOps (the silence ended)", "silence": silence.id},
-                    )
-                )
+                await _unmute(session, alert, "ChatOps (the silence ended)", silence.id)
                 queued = await route_new(session, alert, now, config, cache)
                 routed += int(queued > 0)
             silence.released_at = now
@@ -73,3 +72,20 @@ async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
     if routed:
         log.info("silences ended: their alerts routed", extra={"count": routed})
     return routed
+
+
+async def _unmute(session: AsyncSession, alert: Alert, why: str, by: str) -> None:
+    await muting.unmute(session, alert)
+    session.add(
+        ActionAudit(
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            verb="unmuted",
+            actor=(alert.muted_by or by)[:255],
+            platform="system",
+            outcome="applied",
+            from_state=alert.state.value,
+            to_state=alert.state.value,
+            data={"name": why, "muted_by": alert.muted_by},
+        )
+    )

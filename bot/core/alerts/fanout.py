@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import defaults, muting, routing
+from bot.core.alerts import defaults, inhibition, muting, routing
 from domain import Alert, DeliveryKind, DeliveryStatus, RouteRule
 from storage import alerts as alerts_repo
 from storage import config as config_repo
@@ -37,6 +37,7 @@ class RoutingConfig:
     admin_channel: str | None = None
     policies: dict[str, dict[str, Any]] | None = None  # escalation policies by name
     silences: list[muting.Muting] | None = None  # those not ended when this was read
+    inhibit_rules: list[inhibition.Rule] | None = None
 
 
 async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
@@ -57,6 +58,7 @@ async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
         if any(r.escalation_policy for r in rules)
         else None,
         silences=await muting.load(session, tenant, utcnow()),
+        inhibit_rules=await inhibition.load(session, tenant),
     )
 
 

@@ -134,16 +134,21 @@ def spec(body: dict[str, Any], now: datetime) -> tuple[list[str], datetime, date
             "matchers: at least one must need a label (this would mute everything)"
         )
     starts = _when(body.get("starts_at"), "starts_at") or now
+    if abs(starts - now) > MAX_LENGTH:
+        raise InvalidRequest("starts_at: within a year of now")
     ends = _when(body.get("ends_at"), "ends_at")
     if ends is None:
         duration = body.get("duration")
         if not isinstance(duration, str):
             raise InvalidRequest("ends_at or duration (2h, 30m, 1d): when the silence ends")
         try:
-            ends = starts + parse_duration(duration)
+            length = parse_duration(duration)
         except ValueError as exc:
             raise InvalidRequest(f"duration: {exc}") from None
-    if not starts < ends <= starts + MAX_LENGTH or ends <= now:
+        if length > MAX_LENGTH:
+            raise InvalidRequest("duration: a silence lasts a year at most")
+        ends = starts + length
+    if not (starts < ends and ends - starts <= MAX_LENGTH) or ends <= now:
         raise InvalidRequest("a silence ends after it starts and after now, within a year")
     comment = body.get("comment", "")
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX:

@@ -1,5 +1,5 @@
 """An event's labels (and the silence muting it); a route's label matchers and whether later
-routes also take its alerts; silences.
+routes also take its alerts; silences and inhibition rules.
 
 Revision ID: 0013
 Revises: 0012
@@ -45,6 +45,21 @@ def upgrade() -> None:
         sa.Column("released_at", STAMP, nullable=True),
     )
     op.create_index("ix_silences_tenant_ends", "silences", ["tenant_id", "ends_at"])
+    op.create_table(
+        "inhibit_rules",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "tenant_id",
+            sa.String(64),
+            sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("source_matchers", json, nullable=False),
+        sa.Column("target_matchers", json, nullable=False),
+        sa.Column("equal", json, nullable=False),
+        sa.Column("created_by", sa.String(255), nullable=False),
+        sa.Column("created_at", STAMP, nullable=False),
+    )
     with op.batch_alter_table("routes") as batch:
         batch.add_column(sa.Column("matchers", json, nullable=True))
         batch.add_column(
@@ -56,6 +71,7 @@ def downgrade() -> None:
     with op.batch_alter_table("routes") as batch:
         batch.drop_column("continues")
         batch.drop_column("matchers")
+    op.drop_table("inhibit_rules")
     op.drop_index("ix_silences_tenant_ends", table_name="silences")
     op.drop_table("silences")
     with op.batch_alter_table("events") as batch:

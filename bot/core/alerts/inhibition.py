@@ -1,0 +1,186 @@
+"""Inhibition, in Alertmanager's form: while an alert matching a rule's `source_matchers`
+fires, a new alert matching its `target_matchers` that has the same values of the `equal`
+labels is muted (an alert never inhibits itself). A muted alert is kept, counted and listed
+like a silenced one (`muted_by: "inhibit:<rule id>"`, an audit row naming the source), and is
+routed when no source fires for it any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import audit
+from bot.core.errors import InvalidRequest, NotFound
+from domain import Alert, AlertState, By
+from domain.matchers import NAME, Matcher, MatcherError, all_match, parse_all
+from storage import alerts as alerts_repo
+from storage.db import Database
+from storage.schema import ActionAudit, Event, InhibitRule, utcnow
+
+log = logging.getLogger(__name__)
+PREFIX = "inhibit:"
+SOURCES_READ = 5000  # open alerts of a tenant read to find a firing source
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An inhibition rule as routing uses it."""
+
+    id: str
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
+    equal: tuple[str, ...]
+
+    def inhibits(self, source: Alert, target: Alert) -> bool:
+        return (
+            source.id != target.id
+            and all_match(self.source, source.labels)
+            and all(source.labels.get(n, "") == target.labels.get(n, "") for n in self.equal)
+        )
+
+
+async def load(session: AsyncSession, tenant: str) -> list[Rule]:
+    rows = await session.scalars(select(InhibitRule).where(InhibitRule.tenant_id == tenant))
+    return [
+        Rule(r.id, parse_all(r.source_matchers), parse_all(r.target_matchers), tuple(r.equal))
+        for r in rows.all()
+    ]
+
+
+async def inhibited(
+    session: AsyncSession, rules: list[Rule] | None, alert: Alert
+) -> tuple[Rule, Alert] | None:
+    """The rule and the firing source that mute this alert, or None."""
+    wanted = [r for r in rules or () if all_match(r.target, alert.labels)]
+    if not wanted or not alert.labels:
+        return None
+    rows = await session.scalars(
+        select(Event)
+        .where(
+            Event.tenant_id == alert.tenant,
+            Event.state != AlertState.RESOLVED.value,
+            Event.id != alert.id,
+            Event.labels.is_not(None),
+        )
+        .order_by(Event.first_seen)
+        .limit(SOURCES_READ)
+    )
+    sources = [
+        s for s in (await alerts_repo.get_many(session, [r.id for r in rows.all()])).values()
+    ]
+    for rule in wanted:
+        for source in sources:
+            if rule.inhibits(source, alert):
+                return rule, source
+    return None
+
+
+async def mute(session: AsyncSession, alert: Alert, rule: Rule, source: Alert) -> None:
+    await session.execute(
+        update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{rule.id}")
+    )
+    session.add(
+        ActionAudit(
+            tenant_id=alert.tenant,
+            event_id=alert.id,
+            verb="muted",
+            actor=f"{PREFIX}{rule.id}",
+            platform="system",
+            outcome="applied",
+            from_state=alert.state.value,
+            to_state=alert.state.value,
+            data={
+                "name": "ChatOps (an inhibition rule)",
+                "rule": rule.id,
+                "source": source.id,
+                "source_title": source.title[:200],
+            },
+        )
+    )
+    log.info("alert inhibited", extra={"alert_id": alert.id, "rule": rule.id, "by": source.id})
+
+
+async def still_inhibited(session: AsyncSession, limit: int = 200) -> list[Alert]:
+    """Open alerts an inhibition rule muted, to look at again."""
+    rows = await session.scalars(
+        select(Event.id)
+        .where(Event.muted_by.startswith(PREFIX), Event.state != AlertState.RESOLVED.value)
+        .order_by(Event.first_seen)
+        .limit(limit)
+    )
+    return list((await alerts_repo.get_many(session, list(rows.all()))).values())
+
+
+def _matchers(body: dict[str, Any], field: str) -> list[str]:
+    raw = body.get(field)
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest(f'{field}: at least one matcher, like ["alertname=\\"ClusterDown\\""]')
+    try:
+        return [str(m) for m in parse_all(items)]
+    except MatcherError as exc:
+        raise InvalidRequest(
+            f"{field}{exc}" if str(exc).startswith("[") else f"{field}: {exc}"
+        ) from None
+
+
+def document(row: InhibitRule) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "source_matchers": list(row.source_matchers),
+        "target_matchers": list(row.target_matchers),
+        "equal": list(row.equal),
+        "created_by": row.created_by,
+    }
+
+
+async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+    unknown = set(body) - {"source_matchers", "target_matchers", "equal"}
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of an inhibition rule")
+    source, target = _matchers(body, "source_matchers"), _matchers(body, "target_matchers")
+    equal = body.get("equal", [])
+    if not isinstance(equal, list) or not all(
+        isinstance(n, str) and NAME.fullmatch(n) for n in equal
+    ):
+        raise InvalidRequest("equal: a list of label names")
+    async with db.session() as session, session.begin():
+        await alerts_repo.ensure_tenant(session, tenant)
+        row = InhibitRule(
+            tenant_id=tenant,
+            source_matchers=source,
+            target_matchers=target,
+            equal=list(equal),
+            created_by=by.actor[:255],
+            created_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        audit.record(session, tenant, by, "inhibit_rule.create", document(row))
+        return document(row)
+
+
+async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(InhibitRule)
+            .where(InhibitRule.tenant_id == tenant)
+            .order_by(InhibitRule.created_at)
+        )
+        return [document(r) for r in rows.all()]
+
+
+async def remove(db: Database, tenant: str, rule_id: str, by: By) -> None:
+    async with db.session() as session, session.begin():
+        row = await session.scalar(
+            select(InhibitRule).where(InhibitRule.tenant_id == tenant, InhibitRule.id == rule_id)
+        )
+        if row is None:
+            raise NotFound(f"no inhibition rule {rule_id[:40]!r}")
+        audit.record(session, tenant, by, "inhibit_rule.remove", document(row))
+        await session.delete(row)
