@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError
 from adapters.registry import AdapterType, adapter_type
-from bot.core import config_oncall
+from bot.core import config_noise, config_oncall
 from bot.core.audit import differences
 from bot.core.errors import ConfigError as ConfigError
 from bot.core.errors import InvalidRequest
@@ -218,6 +218,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "people": ANY_LIST,
         "schedules": ANY_LIST,
         "escalation_policies": ANY_LIST,
+        "inhibit_rules": ANY_LIST,
+        "silences": ANY_LIST,
     },
     "integration": {
         "name": NEEDED_TEXT,
@@ -339,6 +341,10 @@ class Applier:
             await config_oncall.schedules(self, name, body["schedules"], place)
         if "escalation_policies" in body:
             await config_oncall.escalation_policies(self, name, body["escalation_policies"], place)
+        if "inhibit_rules" in body:
+            await config_noise.inhibit_rules(self, name, body["inhibit_rules"], place)
+        if "silences" in body:
+            await config_noise.silences(self, name, body["silences"], place)
         await self.routes(name, body.get("routes"), channels, place)
         if "admins" in body:
             await self.admins(name, body["admins"], f"{place}.admins")

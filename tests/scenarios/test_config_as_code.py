@@ -131,6 +131,18 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
     }
     await post("/api/v1/escalation-policies", policy)
     await post(
+        "/api/v1/inhibit-rules",
+        {
+            "source_matchers": ['alertname="ClusterDown"'],
+            "target_matchers": ['severity=~"warning|info"'],
+            "equal": ["cluster"],
+        },
+    )
+    await post(
+        "/api/v1/silences",
+        {"matchers": ['service="db"', 'env!="prod"'], "duration": "2h", "comment": "disk swap"},
+    )
+    await post(
         "/api/v1/routes",
         {"channel": "pager", "min_priority": "CRITICAL", "escalation_policy": "db pages"},
     )
@@ -188,7 +200,13 @@ async def test_a_setup_exported_from_a_applies_to_b_byte_for_byte(
         plan = await resp.json()
         assert resp.status == 200 and plan["applied"] is False, plan
         assert '+ create integration "ops hook" (webhook) in default' in plan["changes"]
-        for made in ('person "ana"', 'schedule "db"', 'escalation policy "db pages"'):
+        for made in (
+            'person "ana"',
+            'schedule "db"',
+            'escalation policy "db pages"',
+            'inhibition rule alertname="ClusterDown"',
+            'silence service="db", env!="prod"',
+        ):
             assert f"+ create {made} in default" in plan["changes"]
         assert any(line.startswith('+ create route to "slack:ops"') for line in plan["changes"])
         for value in [*SECRETS.values(), sink.url]:

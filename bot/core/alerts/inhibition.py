@@ -139,7 +139,8 @@ def document(row: InhibitRule) -> dict[str, Any]:
     }
 
 
-async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+def spec(body: dict[str, Any]) -> dict[str, list[str]]:
+    """A rule's fields from a request body or a file entry, matchers in one spelling."""
     unknown = set(body) - {"source_matchers", "target_matchers", "equal"}
     if unknown:
         raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of an inhibition rule")
@@ -149,15 +150,15 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         isinstance(n, str) and NAME.fullmatch(n) for n in equal
     ):
         raise InvalidRequest("equal: a list of label names")
+    return {"source_matchers": source, "target_matchers": target, "equal": list(equal)}
+
+
+async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+    wanted = spec(body)
     async with db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = InhibitRule(
-            tenant_id=tenant,
-            source_matchers=source,
-            target_matchers=target,
-            equal=list(equal),
-            created_by=by.actor[:255],
-            created_at=utcnow(),
+            tenant_id=tenant, created_by=by.actor[:255], created_at=utcnow(), **wanted
         )
         session.add(row)
         await session.flush()

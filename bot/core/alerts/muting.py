@@ -112,7 +112,9 @@ def _when(value: object, field: str) -> datetime | None:
     return moment
 
 
-def spec(body: dict[str, Any], now: datetime) -> tuple[list[str], datetime, datetime, str]:
+def spec(
+    body: dict[str, Any], now: datetime, *, ended_ok: bool = False
+) -> tuple[list[str], datetime, datetime, str]:
     """(matchers, starts, ends, comment) from a request body; InvalidRequest says what is off."""
     unknown = set(body) - {"matchers", "starts_at", "ends_at", "duration", "comment"}
     if unknown:
@@ -134,7 +136,7 @@ def spec(body: dict[str, Any], now: datetime) -> tuple[list[str], datetime, date
             "matchers: at least one must need a label (this would mute everything)"
         )
     starts = _when(body.get("starts_at"), "starts_at") or now
-    if abs(starts - now) > MAX_LENGTH:
+    if abs(starts - now) > MAX_LENGTH and not ended_ok:
         raise InvalidRequest("starts_at: within a year of now")
     ends = _when(body.get("ends_at"), "ends_at")
     if ends is None:
@@ -148,7 +150,7 @@ def spec(body: dict[str, Any], now: datetime) -> tuple[list[str], datetime, date
         if length > MAX_LENGTH:
             raise InvalidRequest("duration: a silence lasts a year at most")
         ends = starts + length
-    if not (starts < ends and ends - starts <= MAX_LENGTH) or ends <= now:
+    if not (starts < ends and ends - starts <= MAX_LENGTH) or (ends <= now and not ended_ok):
         raise InvalidRequest("a silence ends after it starts and after now, within a year")
     comment = body.get("comment", "")
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
