@@ -16,7 +16,6 @@ from bot.core.paging import engine
 from domain import Alert
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +75,5 @@ async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
 
 async def _unmute(session: AsyncSession, alert: Alert, why: str, by: str) -> None:
     await muting.unmute(session, alert)
-    session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb="unmuted",
-            actor=(alert.muted_by or by)[:255],
-            platform="system",
-            outcome="applied",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
-            data={"name": why, "muted_by": alert.muted_by},
-        )
-    )
+    data = {"why": why, "muted_by": alert.muted_by}
+    session.add(muting.muted_row(alert, "unmuted", alert.muted_by or by, data))

@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
+from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
 from domain import Alert, AlertState, By
 from domain.matchers import NAME, Matcher, MatcherError, all_match, parse_all
 from storage import alerts as alerts_repo
 from storage.db import Database
-from storage.schema import ActionAudit, Event, InhibitRule, utcnow
+from storage.schema import Event, InhibitRule, utcnow
 
 log = logging.getLogger(__name__)
 PREFIX = "inhibit:"
@@ -84,24 +85,8 @@ async def mute(session: AsyncSession, alert: Alert, rule: Rule, source: Alert) -
     await session.execute(
         update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{rule.id}")
     )
-    session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb="muted",
-            actor=f"{PREFIX}{rule.id}",
-            platform="system",
-            outcome="applied",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
-            data={
-                "name": "ChatOps (an inhibition rule)",
-                "rule": rule.id,
-                "source": source.id,
-                "source_title": source.title[:200],
-            },
-        )
-    )
+    data = {"rule": rule.id, "source": source.id, "source_title": source.title[:200]}
+    session.add(muting.muted_row(alert, "muted", f"{PREFIX}{rule.id}", data))
     log.info("alert inhibited", extra={"alert_id": alert.id, "rule": rule.id, "by": source.id})
 
 

@@ -63,20 +63,24 @@ async def mute(session: AsyncSession, alert: Alert, silence: Muting) -> None:
     await session.execute(
         update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{silence.id}")
     )
-    session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb="muted",
-            actor=f"{PREFIX}{silence.id}",
-            platform="system",
-            outcome="applied",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
-            data={"name": "ChatOps (a silence)", "silence": silence.id},
-        )
-    )
+    session.add(muted_row(alert, "muted", f"{PREFIX}{silence.id}", {"silence": silence.id}))
     log.info("alert muted by a silence", extra={"alert_id": alert.id, "silence": silence.id})
+
+
+def muted_row(alert: Alert, verb: str, actor: str, data: dict[str, Any]) -> ActionAudit:
+    """The audit row of an alert muted or unmuted (by a silence or an inhibition rule)."""
+    names = {"muted": "ChatOps (muted)", "unmuted": "ChatOps (unmuted)"}
+    return ActionAudit(
+        tenant_id=alert.tenant,
+        event_id=alert.id,
+        verb=verb,
+        actor=actor[:255],
+        platform="system",
+        outcome="applied",
+        from_state=alert.state.value,
+        to_state=alert.state.value,
+        data={"name": names[verb], **data},
+    )
 
 
 def document(row: Silence, now: datetime) -> dict[str, Any]:

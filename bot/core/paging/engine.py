@@ -287,6 +287,27 @@ async def escalate_now(
     return True, fired.text
 
 
+async def _to_person(
+    session: AsyncSession, alert: Alert, channels: tuple[Channel, ...], note: str, now: datetime
+) -> None:
+    """The alert's card to a person's direct channels: a new card where they have none, else
+    an update of theirs with `note` as a reply under it (a reminder, a page by hand)."""
+    cards = await alerts_repo.cards(session, alert.id)
+    for channel in channels:
+        kind = DeliveryKind.UPDATE if channel.id in cards.showing else DeliveryKind.POST
+        outbox.queue(
+            session,
+            alert,
+            channel,
+            kind,
+            min(now, utcnow()),  # now, even when `now` is a scheduler's clock ahead
+            max_attempts=PAGE_ATTEMPTS,
+            retry_delay_seconds=10.0,
+            retry_for=600.0,
+            action_data={"notes": [note]} if kind is DeliveryKind.UPDATE else None,
+        )
+
+
 async def page_by_hand(
     session: AsyncSession,
     alert: Alert,
@@ -308,21 +329,7 @@ async def page_by_hand(
     reached = await direct_channels(session, row)
     if not reached.channels:
         return None, [reached.problem or f"{person} cannot be reached"]
-    cards = await alerts_repo.cards(session, alert.id)
-    note = f"📟 {by} paged {person}"
-    for channel in reached.channels:
-        kind = DeliveryKind.UPDATE if channel.id in cards.showing else DeliveryKind.POST
-        outbox.queue(
-            session,
-            alert,
-            channel,
-            kind,
-            min(now, utcnow()),
-            max_attempts=PAGE_ATTEMPTS,
-            retry_delay_seconds=10.0,
-            retry_for=600.0,
-            action_data={"notes": [note]} if kind is DeliveryKind.UPDATE else None,
-        )
+    await _to_person(session, alert, reached.channels, f"📟 {by} paged {person}", now)
     session.add(
         ActionAudit(
             tenant_id=alert.tenant,
@@ -449,19 +456,7 @@ class Escalations:
             note = REMINDER.format(name=alert.acknowledged_by or row.acknowledger, ago=_ago(since))
             if person is not None:
                 reached = await direct_channels(session, person)
-                cards = await alerts_repo.cards(session, alert.id)
-                for channel in reached.channels:
-                    kind = DeliveryKind.UPDATE if channel.id in cards.showing else DeliveryKind.POST
-                    outbox.queue(
-                        session,
-                        alert,
-                        channel,
-                        kind,
-                        min(now, utcnow()),
-                        max_attempts=PAGE_ATTEMPTS,
-                        retry_delay_seconds=10.0,
-                        action_data={"notes": [note]} if kind is DeliveryKind.UPDATE else None,
-                    )
+                await _to_person(session, alert, reached.channels, note, now)
                 await notify_outbox(session)
                 acted = True
             assert policy.remind_after is not None
