@@ -236,6 +236,8 @@ class RouteRule:
     escalation_policy: str | None = None  # the policy a new alert it matches starts
     matchers: tuple[Any, ...] = ()  # domain.matchers.Matcher: all must hold for its labels
     continues: bool = True  # False: an alert it takes goes to no later route
+    mute_time_intervals: tuple[str, ...] = ()  # quiet inside these named intervals
+    active_time_intervals: tuple[str, ...] = ()  # heard only inside these (none: always)
 
 
 @dataclass(frozen=True)

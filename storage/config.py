@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import ChannelInfo, RouteRule, Verb
+from domain.intervals import IntervalError, interval_from
 from storage.convert import to_rule
 from storage.schema import (
     AdminPreferences,
@@ -18,6 +19,7 @@ from storage.schema import (
     Route,
     Tenant,
     TenantAdmin,
+    TimeInterval,
     UserOverride,
     utcnow,
 )
@@ -50,6 +52,22 @@ async def policies(session: AsyncSession, tenant: str) -> dict[str, dict[str, An
         )
     )
     return {name: dict(document) for name, document in rows.all()}
+
+
+async def intervals(session: AsyncSession, tenant: str) -> dict[str, tuple[Any, ...]]:
+    """The tenant's named time intervals, read (an unreadable one is left out)."""
+    rows = await session.execute(
+        select(TimeInterval.name, TimeInterval.time_intervals).where(
+            TimeInterval.tenant_id == tenant
+        )
+    )
+    found: dict[str, tuple[Any, ...]] = {}
+    for name, specs in rows.all():
+        try:
+            found[name] = interval_from(specs)
+        except IntervalError:
+            continue
+    return found
 
 
 async def channel(session: AsyncSession, channel_id: str) -> tuple[ChannelInfo, str | None] | None:

@@ -61,6 +61,8 @@ def to_rule(row: Route) -> RouteRule:
         escalation_policy=row.escalation_policy,
         matchers=parse_all(row.matchers or ()),
         continues=row.continues is not False,
+        mute_time_intervals=tuple(row.mute_time_intervals or ()),
+        active_time_intervals=tuple(row.active_time_intervals or ()),
     )
 
 

@@ -162,6 +162,8 @@ class Route(Base):
     escalation_policy: Mapped[str | None] = mapped_column(String(255))  # a policy's name
     matchers: Mapped[list[str] | None] = mapped_column(Json)  # Alertmanager-style, all must hold
     continues: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    mute_time_intervals: Mapped[list[str] | None] = mapped_column(Json)  # quiet inside these
+    active_time_intervals: Mapped[list[str] | None] = mapped_column(Json)  # heard only inside
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -571,5 +573,18 @@ class InhibitRule(Base):
     source_matchers: Mapped[list[str]] = mapped_column(Json)
     target_matchers: Mapped[list[str]] = mapped_column(Json)
     equal: Mapped[list[str]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TimeInterval(Base):
+    """A named, recurring window (Alertmanager's `time_intervals`) routes mute or act in."""
+
+    __tablename__ = "time_intervals"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    time_intervals: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.base import AdapterError
 from adapters.registry import AdapterType, adapter_type
 from bot.core import config_noise, config_oncall
+from bot.core.alerts import windows
 from bot.core.audit import differences
 from bot.core.errors import ConfigError as ConfigError
 from bot.core.errors import InvalidRequest
@@ -219,6 +220,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "schedules": ANY_LIST,
         "escalation_policies": ANY_LIST,
         "inhibit_rules": ANY_LIST,
+        "time_intervals": ANY_LIST,
         "silences": ANY_LIST,
     },
     "integration": {
@@ -252,6 +254,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "escalation_policy": TEXT,
         "matchers": TEXTS,
         "continue": FLAG,
+        "mute_time_intervals": TEXTS,
+        "active_time_intervals": TEXTS,
         "enabled": FLAG,
     },
     "override": {
@@ -341,6 +345,8 @@ class Applier:
             await config_oncall.schedules(self, name, body["schedules"], place)
         if "escalation_policies" in body:
             await config_oncall.escalation_policies(self, name, body["escalation_policies"], place)
+        if "time_intervals" in body:
+            await config_noise.time_intervals(self, name, body["time_intervals"], place)
         if "inhibit_rules" in body:
             await config_noise.inhibit_rules(self, name, body["inhibit_rules"], place)
         if "silences" in body:
@@ -589,10 +595,13 @@ class Applier:
                 "escalation_policy": entry.get("escalation_policy"),
                 "matchers": entry.get("matchers"),
                 "continue": entry.get("continue", True),
+                "mute_time_intervals": entry.get("mute_time_intervals"),
+                "active_time_intervals": entry.get("active_time_intervals"),
             }
             try:
                 fresh = new_route(tenant, body, channel, self.actor)
                 await policies.require(self.session, tenant, fresh.escalation_policy)
+                await windows.require(self.session, tenant, fresh)
             except InvalidRequest as exc:
                 raise ConfigError(f"{where}: {exc}") from None
             fresh.is_active = entry.get("enabled", True)
@@ -614,6 +623,8 @@ class Applier:
                 row.actions, row.is_active = fresh.actions, fresh.is_active
                 row.escalation_policy = fresh.escalation_policy
                 row.continues = fresh.continues
+                row.mute_time_intervals = fresh.mute_time_intervals
+                row.active_time_intervals = fresh.active_time_intervals
                 self._record(tenant, Change("~", what, lines))
         if self.prune:
             for key, row in current.items():
@@ -738,6 +749,8 @@ def _route_fields(row: Route) -> dict[str, Any]:
         "actions": row.actions,
         "escalation_policy": row.escalation_policy,
         "continue": row.continues is not False,
+        "mute_time_intervals": row.mute_time_intervals or [],
+        "active_time_intervals": row.active_time_intervals or [],
         "enabled": row.is_active,
     }
 

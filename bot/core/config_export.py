@@ -125,6 +125,8 @@ def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
         "escalation_policy": (row.escalation_policy, None),
         "matchers": (row.matchers or [], []),
         "continue": (row.continues is not False, True),
+        "mute_time_intervals": (row.mute_time_intervals or [], []),
+        "active_time_intervals": (row.active_time_intervals or [], []),
         "enabled": (row.is_active, True),
     }
     entry.update({k: v for k, (v, default) in optional.items() if v != default})

@@ -1,4 +1,5 @@
-"""The noise sections of the configuration file: `inhibit_rules` and `silences`, in the REST
+"""The noise sections of the configuration file: `time_intervals`, `inhibit_rules` and
+`silences`, in the REST
 API's shapes. An inhibition rule is known by what it says (its matchers and `equal`); a silence
 by its matchers and times. Only silences that have not ended are exported; `--prune` expires
 (never deletes) a silence the file no longer has, so the audit keeps it."""
@@ -11,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import inhibition, muting
+from bot.core.alerts import inhibition, muting, windows
 from bot.core.config_oncall import Applier
 from bot.core.errors import ConfigError, InvalidRequest
-from storage.schema import InhibitRule, Silence, utcnow
+from storage.schema import InhibitRule, Silence, TimeInterval, utcnow
 
 RULE_FIELDS = ("source_matchers", "target_matchers", "equal")
 SILENCE_FIELDS = ("matchers", "starts_at", "ends_at", "comment")
@@ -44,7 +45,15 @@ def _silence_key(entry: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> None:
-    """Add the tenant's inhibition rules and silences not ended to its export entry."""
+    """Add the tenant's time intervals, inhibition rules and silences not ended to its
+    export entry."""
+    intervals = (
+        await session.scalars(
+            select(TimeInterval).where(TimeInterval.tenant_id == tenant).order_by(TimeInterval.name)
+        )
+    ).all()
+    if intervals:
+        entry["time_intervals"] = [windows.document(i) for i in intervals]
     rules = (
         await session.scalars(
             select(InhibitRule)
@@ -72,6 +81,45 @@ def _checked(raw: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(fields)})")
     return raw
+
+
+async def time_intervals(applier: Applier, tenant: str, entries: list[Any], place: str) -> None:
+    session = applier.session
+    rows = {
+        r.name: r
+        for r in (
+            await session.scalars(select(TimeInterval).where(TimeInterval.tenant_id == tenant))
+        ).all()
+    }
+    seen: set[str] = set()
+    for n, raw in enumerate(entries):
+        where = f"{place}.time_intervals[{n}]"
+        entry = _checked(raw, where, ("name", "time_intervals"))
+        try:
+            wanted = windows.spec(entry)
+        except InvalidRequest as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if wanted["name"] in seen:
+            raise ConfigError(f"{where}: {wanted['name']!r} appears twice")
+        seen.add(wanted["name"])
+        what = f'time interval "{wanted["name"]}" in {tenant}'
+        row = rows.get(wanted["name"])
+        if row is None:
+            session.add(
+                TimeInterval(
+                    tenant_id=tenant, created_by=applier.actor, created_at=utcnow(), **wanted
+                )
+            )
+            applier.record(tenant, "+", what)
+        elif row.time_intervals != wanted["time_intervals"]:
+            row.time_intervals = wanted["time_intervals"]
+            applier.record(tenant, "~", what, ["time_intervals: changed"])
+    if applier.prune:
+        for name, row in rows.items():
+            if name not in seen:
+                await session.delete(row)
+                applier.record(tenant, "-", f'time interval "{name}" in {tenant}')
+    await session.flush()
 
 
 async def inhibit_rules(applier: Applier, tenant: str, entries: list[Any], place: str) -> None:

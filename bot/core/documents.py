@@ -64,6 +64,8 @@ def route_document(row: Route) -> dict[str, Any]:
         "escalation_policy": row.escalation_policy,
         "matchers": row.matchers or [],
         "continue": row.continues is not False,
+        "mute_time_intervals": row.mute_time_intervals or [],
+        "active_time_intervals": row.active_time_intervals or [],
         "default": bool(row.is_default),
         "actions": row.actions,  # null: every verb
         "is_active": row.is_active,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.core.alerts import inhibition, muting
+from bot.core.alerts import inhibition, muting, windows
 from bot.core.services import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import json_object, tenant_of
@@ -55,8 +55,32 @@ async def remove_rule(request: web.Request) -> web.Response:
     return web.json_response({"data": {"removed": rule_id}})
 
 
+async def list_intervals(request: web.Request) -> web.Response:
+    found = await windows.listed(request.app[SERVICES].db, tenant_of(request))
+    return web.json_response({"data": found})
+
+
+async def create_interval(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    services = request.app[SERVICES]
+    made = await windows.create(services.db, tenant_of(request), body, by_of(request))
+    services.config_changed()
+    return web.json_response({"data": made}, status=201)
+
+
+async def remove_interval(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    name = request.match_info["name"]
+    await windows.remove(services.db, tenant_of(request), name, by_of(request))
+    services.config_changed()
+    return web.json_response({"data": {"removed": name}})
+
+
 def register(app: web.Application) -> None:
     r = app.router
+    r.add_get("/api/v1/time-intervals", list_intervals)
+    r.add_post("/api/v1/time-intervals", create_interval)
+    r.add_delete("/api/v1/time-intervals/{name}", remove_interval)
     r.add_get("/api/v1/inhibit-rules", list_rules)
     r.add_post("/api/v1/inhibit-rules", create_rule)
     r.add_delete("/api/v1/inhibit-rules/{rule_id}", remove_rule)

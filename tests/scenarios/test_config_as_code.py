@@ -130,6 +130,12 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
         "remind_after": "2h",
     }
     await post("/api/v1/escalation-policies", policy)
+    weekends = [{"weekdays": ["saturday:sunday"], "location": "Europe/Berlin"}]
+    await post("/api/v1/time-intervals", {"name": "weekends", "time_intervals": weekends})
+    await post(
+        "/api/v1/routes",
+        {"channel": "ops", "event_glob": "batch.*", "mute_time_intervals": ["weekends"]},
+    )
     await post(
         "/api/v1/inhibit-rules",
         {
@@ -205,6 +211,7 @@ async def test_a_setup_exported_from_a_applies_to_b_byte_for_byte(
             'schedule "db"',
             'escalation policy "db pages"',
             'inhibition rule alertname="ClusterDown"',
+            'time interval "weekends"',
             'silence service="db", env!="prod"',
         ):
             assert f"+ create {made} in default" in plan["changes"]

@@ -43,6 +43,7 @@ ROUTES = [
     ("PUT", "/api/v1/escalation-policies/nope"),
     ("POST", "/api/v1/silences"),
     ("POST", "/api/v1/inhibit-rules"),
+    ("POST", "/api/v1/time-intervals"),
     ("POST", "/slack/events"),
     ("POST", "/slack/events#signed"),
     ("POST", "/api/messages"),
@@ -52,7 +53,8 @@ KEYS = [
     "settings", "target", "integration", "channel", "event_glob", "min_priority", "user_id",
     "stakeholders", "metadata", "dedup_key", "version", "generatorURL", "labels", "enabled",
     "steps", "layers", "matchers", "source_matchers", "target_matchers", "equal", "duration",
-    "time_zone", "notify", "wait", "repeat", "start", "end",
+    "time_zone", "notify", "wait", "repeat", "start", "end", "time_intervals", "weekdays",
+    "mute_time_intervals",
     "retry_count", "serviceUrl", "payload", "command", "text", "rate_per_minute", "status",
 ]  # fmt: skip
 SPECIAL_TEXT = st.sampled_from(

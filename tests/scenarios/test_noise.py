@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -224,3 +225,36 @@ async def test_a_firing_cluster_down_mutes_its_clusters_warnings_until_it_resolv
     assert listed == [{**rule, "id": rule_id, "created_by": "operator"}]
     bad = await bot.post("/api/v1/inhibit-rules", json={**rule, "equal": ["not-a-label"]})
     assert bad.status == 400
+
+
+async def test_a_routes_maintenance_window_keeps_its_alerts_quiet_until_it_ends(
+    bot: Client, slack: FakeSlack
+) -> None:
+    said = (await (await slash(bot, "subscribe")).json())["text"]
+    route_id = said.split("Route `")[1].split("`")[0]
+    await ok(await bot.delete(f"/api/v1/routes/{route_id}"))
+    today = datetime.now(UTC).strftime("%A").lower()
+    window = {"name": "maintenance", "time_intervals": [{"weekdays": [today], "location": "UTC"}]}
+    await ok(await bot.post("/api/v1/time-intervals", json=window), 201)
+    unknown = await bot.post(
+        "/api/v1/routes", json={"channel": "slack:ops", "mute_time_intervals": ["nope"]}
+    )
+    assert unknown.status == 400
+    assert "no time interval 'nope'" in (await unknown.json())["error"]["message"]
+    route = {"channel": "slack:ops", "mute_time_intervals": ["maintenance"]}
+    await ok(await bot.post("/api/v1/routes", json=route), 201)
+
+    await ok(await bot.post("/hooks/alertmanager", json=firing("DiskFull", env="prod")), 202)
+    await asyncio.sleep(1.5)  # long enough for a card to have been posted
+    assert slack.in_channel("C111") == []
+    muted = (await ok(await bot.get("/api/v1/events?muted=true")))["events"]
+    assert [e["muted_by"] for e in muted] == ["interval:maintenance"]
+    in_use = await bot.delete("/api/v1/time-intervals/maintenance")
+    assert in_use.status == 409
+
+    tomorrow = SchedulerService(
+        bot.app[SERVICES], clock=lambda: datetime.now(UTC) + timedelta(days=1)
+    )
+    assert await tomorrow.tend_escalations() == 1  # the window is over: posted now
+    await eventually(lambda: slack.in_channel("C111"))
+    assert (await ok(await bot.get("/api/v1/events?muted=true")))["events"] == []

@@ -9,13 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts import inhibition, muting, preferences
+from bot.core.alerts import inhibition, muting, preferences, routing
 from bot.core.alerts.fanout import RoutingConfig, load_routing, policy_for, queue_posts
 from bot.core.config_cache import ConfigCache
 from bot.core.paging import engine
 from domain import Alert
 from storage.db import Database
 from storage.notify import notify_outbox
+from storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,12 @@ async def route_new(
     if source is not None:
         await inhibition.mute(session, alert, *source)
         return 0
-    queued = await queue_posts(session, alert, now, config)
+    matched = routing.matching(config.rules, alert)
+    reasons = [routing.quiet(r, config.intervals, now) for r in matched]
+    if matched and all(reasons):
+        await muting.mute_for(session, alert, f"interval:{reasons[0]}")
+        return 0
+    queued = await queue_posts(session, alert, now, config, due=min(now, utcnow()))
     policy = policy_for(config, alert)
     if policy is not None:
         queued += await engine.start(session, alert, *policy, now, cache=cache)
@@ -52,6 +58,13 @@ async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
     source). How many were routed."""
     routed = 0
     async with db.session() as session, session.begin():
+        for alert in await muting.muted_by_interval(session):
+            config = await load_routing(session, alert.tenant)
+            matched = routing.matching(config.rules, alert)
+            if matched and all(routing.quiet(r, config.intervals, now) for r in matched):
+                continue
+            await _unmute(session, alert, "ChatOps (its routes' quiet time is over)", "interval")
+            routed += int(await route_new(session, alert, now, config, cache) > 0)
         for alert in await inhibition.still_inhibited(session):
             config = await load_routing(session, alert.tenant)
             if await inhibition.inhibited(session, config.inhibit_rules, alert):

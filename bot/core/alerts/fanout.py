@@ -38,6 +38,7 @@ class RoutingConfig:
     policies: dict[str, dict[str, Any]] | None = None  # escalation policies by name
     silences: list[muting.Muting] | None = None  # those not ended when this was read
     inhibit_rules: list[inhibition.Rule] | None = None
+    intervals: routing.Intervals | None = None  # the named time intervals routes use
 
 
 async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
@@ -59,6 +60,9 @@ async def load_routing(session: AsyncSession, tenant: str) -> RoutingConfig:
         else None,
         silences=await muting.load(session, tenant, utcnow()),
         inhibit_rules=await inhibition.load(session, tenant),
+        intervals=await config_repo.intervals(session, tenant)
+        if any(r.mute_time_intervals or r.active_time_intervals for r in rules)
+        else None,
     )
 
 
@@ -72,12 +76,20 @@ def policy_for(config: RoutingConfig, alert: Alert) -> tuple[str, dict[str, Any]
 
 
 async def queue_posts(
-    session: AsyncSession, alert: Alert, now: datetime, config: RoutingConfig
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    config: RoutingConfig,
+    due: datetime | None = None,
 ) -> int:
-    """One outbox row per matching route, with retry budgets from defaults and overrides."""
-    rules = routing.with_admin_channel(
-        routing.matching(config.rules, alert), alert, config.admin_channel
-    )
+    """One outbox row per matching route not quiet at `now`, with retry budgets from defaults
+    and overrides; the rows are due at `due` (default `now`)."""
+    matched = [
+        r
+        for r in routing.matching(config.rules, alert)
+        if not routing.quiet(r, config.intervals, now)
+    ]
+    rules = routing.with_admin_channel(matched, alert, config.admin_channel)
     skip_channel = alert.metadata.get("failed_channel_id")
     rules = [r for r in rules if r.channel_id != skip_channel and r.channel_id in config.channels]
     system = config.defaults
@@ -96,7 +108,7 @@ async def queue_posts(
             alert,
             channel,
             DeliveryKind.POST,
-            now,
+            due or now,
             max_attempts=1 + int(settings.get("retry_count", 3)),
             retry_delay_seconds=float(settings.get("retry_delay_seconds", 30)),
             retry_for=float(settings.get("retry_for_seconds", defaults.RETRY_FOR_SECONDS)),

@@ -239,5 +239,23 @@ async def still_muted(session: AsyncSession, silence_id: str) -> list[Alert]:
     return found
 
 
+async def mute_for(session: AsyncSession, alert: Alert, reason: str) -> None:
+    """Keep the alert quiet for `reason` (`interval:<name>`: its routes' quiet time)."""
+    await session.execute(update(Event).where(Event.id == alert.id).values(muted_by=reason[:64]))
+    session.add(muted_row(alert, "muted", reason, {"reason": reason}))
+    log.info("alert muted by its routes' time intervals", extra={"alert_id": alert.id})
+
+
+async def muted_by_interval(session: AsyncSession, limit: int = 200) -> list[Alert]:
+    """Open alerts kept quiet by their routes' time intervals, to look at again."""
+    rows = await session.scalars(
+        select(Event.id)
+        .where(Event.muted_by.startswith("interval:"), Event.state != AlertState.RESOLVED.value)
+        .order_by(Event.first_seen)
+        .limit(limit)
+    )
+    return list((await alerts_repo.get_many(session, list(rows.all()))).values())
+
+
 async def unmute(session: AsyncSession, alert: Alert) -> None:
     await session.execute(update(Event).where(Event.id == alert.id).values(muted_by=None))

@@ -5,9 +5,11 @@ the configuration file's); every matching route takes the alert unless one that 
 
 from __future__ import annotations
 
+from datetime import datetime
 from fnmatch import fnmatchcase
 
 from domain import Alert, RouteRule
+from domain.intervals import Spec, inside
 from domain.matchers import all_match
 
 
@@ -50,6 +52,23 @@ def _first_per_destination(rules: list[RouteRule], alert: Alert) -> list[RouteRu
         if not rule.continues:
             break
     return result
+
+
+Intervals = dict[str, tuple[Spec, ...]]
+
+
+def quiet(rule: RouteRule, intervals: Intervals | None, now: datetime) -> str | None:
+    """Why the route is quiet now: inside one of its `mute_time_intervals`, or outside all of
+    its `active_time_intervals` (the interval's name); None when it may send. An interval the
+    tenant no longer has mutes nothing."""
+    known = intervals or {}
+    for name in rule.mute_time_intervals:
+        if name in known and inside(known[name], now):
+            return name
+    active = [n for n in rule.active_time_intervals if n in known]
+    if active and not any(inside(known[n], now) for n in active):
+        return f"outside {active[0]}"
+    return None
 
 
 ADMIN_EVENTS = ("integration.*", "delivery.*")  # what the tenant admins' channel hears by default

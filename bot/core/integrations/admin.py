@@ -14,6 +14,7 @@ from adapters.egress import check_target, url_problem
 from adapters.factory import scrub, secret_forms
 from adapters.registry import TYPES, AdapterType, BuildOptions, Setting, adapter_type
 from bot.core import audit
+from bot.core.alerts import windows
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
@@ -649,6 +650,8 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         escalation_policy=policy,
         matchers=route_matchers(body.get("matchers")),
         continues=goes_on,
+        mute_time_intervals=windows.route_names(body, "mute_time_intervals"),
+        active_time_intervals=windows.route_names(body, "active_time_intervals"),
         created_by=actor,
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.registry import TYPES
 from bot.core import audit
+from bot.core.alerts import windows
 from bot.core.integrations.admin import new_channel, new_route
 from bot.core.paging import policies
 from bot.core.services import Services
@@ -98,6 +99,7 @@ async def add_route(services: Services, tenant: str, body: dict[str, Any], by: B
         channel = await admin.channel(session, tenant, str(body.get("channel", "")))
         row = new_route(tenant, body, channel, by.actor)
         await policies.require(session, tenant, row.escalation_policy)
+        await windows.require(session, tenant, row)
         session.add(row)
         await session.flush()
         audit.record(session, tenant, by, "route.create", _route_data(row, channel.name))

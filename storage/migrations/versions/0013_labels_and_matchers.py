@@ -1,5 +1,6 @@
 """An event's labels (and the silence muting it); a route's label matchers and whether later
-routes also take its alerts; silences and inhibition rules.
+routes also take its alerts and when they are quiet; silences, inhibition rules and named
+time intervals.
 
 Revision ID: 0013
 Revises: 0012
@@ -46,6 +47,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_silences_tenant_ends", "silences", ["tenant_id", "ends_at"])
     op.create_table(
+        "time_intervals",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "tenant_id",
+            sa.String(64),
+            sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("time_intervals", json, nullable=False),
+        sa.Column("created_by", sa.String(255), nullable=False),
+        sa.Column("created_at", STAMP, nullable=False),
+        sa.UniqueConstraint("tenant_id", "name"),
+    )
+    op.create_table(
         "inhibit_rules",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column(
@@ -65,13 +81,18 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("continues", sa.Boolean(), nullable=False, server_default=sa.true())
         )
+        batch.add_column(sa.Column("mute_time_intervals", json, nullable=True))
+        batch.add_column(sa.Column("active_time_intervals", json, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("routes") as batch:
+        batch.drop_column("active_time_intervals")
+        batch.drop_column("mute_time_intervals")
         batch.drop_column("continues")
         batch.drop_column("matchers")
     op.drop_table("inhibit_rules")
+    op.drop_table("time_intervals")
     op.drop_index("ix_silences_tenant_ends", table_name="silences")
     op.drop_table("silences")
     with op.batch_alter_table("events") as batch:

@@ -1,0 +1,109 @@
+"""Named time intervals (maintenance windows, working hours) as admins keep them: listed,
+added and removed over REST, each change audited; a route may be quiet inside some of them
+(`mute_time_intervals`) or heard only inside others (`active_time_intervals`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import audit
+from bot.core.errors import Conflict, InvalidRequest, NotFound
+from domain import By
+from domain.intervals import IntervalError, interval_from
+from storage import alerts as alerts_repo
+from storage.db import Database
+from storage.schema import Route, TimeInterval, utcnow
+
+FIELDS = ("mute_time_intervals", "active_time_intervals")
+
+
+def spec(body: dict[str, Any]) -> dict[str, Any]:
+    """`{"name", "time_intervals": [...]}`, checked."""
+    unknown = set(body) - {"name", "time_intervals"}
+    if unknown:
+        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a time interval")
+    name = body.get("name")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
+        raise InvalidRequest("name: 1 to 100 characters")
+    try:
+        interval_from(body.get("time_intervals"))
+    except IntervalError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return {"name": name.strip(), "time_intervals": body["time_intervals"]}
+
+
+def route_names(body: dict[str, Any], field: str) -> list[str] | None:
+    """A route's list of interval names, or None."""
+    value = body.get(field)
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidRequest(f"{field}: a list of time interval names")
+    return list(dict.fromkeys(value))
+
+
+async def require(session: AsyncSession, tenant: str, route: Route) -> None:
+    """A route names only intervals the tenant has."""
+    named = [*(route.mute_time_intervals or []), *(route.active_time_intervals or [])]
+    if not named:
+        return
+    have = set(
+        (
+            await session.scalars(
+                select(TimeInterval.name).where(
+                    TimeInterval.tenant_id == tenant, TimeInterval.name.in_(named)
+                )
+            )
+        ).all()
+    )
+    missing = [n for n in named if n not in have]
+    if missing:
+        raise InvalidRequest(f"no time interval {missing[0][:100]!r} (add it first)")
+
+
+def document(row: TimeInterval) -> dict[str, Any]:
+    return {"name": row.name, "time_intervals": list(row.time_intervals)}
+
+
+async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(TimeInterval).where(TimeInterval.tenant_id == tenant).order_by(TimeInterval.name)
+        )
+        return [document(r) for r in rows.all()]
+
+
+async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+    wanted = spec(body)
+    async with db.session() as session, session.begin():
+        await alerts_repo.ensure_tenant(session, tenant)
+        taken = await session.scalar(
+            select(TimeInterval.id).where(
+                TimeInterval.tenant_id == tenant, TimeInterval.name == wanted["name"]
+            )
+        )
+        if taken:
+            raise Conflict(f"there is already a time interval named {wanted['name']!r}")
+        row = TimeInterval(
+            tenant_id=tenant, created_by=by.actor[:255], created_at=utcnow(), **wanted
+        )
+        session.add(row)
+        audit.record(session, tenant, by, "time_interval.create", {"name": wanted["name"]})
+        return document(row)
+
+
+async def remove(db: Database, tenant: str, name: str, by: By) -> None:
+    async with db.session() as session, session.begin():
+        row = await session.scalar(
+            select(TimeInterval).where(TimeInterval.tenant_id == tenant, TimeInterval.name == name)
+        )
+        if row is None:
+            raise NotFound(f"no time interval {name[:100]!r}")
+        for route in (await session.scalars(select(Route).where(Route.tenant_id == tenant))).all():
+            if name in [*(route.mute_time_intervals or []), *(route.active_time_intervals or [])]:
+                raise Conflict(f"route {route.id[:8]} uses {name!r}: change or remove it first")
+        await session.delete(row)
+        audit.record(session, tenant, by, "time_interval.remove", {"name": name})
