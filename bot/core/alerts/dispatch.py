@@ -40,10 +40,9 @@ async def route_new(
     if source is not None:
         await inhibition.mute(session, alert, *source)
         return 0
-    matched = routing.matching(config.rules, alert)
-    reasons = [routing.quiet(r, config.intervals, now) for r in matched]
-    if matched and all(reasons):
-        await muting.mute_for(session, alert, f"interval:{reasons[0]}")
+    reason = _quiet(config, alert, now)
+    if reason is not None:
+        await muting.mute_for(session, alert, f"interval:{reason}")
         return 0
     queued = await queue_posts(session, alert, now, config, due=min(now, utcnow()))
     policy = policy_for(config, alert)
@@ -53,37 +52,51 @@ async def route_new(
 
 
 async def release_ended(db: Database, cache: ConfigCache, now: datetime) -> int:
-    """Alerts muted by silences that have ended, or by inhibition rules whose sources no
-    longer fire, and that still fire: routed now (or muted again by another silence or
-    source). How many were routed."""
+    """Alerts muted by their routes' quiet time that is over, by inhibition rules whose
+    sources no longer fire, or by silences that ended, and that still fire: routed now (or
+    muted again for another reason). How many were routed."""
     routed = 0
+    configs: dict[str, RoutingConfig] = {}  # each tenant's routing, read once per tick
+
+    async def config_of(session: AsyncSession, tenant: str) -> RoutingConfig:
+        if tenant not in configs:
+            configs[tenant] = await load_routing(session, tenant)
+        return configs[tenant]
+
+    async def release(session: AsyncSession, alert: Alert, why: str, by: str) -> None:
+        nonlocal routed
+        await _unmute(session, alert, why, by)
+        config = await config_of(session, alert.tenant)
+        routed += int(await route_new(session, alert, now, config, cache) > 0)
+
     async with db.session() as session, session.begin():
-        for alert in await muting.muted_by_interval(session):
-            config = await load_routing(session, alert.tenant)
-            matched = routing.matching(config.rules, alert)
-            if matched and all(routing.quiet(r, config.intervals, now) for r in matched):
-                continue
-            await _unmute(session, alert, "ChatOps (its routes' quiet time is over)", "interval")
-            routed += int(await route_new(session, alert, now, config, cache) > 0)
-        for alert in await inhibition.still_inhibited(session):
-            config = await load_routing(session, alert.tenant)
-            if await inhibition.inhibited(session, config.inhibit_rules, alert):
-                continue
-            rule = (alert.muted_by or "").removeprefix(inhibition.PREFIX)
-            await _unmute(session, alert, "ChatOps (its inhibiting alert resolved)", rule)
-            routed += int(await route_new(session, alert, now, config, cache) > 0)
+        for alert in await muting.muted_open(session, "interval:"):
+            if not _quiet(await config_of(session, alert.tenant), alert, now):
+                await release(
+                    session, alert, "ChatOps (its routes' quiet time is over)", "interval"
+                )
+        for alert in await muting.muted_open(session, inhibition.PREFIX):
+            config = await config_of(session, alert.tenant)
+            if not await inhibition.inhibited(session, config.inhibit_rules, alert):
+                rule = (alert.muted_by or "").removeprefix(inhibition.PREFIX)
+                await release(session, alert, "ChatOps (its inhibiting alert resolved)", rule)
         for silence in await muting.ended_unreleased(session, now):
-            for alert in await muting.still_muted(session, silence.id):
-                config = await load_routing(session, alert.tenant)
-                await _unmute(session, alert, "ChatOps (the silence ended)", silence.id)
-                queued = await route_new(session, alert, now, config, cache)
-                routed += int(queued > 0)
+            for alert in await muting.muted_open(session, f"{muting.PREFIX}{silence.id}"):
+                await release(session, alert, "ChatOps (the silence ended)", silence.id)
             silence.released_at = now
         if routed:
             await notify_outbox(session)
     if routed:
-        log.info("silences ended: their alerts routed", extra={"count": routed})
+        log.info("muted alerts released and routed", extra={"count": routed})
     return routed
+
+
+def _quiet(config: RoutingConfig, alert: Alert, now: datetime) -> str | None:
+    """Why the alert is quiet now: every route it matches is inside a mute interval or
+    outside its active ones (the first one's reason); None when some route may send."""
+    matched = routing.matching(config.rules, alert)
+    reasons = [routing.quiet(r, config.intervals, now) for r in matched]
+    return reasons[0] if matched and all(reasons) else None
 
 
 async def _unmute(session: AsyncSession, alert: Alert, why: str, by: str) -> None:

@@ -11,14 +11,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
 from domain import Alert, AlertState, By
-from domain.matchers import NAME, Matcher, MatcherError, all_match, parse_all
+from domain.matchers import NAME, Matcher, all_match, parse_all
 from storage import alerts as alerts_repo
 from storage.db import Database
 from storage.schema import Event, InhibitRule, utcnow
@@ -82,36 +82,15 @@ async def inhibited(
 
 
 async def mute(session: AsyncSession, alert: Alert, rule: Rule, source: Alert) -> None:
-    await session.execute(
-        update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{rule.id}")
-    )
     data = {"rule": rule.id, "source": source.id, "source_title": source.title[:200]}
-    session.add(muting.muted_row(alert, "muted", f"{PREFIX}{rule.id}", data))
-    log.info("alert inhibited", extra={"alert_id": alert.id, "rule": rule.id, "by": source.id})
-
-
-async def still_inhibited(session: AsyncSession, limit: int = 200) -> list[Alert]:
-    """Open alerts an inhibition rule muted, to look at again."""
-    rows = await session.scalars(
-        select(Event.id)
-        .where(Event.muted_by.startswith(PREFIX), Event.state != AlertState.RESOLVED.value)
-        .order_by(Event.first_seen)
-        .limit(limit)
-    )
-    return list((await alerts_repo.get_many(session, list(rows.all()))).values())
+    await muting.mute_for(session, alert, f"{PREFIX}{rule.id}", data)
 
 
 def _matchers(body: dict[str, Any], field: str) -> list[str]:
-    raw = body.get(field)
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not items:
+    found = muting.matchers_of(body.get(field), field)
+    if not found:
         raise InvalidRequest(f'{field}: at least one matcher, like ["alertname=\\"ClusterDown\\""]')
-    try:
-        return [str(m) for m in parse_all(items)]
-    except MatcherError as exc:
-        raise InvalidRequest(
-            f"{field}{exc}" if str(exc).startswith("[") else f"{field}: {exc}"
-        ) from None
+    return found
 
 
 def document(row: InhibitRule) -> dict[str, Any]:

@@ -59,12 +59,31 @@ def muting(silences: list[Muting] | None, alert: Alert, now: datetime) -> Muting
 
 
 async def mute(session: AsyncSession, alert: Alert, silence: Muting) -> None:
-    """Keep the alert, post nothing, and say why where people look."""
-    await session.execute(
-        update(Event).where(Event.id == alert.id).values(muted_by=f"{PREFIX}{silence.id}")
-    )
-    session.add(muted_row(alert, "muted", f"{PREFIX}{silence.id}", {"silence": silence.id}))
-    log.info("alert muted by a silence", extra={"alert_id": alert.id, "silence": silence.id})
+    """Keep the alert quiet while the silence lasts."""
+    await mute_for(session, alert, f"{PREFIX}{silence.id}", {"silence": silence.id})
+
+
+async def mute_for(
+    session: AsyncSession, alert: Alert, reason: str, data: dict[str, Any] | None = None
+) -> None:
+    """Keep the alert, post nothing, and say why where people look: `reason` is what its
+    document's `muted_by` says (`silence:<id>`, `inhibit:<rule>`, `interval:<name>`)."""
+    await session.execute(update(Event).where(Event.id == alert.id).values(muted_by=reason[:64]))
+    session.add(muted_row(alert, "muted", reason, data or {"reason": reason}))
+    log.info("alert muted", extra={"alert_id": alert.id, "muted_by": reason})
+
+
+def matchers_of(value: object, field: str) -> list[str]:
+    """A list of matchers (or one string of them) from a request or a file, in one spelling;
+    InvalidRequest names the field. Routes, silences and inhibition rules read theirs here."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise InvalidRequest(f'{field}: a list like ["severity=\\"critical\\"", "team=~\\"db\\""]')
+    try:
+        return [str(m) for m in parse_all(items)]
+    except MatcherError as exc:
+        said = f"{field}{exc}" if str(exc).startswith("[") else f"{field}: {exc}"
+        raise InvalidRequest(said) from None
 
 
 def muted_row(alert: Alert, verb: str, actor: str, data: dict[str, Any]) -> ActionAudit:
@@ -123,16 +142,7 @@ def spec(
     unknown = set(body) - {"matchers", "starts_at", "ends_at", "duration", "comment"}
     if unknown:
         raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a silence")
-    raw = body.get("matchers")
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not items:
-        raise InvalidRequest('matchers: at least one, like ["service=\\"db\\""]')
-    try:
-        found = parse_all(items)
-    except MatcherError as exc:
-        raise InvalidRequest(
-            f"matchers{exc}" if str(exc).startswith("[") else f"matchers: {exc}"
-        ) from None
+    found = parse_all(matchers_of(body.get("matchers"), "matchers"))
     if not found:
         raise InvalidRequest("matchers: at least one; a silence of everything is not allowed")
     if all(m.matches({}) for m in found):
@@ -223,34 +233,12 @@ async def ended_unreleased(session: AsyncSession, now: datetime, limit: int = 10
     return list(rows.all())
 
 
-async def still_muted(session: AsyncSession, silence_id: str) -> list[Alert]:
-    """The open alerts a silence muted."""
-    rows = await session.scalars(
-        select(Event).where(
-            Event.muted_by == f"{PREFIX}{silence_id}",
-            Event.state != AlertState.RESOLVED.value,
-        )
-    )
-    found = []
-    for row in rows.all():
-        alert = await alerts_repo.get(session, row.id)
-        if alert is not None:
-            found.append(alert)
-    return found
-
-
-async def mute_for(session: AsyncSession, alert: Alert, reason: str) -> None:
-    """Keep the alert quiet for `reason` (`interval:<name>`: its routes' quiet time)."""
-    await session.execute(update(Event).where(Event.id == alert.id).values(muted_by=reason[:64]))
-    session.add(muted_row(alert, "muted", reason, {"reason": reason}))
-    log.info("alert muted by its routes' time intervals", extra={"alert_id": alert.id})
-
-
-async def muted_by_interval(session: AsyncSession, limit: int = 200) -> list[Alert]:
-    """Open alerts kept quiet by their routes' time intervals, to look at again."""
+async def muted_open(session: AsyncSession, reason: str, limit: int = 200) -> list[Alert]:
+    """Open alerts whose `muted_by` starts with `reason` (`silence:<id>`, `inhibit:`,
+    `interval:`), oldest first: what a tick looks at again."""
     rows = await session.scalars(
         select(Event.id)
-        .where(Event.muted_by.startswith("interval:"), Event.state != AlertState.RESOLVED.value)
+        .where(Event.muted_by.startswith(reason), Event.state != AlertState.RESOLVED.value)
         .order_by(Event.first_seen)
         .limit(limit)
     )

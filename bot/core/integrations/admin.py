@@ -14,7 +14,7 @@ from adapters.egress import check_target, url_problem
 from adapters.factory import scrub, secret_forms
 from adapters.registry import TYPES, AdapterType, BuildOptions, Setting, adapter_type
 from bot.core import audit
-from bot.core.alerts import windows
+from bot.core.alerts import muting, windows
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
 from bot.infra.secrets import Keyring, mask
@@ -23,7 +23,6 @@ from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
 from domain import By, Priority, Verb
-from domain.matchers import MatcherError, parse_all
 from storage import admin, outbox
 from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
@@ -601,16 +600,7 @@ def route_matchers(value: object) -> list[str] | None:
     a single string may hold several (`{a="1", b="2"}`)."""
     if value is None or value == []:
         return None
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list):
-        raise InvalidRequest('matchers: a list like ["severity="critical"", "team=~"db""]')
-    try:
-        found = parse_all(items)
-    except MatcherError as exc:
-        raise InvalidRequest(
-            f"matchers{exc}" if str(exc).startswith("[") else f"matchers: {exc}"
-        ) from None
-    return [str(m) for m in found] or None
+    return muting.matchers_of(value, "matchers") or None
 
 
 def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
