@@ -258,3 +258,36 @@ async def test_a_routes_maintenance_window_keeps_its_alerts_quiet_until_it_ends(
     assert await tomorrow.tend_escalations() == 1  # the window is over: posted now
     await eventually(lambda: slack.in_channel("C111"))
     assert (await ok(await bot.get("/api/v1/events?muted=true")))["events"] == []
+
+
+async def test_a_tenants_key_reaches_its_own_policies_silences_rules_and_intervals_only(
+    bot: Client,
+) -> None:
+    secret, _ = await bot.app[SERVICES].keys.create("acme", "acme-admin", "admin", by="test")
+    acme = {"Authorization": f"Bearer {secret}"}
+    window = {
+        "name": "nights",
+        "time_intervals": [{"times": [{"start_time": "00:00", "end_time": "06:00"}]}],
+    }
+    made = {
+        "/api/v1/silences": {"matchers": ['service="db"'], "duration": "1h"},
+        "/api/v1/inhibit-rules": {"source_matchers": ['a="1"'], "target_matchers": ['b="2"']},
+        "/api/v1/time-intervals": window,
+    }
+    for path, body in made.items():
+        await ok(await bot.post(path, json=body), 201)  # the operator, tenant default
+        assert (await ok(await bot.get(path, headers=acme)))["data"] == [], path
+    silence = (await ok(await bot.get("/api/v1/silences")))["data"][0]["id"]
+    gone = await bot.delete(f"/api/v1/silences/{silence}", headers=acme)
+    assert gone.status == 404
+    assert (await bot.delete("/api/v1/time-intervals/nights", headers=acme)).status == 404
+    assert (await ok(await bot.get("/api/v1/silences")))["data"][0]["state"] == "active"
+    await ok(await bot.post("/api/v1/people", json={"name": "ana"}), 201)
+    policy = {"name": "p", "steps": [{"notify": [{"person": "ana"}], "wait": "1m"}]}
+    await ok(await bot.post("/api/v1/escalation-policies", json=policy), 201)
+    assert (await ok(await bot.get("/api/v1/escalation-policies", headers=acme)))["data"] == []
+    assert (await bot.get("/api/v1/escalation-policies/p", headers=acme)).status == 404
+    assert (await bot.delete("/api/v1/escalation-policies/p", headers=acme)).status == 404
+    theirs = await bot.post("/api/v1/escalation-policies", json=policy, headers=acme)
+    assert theirs.status == 400  # default's "ana" is not acme's
+    assert "no person 'ana'" in (await theirs.json())["error"]["message"]
