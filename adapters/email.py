@@ -61,7 +61,7 @@ class EmailAdapter(BaseAdapter):
     def compose(self, message: Outgoing) -> EmailMessage:
         """The MIME message: text and HTML alternatives, with threading headers."""
         alert = message.alert
-        if alert is None or message.kind is DeliveryKind.DIGEST:
+        if alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("email: digests are not mailed")
         if not self._config.to:
             raise BadConfig("email: no recipients (set `to`, or a channel target)")

@@ -84,7 +84,7 @@ class JiraAdapter(BaseAdapter):
     async def send(self, message: Outgoing) -> Delivered:
         """Create the issue (a POST), or comment / transition it (an update)."""
         alert = message.alert
-        if alert is None or message.kind is DeliveryKind.DIGEST:
+        if alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("jira: digests do not become issues")
         if message.kind is DeliveryKind.POST or not message.ref:
             if not self._config.project_key:

@@ -77,7 +77,7 @@ class OpsgenieAdapter(BaseAdapter):
     async def send(self, message: Outgoing) -> Delivered:
         """Create the alert, or acknowledge / close it when ours changed state."""
         alert = message.alert
-        if alert is None or message.kind is DeliveryKind.DIGEST:
+        if alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("opsgenie: digests are not sent to Opsgenie")
         body = create_body(alert, self._config.responders, message.public_url)
         alias = message.ref or body["alias"]

@@ -147,7 +147,7 @@ class PagerDutyAdapter(BaseAdapter):
 
     async def send(self, message: Outgoing) -> Delivered:
         """Trigger, acknowledge or resolve the incident for the alert."""
-        if message.alert is None or message.kind is DeliveryKind.DIGEST:
+        if message.alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("pagerduty: digests are not sent to PagerDuty")
         body = enqueue_body(
             message.alert,

@@ -71,7 +71,7 @@ class ServiceNowAdapter(BaseAdapter):
     async def send(self, message: Outgoing) -> Delivered:
         """Create the incident (a POST), or record the change on it (an update)."""
         alert = message.alert
-        if alert is None or message.kind is DeliveryKind.DIGEST:
+        if alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("servicenow: digests do not become incidents")
         if message.kind is DeliveryKind.POST or not message.ref:
             fields = ticket(alert, message.public_url, SUMMARY_MAX)

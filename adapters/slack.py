@@ -25,7 +25,7 @@ from adapters.base import (
     retry_after_seconds,
 )
 from adapters.egress import check_target, checked_session
-from cards.blockkit import alert_blocks, digest_blocks, plain
+from cards.blockkit import alert_blocks, digest_blocks, group_blocks, plain
 from cards.style import slack_escape
 from domain import Delivered, DeliveryKind, Outgoing
 
@@ -242,6 +242,10 @@ class SlackAdapter(BaseAdapter):
     def render(message: Outgoing) -> dict[str, Any]:
         """The Block Kit message for what is being sent."""
         now = datetime.now(UTC)
+        if message.digest is not None and message.digest.group is not None:
+            return group_blocks(
+                message.digest, now, public_url=message.public_url, offered=message.verbs
+            )
         if message.kind is DeliveryKind.DIGEST and message.digest is not None:
             return digest_blocks(message.digest, now, public_url=message.public_url)
         if message.alert is None:

@@ -64,7 +64,7 @@ class SmsAdapter(BaseAdapter):
     async def send(self, message: Outgoing) -> Delivered:
         """Text every recipient; the first message's sid is the reference."""
         alert = message.alert
-        if alert is None or message.kind is DeliveryKind.DIGEST:
+        if alert is None or message.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP):
             raise BadConfig("sms: digests are not texted")
         if not self._config.to:
             raise BadConfig("sms: no numbers to text (set `to`, or a channel target)")

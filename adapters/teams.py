@@ -28,6 +28,7 @@ from cards.adaptive import (
     alert_card,
     change_line_card,
     digest_card,
+    group_card,
     reply_card_of,
     teams_message,
 )
@@ -97,6 +98,9 @@ def render(message: Outgoing, *, send_only: bool = False) -> dict[str, Any]:
     what it posted: its cards offer links only, and a change is one short line, not the
     whole card again."""
     now = datetime.now(UTC)
+    if message.digest is not None and message.digest.group is not None:
+        offered = frozenset() if send_only else message.verbs
+        return group_card(message.digest, now, public_url=message.public_url, offered=offered)
     if message.kind is DeliveryKind.DIGEST and message.digest is not None:
         return digest_card(message.digest, now, public_url=message.public_url)
     if message.alert is None:

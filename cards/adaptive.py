@@ -12,6 +12,9 @@ from cards.style import (
     alert_url,
     clip,
     digest_url,
+    group_counts,
+    group_title,
+    group_verbs,
     one_line,
     relative,
     safe_url,
@@ -79,6 +82,11 @@ def _execute(verb: Verb, alert: Alert, title: str | None = None) -> Element:
 
 def snooze_action(alert: Alert) -> Element:
     """Snooze: a card that opens under the buttons with a choice of how long."""
+    return snooze_for(_execute(Verb.SNOOZE, alert))
+
+
+def snooze_for(execute: Element) -> Element:
+    """The snooze card that opens with a choice of how long, then runs `execute`."""
     choices = [{"title": label, "value": str(m)} for m, label in SNOOZE_LABELS.items()]
     return {
         "type": "Action.ShowCard",
@@ -96,7 +104,7 @@ def snooze_action(alert: Alert) -> Element:
                     "choices": choices,
                 }
             ],
-            "actions": [_execute(Verb.SNOOZE, alert)],
+            "actions": [execute],
         },
     }
 
@@ -329,4 +337,59 @@ def reply_card(text: str) -> Element:
         "type": "AdaptiveCard",
         "version": "1.5",
         "body": [{"type": "TextBlock", "text": text, "wrap": True}],
+    }
+
+
+def group_card(
+    digest: Digest, now: datetime, *, public_url: str = "", offered: frozenset[Verb] | None = None
+) -> Element:
+    """A group's living card: its labels, counts by state, the first alerts, and actions on
+    every member (`group_id` in the data)."""
+    view = digest.group
+    assert view is not None
+    title = group_title(view)
+    body: list[Element] = [
+        {
+            "type": "TextBlock",
+            "text": teams_escape(title),
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        small(f"{group_counts(view)} · since {relative(digest.since, now)}"),
+    ]
+    for alert in digest.most_severe[:10]:
+        body.append(
+            plain_text(
+                f"{LOOKS[alert.priority].emoji} {clip(one_line(alert.title), 200)} — "
+                f"{STATE_LABELS[shown_state(alert)]}, {relative(alert.first_seen, now)}"
+            )
+        )
+    rest = digest.count - len(digest.most_severe[:10])
+    if rest > 0:
+        body.append(small(f"… and {rest} more"))
+    data = {"group_id": digest.id}
+    actions: list[Element] = []
+    for verb in group_verbs(view, offered):
+        execute = {
+            "type": "Action.Execute",
+            "title": {Verb.ACKNOWLEDGE: "Acknowledge all", Verb.RESOLVE: "Resolve all"}.get(
+                verb, BUTTON_LABELS[verb]
+            ),
+            "verb": verb.value,
+            "data": data,
+        }
+        actions.append(snooze_for(execute) if verb is Verb.SNOOZE else execute)
+    base = safe_url(public_url)
+    if base:
+        actions.append(
+            {"type": "Action.OpenUrl", "title": "View group", "url": digest_url(base, digest.id)}
+        )
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": VERSION,
+        "fallbackText": f"{title}: {group_counts(view)}",
+        "body": body,
+        "actions": actions,
     }

@@ -13,6 +13,9 @@ from cards.style import (
     alert_url,
     clip,
     digest_url,
+    group_counts,
+    group_title,
+    group_verbs,
     one_line,
     relative,
     safe_url,
@@ -119,15 +122,7 @@ def _fact_sections(alert: Alert) -> tuple[list[Block], int]:
 
 def snooze_menu(alert: Alert) -> dict[str, Any]:
     """The snooze control: a menu whose options are minutes (the block names the alert)."""
-    return {
-        "type": "static_select",
-        "action_id": ACTION_IDS[Verb.SNOOZE],
-        "placeholder": plain("💤 Snooze…", BUTTON_TEXT_MAX),
-        "options": [
-            {"text": plain(label, BUTTON_TEXT_MAX), "value": str(minutes)}
-            for minutes, label in SNOOZE_LABELS.items()
-        ],
-    }
+    return snooze_menu_any()
 
 
 def _actions(
@@ -294,3 +289,64 @@ def home_view(
             }
         )
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def group_blocks(
+    digest: Digest, now: datetime, *, public_url: str = "", offered: frozenset[Verb] | None = None
+) -> dict[str, Any]:
+    """A group's living card: its labels, counts by state, the first alerts, and buttons that
+    act on every member (`group:<card id>`)."""
+    view = digest.group
+    assert view is not None
+    title = group_title(view)
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(title, HEADER_MAX)},
+        {
+            "type": "context",
+            "elements": [
+                plain(f"{group_counts(view)} · since {relative(digest.since, now)}", 1000)
+            ],
+        },
+    ]
+    for alert in digest.most_severe[:10]:
+        line = (
+            f"{LOOKS[alert.priority].emoji} {one_line(alert.title)} — "
+            f"{STATE_LABELS[shown_state(alert)]}, {relative(alert.first_seen, now)}"
+        )
+        blocks.append({"type": "section", "text": plain(line, SECTION_MAX)})
+    rest = digest.count - len(digest.most_severe[:10])
+    if rest > 0:
+        blocks.append({"type": "context", "elements": [plain(f"… and {rest} more", 300)]})
+    value = f"group:{digest.id}"
+    elements: list[dict[str, Any]] = []
+    for verb in group_verbs(view, offered):
+        if verb is Verb.SNOOZE:
+            elements.append(snooze_menu_any())
+            continue
+        label = {Verb.ACKNOWLEDGE: "Acknowledge all", Verb.RESOLVE: "Resolve all"}.get(
+            verb, BUTTON_LABELS[verb]
+        )
+        style = {Verb.ACKNOWLEDGE: "primary", Verb.ESCALATE: "danger"}.get(verb)
+        elements.append(button(label, action_id=ACTION_IDS[verb], value=value, style=style))
+    base = safe_url(public_url)
+    if base:
+        elements.append(
+            button("View group", action_id="view_open", url=digest_url(base, digest.id))
+        )
+    if elements:
+        blocks.append({"type": "actions", "block_id": value[:255], "elements": elements})
+    text = f"{title}: {group_counts(view)}"
+    return {"text": slack_escape(clip(text, FALLBACK_MAX)), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def snooze_menu_any() -> dict[str, Any]:
+    """The snooze menu without an alert: its block says what it snoozes."""
+    return {
+        "type": "static_select",
+        "action_id": ACTION_IDS[Verb.SNOOZE],
+        "placeholder": plain("💤 Snooze…", BUTTON_TEXT_MAX),
+        "options": [
+            {"text": plain(label, BUTTON_TEXT_MAX), "value": str(minutes)}
+            for minutes, label in SNOOZE_LABELS.items()
+        ],
+    }

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain import Alert, AlertState, Priority
+from domain import Alert, AlertState, GroupView, Priority, Verb, grouping
 
 ELLIPSIS = "…"
 
@@ -159,6 +159,33 @@ def alert_url(public_url: str, alert: Alert) -> str:
     """The alert's read-only page: its id and the unguessable key that opens it."""
     base = f"{public_url.rstrip('/')}/alerts/{alert.id}"
     return f"{base}/{alert.view_token}" if alert.view_token else base
+
+
+def group_title(view: GroupView) -> str:
+    """A group's card heading: its labels, ✅ once nothing in it is open."""
+    mark = "📦" if view.open else "✅"
+    return f"{mark} {grouping.title(view.labels)}"
+
+
+def group_counts(view: GroupView) -> str:
+    """How many of a group's alerts are in each state, `🔥 12 firing · ✅ 3 resolved`."""
+    parts = [
+        ("🔥", view.firing, "firing"),
+        ("👀", view.acknowledged, "acknowledged"),
+        ("💤", view.snoozed, "snoozed"),
+        ("✅", view.resolved, "resolved"),
+    ]
+    return " · ".join(f"{mark} {n} {word}" for mark, n, word in parts if n) or "no alerts"
+
+
+GROUP_VERBS = (Verb.ACKNOWLEDGE, Verb.SNOOZE, Verb.ESCALATE, Verb.RESOLVE)  # act on every member
+
+
+def group_verbs(view: GroupView, offered: frozenset[Verb] | None) -> list[Verb]:
+    """The verbs a group's card offers: none once nothing is open; the channel's otherwise."""
+    if not view.open:
+        return []
+    return [v for v in GROUP_VERBS if offered is None or v in offered]
 
 
 def digest_url(public_url: str, digest_id: str) -> str:

@@ -98,6 +98,7 @@ class DeliveryKind(enum.StrEnum):
     POST = "post"
     UPDATE = "update"
     DIGEST = "digest"
+    GROUP = "group"  # the living card of a group of alerts (domain.grouping)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,22 @@ class Digest:
     since: datetime
     until: datetime
     alert_ids: tuple[str, ...] = ()
+    group: GroupView | None = None  # set when this is a group's card, not a storm's digest
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """What a group's card says besides its alerts: its labels and how many are in each state."""
+
+    labels: dict[str, str]
+    firing: int  # triggered and not snoozed
+    acknowledged: int
+    snoozed: int
+    resolved: int
+
+    @property
+    def open(self) -> int:
+        return self.firing + self.acknowledged + self.snoozed
 
 
 @dataclass(frozen=True)
@@ -238,6 +255,7 @@ class RouteRule:
     continues: bool = True  # False: an alert it takes goes to no later route
     mute_time_intervals: tuple[str, ...] = ()  # quiet inside these named intervals
     active_time_intervals: tuple[str, ...] = ()  # heard only inside these (none: always)
+    grouping: Any = None  # domain.grouping.Grouping: its alerts share cards by these labels
 
 
 @dataclass(frozen=True)
@@ -261,6 +279,7 @@ class OutboxItem:
     created_at: datetime
     notes: tuple[str, ...] = ()
     retry_until: datetime | None = None  # tries go on, with backoff, until then at least
+    group: dict[str, Any] | None = None  # a new card whose route groups: where it belongs
 
 
 @dataclass(frozen=True)
@@ -328,3 +347,13 @@ def parse_duration(text: str) -> timedelta:
     if not spoken or "".join(n + u for n, u in parts) != spoken:
         raise ValueError(f"{text[:20]!r} is not a duration; say 30s, 5m, 4h, 1d or 1h30m")
     return timedelta(seconds=sum(int(n) * DURATION_UNITS[u] for n, u in parts))
+
+
+def spoken_duration(value: timedelta) -> str:
+    """`5m`, `1h30m`, `45s`: the shortest form `parse_duration` reads back."""
+    seconds, out = int(value.total_seconds()), ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out or "0s"

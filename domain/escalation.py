@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from domain import parse_duration
+from domain import parse_duration, spoken_duration
 
 KINDS = ("person", "schedule", "channel")
 MAX_STEPS = 20
@@ -80,18 +80,8 @@ def _duration(value: object, where: str, *, least: timedelta = timedelta(0)) -> 
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}") from None
     if not least <= found <= MAX_WAIT:
-        raise PolicyError(f"{where}: between {_spoken(least)} and 1d")
+        raise PolicyError(f"{where}: between {spoken_duration(least)} and 1d")
     return found
-
-
-def _spoken(value: timedelta) -> str:
-    """`5m`, `1h30m`, `45s`: the shortest form `parse_duration` reads back."""
-    seconds, out = int(value.total_seconds()), ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            out += f"{seconds // size}{unit}"
-            seconds %= size
-    return out or "0s"
 
 
 def _target(raw: object, where: str) -> Target:
@@ -155,16 +145,16 @@ def policy_document(policy: Policy) -> dict[str, Any]:
         "steps": [
             {
                 "notify": [{t.kind: t.name} for t in step.targets],
-                "wait": _spoken(step.wait),
+                "wait": spoken_duration(step.wait),
             }
             for step in policy.steps
         ],
         "repeat": policy.repeat,
     }
     if policy.remind_after:
-        document["remind_after"] = _spoken(policy.remind_after)
+        document["remind_after"] = spoken_duration(policy.remind_after)
     if policy.unacknowledge_after:
-        document["unacknowledge_after"] = _spoken(policy.unacknowledge_after)
+        document["unacknowledge_after"] = spoken_duration(policy.unacknowledge_after)
     return document
 
 

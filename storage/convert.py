@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
+from domain.grouping import grouping_from
 from domain.matchers import parse_all
 from storage.schema import Delivery, Event, Route
 
@@ -63,6 +64,7 @@ def to_rule(row: Route) -> RouteRule:
         continues=row.continues is not False,
         mute_time_intervals=tuple(row.mute_time_intervals or ()),
         active_time_intervals=tuple(row.active_time_intervals or ()),
+        grouping=grouping_from(row.grouping) if row.grouping else None,
     )
 
 
@@ -86,5 +88,6 @@ def to_item(row: Delivery) -> OutboxItem:
         priority=Priority(row.priority),
         created_at=row.created_at,
         notes=tuple(str(n) for n in (row.action_data or {}).get("notes", [])),
+        group=(row.action_data or {}).get("group"),
         retry_until=row.retry_until,
     )

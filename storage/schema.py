@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -164,6 +165,7 @@ class Route(Base):
     continues: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     mute_time_intervals: Mapped[list[str] | None] = mapped_column(Json)  # quiet inside these
     active_time_intervals: Mapped[list[str] | None] = mapped_column(Json)  # heard only inside
+    grouping: Mapped[dict[str, Any] | None] = mapped_column(Json)  # group_by and its intervals
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -588,3 +590,42 @@ class TimeInterval(Base):
     time_intervals: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AlertGroup(Base):
+    """Alerts one route sends to one channel with the same group labels: one living card.
+
+    The card is a delivery of kind `group`; each member's own card row is `folded` into it
+    (its `digest_id` is the card's id). `changes` are what happened since the last reply under
+    the card, told at most once per `interval_seconds`; `notified_at` is when the card or a
+    reply last told the channel, and a reply repeats the firing count after `repeat_seconds`.
+    """
+
+    __tablename__ = "alert_groups"
+    __table_args__ = (
+        Index(
+            "ux_alert_groups_open",
+            "channel_id",
+            "route_id",
+            "group_key",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_alert_groups_card", "card_id"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    route_id: Mapped[str] = mapped_column(String(32))
+    group_key: Mapped[str] = mapped_column(String(160))
+    labels: Mapped[dict[str, str]] = mapped_column(Json)
+    card_id: Mapped[str] = mapped_column(String(32))
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    repeat_seconds: Mapped[float] = mapped_column(Float)
+    changes: Mapped[list[str] | None] = mapped_column(Json)
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -35,6 +35,7 @@ from bot.core.paging import policies
 from bot.core.services import Services
 from bot.infra.settings import PREFIX, Settings
 from cards.redact import is_url
+from domain import grouping
 from storage import admin
 from storage import alerts as alerts_repo
 from storage import config as config_repo
@@ -256,6 +257,10 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "continue": FLAG,
         "mute_time_intervals": TEXTS,
         "active_time_intervals": TEXTS,
+        "group_by": TEXTS,
+        "group_wait": TEXT,
+        "group_interval": TEXT,
+        "repeat_interval": TEXT,
         "enabled": FLAG,
     },
     "override": {
@@ -597,6 +602,7 @@ class Applier:
                 "continue": entry.get("continue", True),
                 "mute_time_intervals": entry.get("mute_time_intervals"),
                 "active_time_intervals": entry.get("active_time_intervals"),
+                **{f: entry.get(f) for f in grouping.FIELDS},
             }
             try:
                 fresh = new_route(tenant, body, channel, self.actor)
@@ -625,6 +631,7 @@ class Applier:
                 row.continues = fresh.continues
                 row.mute_time_intervals = fresh.mute_time_intervals
                 row.active_time_intervals = fresh.active_time_intervals
+                row.grouping = fresh.grouping
                 self._record(tenant, Change("~", what, lines))
         if self.prune:
             for key, row in current.items():
@@ -751,6 +758,7 @@ def _route_fields(row: Route) -> dict[str, Any]:
         "continue": row.continues is not False,
         "mute_time_intervals": row.mute_time_intervals or [],
         "active_time_intervals": row.active_time_intervals or [],
+        "grouping": row.grouping or {},
         "enabled": row.is_active,
     }
 

@@ -127,6 +127,7 @@ def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
         "continue": (row.continues is not False, True),
         "mute_time_intervals": (row.mute_time_intervals or [], []),
         "active_time_intervals": (row.active_time_intervals or [], []),
+        **{k: (v, None) for k, v in (row.grouping or {}).items()},
         "enabled": (row.is_active, True),
     }
     entry.update({k: v for k, (v, default) in optional.items() if v != default})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.redact import mask_target
+from domain import grouping
 from storage.schema import Channel, Delivery, Route
 
 
@@ -66,8 +67,18 @@ def route_document(row: Route) -> dict[str, Any]:
         "continue": row.continues is not False,
         "mute_time_intervals": row.mute_time_intervals or [],
         "active_time_intervals": row.active_time_intervals or [],
+        **_grouping_document(row.grouping),
         "default": bool(row.is_default),
         "actions": row.actions,  # null: every verb
         "is_active": row.is_active,
         "created_at": row.created_at.isoformat(),
     }
+
+
+def _grouping_document(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A route's grouping with every interval (defaults filled in); `group_by` null when it
+    does not group."""
+    found = grouping.grouping_from(stored or {})
+    if found is None:
+        return {"group_by": None}
+    return grouping.document(found)

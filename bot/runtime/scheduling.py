@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.registry import TYPES
-from bot.core.alerts import dispatch
+from bot.core.alerts import dispatch, groups
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
 from bot.core.paging.engine import Escalations
@@ -184,6 +184,7 @@ class SchedulerService:
         now = self._clock()
         moved = await self.escalations.tick(now)
         moved += await dispatch.release_ended(self.services.db, self.services.cache, now)
+        moved += await groups.tend(self.services.db, now)
         if moved:
             self.services.ingest.wake_workers()
         return moved + await self.shifts.tend(now)

@@ -225,10 +225,12 @@ class SlackTransport:
         where = None if on_home else channel  # the Home tab lists every alert with every verb
         if verb is Verb.NOTE:
             return await self._open_note(client, body, value, where, actor)
+        ask = Ask(minutes=_minutes_chosen(action), where=where)
         if value.startswith("digest:"):
             outcome = await self.services.actions.acknowledge_digest(value[7:], actor)
+        elif value.startswith("group:"):  # a group's card: every alert in the group
+            outcome = await self.services.actions.apply_to_card(verb, value[6:], actor, ask)
         else:
-            ask = Ask(minutes=_minutes_chosen(action), where=where)
             outcome = await self.services.actions.apply(verb, value, actor, ask)
         if not outcome.applied:
             await self._tell(client, channel, actor.id, outcome.message)
@@ -382,8 +384,10 @@ async def _acknowledge_only(ack: Any) -> None:
 
 
 def _alert_of_block(action: dict[str, Any]) -> str:
-    """The alert a menu belongs to: its block is `alert:<id>` (a card) or `home:<id>`."""
-    return str(action.get("block_id", "")).partition(":")[2]
+    """The alert a menu belongs to: its block is `alert:<id>` (a card) or `home:<id>`; a group's
+    card's block is `group:<id>`, kept whole."""
+    block = str(action.get("block_id", ""))
+    return block if block.startswith("group:") else block.partition(":")[2]
 
 
 def _minutes_chosen(action: dict[str, Any]) -> int | None:

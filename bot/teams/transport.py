@@ -243,14 +243,18 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         tenant = await self.tenant_for(activity)
         actor = self.actor(activity.from_property, tenant)
         await self._remember_personal(activity, tenant)
+        ask = Ask(
+            minutes=_minutes(data.get("minutes")),
+            text=data.get("text") if isinstance(data.get("text"), str) else None,
+            where=_conversation_of(activity),
+        )
         if data.get("digest_id"):
             outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
-        else:
-            ask = Ask(
-                minutes=_minutes(data.get("minutes")),
-                text=data.get("text") if isinstance(data.get("text"), str) else None,
-                where=_conversation_of(activity),
+        elif data.get("group_id"):  # a group's card: every alert in the group
+            outcome = await self.services.actions.apply_to_card(
+                verb, str(data["group_id"]), actor, ask
             )
+        else:
             alert_id = str(data.get("alert_id", ""))
             outcome = await self.services.actions.apply(verb, alert_id, actor, ask)
         if outcome.code == "not_found":

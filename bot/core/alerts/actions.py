@@ -44,6 +44,13 @@ ESCALATED = "⏫ Escalated by {name}"
 STOPS = (Verb.ACKNOWLEDGE, Verb.RESOLVE, Verb.DISCARD, Verb.UNSNOOZE)  # what policies hear of
 WOKE = "⏰ The snooze is over: the alert is still open"
 MAX_LEVEL = 5
+CARD_VERBS = (Verb.ACKNOWLEDGE, Verb.SNOOZE, Verb.ESCALATE, Verb.RESOLVE)  # on cards of many
+PAST = {
+    Verb.ACKNOWLEDGE: "Acknowledged",
+    Verb.SNOOZE: "Snoozed",
+    Verb.ESCALATE: "Escalated",
+    Verb.RESOLVE: "Resolved",
+}
 
 
 @dataclass(frozen=True)
@@ -233,18 +240,30 @@ class ActionService:
 
     async def acknowledge_digest(self, digest_id: str, actor: Actor) -> Outcome:
         """Acknowledge every alert folded into a digest; report how many were still open."""
+        return await self.apply_to_card(Verb.ACKNOWLEDGE, digest_id, actor)
+
+    async def apply_to_card(
+        self, verb: Verb, card_id: str, actor: Actor, ask: Ask | None = None
+    ) -> Outcome:
+        """Apply a verb to every alert a digest or a group's card stands for, each as its own
+        click (first wins per alert, each audited); say how many took it."""
+        if verb not in CARD_VERBS:
+            return Outcome(
+                False, f"{verb.value} is not offered on a card of many alerts.", code="bad_request"
+            )
         async with self._db.session() as session:
-            ids = await alerts_repo.alerts_in_digest(session, digest_id)
-        applied = 0
-        for alert_id in ids:
-            outcome = await self.apply(Verb.ACKNOWLEDGE, alert_id, actor)
-            applied += int(outcome.applied)
-        if not ids:
-            return Outcome(False, "That digest has no alerts.", code="not_found")
+            ids = await alerts_repo.alerts_in_digest(session, card_id[:64])
+        outcomes = await asyncio.gather(*(self.apply(verb, i, actor, ask) for i in ids))
+        mine = [o for o in outcomes if o.code != "not_found"]
+        if not mine:
+            return Outcome(False, "That card has no alerts here.", code="not_found")
+        applied = sum(o.applied for o in mine)
+        done = PAST[verb]
         return Outcome(
             applied > 0,
-            f"Acknowledged {applied} of {len(ids)} alerts.",
-            code="applied" if applied else "already_acknowledged",
+            f"{done} {applied} of {len(mine)} alerts.",
+            code="applied" if applied else f"already_{done.lower()}",
+            data={"applied": applied, "alerts": len(mine)},
         )
 
     async def _transition(

@@ -115,9 +115,27 @@ async def queue_posts(
             status=DeliveryStatus.PENDING if enabled else DeliveryStatus.SKIPPED,
             user_id=rule.user_id,
             error_message=None if enabled else f"{kind} turned off by {rule.user_id}",
+            action_data={"group": group} if (group := _group_of(rule, alert)) else None,
         )
         queued += int(enabled)
     return queued
+
+
+def _group_of(rule: RouteRule, alert: Alert) -> dict[str, Any] | None:
+    """Where the alert's card belongs when the route groups (`domain.grouping`), as the worker
+    reads it from the card's row: the route, the group's key and labels, the intervals."""
+    grouping = rule.grouping
+    if grouping is None:
+        return None
+    key, labels = grouping.key_of(alert.labels)
+    return {
+        "route": rule.id,
+        "key": key,
+        "labels": labels,
+        "wait": grouping.wait.total_seconds(),
+        "interval": grouping.interval.total_seconds(),
+        "repeat": grouping.repeat.total_seconds(),
+    }
 
 
 async def queue_updates(

@@ -12,10 +12,10 @@ def dead_letter_event(
     """The HIGH alert that tells the tenant's admins a delivery spent its retry budget; for a
     digest, how many alerts it held that nobody saw."""
     name = channel.name if channel else item.channel_type
+    many = item.kind in (DeliveryKind.DIGEST, DeliveryKind.GROUP)
+    card = "digest" if item.kind is DeliveryKind.DIGEST else "group's card"
     what = (
-        f"A digest of {folded} alert(s) to {name} failed"
-        if item.kind is DeliveryKind.DIGEST
-        else f"Delivery to {name} failed"
+        f"A {card} of {folded} alert(s) to {name} failed" if many else f"Delivery to {name} failed"
     )
     return EventIn(
         title=f"{what} after {item.attempts} attempts",
@@ -29,7 +29,7 @@ def dead_letter_event(
             "channel": name,
             "attempts": str(item.attempts),
             "delivery": item.id,
-            **({"alerts in the digest": str(folded)} if item.kind is DeliveryKind.DIGEST else {}),
+            **({f"alerts in the {card}": str(folded)} if many else {}),
         },
         metadata={
             "failed_channel_id": item.channel_id,

@@ -19,6 +19,7 @@ from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.factory import AdapterFactory
 from adapters.registry import BuildOptions, shows_digests
 from bot.core.config_cache import ConfigCache
+from bot.core.delivery import grouping
 from bot.core.delivery.limits import Circuits, RateLimits, backoff
 from bot.core.delivery.pacing import SharedPace
 from bot.core.delivery.records import dead_letter_event, summary, target_of
@@ -50,6 +51,7 @@ UPDATE_RATE_FACTOR = 4  # edits may go this many times faster than new posts
 DIGEST_AFTER_SECONDS = 10.0  # fold a channel's queue into a digest when it is this far behind
 MAX_DUE_TIMES = 20_000  # held-back rows whose due time the loop keeps, to wake for each
 BACKOFF_CAP = 120.0  # the longest pause between two tries of one delivery
+FOLDS = (DeliveryKind.DIGEST, DeliveryKind.GROUP)  # cards standing for many alerts
 INLINE_WAIT = 0.25  # a pager's alert back a little before its slot waits for it in place
 
 
@@ -174,6 +176,15 @@ class DeliveryWorker:
                 session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
             )
             claimed = await self._read_for(session, items)
+            grouped = await grouping.fold_members(
+                session,
+                items,
+                {i.id: c.channel[0].type for i in items if (c := claimed[i.id]).channel},
+                {i.id: claimed[i.id].alert for i in items},
+                utcnow(),
+            )
+            taken = len(items)  # grouped or not, the loop looks again at once
+            items = [i for i in items if i.id not in grouped]
             sending = await self._fold_storms(session, items, claimed)
         if len(sending) < len(items):
             self.wake()  # the digest they went into is due now
@@ -182,7 +193,7 @@ class DeliveryWorker:
             task = asyncio.create_task(self._guarded(item, claimed[item.id]))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-        return len(items)
+        return taken
 
     async def drain(self) -> None:
         """Wait for every send in flight (tests and shutdown)."""
@@ -301,10 +312,16 @@ class DeliveryWorker:
             error = f"gave up after {item.attempts - 1} tries that never finished"
             return await self._dead(item, error, None, None)
         loaded, alert, ref = claimed.channel, claimed.alert, claimed.ref
-        digest, folded_into = None, None
+        digest, folded_into, group = None, None, None
         if item.kind is DeliveryKind.DIGEST:
             async with self._db.session() as session:
                 digest = await digests.load(session, item.id, utcnow())
+        if item.kind is DeliveryKind.GROUP:
+            async with self._db.session() as session:
+                group = await grouping.card(session, item, utcnow())
+            if group is None:
+                return await self._dead(item, "its group is gone", None, None)
+            digest = group.digest
         if item.kind is DeliveryKind.UPDATE and ref is None and item.event_id and item.channel_id:
             async with self._db.session() as session:
                 folded_into = await digests.digest_showing(session, item.event_id, item.channel_id)
@@ -313,7 +330,7 @@ class DeliveryWorker:
             return await self._dead(item, "the channel was removed or disabled", None, None)
         channel, token = loaded
         if item.kind is DeliveryKind.UPDATE and ref is None and folded_into is not None:
-            return await self._update_digest(item, folded_into)
+            return await self._update_digest(item, folded_into, alert)
         if item.kind is DeliveryKind.UPDATE and ref is None:
             return await self._retry_later(item, 5.0, "waiting for the card to be posted first")
         if await self._held_back(item, channel):
@@ -331,16 +348,21 @@ class DeliveryWorker:
             digest=digest,
             ref=ref,
             public_url=self._opts.public_url,
-            notes=item.notes,
+            notes=group.notes if group else item.notes,
             verbs=channel.verbs,
         )
-        await self._send(item, channel, values, message)
+        await self._send(item, channel, values, message, group)
 
-    async def _update_digest(self, item: OutboxItem, digest_id: str) -> None:
-        """The alert's card lives in a digest: refresh the digest message, once for many."""
+    async def _update_digest(
+        self, item: OutboxItem, digest_id: str, alert: Alert | None = None
+    ) -> None:
+        """The alert's card lives in a digest or a group's card: refresh that message, once
+        for many (a group's card also tells the change in its next reply)."""
         async with self._db.session() as session, session.begin():
             await outbox.mark_folded(session, item, digest_id)
-            await digests.refresh(session, digest_id, utcnow())
+            now = utcnow()
+            if not await grouping.member_changed(session, digest_id, item.notes, alert, now):
+                await digests.refresh(session, digest_id, now)
         self.wake()
 
     async def _held_back(self, item: OutboxItem, channel: ChannelInfo) -> bool:
@@ -402,7 +424,12 @@ class DeliveryWorker:
         return True
 
     async def _send(
-        self, item: OutboxItem, channel: ChannelInfo, values: dict[str, object], message: Outgoing
+        self,
+        item: OutboxItem,
+        channel: ChannelInfo,
+        values: dict[str, object],
+        message: Outgoing,
+        group: grouping.CardToSend | None = None,
     ) -> None:
         started = utcnow()
         circuit = self._circuits.get(channel.integration_id or channel.id)
@@ -426,7 +453,7 @@ class DeliveryWorker:
             failure = AdapterError(f"{channel.type}: could not send ({type(exc).__name__})")
             return await self._failed(item, channel, started, failure)
         circuit.success()
-        await self._succeeded(item, channel, started, delivered, message)
+        await self._succeeded(item, channel, started, delivered, message, group)
 
     async def _space_out(self, key: str, per_minute: float) -> None:
         """Start requests to one destination at least its interval apart.
@@ -448,6 +475,7 @@ class DeliveryWorker:
         started: datetime,
         delivered: Delivered,
         message: Outgoing,
+        group: grouping.CardToSend | None = None,
     ) -> None:
         payload, target = summary(message), target_of(channel)
 
@@ -463,7 +491,9 @@ class DeliveryWorker:
                 payload=payload,
                 target=target,
             )
-            if kept and message.digest is not None:
+            if kept and group is not None:
+                await grouping.recorded(session, item, group, utcnow())
+            elif kept and message.digest is not None:
                 await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
             return kept
 
@@ -599,7 +629,7 @@ class DeliveryWorker:
         async def record(session: AsyncSession) -> tuple[bool, int]:
             if not await outbox.mark_dead(session, item, error=error, status_code=status_code):
                 return False, 0
-            if item.kind is DeliveryKind.DIGEST:  # what it folded, unseen, is lost with it
+            if item.kind in FOLDS:  # what it folded, unseen, is lost with it
                 return True, await digests.unshown_members_dead(session, item.id, error)
             return True, 0
 

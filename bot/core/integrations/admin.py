@@ -22,7 +22,7 @@ from bot.infra.settings import Settings
 from cards.forms import FormField
 from cards.redact import mask_url
 from cards.templates import integration_notice
-from domain import By, Priority, Verb
+from domain import By, Priority, Verb, grouping
 from storage import admin, outbox
 from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
@@ -642,8 +642,17 @@ def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | 
         continues=goes_on,
         mute_time_intervals=windows.route_names(body, "mute_time_intervals"),
         active_time_intervals=windows.route_names(body, "active_time_intervals"),
+        grouping=route_grouping(body),
         created_by=actor,
     )
+
+
+def route_grouping(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A route's `group_by` and intervals, checked (`domain.grouping`)."""
+    try:
+        return grouping.given({f: body.get(f) for f in grouping.FIELDS})
+    except grouping.GroupingError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 @dataclass(frozen=True)
