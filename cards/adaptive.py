@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from cards.forms import SILENCE_ACTION, SILENCE_DEFAULT
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -25,6 +26,7 @@ from cards.style import (
 )
 from cards.templates import BUTTON_LABELS, SNOOZE_LABELS, template_for, verbs_for
 from domain import NOTE_MAX, Alert, AlertState, Digest, Priority, Verb
+from domain.matchers import equal_to
 
 VERSION = "1.5"
 MAX_BYTES = 28 * 1024
@@ -148,7 +150,43 @@ def _actions(alert: Alert, offered: frozenset[Verb] | None) -> list[Element]:
         elif verb in (Verb.ESCALATE, Verb.DISCARD):
             action["style"] = "destructive"
         actions.append(action)
+    if alert.labels and actions:  # an interactive card of a labelled alert still open
+        actions.append(silence_action({"alert_id": alert.id}, equal_to(alert.labels)))
     return actions
+
+
+def silence_action(data: Element, matchers: list[str]) -> Element:
+    """Silence similar…: a card that opens with the matchers pre-filled (the alert's or the
+    group's labels), a duration and a comment; submitting makes the silence."""
+    return {
+        "type": "Action.ShowCard",
+        "title": "🔕 Silence similar…",
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [
+                {
+                    "type": "Input.Text",
+                    "id": "matchers",
+                    "label": "Matchers",
+                    "isMultiline": True,
+                    "isRequired": True,
+                    "value": ", ".join(matchers),
+                    "errorMessage": 'Say which alerts, e.g. service="db".',
+                },
+                {
+                    "type": "Input.Text",
+                    "id": "duration",
+                    "label": "For (30m, 2h, 1d)",
+                    "isRequired": True,
+                    "value": SILENCE_DEFAULT,
+                },
+                {"type": "Input.Text", "id": "comment", "label": "Comment", "maxLength": 1000},
+            ],
+            "actions": [
+                {"type": "Action.Execute", "title": "Silence", "verb": SILENCE_ACTION, "data": data}
+            ],
+        },
+    }
 
 
 def _links(alert: Alert, full_url: str) -> list[Element]:
@@ -380,6 +418,8 @@ def group_card(
             "data": data,
         }
         actions.append(snooze_for(execute) if verb is Verb.SNOOZE else execute)
+    if actions:
+        actions.append(silence_action(data, equal_to(view.labels)))
     base = safe_url(public_url)
     if base:
         actions.append(

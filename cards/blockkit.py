@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from cards.forms import SILENCE_ACTION
 from cards.style import (
     LOOKS,
     STATE_LABELS,
@@ -142,6 +143,8 @@ def _actions(
         elements.append(
             button(BUTTON_LABELS[verb], action_id=ACTION_IDS[verb], value=alert.id, style=style)
         )
+    if alert.labels and elements:  # an interactive card of a labelled alert still open
+        elements.append(button("🔕 Silence similar…", action_id=SILENCE_ACTION, value=alert.id))
     link = safe_url(alert.link)
     if link and len(link) <= URL_MAX and link not in {x.url for x in alert.links}:
         elements.append(button("Open link", action_id="open_link", url=link))
@@ -328,6 +331,8 @@ def group_blocks(
         )
         style = {Verb.ACKNOWLEDGE: "primary", Verb.ESCALATE: "danger"}.get(verb)
         elements.append(button(label, action_id=ACTION_IDS[verb], value=value, style=style))
+    if elements:
+        elements.append(button("🔕 Silence similar…", action_id=SILENCE_ACTION, value=value))
     base = safe_url(public_url)
     if base:
         elements.append(

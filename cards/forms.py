@@ -16,6 +16,10 @@ NAME_FIELD = "name"
 NOTE_CALLBACK = "alert_note"
 NOTE_BLOCK = "note"
 NOTE_INPUT = "text"
+SILENCE_ACTION = "silence_similar"  # the card's button (Slack) and Action.Execute verb (Teams)
+SILENCE_CALLBACK = "silence_similar"
+SILENCE_FIELDS = ("matchers", "duration", "comment")
+SILENCE_DEFAULT = "2h"
 
 
 @dataclass(frozen=True)
@@ -204,5 +208,49 @@ def note_modal(alert_id: str, title: str, where: str) -> dict[str, Any]:
                     "max_length": NOTE_MAX,
                 },
             },
+        ],
+    }
+
+
+def silence_modal(target: str, matchers: list[str], title: str, where: str) -> dict[str, Any]:
+    """A Slack modal that makes a silence from a card: its matchers pre-filled with the alert's
+    (or the group's) labels, a duration and a comment. `target` (an alert id or
+    `group:<card id>`) and the channel travel in private_metadata."""
+
+    def text_input(name: str, label: str, value: str, hint: str, optional: bool = False) -> Any:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": name}
+        if value:
+            element["initial_value"] = value[:3000]
+        if name == "matchers":
+            element["multiline"] = True
+        return {
+            "type": "input",
+            "block_id": name,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "hint": {"type": "plain_text", "text": hint},
+            "element": element,
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": SILENCE_CALLBACK,
+        "private_metadata": f"{target} {where}".strip(),
+        "title": {"type": "plain_text", "text": "Silence similar alerts"},
+        "submit": {"type": "plain_text", "text": "Silence"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "plain_text", "text": title[:2000] or target}],
+            },
+            text_input(
+                "matchers",
+                "Matchers",
+                ", ".join(matchers),
+                'Alertmanager\'s syntax: label="value", label=~"regex", label!="value".',
+            ),
+            text_input("duration", "For", SILENCE_DEFAULT, "30m, 2h, 1d, 1h30m"),
+            text_input("comment", "Comment", "", "Why, for whoever wonders.", optional=True),
         ],
     }

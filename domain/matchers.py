@@ -157,3 +157,10 @@ def parse_all(items: Iterable[str]) -> tuple[Matcher, ...]:
 def all_match(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
     """Whether every matcher holds for these labels (none: always)."""
     return all(m.matches(labels) for m in matchers)
+
+
+def equal_to(labels: Mapping[str, str]) -> list[str]:
+    """Matchers that hold exactly for these label values: what "Silence similar…" starts from."""
+    return [
+        str(Matcher(name, "=", value)) for name, value in labels.items() if NAME.fullmatch(name)
+    ]

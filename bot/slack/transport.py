@@ -27,6 +27,7 @@ from bot.core.alerts.actions import Actor, Ask
 from bot.core.services import Services
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
+from bot.slack import silencing
 from bot.slack.guard import signed_by, slack_body_problem
 from bot.slack.install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
@@ -36,6 +37,8 @@ from cards.forms import (
     NOTE_BLOCK,
     NOTE_CALLBACK,
     NOTE_INPUT,
+    SILENCE_ACTION,
+    SILENCE_CALLBACK,
     integration_modal,
     note_modal,
 )
@@ -95,7 +98,20 @@ class SlackTransport:
         self.bolt.command("/chatops")(self.on_command)
         self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
         self.bolt.view(NOTE_CALLBACK)(self.on_note_submit)
+        self.bolt.action(SILENCE_ACTION)(self._on_silence_button)
+        self.bolt.view(SILENCE_CALLBACK)(self._on_silence_submit)
         self.bolt.event("app_home_opened")(self.on_home_opened)
+
+    async def _on_silence_button(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await silencing.open_modal(self, body, action, client)
+
+    async def _on_silence_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await silencing.on_submit(self, ack, body, view, client)
 
     def _button_listener(self, verb: Verb) -> Any:
         async def on_button(

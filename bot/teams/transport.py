@@ -27,7 +27,9 @@ from bot.chat import forms as integration_forms
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.core import oncall, tenants
+from bot.core.alerts import muting
 from bot.core.alerts.actions import Actor, Ask
+from bot.core.errors import InvalidRequest
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
@@ -36,7 +38,13 @@ from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
-from cards.forms import CREATE_VERB, integration_added_card, integration_form_card
+from cards.forms import (
+    CREATE_VERB,
+    SILENCE_ACTION,
+    SILENCE_FIELDS,
+    integration_added_card,
+    integration_form_card,
+)
 from domain import By, Verb
 
 TOKEN_LIFETIME_SECONDS = 3900.0  # a Bot Framework token's hour, and some clock skew
@@ -236,6 +244,8 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         verb_name, data = action.get("verb"), action.get("data") or {}
         if verb_name == CREATE_VERB:
             return await self._create_integration(activity, data)
+        if verb_name == SILENCE_ACTION:
+            return await self._silence(activity, data)
         try:
             verb = Verb(str(verb_name))
         except ValueError:
@@ -270,6 +280,26 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             offered=outcome.offered,
         )
         return invoke(200, CARD_CONTENT_TYPE, card)
+
+    async def _silence(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        """Silence similar…: the card's inputs make a silence, by the person who clicked."""
+        tenant = await self.tenant_for(activity)
+        target = (
+            f"group:{data['group_id']}" if data.get("group_id") else str(data.get("alert_id", ""))
+        )
+        if await muting.similar(self.services.db, tenant, target[:80]) is None:
+            return error(404, "NotFound", "No such alert here.")
+        given = {f: str(data.get(f) or "").strip() for f in SILENCE_FIELDS}
+        try:
+            made = await muting.create(self.services.db, tenant, given, self._by(activity))
+        except InvalidRequest as exc:
+            return invoke(
+                200, "application/vnd.microsoft.activity.message", f"Not silenced: {exc}."
+            )
+        self.services.config_changed()
+        until = datetime.fromisoformat(made["ends_at"]).astimezone(UTC).strftime("%a %d %b %H:%M")
+        said = f"Silenced {', '.join(made['matchers'])} until {until} UTC ({made['id'][:8]})."
+        return invoke(200, "application/vnd.microsoft.activity.message", said)
 
     async def _create_integration(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         """The add-integration form's submit: the same form back with errors, or a confirmation."""

@@ -9,18 +9,19 @@ import copy
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.infra.settings import Settings
 from tests.fakes.connector import FakeConnector
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import TEAM_ID, FakeSlack, sign
 from tests.fixtures import FIXTURES
 from tests.helpers import eventually
-from tests.scenarios.slackops import click, slash, texts
+from tests.scenarios.slackops import click, fixture, slash, texts
 from tests.scenarios.test_teams import CHANNEL as TEAMS_CHANNEL
-from tests.scenarios.test_teams import install
+from tests.scenarios.test_teams import action, install, send
 
 Client = TestClient  # type: ignore[type-arg]
 WEBHOOK = FIXTURES / "alertmanager" / "webhook_v4.sample_1_alert.prometheus_msteams_testdata.json"
@@ -143,3 +144,99 @@ async def test_two_hundred_alerts_over_five_clusters_are_five_living_cards_per_c
         lambda: "👀 40 acknowledged" in group_cards(slack)["cluster=eu-1"][1], within=10
     )
     assert slack.rate_limited == []
+
+
+def replies_under(slack: FakeSlack, card_ts: str) -> list[str]:
+    return [m.text for m in slack.messages if m.thread_ts == card_ts]
+
+
+async def submit_silence(bot: Client, view: dict[str, Any], **values: str) -> Any:
+    """The "Silence similar…" modal, as the bot opened it, submitted with these fields."""
+    payload = fixture("view_submission.bolt_test.json")
+    payload["user"] = {"id": "U222", "username": "u222", "name": "u222", "team_id": TEAM_ID}
+    payload["view"]["callback_id"] = view["callback_id"]
+    payload["view"]["private_metadata"] = view["private_metadata"]
+    payload["view"]["state"] = {
+        "values": {k: {k: {"type": "plain_text_input", "value": v}} for k, v in values.items()}
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    return await bot.post("/slack/events", data=body, headers=headers)
+
+
+async def test_a_silence_made_from_a_group_card_stops_its_repeats_until_it_expires(
+    bot: Client, slack: FakeSlack
+) -> None:
+    await slack_only(bot, group_interval="1s", repeat_interval="2s")
+    alerts = [(n, "eu-0") for n in range(3)]
+    await ok(await bot.post("/hooks/alertmanager", json=webhook(alerts)), 202)
+    await eventually(lambda: "🔥 3 firing" in group_cards(slack).get("cluster=eu-0", ("", ""))[1])
+    card_id, said = group_cards(slack)["cluster=eu-0"]
+    assert "Silence similar…" in said
+    card_ts = slack.in_channel("C111")[0].ts
+    await eventually(lambda: "🔁 Still firing: 3 alerts" in replies_under(slack, card_ts))
+
+    # The card's button opens a modal with the group's labels; a bad matcher is refused there.
+    assert (await click(bot, "silence_similar", f"group:{card_id}")).status == 200
+    await eventually(lambda: slack.views)
+    view = slack.views[-1]
+    shown = json.dumps(view, ensure_ascii=False)
+    assert '"initial_value": "cluster=\\"eu-0\\""' in shown and '"initial_value": "2h"' in shown
+    refused = await submit_silence(bot, view, matchers='cluster=~"(', duration="1h")
+    assert (await refused.json())["errors"]["matchers"].startswith("matchers")
+    assert (await ok(await bot.get("/api/v1/silences")))["data"] == []
+    made = await submit_silence(
+        bot, view, matchers='cluster="eu-0"', duration="1h", comment="known, on it"
+    )
+    assert made.status == 200 and not (await made.text()).strip()
+    silences = (await ok(await bot.get("/api/v1/silences")))["data"]
+    assert [(s["matchers"], s["created_by"], s["comment"]) for s in silences] == [
+        (['cluster="eu-0"'], "slack:U222", "known, on it")
+    ]
+    await eventually(lambda: any("Silenced cluster" in e["text"] for e in slack.ephemeral))
+
+    # No repeat while it lasts (twice the repeat interval and a tick), one soon after it ends.
+    await asyncio.sleep(0.6)  # a repeat queued before the silence may still land
+    before = len(replies_under(slack, card_ts))
+    await asyncio.sleep(5)
+    assert len(replies_under(slack, card_ts)) == before
+    said = (await (await slash(bot, f"silence expire {silences[0]['id'][:8]}")).json())["text"]
+    assert "expired" in said
+    await eventually(lambda: len(replies_under(slack, card_ts)) > before, within=6)
+    assert "🔁 Still firing: 3 alerts" in replies_under(slack, card_ts)[-1]
+
+
+async def test_silence_similar_on_a_teams_card_makes_the_silence_as_the_clicker(
+    bot: Client, connector: FakeConnector
+) -> None:
+    await install(bot, connector)
+    teams = next(
+        c for c in (await ok(await bot.get("/api/v1/channels")))["data"] if c["type"] == "teams"
+    )
+    await grouped_route(bot, teams["name"])
+    await ok(await bot.post("/hooks/alertmanager", json=webhook([(1, "eu-3")])), 202)
+    await eventually(lambda: connector.cards(TEAMS_CHANNEL))
+    card = connector.cards(TEAMS_CHANNEL)[0]
+    silence = next(a for a in card["actions"] if a["title"] == "🔕 Silence similar…")
+    inputs = {i["id"]: i.get("value") for i in silence["card"]["body"]}
+    assert inputs["matchers"] == 'cluster="eu-3"' and inputs["duration"] == "2h"
+    execute = silence["card"]["actions"][0]
+    data = {**execute["data"], "matchers": inputs["matchers"], "duration": "30m"}
+    envelope = action(connector, execute["verb"], "", "aad-dana", "Dana")
+    envelope["value"]["action"]["data"] = data
+    answer = await ok(await send(bot, envelope))
+    assert answer["value"].startswith('Silenced cluster="eu-3" until ')
+    silences = (await ok(await bot.get("/api/v1/silences")))["data"]
+    assert [(s["matchers"], s["created_by"]) for s in silences] == [
+        (['cluster="eu-3"'], "teams:aad-dana")
+    ]
+    # Another tenant's card id, or none, silences nothing.
+    envelope = action(connector, execute["verb"], "", "aad-dana", "Dana")
+    envelope["value"]["action"]["data"] = {
+        "group_id": "nope",
+        "matchers": 'a="b"',
+        "duration": "1h",
+    }
+    refused = await ok(await send(bot, envelope))
+    assert refused["statusCode"] == 404 and "No such alert" in json.dumps(refused)
+    assert len((await ok(await bot.get("/api/v1/silences")))["data"]) == 1

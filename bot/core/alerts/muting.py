@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
 from bot.core.errors import InvalidRequest, NotFound
-from domain import Alert, AlertState, By, parse_duration
-from domain.matchers import Matcher, MatcherError, all_match, parse_all
+from domain import Alert, AlertState, By, grouping, parse_duration
+from domain.matchers import Matcher, MatcherError, all_match, equal_to, parse_all
 from storage import alerts as alerts_repo
+from storage import groups as groups_repo
 from storage.db import Database
 from storage.schema import ActionAudit, Event, Silence, utcnow
 
@@ -192,6 +193,22 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         data = {"silence": row.id, "matchers": matchers, "until": ends.isoformat()}
         audit.record(session, tenant, by, "silence.create", data)
         return document(row, now)
+
+
+async def similar(db: Database, tenant: str, target: str) -> tuple[list[str], str] | None:
+    """What "Silence similar…" starts from for an alert or a group's card (`group:<card id>`):
+    matchers equal to its labels (the group's labels for a group), and what it is called.
+    None when there is no such alert or card in the tenant."""
+    async with db.session() as session:
+        if target.startswith("group:"):
+            group = await groups_repo.of_card(session, target[6:64])
+            if group is None or group.tenant_id != tenant:
+                return None
+            return equal_to(group.labels or {}), grouping.title(group.labels or {})
+        alert = await alerts_repo.get(session, target[:64])
+        if alert is None or alert.tenant != tenant:
+            return None
+        return equal_to(alert.labels), alert.title
 
 
 async def listed(db: Database, tenant: str, *, ended: bool = False) -> list[dict[str, Any]]:
