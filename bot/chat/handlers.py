@@ -47,6 +47,7 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
     glob, minimum, is_default, actions, policy = "*", "INFO", False, None, None
     matchers: list[str] = []
+    group_by: list[str] = []
     for arg in args:
         if arg.lower() == "default":
             is_default = True
@@ -56,6 +57,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
             actions = arg.split("=", 1)[1]
         elif arg.lower().startswith("policy="):
             policy = arg.split("=", 1)[1]
+        elif arg.lower().startswith("group_by="):  # before matchers: it reads like one
+            group_by = [n.strip() for n in arg.split("=", 1)[1].split(",") if n.strip()]
         elif MATCHER.match(arg):
             matchers.append(arg)
         else:
@@ -72,6 +75,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         body["escalation_policy"] = policy
     if matchers:
         body["matchers"] = matchers
+    if group_by:
+        body["group_by"] = group_by
     try:
         route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
     except InvalidRequest as exc:
@@ -81,6 +86,10 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         offered += f" Only alerts whose labels match {', '.join(route.matchers)}."
     if route.escalation_policy:
         offered += f" Each new alert starts the escalation policy `{route.escalation_policy}`."
+    if route.grouping:
+        offered += (
+            f" Alerts with the same {', '.join(route.grouping['group_by'])} share one card."
+        )
     return (
         f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here.{offered} "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
@@ -371,7 +380,7 @@ COMMANDS = table(
         subscribe,
         usage="subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>] "
         '[<label>="<value>"...] '
-        "[policy=<escalation policy>]",
+        "[policy=<escalation policy>] [group_by=<label>,<label>]",
         admin=True,
     ),
     Command("unsubscribe", unsubscribe, usage="unsubscribe <route-id>", admin=True),

@@ -136,6 +136,8 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
         "/api/v1/routes",
         {"channel": "ops", "event_glob": "batch.*", "mute_time_intervals": ["weekends"]},
     )
+    grouped = {"channel": "ops", "event_glob": "k8s.*", "group_by": ["cluster", "alertname"]}
+    await post("/api/v1/routes", {**grouped, "group_wait": "10s", "repeat_interval": "12h"})
     await post(
         "/api/v1/inhibit-rules",
         {
@@ -198,6 +200,7 @@ async def test_a_setup_exported_from_a_applies_to_b_byte_for_byte(
         for value in [*SECRETS.values(), sink.url]:
             assert value not in text  # no secret in the file
         assert "${CHATOPS_SECRET_OPS_HOOK_URL}" in text
+        assert "group_by:\n      - cluster\n      - alertname\n      group_wait: 10s\n" in text
         monkeypatch.setenv("CHATOPS_SECRET_OPS_HOOK_URL", sink.url)
         for name, value in SECRETS.items():
             monkeypatch.setenv(name, value)

@@ -54,7 +54,7 @@ KEYS = [
     "stakeholders", "metadata", "dedup_key", "version", "generatorURL", "labels", "enabled",
     "steps", "layers", "matchers", "source_matchers", "target_matchers", "equal", "duration",
     "time_zone", "notify", "wait", "repeat", "start", "end", "time_intervals", "weekdays",
-    "mute_time_intervals",
+    "mute_time_intervals", "group_by", "group_wait", "group_interval", "repeat_interval",
     "retry_count", "serviceUrl", "payload", "command", "text", "rate_per_minute", "status",
 ]  # fmt: skip
 SPECIAL_TEXT = st.sampled_from(

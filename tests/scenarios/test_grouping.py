@@ -240,3 +240,31 @@ async def test_silence_similar_on_a_teams_card_makes_the_silence_as_the_clicker(
     refused = await ok(await send(bot, envelope))
     assert refused["statusCode"] == 404 and "No such alert" in json.dumps(refused)
     assert len((await ok(await bot.get("/api/v1/silences")))["data"]) == 1
+
+
+async def test_grouping_fields_are_checked_and_shown_with_their_defaults(
+    bot: Client, slack: FakeSlack
+) -> None:
+    said = (await (await slash(bot, "subscribe group_by=cluster,alertname")).json())["text"]
+    assert "Alerts with the same cluster, alertname share one card." in said
+    route = (await ok(await bot.get("/api/v1/routes")))["data"][0]
+    assert {
+        k: route[k] for k in ("group_by", "group_wait", "group_interval", "repeat_interval")
+    } == {
+        "group_by": ["cluster", "alertname"],
+        "group_wait": "30s",
+        "group_interval": "5m",
+        "repeat_interval": "4h",
+    }
+    for body, said in (
+        ({"group_wait": "1m"}, "group_wait: only with group_by"),
+        ({"group_by": ["bad-name"]}, "group_by: 'bad-name' is not a label name"),
+        ({"group_by": ["...", "cluster"]}, 'group_by: "..." stands alone'),
+        ({"group_by": ["a"], "group_interval": "0s"}, "group_interval: between 1s and 1d"),
+        ({"group_by": ["a"], "repeat_interval": "soon"}, "repeat_interval: 'soon' is not"),
+        ({"group_by": "cluster"}, "group_by: a list of label names"),
+    ):
+        refused = await bot.post("/api/v1/routes", json={"channel": "slack:ops", **body})
+        assert refused.status == 400, body
+        assert said in (await refused.json())["error"]["message"]
+    assert len((await ok(await bot.get("/api/v1/routes")))["data"]) == 1
