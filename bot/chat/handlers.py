@@ -87,9 +87,7 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
     if route.escalation_policy:
         offered += f" Each new alert starts the escalation policy `{route.escalation_policy}`."
     if route.grouping:
-        offered += (
-            f" Alerts with the same {', '.join(route.grouping['group_by'])} share one card."
-        )
+        offered += f" Alerts with the same {', '.join(route.grouping['group_by'])} share one card."
     return (
         f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here.{offered} "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."

@@ -104,7 +104,8 @@ async def digest_page(request: web.Request) -> web.Response:
     )
     more = digest.count - len(alerts)
     tail = f"<p>… and {more} more" if more > 0 else ""
-    return page(f"{digest.count} alerts", f"<h1>{digest.count} alerts</h1><ul>{items}</ul>{tail}")
+    heading = f"{digest.count} alerts" + (f" · {digest.group}" if digest.group else "")
+    return page(heading[:200], f"<h1>{escape(heading)}</h1><ul>{items}</ul>{tail}")
 
 
 def register(app: web.Application, services: Services) -> None:

@@ -144,6 +144,8 @@ async def test_two_hundred_alerts_over_five_clusters_are_five_living_cards_per_c
         lambda: "👀 40 acknowledged" in group_cards(slack)["cluster=eu-1"][1], within=10
     )
     assert slack.rate_limited == []
+    page = await (await bot.get(f"/digests/{card_id}")).text()
+    assert "<h1>40 alerts · cluster=eu-1</h1>" in page and page.count("<li>") == 40
 
 
 def replies_under(slack: FakeSlack, card_ts: str) -> list[str]:

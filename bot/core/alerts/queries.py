@@ -10,10 +10,10 @@ from typing import Any
 
 from bot.core.paging import engine
 from bot.core.services import Services
-from domain import Alert, AlertState, Priority
+from domain import Alert, AlertState, Priority, grouping
 from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import digests, outbox
+from storage import digests, groups, outbox
 from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
 
 
@@ -85,10 +85,11 @@ async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list
 
 @dataclass(frozen=True)
 class Digest:
-    """A digest's first alerts and how many it counts."""
+    """A digest's (or a group's card's) first alerts, how many it counts, and a group's title."""
 
     alerts: list[Alert]
     count: int
+    group: str | None = None  # the group's labels, `cluster=eu-1`
 
 
 async def digest(services: Services, digest_id: str, shown: int) -> Digest:
@@ -96,7 +97,9 @@ async def digest(services: Services, digest_id: str, shown: int) -> Digest:
     async with services.db.session() as session:
         found = await digests.load(session, digest_id, utcnow())
         alerts = [await alerts_repo.get(session, a) for a in found.alert_ids[:shown]]
-    return Digest([a for a in alerts if a is not None], found.count)
+        group = await groups.of_card(session, digest_id)
+    title = grouping.title(group.labels or {}) if group is not None else None
+    return Digest([a for a in alerts if a is not None], found.count, title)
 
 
 async def open_counts(services: Services, tenant: str) -> dict[str, int]:
