@@ -108,6 +108,13 @@ def add_admin_commands(sub: Any) -> None:
         "--yes", action="store_true", help="with --prune: delete without asking (for scripts)"
     )
     apply.add_argument("--tenant", help="apply one tenant of the file only")
+    imported = csub2.add_parser(
+        "import-alertmanager",
+        help="turn an Alertmanager configuration into this bot's file; says what it left out",
+    )
+    imported.add_argument("location", help="alertmanager.yml, or s3://bucket/key")
+    imported.add_argument("--output", help="the file to write (default: standard output)")
+    imported.add_argument("--tenant", default="default", help="the tenant the file is for")
 
     keys = sub.add_parser("keys", help="encryption keys for stored secrets, and REST API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -303,6 +310,8 @@ async def _config(args: argparse.Namespace, services: Services) -> int:
             return await apply_file(
                 services, args.location, args.prune, args.tenant, args.dry_run, args.yes
             )
+        if args.action == "import-alertmanager":
+            return await _import_alertmanager(args, endpoint)
         text = to_yaml(await export_document(services.db, services.keyring, args.tenant))
         if args.output:
             await config_files.write(args.output, text, endpoint)
@@ -311,6 +320,26 @@ async def _config(args: argparse.Namespace, services: Services) -> int:
             sys.stdout.write(text)
     except ConfigError as exc:
         raise InvalidRequest(str(exc)) from None
+    return 0
+
+
+async def _import_alertmanager(args: argparse.Namespace, endpoint: str | None) -> int:
+    """`config import-alertmanager`: the file on standard output (or --output), and on
+    standard error the variables to set and what was not carried over."""
+    from bot.core import config_files
+    from bot.core.config_export import to_yaml
+    from bot.core.config_import import HEADER, from_alertmanager, report
+
+    raw = await config_files.read(args.location, endpoint)
+    imported = from_alertmanager(raw, args.location, args.tenant)
+    name = args.location.rsplit("/", 1)[-1]
+    text = to_yaml(imported.document, HEADER.format(source=name))
+    if args.output:
+        await config_files.write(args.output, text, endpoint)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    sys.stderr.write(report(imported))
     return 0
 
 

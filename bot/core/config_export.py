@@ -185,7 +185,7 @@ async def export_document(db: Database, keyring: Keyring, tenant: str | None) ->
     return document
 
 
-def to_yaml(document: dict[str, Any]) -> str:
+def to_yaml(document: dict[str, Any], header: str = HEADER) -> str:
     """The document as YAML with its header; keys keep the order they were built in."""
     body: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    return HEADER + body
+    return header + body
