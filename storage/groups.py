@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import AlertState, DeliveryKind, DeliveryStatus, Digest, GroupView, OutboxItem, Priority
@@ -43,74 +43,115 @@ async def lock_channel(session: AsyncSession, channel_id: str) -> bool:
 
 
 async def join(
-    session: AsyncSession, item: OutboxItem, spec: dict[str, Any], title: str, now: datetime
-) -> Joined:
-    """Fold the member's card row into its group's card, opening the group if it has none.
+    session: AsyncSession, members: list[tuple[OutboxItem, dict[str, Any], str]], now: datetime
+) -> list[Joined]:
+    """Fold each member's card row into its group's card, opening groups that have none.
 
-    `spec` is what routing stored on the row: route id, key, labels and the intervals in
-    seconds. A new group's card is due `wait` after the member arrived; a member joining a
-    group already on screen refreshes the card and is told under it in the next reply.
+    A member is (its claimed row, what routing stored on it: route id, key, labels and the
+    intervals in seconds, its title). A new group's card is due `wait` after its first member
+    arrived; members joining a group already on screen refresh the card and are told under it
+    in the next reply. A few statements per batch, whatever its size: the open groups and
+    their cards are read at once, and the members folded in one executemany.
     """
-    assert item.channel_id is not None
-    group = await _open(session, item.channel_id, str(spec["route"]), str(spec["key"]))
-    card = await session.get(Delivery, group.card_id) if group is not None else None
-    if group is not None and (card is None or card.status == DeliveryStatus.DEAD.value):
-        group.closed_at = now  # its card could not be shown: start a fresh one
-        group = None
-    new = group is None
-    if group is None:
-        card = Delivery(
-            id=new_id(),
-            tenant_id=item.tenant,
-            event_id=None,
-            channel_id=item.channel_id,
-            integration_id=item.integration_id,
-            channel_type=item.channel_type,
-            kind=DeliveryKind.GROUP.value,
-            status=DeliveryStatus.PENDING.value,
-            max_attempts=item.max_attempts + 2,
-            retry_delay_seconds=item.retry_delay_seconds,
-            next_attempt_at=max(item.created_at + timedelta(seconds=float(spec["wait"])), now)
-            if float(spec["wait"]) > 0
-            else now,
-            priority=item.priority.value,
-            event_type="group",
-            created_at=now,
-            updated_at=now,
+    if not members:
+        return []
+    wanted = {(i.channel_id, str(spec["route"]), str(spec["key"])) for i, spec, _ in members}
+    rows = (
+        await session.scalars(
+            select(AlertGroup).where(
+                AlertGroup.channel_id.in_({w[0] for w in wanted}),
+                AlertGroup.group_key.in_({w[2] for w in wanted}),
+                AlertGroup.closed_at.is_(None),
+            )
         )
-        session.add(card)
-        group = AlertGroup(
-            id=new_id(),
-            tenant_id=item.tenant,
-            channel_id=item.channel_id,
-            route_id=str(spec["route"]),
-            group_key=str(spec["key"]),
-            labels=dict(spec.get("labels") or {}),
-            card_id=card.id,
-            interval_seconds=float(spec["interval"]),
-            repeat_seconds=float(spec["repeat"]),
-            changes=[],
-            created_at=now,
-        )
-        session.add(group)
-        await session.flush()
-    assert card is not None
-    if _rank(item.priority) > _rank(Priority(card.priority)):
-        card.priority = item.priority.value  # the card is as urgent as its worst member
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == item.id)
+    ).all()
+    groups = {(g.channel_id, g.route_id, g.group_key): g for g in rows}
+    cards = {
+        c.id: c
+        for c in (
+            await session.scalars(
+                select(Delivery).where(Delivery.id.in_([g.card_id for g in rows]))
+            )
+        ).all()
+    }
+    for key, group in list(groups.items()):
+        card = cards.get(group.card_id)
+        if card is None or card.status == DeliveryStatus.DEAD.value:
+            group.closed_at = now  # its card could not be shown: start a fresh one
+            del groups[key]
+    joined, folded, told = [], [], set()
+    for item, spec, title in members:
+        key = (str(item.channel_id), str(spec["route"]), str(spec["key"]))
+        new = key not in groups
+        if new:
+            group, card = _open_group(item, spec, now)
+            session.add(card)
+            session.add(group)
+            groups[key], cards[card.id] = group, card
+        group = groups[key]
+        card = cards[group.card_id]
+        if item.priority.rank > Priority(card.priority).rank:
+            card.priority = item.priority.value  # the card is as urgent as its worst member
+        folded.append({"member": item.id, "card": card.id, "why": f"grouped into card {card.id}"})
+        if card.message_ref is not None:
+            group.changes = [*(group.changes or []), f"🔥 {title}"]
+            told.add(card.id)
+        joined.append(Joined(card.id, new))
+    await session.flush()
+    table: Table = Delivery.__table__  # type: ignore[assignment]
+    await session.execute(  # Core: one executemany, not the ORM's per-row bulk update
+        update(table)
+        .where(table.c.id == bindparam("member"))
         .values(
             status=DeliveryStatus.FOLDED.value,
-            digest_id=card.id,
+            digest_id=bindparam("card"),
             lease_until=None,
-            error_message=f"grouped into card {card.id}",
-        )
+            error_message=bindparam("why"),
+            updated_at=now,
+        ),
+        folded,
     )
-    if card.message_ref is not None:
-        group.changes = [*(group.changes or []), f"🔥 {title}"]
-        await refresh(session, card.id, now)
-    return Joined(card.id, new)
+    for card_id in told:
+        await refresh(session, card_id, now)
+    return joined
+
+
+def _open_group(
+    item: OutboxItem, spec: dict[str, Any], now: datetime
+) -> tuple[AlertGroup, Delivery]:
+    """A new group and its card, due `wait` after its first member arrived."""
+    wait = float(spec["wait"])
+    card = Delivery(
+        id=new_id(),
+        tenant_id=item.tenant,
+        event_id=None,
+        channel_id=item.channel_id,
+        integration_id=item.integration_id,
+        channel_type=item.channel_type,
+        kind=DeliveryKind.GROUP.value,
+        status=DeliveryStatus.PENDING.value,
+        max_attempts=item.max_attempts + 2,
+        retry_delay_seconds=item.retry_delay_seconds,
+        next_attempt_at=max(item.created_at + timedelta(seconds=wait), now) if wait > 0 else now,
+        priority=item.priority.value,
+        event_type="group",
+        created_at=now,
+        updated_at=now,
+    )
+    group = AlertGroup(
+        id=new_id(),
+        tenant_id=item.tenant,
+        channel_id=item.channel_id,
+        route_id=str(spec["route"]),
+        group_key=str(spec["key"]),
+        labels=dict(spec.get("labels") or {}),
+        card_id=card.id,
+        interval_seconds=float(spec["interval"]),
+        repeat_seconds=float(spec["repeat"]),
+        changes=[],
+        created_at=now,
+    )
+    return group, card
 
 
 async def retry_soon(session: AsyncSession, item: OutboxItem, now: datetime) -> None:
@@ -275,24 +316,3 @@ async def firing_members(session: AsyncSession, card_id: str, now: datetime) -> 
         )
     )
     return [to_alert(r) for r in rows.all()]
-
-
-async def _open(
-    session: AsyncSession, channel_id: str, route_id: str, key: str
-) -> AlertGroup | None:
-    return (
-        await session.scalars(
-            select(AlertGroup)
-            .where(
-                AlertGroup.channel_id == channel_id,
-                AlertGroup.route_id == route_id,
-                AlertGroup.group_key == key,
-                AlertGroup.closed_at.is_(None),
-            )
-            .limit(1)
-        )
-    ).first()
-
-
-def _rank(priority: Priority) -> int:
-    return priority.rank

@@ -180,6 +180,7 @@ class Event(Base):
         UniqueConstraint("tenant_id", "open_key"),
         Index("ix_events_open_by_priority", "state", "priority_rank", "first_seen"),
         Index("ix_events_tenant_last_seen", "tenant_id", "last_seen"),
+        Index("ix_events_tenant_inhibits", "tenant_id", "inhibits"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -218,6 +219,7 @@ class Event(Base):
     paging: Mapped[str | None] = mapped_column(String(255))  # who its policy pages, at which step
     labels: Mapped[dict[str, str] | None] = mapped_column(Json)  # what matchers see
     muted_by: Mapped[str | None] = mapped_column(String(64))  # `silence:<id>`: kept, not posted
+    inhibits: Mapped[bool | None] = mapped_column(Boolean)  # matches an inhibition rule's source
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

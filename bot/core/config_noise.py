@@ -144,6 +144,7 @@ async def inhibit_rules(applier: Applier, tenant: str, entries: list[Any], place
                     tenant_id=tenant, created_by=applier.actor, created_at=utcnow(), **wanted
                 )
             )
+            await inhibition.mark_open_sources(session, tenant, wanted["source_matchers"])
             applier.record(
                 tenant, "+", f"inhibition rule {', '.join(wanted['source_matchers'])} in {tenant}"
             )

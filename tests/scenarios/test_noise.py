@@ -227,6 +227,31 @@ async def test_a_firing_cluster_down_mutes_its_clusters_warnings_until_it_resolv
     assert bad.status == 400
 
 
+async def test_a_rule_made_while_its_source_fires_mutes_from_then_on(
+    bot: Client, slack: FakeSlack
+) -> None:
+    assert "Subscribed" in (await (await slash(bot, "subscribe")).json())["text"]
+    down = firing("ClusterDown", severity="critical", cluster="eu")
+    await ok(await bot.post("/hooks/alertmanager", json=down), 202)
+    await eventually(lambda: len(slack.in_channel("C111")) == 1)
+    rule = {
+        "source_matchers": ['alertname="ClusterDown"'],
+        "target_matchers": ['severity="warning"'],
+    }
+    rule_id = (await ok(await bot.post("/api/v1/inhibit-rules", json=rule), 201))["data"]["id"]
+    await ok(
+        await bot.post("/hooks/alertmanager", json=firing("QueueSlow", severity="warning")), 202
+    )
+    muted = await eventually(lambda: _muted(bot))
+    assert [e["muted_by"] for e in muted] == [f"inhibit:{rule_id}"]
+    await asyncio.sleep(1.0)  # long enough for a wrongly posted warning to have arrived
+    assert len(slack.in_channel("C111")) == 1
+
+
+async def _muted(bot: Client) -> list[dict[str, Any]]:
+    return list((await ok(await bot.get("/api/v1/events?muted=true")))["events"])
+
+
 async def test_a_routes_maintenance_window_keeps_its_alerts_quiet_until_it_ends(
     bot: Client, slack: FakeSlack
 ) -> None:

@@ -29,6 +29,7 @@ async def route_new(
     cache: ConfigCache | None = None,
 ) -> int:
     """Queue the new alert's cards and start its policy; how many deliveries were queued."""
+    await inhibition.mark_source(session, config.inhibit_rules, alert)
     if not preferences.allows(config.preferences, alert.event_type):
         log.info("suppressed by tenant-admin preferences", extra={"alert_id": alert.id})
         return 0

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
@@ -53,6 +53,29 @@ async def load(session: AsyncSession, tenant: str) -> list[Rule]:
     ]
 
 
+async def mark_source(session: AsyncSession, rules: list[Rule] | None, alert: Alert) -> None:
+    """An alert matching a rule's source side is marked, so `inhibited` reads only those."""
+    if alert.labels and any(all_match(r.source, alert.labels) for r in rules or ()):
+        await session.execute(update(Event).where(Event.id == alert.id).values(inhibits=True))
+
+
+async def mark_open_sources(session: AsyncSession, tenant: str, source: list[str]) -> int:
+    """A new rule: the open alerts its source side matches are marked (once, when it is made)."""
+    matchers = parse_all(source)
+    rows = await session.execute(
+        select(Event.id, Event.labels).where(
+            Event.tenant_id == tenant,
+            Event.state != AlertState.RESOLVED.value,
+            Event.labels.is_not(None),
+        )
+    )
+    ids = [event_id for event_id, labels in rows.all() if all_match(matchers, labels or {})]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        await session.execute(update(Event).where(Event.id.in_(chunk)).values(inhibits=True))
+    return len(ids)
+
+
 async def inhibited(
     session: AsyncSession, rules: list[Rule] | None, alert: Alert
 ) -> tuple[Rule, Alert] | None:
@@ -64,9 +87,9 @@ async def inhibited(
         select(Event)
         .where(
             Event.tenant_id == alert.tenant,
+            Event.inhibits.is_(True),
             Event.state != AlertState.RESOLVED.value,
             Event.id != alert.id,
-            Event.labels.is_not(None),
         )
         .order_by(Event.first_seen)
         .limit(SOURCES_READ)
@@ -126,6 +149,7 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         )
         session.add(row)
         await session.flush()
+        await mark_open_sources(session, tenant, row.source_matchers)
         audit.record(session, tenant, by, "inhibit_rule.create", document(row))
         return document(row)
 

@@ -38,6 +38,7 @@ async def fold_members(
     claim's transaction); the ids of the rows folded or put back for a moment."""
     taken: set[str] = set()
     locked: dict[str, bool] = {}
+    members = []
     for item in items:
         channel_type = channel_types.get(item.id)
         if (
@@ -55,14 +56,11 @@ async def fold_members(
         if not locked[item.channel_id]:  # another process is forming this channel's groups
             await groups.retry_soon(session, item, now)
             continue
-        alert = alerts.get(item.event_id or "")
-        title = one_line(alert.title) if alert else item.event_id or "an alert"
-        joined = await groups.join(session, item, item.group, title, now)
-        if joined.new:
-            log.info(
-                "new alert group",
-                extra={"card_id": joined.card_id, "labels": item.group.get("labels")},
-            )
+        alert = alerts.get(item.id)
+        members.append((item, item.group, one_line(alert.title) if alert else "an alert"))
+    joined = await groups.join(session, members, now)
+    if any(j.new for j in joined):
+        log.info("new alert groups", extra={"count": sum(j.new for j in joined)})
     return taken
 
 

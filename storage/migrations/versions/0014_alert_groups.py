@@ -1,5 +1,5 @@
 """A route's grouping (`group_by` and its intervals) and the groups of alerts shown as one
-card.
+card; events that may inhibit others are marked, so inhibition reads only those.
 
 Revision ID: 0014
 Revises: 0013
@@ -25,6 +25,9 @@ def upgrade() -> None:
     json = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
     with op.batch_alter_table("routes") as batch:
         batch.add_column(sa.Column("grouping", json, nullable=True))
+    with op.batch_alter_table("events") as batch:
+        batch.add_column(sa.Column("inhibits", sa.Boolean(), nullable=True))
+    op.create_index("ix_events_tenant_inhibits", "events", ["tenant_id", "inhibits"])
     op.create_table(
         "alert_groups",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -66,5 +69,8 @@ def downgrade() -> None:
     op.drop_index("ix_alert_groups_card", table_name="alert_groups")
     op.drop_index("ux_alert_groups_open", table_name="alert_groups")
     op.drop_table("alert_groups")
+    op.drop_index("ix_events_tenant_inhibits", table_name="events")
+    with op.batch_alter_table("events") as batch:
+        batch.drop_column("inhibits")
     with op.batch_alter_table("routes") as batch:
         batch.drop_column("grouping")
