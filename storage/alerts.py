@@ -463,13 +463,20 @@ async def console_alerts(
     priority: Priority | None,
     text: str,
     limit: int,
+    labels: dict[str, str] | None = None,
 ) -> tuple[list[Alert], int]:
     """Alerts for the console, most severe first, then oldest, and how many match in all:
-    `state` is `open`, `all` or one state; `text` matches the title, case-insensitively."""
+    `state` is `open`, `all`, `muted` (open and kept quiet) or one state; `text` matches the
+    title, case-insensitively; `labels` are values some labels must have."""
     conditions: list[Any] = []
     if tenant is not None:
         conditions.append(Event.tenant_id == tenant)
-    if state == "open":
+    for name, value in (labels or {}).items():
+        conditions.append(Event.labels[name].as_string() == value)
+    if state == "muted":
+        conditions.append(Event.state != AlertState.RESOLVED.value)
+        conditions.append(Event.muted_by.is_not(None))
+    elif state == "open":
         conditions.append(Event.state != AlertState.RESOLVED.value)
     elif state != "all":
         conditions.append(Event.state == state)

@@ -95,6 +95,7 @@ async def join(
         folded.append({"member": item.id, "card": card.id, "why": f"grouped into card {card.id}"})
         if card.message_ref is not None:
             group.changes = [*(group.changes or []), f"🔥 {title}"]
+            _reply_due(group)
             told.add(card.id)
         joined.append(Joined(card.id, new))
     await session.flush()
@@ -182,6 +183,7 @@ async def changed(session: AsyncSession, card_id: str, lines: list[str], now: da
         return False
     if lines:
         group.changes = [*(group.changes or []), *lines][-200:]
+        _reply_due(group)
     await refresh(session, card_id, now)
     return True
 
@@ -289,6 +291,9 @@ async def sent(
         group.changes, group.notified_at = list(group.changes or [])[told:], now
     if still_open == 0:
         group.closed_at = now
+    if group.notified_at is not None:
+        wait = group.interval_seconds if group.changes else group.repeat_seconds
+        group.check_at = group.notified_at + timedelta(seconds=wait)
     card = await session.get(Delivery, card_id)
     if card is not None and (card.action_data or {}).get("again"):
         card.action_data = None
@@ -296,12 +301,24 @@ async def sent(
             card.status, card.next_attempt_at = DeliveryStatus.PENDING.value, now
 
 
-async def open_groups(session: AsyncSession) -> list[AlertGroup]:
-    """Every group not closed whose card has been posted (what the periodic check looks at)."""
-    query = select(AlertGroup).where(
-        AlertGroup.closed_at.is_(None), AlertGroup.notified_at.is_not(None)
+async def due(session: AsyncSession, now: datetime, limit: int = 500) -> list[AlertGroup]:
+    """Open groups whose card is posted and whose reply may be due (what the tick looks at)."""
+    query = (
+        select(AlertGroup)
+        .where(AlertGroup.closed_at.is_(None), AlertGroup.check_at <= now)
+        .order_by(AlertGroup.check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return list((await session.scalars(query)).all())
+
+
+def _reply_due(group: AlertGroup) -> None:
+    """Changes wait: the tick looks again when the next reply may go (a card not posted yet
+    tells them when it is)."""
+    if group.notified_at is not None:
+        due = group.notified_at + timedelta(seconds=group.interval_seconds)
+        group.check_at = min(group.check_at or due, due)
 
 
 async def firing_members(session: AsyncSession, card_id: str, now: datetime) -> list[Any]:

@@ -8,7 +8,16 @@ from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import AlertState, DeliveryStatus
-from storage.schema import ActionAudit, Delivery, Escalation, Event, Route, SyncLog, WebhookEvent
+from storage.schema import (
+    ActionAudit,
+    AlertGroup,
+    Delivery,
+    Escalation,
+    Event,
+    Route,
+    SyncLog,
+    WebhookEvent,
+)
 
 
 async def overdue_for_escalation(
@@ -43,8 +52,8 @@ async def overdue_for_escalation(
 
 
 async def purge(session: AsyncSession, *, before: datetime) -> dict[str, int]:
-    """Delete audit records, resolved alerts (with their deliveries), inbound webhooks and
-    sync history older than `before`; return how many of each."""
+    """Delete audit records, resolved alerts (with their deliveries), groups closed (with their
+    cards), inbound webhooks and sync history older than `before`; return how many of each."""
     counts = {}
     for name, statement in (
         ("audit", delete(ActionAudit).where(ActionAudit.at < before)),
@@ -54,6 +63,13 @@ async def purge(session: AsyncSession, *, before: datetime) -> dict[str, int]:
                 and_(Event.state == AlertState.RESOLVED.value, Event.resolved_at < before)
             ),
         ),
+        (
+            "group_cards",
+            delete(Delivery).where(
+                Delivery.id.in_(select(AlertGroup.card_id).where(AlertGroup.closed_at < before))
+            ),
+        ),
+        ("groups", delete(AlertGroup).where(AlertGroup.closed_at < before)),
         ("webhook_events", delete(WebhookEvent).where(WebhookEvent.received_at < before)),
         ("sync_log", delete(SyncLog).where(SyncLog.started_at < before)),
     ):

@@ -615,6 +615,7 @@ class AlertGroup(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_alert_groups_card", "card_id"),
+        Index("ix_alert_groups_check", "closed_at", "check_at"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -629,5 +630,28 @@ class AlertGroup(Base):
     repeat_seconds: Mapped[float] = mapped_column(Float)
     changes: Mapped[list[str] | None] = mapped_column(Json)
     notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    check_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a reply may be due then
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Heartbeat(Base):
+    """Something expected to ping every `interval_seconds`; silent past its grace, an alert
+    (`alert_id` while it is open) says so (domain.heartbeats)."""
+
+    __tablename__ = "heartbeats"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    grace_seconds: Mapped[float] = mapped_column(Float)
+    priority: Mapped[str] = mapped_column(String(10))
+    watchdog: Mapped[str | None] = mapped_column(String(255))  # an Alertmanager alertname
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # of its secret URL's key
+    last_ping_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_by: Mapped[str | None] = mapped_column(String(255))
+    alert_id: Mapped[str | None] = mapped_column(String(32))  # the missed-heartbeat alert
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -18,6 +18,8 @@ from domain import By, Scope
 PROTECTED = ("/api/v1/", "/hooks/")
 # Provider webhooks carry the provider's signature instead of our token.
 SIGNED_HOOK = re.compile(r"^/hooks/(?!alertmanager$|grafana$)[^/]+$")
+# A heartbeat's secret ping URL carries its own key, for systems that cannot set headers.
+SECRET_PING = re.compile(r"^/hooks/heartbeats/[^/]+/[^/]+$")
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -25,7 +27,7 @@ def needed_scope(method: str, path: str) -> Scope:
     """The least scope a request needs: reading alerts, writing events, or administering."""
     if path.startswith("/api/v1/events"):
         return Scope.EVENTS_READ if method in ("GET", "HEAD") else Scope.EVENTS_WRITE
-    if path in ("/hooks/alertmanager", "/hooks/grafana"):
+    if path in ("/hooks/alertmanager", "/hooks/grafana") or path.startswith("/hooks/heartbeats/"):
         return Scope.EVENTS_WRITE
     return Scope.ADMIN
 
@@ -68,7 +70,12 @@ def bearer_auth(token: str | None, keys: KeyService) -> object:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(PROTECTED) and not SIGNED_HOOK.match(request.path):
+        path = request.path
+        if (
+            path.startswith(PROTECTED)
+            and not SIGNED_HOOK.match(path)
+            and not SECRET_PING.match(path)
+        ):
             request[PRINCIPAL] = await _admit(request, expected, keys)
         return await handler(request)
 

@@ -39,6 +39,7 @@ from cards.blockkit import alert_blocks, builder_link
 from cards.style import LOOKS, STATE_LABELS, relative, shown_state
 from cards.templates import BUTTON_LABELS, verbs_for
 from domain import Alert, AlertState, Priority, Scope, Verb
+from domain.matchers import Matcher, MatcherError, parse_all
 
 HERE = Path(__file__).parent
 RENDERER = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "adaptivecards" / "dist"
@@ -276,13 +277,30 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
+STATES = ("open", "muted", "all", *(s.value for s in AlertState))
+
+
 def _filters(request: web.Request) -> dict[str, Any]:
     state = request.query.get("state", "open")
-    if state not in ("open", "all", *(s.value for s in AlertState)):
+    if state not in STATES:
         state = "open"
     raw = request.query.get("priority", "").upper()
     priority = Priority(raw) if raw in Priority.__members__ else None
-    return {"state": state, "priority": priority, "text": request.query.get("q", "")[:200]}
+    text = request.query.get("q", "")[:200]
+    return {"state": state, "priority": priority, "text": text, "labels": _labels(request)}
+
+
+def _labels(request: web.Request) -> tuple[Matcher, ...]:
+    """The label filter's matchers; one that cannot be read is said on the page instead."""
+    written = request.query.get("labels", "").strip()[:500]
+    try:
+        return parse_all([written]) if written else ()
+    except MatcherError as exc:
+        raise web.HTTPSeeOther(
+            f"/ui?state={quote(request.query.get('state', 'open'))}&said="
+            + quote(f"Labels: {exc}"),
+            headers=HEADERS,
+        ) from None
 
 
 def _row(listed: queries.Listed) -> dict[str, Any]:
@@ -293,6 +311,7 @@ def _row(listed: queries.Listed) -> dict[str, Any]:
         "emoji": LOOKS[alert.priority].emoji,
         "title": alert.title,
         "state": STATE_LABELS[shown_state(alert)],
+        "muted_by": alert.muted_by or "",
         "snoozed": alert.snoozed,
         "actor": alert.resolved_by or alert.acknowledged_by or alert.snoozed_by or "",
         "age": relative(alert.first_seen, datetime.now(UTC)),
@@ -310,9 +329,10 @@ async def alerts_page(request: web.Request) -> web.Response:
         "alerts.html",
         rows=[_row(x) for x in listed],
         total=total,
-        filters=filters,
+        filters={**filters, "labels": ", ".join(str(m) for m in filters["labels"])},
         priorities=[p.value for p in Priority],
-        states=["open", "all", *(s.value for s in AlertState)],
+        states=list(STATES),
+        said=request.query.get("said", "")[:300],
     )
 
 

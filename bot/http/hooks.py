@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core import heartbeats
 from bot.core.alerts.normalize import InvalidEvent, from_alertmanager, from_grafana, tenant_of
 from bot.core.services import Services
 from bot.http.auth import scoped_tenant
@@ -26,12 +27,19 @@ def register(app: web.Application, services: Services) -> None:
                 events = parse(await read_json(request), tenant=tenant)
             except InvalidEvent as exc:
                 raise ApiError(400, exc.code, str(exc)) from None
+            pinged: set[str] = set()
+            if parse is from_alertmanager and events:
+                # A heartbeat's `watchdog` alert is a ping, not an alert.
+                named = {e.labels.get("alertname", "") for e in events} - {""}
+                pinged = await heartbeats.watchdogs(services, events[0].tenant, named)
+                events = [e for e in events if e.labels.get("alertname") not in pinged]
             results = await services.ingest.submit_many(events)
             for event, result in zip(events, results, strict=True):
                 services.metrics.events.labels(event.source, str(result.deduplicated).lower()).inc()
             return web.json_response(
                 {
                     "accepted": len(results),
+                    **({"watchdogs": sorted(pinged)} if pinged else {}),  # taken as pings
                     "events": [
                         {
                             "id": r.id,

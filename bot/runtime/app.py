@@ -26,8 +26,9 @@ from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
 from bot.http import audit as rest_audit
 from bot.http import config as rest_config
-from bot.http import console, console_oncall, hooks, ops, pages, provider_hooks
+from bot.http import console, console_noise, console_oncall, hooks, ops, pages, provider_hooks
 from bot.http import events as rest_events
+from bot.http import heartbeats as rest_heartbeats
 from bot.http import integrations as rest_integrations
 from bot.http import oncall as rest_oncall
 from bot.http import silences as rest_silences
@@ -144,8 +145,10 @@ def create_app(
         rest_audit.register(app, services)
         rest_oncall.register(app, services)
         rest_silences.register(app)
+        rest_heartbeats.register(app)
         console.register(app, services)
         console_oncall.register(app)
+        console_noise.register(app)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.registry import TYPES
+from bot.core import heartbeats
 from bot.core.alerts import dispatch, groups
 from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
@@ -43,6 +44,7 @@ class SchedulerService:
         self._runners: list[asyncio.Task[None]] = []
         self.escalations = Escalations(services.db, services.cache, services.ingest.wake_workers)
         self.shifts = Shifts(services.db, services.keyring, services.factory)
+        self.watching_since = clock()  # heartbeats are not late for the time before this
 
     async def sync_integration(self, integration_id: str) -> None:
         """Queue a due sync for the sync runners (`CHATOPS_SYNC_CONCURRENCY` of them), so slow
@@ -179,14 +181,15 @@ class SchedulerService:
 
     async def tend_escalations(self) -> int:
         """Escalation policies (next steps whose wait is over, reminders, acknowledgements
-        that lasted too long), alerts of silences that ended, and shift hand-offs
-        (announcements, Slack user groups)."""
+        that lasted too long), alerts of silences that ended, group cards' replies, missed
+        heartbeats, and shift hand-offs (announcements, Slack user groups)."""
         now = self._clock()
         moved = await self.escalations.tick(now)
         moved += await dispatch.release_ended(self.services.db, self.services.cache, now)
         moved += await groups.tend(self.services.db, now)
         if moved:
             self.services.ingest.wake_workers()
+        moved += await heartbeats.check(self.services, now, self.watching_since)
         return moved + await self.shifts.tend(now)
 
     async def tend_snoozes(self) -> int:

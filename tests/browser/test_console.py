@@ -287,3 +287,60 @@ async def test_the_on_call_page_draws_two_weeks_and_an_alert_shows_its_escalatio
     assert "Every step has paged" in progress
     assert "dm:ana:slack · slack" in await page.inner_text("table.deliveries")
     assert tab.errors == []
+
+
+async def test_label_filters_muted_alerts_and_silences_made_and_expired_in_the_console(
+    bot: Client, slack: FakeSlack, browser: Any
+) -> None:
+    for title, cluster in (("Disk full", "eu-1"), ("Queue slow", "eu-1"), ("Latency", "us-1")):
+        made = await bot.post(
+            "/api/v1/events", json={"title": title, "labels": {"cluster": cluster}}
+        )
+        assert made.status == 202
+    tab = await open_page(browser, bot)
+    page = await tab.sign_in()
+    await page.wait_for_selector("tr[data-id]")
+    await page.fill("input[name=labels]", 'cluster="eu-1"')
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_selector(".count:has-text('2 of 2 shown')")
+    assert "Latency" not in await page.inner_text("table.alerts")
+    await page.fill("input[name=labels]", 'cluster=~"us.*"')
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_selector(".count:has-text('1 of 1 shown')")
+    assert "Latency" in await page.inner_text("table.alerts")
+    await page.fill("input[name=labels]", 'cluster=~"(')
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_selector(".said:has-text('Labels:')")
+
+    await page.click("nav >> text=Silences")
+    await page.wait_for_selector("h1:has-text('Silences')")
+    await page.fill("form.silence input[name=matchers]", "cluster=")
+    await page.click("form.silence button[type=submit]")
+    await page.wait_for_selector(".said:has-text('Not silenced: matchers')")
+    assert (await (await bot.get("/api/v1/silences")).json())["data"] == []
+    await page.fill("form.silence input[name=matchers]", 'cluster="eu-1"')
+    await page.fill("form.silence input[name=duration]", "1h")
+    await page.fill("form.silence input[name=comment]", "failover drill")
+    await page.click("form.silence button[type=submit]")
+    await page.wait_for_selector(".said:has-text('Silenced cluster=\"eu-1\" until')")
+    assert "failover drill" in await page.inner_text("table.silences")
+    made = await bot.post(
+        "/api/v1/events", json={"title": "Node down", "labels": {"cluster": "eu-1"}}
+    )
+    assert made.status == 202
+    await page.goto(f"{tab.base}/ui?state=muted")
+    await page.wait_for_selector(".count:has-text('1 of 1 shown')")
+    row = await page.inner_text("table.alerts")
+    assert "Node down" in row and "🔕 muted by silence:" in row
+
+    await page.goto(f"{tab.base}/ui/silences")
+    await page.click("table.silences button.expire")
+    await page.wait_for_selector(".said:has-text('expired')")
+    assert "No silences." in await page.inner_text("table.silences")
+    audit = await (await bot.get("/api/v1/audit?kind=silence")).json()
+    assert [(e["kind"], e["actor"]) for e in audit["entries"]] == [
+        ("silence.expire", "operator"),
+        ("silence.create", "operator"),
+    ]
+    await page.screenshot(path=str(shots_dir() / "silences.png"), full_page=True)
+    assert tab.errors == []

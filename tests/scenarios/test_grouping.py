@@ -200,7 +200,7 @@ async def test_a_silence_made_from_a_group_card_stops_its_repeats_until_it_expir
     # No repeat while it lasts (twice the repeat interval and a tick), one soon after it ends.
     await asyncio.sleep(0.6)  # a repeat queued before the silence may still land
     before = len(replies_under(slack, card_ts))
-    await asyncio.sleep(5)
+    await asyncio.sleep(3.5)  # the repeat interval (2s) and more than a tick (0.5s) again
     assert len(replies_under(slack, card_ts)) == before
     said = (await (await slash(bot, f"silence expire {silences[0]['id'][:8]}")).json())["text"]
     assert "expired" in said
@@ -208,6 +208,7 @@ async def test_a_silence_made_from_a_group_card_stops_its_repeats_until_it_expir
     assert "🔁 Still firing: 3 alerts" in replies_under(slack, card_ts)[-1]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL
 async def test_silence_similar_on_a_teams_card_makes_the_silence_as_the_clicker(
     bot: Client, connector: FakeConnector
 ) -> None:
@@ -244,6 +245,7 @@ async def test_silence_similar_on_a_teams_card_makes_the_silence_as_the_clicker(
     assert len((await ok(await bot.get("/api/v1/silences")))["data"]) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no SQL
 async def test_grouping_fields_are_checked_and_shown_with_their_defaults(
     bot: Client, slack: FakeSlack
 ) -> None:

@@ -145,7 +145,7 @@ async def test_only_admins_remove_integrations_and_removal_is_audited(
         (
             "help",
             "`subscribe [<event-glob>] [min=<PRIORITY>] [default] [actions=<verb>,<verb>] "
-            '[<label>="<value>"...] [policy=<escalation policy>]`',
+            '[<label>="<value>"...] [policy=<escalation policy>] [group_by=<label>,<label>]`',
         ),
         ("stauts", "Unknown command `stauts`. Did you mean `status`?"),
         ("integratons list", "Did you mean `integrations`?"),

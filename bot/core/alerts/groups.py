@@ -13,6 +13,7 @@ from storage import groups as groups_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+MAX_RECHECK = 300.0  # a silenced or acknowledged group is looked at again this soon at most
 
 
 async def tend(db: Database, now: datetime) -> int:
@@ -20,15 +21,18 @@ async def tend(db: Database, now: datetime) -> int:
     told = 0
     silences: dict[str, list[muting.Muting]] = {}
     async with db.session() as session, session.begin():
-        for group in await groups_repo.open_groups(session):
+        for group in await groups_repo.due(session, now):
             assert group.notified_at is not None
             since = now - group.notified_at
             if group.changes:
                 if since >= timedelta(seconds=group.interval_seconds):
                     await groups_repo.refresh(session, group.card_id, now)
                     told += 1
+                # looked at again once the card has gone out, or an interval from now
+                group.check_at = now + timedelta(seconds=group.interval_seconds)
                 continue
             if since < timedelta(seconds=group.repeat_seconds):
+                group.check_at = group.notified_at + timedelta(seconds=group.repeat_seconds)
                 continue
             if group.tenant_id not in silences:
                 silences[group.tenant_id] = await muting.load(session, group.tenant_id, now)
@@ -41,6 +45,8 @@ async def tend(db: Database, now: datetime) -> int:
                 group.changes = [f"🔁 Still firing: {_alerts(len(firing))}"]
                 await groups_repo.refresh(session, group.card_id, now)
                 told += 1
+            # none firing unsilenced: looked at again after another repeat interval
+            group.check_at = now + timedelta(seconds=min(group.repeat_seconds, MAX_RECHECK))
     if told:
         log.info("group cards due for a reply", extra={"count": told})
     return told

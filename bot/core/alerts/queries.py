@@ -11,6 +11,7 @@ from typing import Any
 from bot.core.paging import engine
 from bot.core.services import Services
 from domain import Alert, AlertState, Priority, grouping
+from domain.matchers import Matcher, all_match
 from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import digests, groups, outbox
@@ -135,6 +136,9 @@ class Listed:
     channels: list[str]
 
 
+LABEL_SCAN = 2000  # alerts a regular-expression or negative label filter looks through
+
+
 async def console_alerts(
     services: Services,
     tenant: str | None,
@@ -143,12 +147,26 @@ async def console_alerts(
     priority: Priority | None = None,
     text: str = "",
     limit: int = 100,
+    labels: tuple[Matcher, ...] = (),
 ) -> tuple[list[Listed], int]:
     """Alerts matching the console's filters, most severe first, with where they were sent;
-    and how many match in all."""
+    and how many match in all. Label matchers: `=` ones are asked of the database, the others
+    are applied to the first LABEL_SCAN alerts it returns."""
+    equal = {m.name: m.value for m in labels if m.op == "=" and m.value}
+    rest = [m for m in labels if not (m.op == "=" and m.value)]
     async with services.db.session() as session:
         alerts, total = await alerts_repo.console_alerts(
-            session, tenant=tenant, state=state, priority=priority, text=text, limit=limit
+            session,
+            tenant=tenant,
+            state=state,
+            priority=priority,
+            text=text,
+            limit=LABEL_SCAN if rest else limit,
+            labels=equal,
         )
+        if rest:
+            alerts = [a for a in alerts if all_match(rest, a.labels)]
+            total = len(alerts)
+            alerts = alerts[:limit]
         sent = await alerts_repo.delivered_to(session, [a.id for a in alerts])
     return [Listed(a, sent.get(a.id, [])) for a in alerts], total

@@ -42,7 +42,7 @@ function rowOf(alert) {
   link.textContent = alert.title;
   title.append(link);
   tr.append(title);
-  tr.append(cell(alert.state + (alert.snoozed ? " · 💤" : "")));
+  tr.append(cell(alert.state + (alert.snoozed ? " · 💤" : "") + (alert.muted_by ? " · 🔕 muted by " + alert.muted_by : "")));
   tr.append(cell(alert.actor));
   tr.append(cell(alert.age));
   tr.append(cell(alert.channels.join(", ")));

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("repeat_seconds", sa.Float(), nullable=False),
         sa.Column("changes", json, nullable=True),
         sa.Column("notified_at", STAMP, nullable=True),
+        sa.Column("check_at", STAMP, nullable=True),
         sa.Column("created_at", STAMP, nullable=False),
         sa.Column("closed_at", STAMP, nullable=True),
     )
@@ -63,9 +64,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("closed_at IS NULL"),
     )
     op.create_index("ix_alert_groups_card", "alert_groups", ["card_id"])
+    op.create_index("ix_alert_groups_check", "alert_groups", ["closed_at", "check_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alert_groups_check", table_name="alert_groups")
     op.drop_index("ix_alert_groups_card", table_name="alert_groups")
     op.drop_index("ux_alert_groups_open", table_name="alert_groups")
     op.drop_table("alert_groups")
