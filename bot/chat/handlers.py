@@ -6,7 +6,7 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
-from bot.chat import noise, on_call
+from bot.chat import heartbeats, noise, on_call
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
 from bot.core import tenants, users
@@ -372,6 +372,8 @@ COMMANDS = table(
         usage='silence <label>="<value>"... <duration> [comment] | silence expire <id>',
     ),
     Command("silences", noise.silences, usage="silences"),
+    Command("heartbeats", heartbeats.heartbeats_command, usage="heartbeats"),
+    Command("heartbeat", heartbeats.heartbeat_command, usage=heartbeats.USAGE),
     Command("status", status, usage="status"),
     Command(
         "subscribe",

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError
 from adapters.registry import AdapterType, adapter_type
-from bot.core import config_noise, config_oncall
+from bot.core import config_heartbeats, config_noise, config_oncall
 from bot.core.alerts import windows
 from bot.core.audit import differences
 from bot.core.errors import ConfigError as ConfigError
@@ -223,6 +223,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "inhibit_rules": ANY_LIST,
         "time_intervals": ANY_LIST,
         "silences": ANY_LIST,
+        "heartbeats": ANY_LIST,
     },
     "integration": {
         "name": NEEDED_TEXT,
@@ -356,6 +357,8 @@ class Applier:
             await config_noise.inhibit_rules(self, name, body["inhibit_rules"], place)
         if "silences" in body:
             await config_noise.silences(self, name, body["silences"], place)
+        if "heartbeats" in body:
+            await config_heartbeats.heartbeats(self, name, body["heartbeats"], place)
         await self.routes(name, body.get("routes"), channels, place)
         if "admins" in body:
             await self.admins(name, body["admins"], f"{place}.admins")

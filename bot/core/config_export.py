@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from adapters.egress import has_userinfo
 from adapters.registry import TYPES
-from bot.core import config_noise, config_oncall
+from bot.core import config_heartbeats, config_noise, config_oncall
 from bot.infra.secrets import Keyring
 from cards.redact import is_url
 from storage import admin
@@ -176,6 +176,7 @@ async def export_document(db: Database, keyring: Keyring, tenant: str | None) ->
             ]
             await config_oncall.export(session, tid, entry)
             await config_noise.export(session, tid, entry)
+            await config_heartbeats.export(session, tid, entry)
             entry["routes"] = [route_entry(r, channel_names) for r in routes]
             overrides = await config_repo.all_overrides(session, tid)
             if overrides:

@@ -136,6 +136,8 @@ async def set_up_by_hand(bot: Client, sink: Sink) -> None:
         "/api/v1/routes",
         {"channel": "ops", "event_glob": "batch.*", "mute_time_intervals": ["weekends"]},
     )
+    beat = {"name": "backup-job", "interval": "15m", "grace": "5m", "watchdog": "Watchdog"}
+    await post("/api/v1/heartbeats", beat)
     grouped = {"channel": "ops", "event_glob": "k8s.*", "group_by": ["cluster", "alertname"]}
     await post("/api/v1/routes", {**grouped, "group_wait": "10s", "repeat_interval": "12h"})
     await post(
@@ -201,6 +203,7 @@ async def test_a_setup_exported_from_a_applies_to_b_byte_for_byte(
             assert value not in text  # no secret in the file
         assert "${CHATOPS_SECRET_OPS_HOOK_URL}" in text
         assert "group_by:\n      - cluster\n      - alertname\n      group_wait: 10s\n" in text
+        assert "heartbeats:\n    - name: backup-job\n      interval: 15m\n      grace: 5m\n" in text
         monkeypatch.setenv("CHATOPS_SECRET_OPS_HOOK_URL", sink.url)
         for name, value in SECRETS.items():
             monkeypatch.setenv(name, value)

@@ -136,3 +136,31 @@ async def test_bad_heartbeats_are_refused_and_change_nothing(bot: Client) -> Non
     again = await bot.post("/api/v1/heartbeats", json={"name": "job", "interval": "2h"})
     assert again.status == 409
     await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # chat over the same core
+async def test_heartbeats_from_chat_admins_add_anyone_pauses_everything_audited(
+    bot: Client, slack: FakeSlack
+) -> None:
+    async def say(text: str, user: str) -> str:
+        answer = await (await slash(bot, text, user=user)).json()
+        return str(answer.get("text") or answer)
+
+    assert "No heartbeats" in await say("heartbeats", "U222")
+    assert "Only admins" in await say("heartbeat add nightly 1d", "U222")
+    added = await say("heartbeat add nightly 1d 2h CRITICAL", "W111")
+    assert "Heartbeat `nightly` added: expected every 1d (grace 2h, CRITICAL)" in added
+    assert "/hooks/heartbeats/nightly`" in added and "ping_url" in added  # no secret in chat
+    listed = await say(" heartbeats", "U222")  # not the same signed body as the first
+    assert "⏳ `nightly` waiting: every 1d (grace 2h), never pinged" in listed
+    assert "paused until" in await say("heartbeat pause nightly 3h", "U222")
+    assert "⏸️ `nightly` paused" in await say("heartbeats ", "U222")
+    assert "watched again" in await say("heartbeat resume nightly", "U222")
+    assert "no heartbeat 'nope'" in await say("heartbeat pause nope", "U222")
+    assert "Type `heartbeats |" in await say("heartbeat dance", "U222")
+    entries = (await ok(await bot.get("/api/v1/audit?kind=heartbeat")))["entries"]
+    assert [(e["kind"], e["actor"]) for e in entries] == [
+        ("heartbeat.resume", "slack:U222"),
+        ("heartbeat.pause", "slack:U222"),
+        ("heartbeat.create", "slack:W111"),
+    ]
