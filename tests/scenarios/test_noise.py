@@ -298,6 +298,7 @@ async def test_a_tenants_key_reaches_its_own_policies_silences_rules_and_interva
         "/api/v1/silences": {"matchers": ['service="db"'], "duration": "1h"},
         "/api/v1/inhibit-rules": {"source_matchers": ['a="1"'], "target_matchers": ['b="2"']},
         "/api/v1/time-intervals": window,
+        "/api/v1/heartbeats": {"name": "backup", "interval": "15m"},
     }
     for path, body in made.items():
         await ok(await bot.post(path, json=body), 201)  # the operator, tenant default
@@ -307,6 +308,12 @@ async def test_a_tenants_key_reaches_its_own_policies_silences_rules_and_interva
     assert gone.status == 404
     assert (await bot.delete("/api/v1/time-intervals/nights", headers=acme)).status == 404
     assert (await ok(await bot.get("/api/v1/silences")))["data"][0]["state"] == "active"
+    for call in (bot.post, bot.get):  # another tenant's heartbeat: not pinged, not seen
+        assert (await call("/hooks/heartbeats/backup", headers=acme)).status == 404
+    assert (await bot.post("/api/v1/heartbeats/backup/pause", headers=acme)).status == 404
+    assert (await bot.delete("/api/v1/heartbeats/backup", headers=acme)).status == 404
+    backup = (await ok(await bot.get("/api/v1/heartbeats/backup")))["data"]
+    assert backup["state"] == "waiting" and backup["last_ping_at"] is None
     await ok(await bot.post("/api/v1/people", json={"name": "ana"}), 201)
     policy = {"name": "p", "steps": [{"notify": [{"person": "ana"}], "wait": "1m"}]}
     await ok(await bot.post("/api/v1/escalation-policies", json=policy), 201)
