@@ -328,6 +328,17 @@ async def open_counts(session: AsyncSession, tenant: str) -> dict[str, int]:
     return {str(p): int(n) for p, n in rows.all()}
 
 
+async def unacknowledged_counts(session: AsyncSession) -> dict[str, int]:
+    """Alerts still triggered (nobody acknowledged them), by priority, every tenant; muted
+    ones are not counted, as nobody was asked to acknowledge them."""
+    rows = await session.execute(
+        select(Event.priority, func.count())
+        .where(Event.state == AlertState.TRIGGERED.value, Event.muted_by.is_(None))
+        .group_by(Event.priority)
+    )
+    return {str(p): int(n) for p, n in rows.all()}
+
+
 async def escalate(session: AsyncSession, alert: Alert, level: int) -> bool:
     """Raise an open alert to `level` if no one changed its level meanwhile; whether it was."""
     result = await session.execute(

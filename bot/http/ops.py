@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.core.alerts import queries
 from bot.core.services import Services
 from bot.infra.web import ApiError
+from domain import Priority
 
 
 def register(app: web.Application, services: Services) -> None:
@@ -55,6 +56,9 @@ def register(app: web.Application, services: Services) -> None:
         for status in ("pending", "sending", "failed", "dead"):
             services.metrics.outbox_depth.labels(status).set(found.counts.get(status, 0))
         services.metrics.stuck.set(found.stuck)
+        for priority in Priority:
+            count = found.unacknowledged.get(priority.value, 0)
+            services.metrics.unacknowledged.labels(priority.value).set(count)
         oldest = found.oldest_due
         services.metrics.oldest_due.set((now - oldest).total_seconds() if oldest else 0)
         body = generate_latest(services.metrics.registry)

@@ -35,6 +35,19 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
             registry=self.registry,
         )
+        self.send_duration = Histogram(
+            "chatops_send_duration_seconds",
+            "How long one send to a destination takes (the adapter's request)",
+            ["channel_type"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.unacknowledged = Gauge(
+            "chatops_alerts_unacknowledged",
+            "Open alerts nobody acknowledged yet (not muted), by priority",
+            ["priority"],
+            registry=self.registry,
+        )
         self.events = Counter(
             "chatops_events_total",
             "Events accepted",

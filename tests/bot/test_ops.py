@@ -71,6 +71,19 @@ async def test_metrics_count_sends_failures_latency_and_outbox(client: Client) -
         assert metric(text, "chatops_outbox_depth", status="failed") == 1
         assert metric(text, "chatops_events_total", source="api", deduplicated="false") == 2
         assert re.search(r"^chatops_outbox_oldest_due_seconds \d", text, re.M)
+        # every send timed, failed ones too; both alerts still wait for someone
+        sends = metric(text, "chatops_send_duration_seconds_count", channel_type="webhook")
+        assert sends is not None and sends >= 2
+        assert metric(text, "chatops_alerts_unacknowledged", priority="HIGH") == 1
+        assert metric(text, "chatops_alerts_unacknowledged", priority="LOW") == 1
+        assert metric(text, "chatops_alerts_unacknowledged", priority="CRITICAL") == 0
+        event_id = (await (await client.get("/api/v1/events?priority=HIGH")).json())["events"][0][
+            "id"
+        ]
+        acted = await client.post(f"/api/v1/events/{event_id}/acknowledge", json={"actor": "dana"})
+        assert acted.status == 200
+        text = await (await client.get("/metrics")).text()
+        assert metric(text, "chatops_alerts_unacknowledged", priority="HIGH") == 0
     finally:
         await sink.stop()
         await down.stop()

@@ -111,11 +111,13 @@ async def open_counts(services: Services, tenant: str) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Queue:
-    """The delivery queue: rows by status, how long the oldest due one has waited, stuck rows."""
+    """The delivery queue: rows by status, how long the oldest due one has waited, stuck rows;
+    and the alerts nobody acknowledged yet, by priority."""
 
     counts: dict[str, int]
     oldest_due: datetime | None
     stuck: int
+    unacknowledged: dict[str, int] = field(default_factory=dict)
 
 
 async def queue(services: Services, now: datetime) -> Queue:
@@ -125,6 +127,7 @@ async def queue(services: Services, now: datetime) -> Queue:
             await outbox.counts_by_status(session),
             await outbox.oldest_due(session, now),
             await outbox.stuck(session, now, services.settings.lease_seconds),
+            await alerts_repo.unacknowledged_counts(session),
         )
 
 

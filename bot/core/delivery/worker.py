@@ -438,8 +438,13 @@ class DeliveryWorker:
             await self._space_out(*_rate_key(item, channel))
             if await self._circuit_open(item, channel):  # it opened while this one waited
                 return None
-            async with asyncio.timeout(self._opts.send_timeout):
-                delivered = await adapter.send(message)
+            sending = time.perf_counter()
+            try:
+                async with asyncio.timeout(self._opts.send_timeout):
+                    delivered = await adapter.send(message)
+            finally:  # failed sends too: a slow refusal is a slow send
+                elapsed = time.perf_counter() - sending
+                self._metrics.send_duration.labels(channel.type).observe(elapsed)
         except TimeoutError:
             circuit.failure(self._circuits.now())
             return await self._failed(item, channel, started, AdapterError("timed out"))
