@@ -1,7 +1,8 @@
 """`make bench`: print the project's performance figures.
 
 python -m bench [--events N] [--concurrency C] [--clicks N]
-                [--only cards|slack|storm|scheduling|console|config|paging|noise|sqlite|postgres]
+                [--only cards|slack|storm|scheduling|console|config|paging|noise|reports|
+                        sqlite|postgres]
 
 Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
 process's own CPU (user + system) per event, from the first request to the last delivery.
@@ -27,6 +28,7 @@ from bench.console import run_console  # noqa: E402
 from bench.noise import run_noise  # noqa: E402
 from bench.paging import run_paging  # noqa: E402
 from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
+from bench.reports import run_reports  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
 from bench.storm import run_storm  # noqa: E402
@@ -189,6 +191,26 @@ def bench_noise() -> None:
             report("postgres", asyncio.run(run_noise(migrated(cluster, "bench_noise"))))
 
 
+def bench_reports() -> None:
+    """The response report over 100,000 alerts."""
+    print(
+        "reports: the response report (30 days by priority) over 100,000 alerts of one tenant "
+        "(median of 5; floor = the same rows read through the raw driver, nothing computed)"
+    )
+
+    def report(name: str, r: dict[str, float]) -> None:
+        print(
+            f"  {name:<9} {r['alerts']:.0f} alerts: {r['wall_s'] * 1000:.0f} ms wall, "
+            f"{r['cpu_s'] * 1000:.0f} ms CPU (floor {r['floor_s'] * 1000:.0f} ms)",
+            flush=True,
+        )
+
+    report("sqlite", asyncio.run(run_reports()))
+    with postgres("  postgres") as cluster:
+        if cluster is not None:
+            report("postgres", asyncio.run(run_reports(migrated(cluster, "bench_reports"))))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=2000)
@@ -204,6 +226,7 @@ def main() -> int:
             "config",
             "paging",
             "noise",
+            "reports",
             "sqlite",
             "postgres",
         ],
@@ -245,6 +268,10 @@ def main() -> int:
     if args.only in (None, "noise"):
         bench_noise()
         if args.only == "noise":
+            return 0
+    if args.only in (None, "reports"):
+        bench_reports()
+        if args.only == "reports":
             return 0
     if args.only in (None, "console"):
         console = asyncio.run(run_console())

@@ -181,6 +181,7 @@ class Event(Base):
         Index("ix_events_open_by_priority", "state", "priority_rank", "first_seen"),
         Index("ix_events_tenant_last_seen", "tenant_id", "last_seen"),
         Index("ix_events_tenant_inhibits", "tenant_id", "inhibits"),
+        Index("ix_events_tenant_first_seen", "tenant_id", "first_seen"),  # reports
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
-from bot.chat import heartbeats, noise, on_call
+from bot.chat import heartbeats, noise, on_call, reports
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
 from bot.core import tenants, users
@@ -373,6 +373,7 @@ COMMANDS = table(
     ),
     Command("silences", noise.silences, usage="silences"),
     Command("heartbeats", heartbeats.heartbeats_command, usage="heartbeats"),
+    Command("report", reports.report, usage=reports.USAGE),
     Command("heartbeat", heartbeats.heartbeat_command, usage=heartbeats.USAGE),
     Command("status", status, usage="status"),
     Command(

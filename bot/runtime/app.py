@@ -31,6 +31,7 @@ from bot.http import events as rest_events
 from bot.http import heartbeats as rest_heartbeats
 from bot.http import integrations as rest_integrations
 from bot.http import oncall as rest_oncall
+from bot.http import reports as rest_reports
 from bot.http import silences as rest_silences
 from bot.http import users as rest_users
 from bot.http.auth import bearer_auth
@@ -146,6 +147,7 @@ def create_app(
         rest_oncall.register(app, services)
         rest_silences.register(app)
         rest_heartbeats.register(app)
+        rest_reports.register(app)
         console.register(app, services)
         console_oncall.register(app)
         console_noise.register(app)

@@ -232,6 +232,9 @@ async def test_usable_on_a_phone_and_by_keyboard(bot: Client, browser: Any) -> N
     await page.keyboard.press("Enter")
     await page.wait_for_selector(".said:has-text('Acknowledged.')")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.goto(f"{tab.base}/ui/silences")
+    await page.wait_for_selector("form.silence")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     assert tab.errors == []
 
 

@@ -1,4 +1,5 @@
-"""Heartbeats: things expected to ping, and the alert a missed one raises.
+"""Heartbeats: things expected to ping, and the alert a missed one raises; an index for
+response reports, which read a tenant's alerts by when they were first seen.
 
 Revision ID: 0015
 Revises: 0014
@@ -43,7 +44,9 @@ def upgrade() -> None:
         sa.Column("created_at", STAMP, nullable=False),
         sa.UniqueConstraint("tenant_id", "name"),
     )
+    op.create_index("ix_events_tenant_first_seen", "events", ["tenant_id", "first_seen"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_tenant_first_seen", table_name="events")
     op.drop_table("heartbeats")
