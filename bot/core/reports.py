@@ -62,53 +62,33 @@ def _spread(values: list[float]) -> dict[str, float | None]:
 async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
     """The report as the REST API returns it."""
     async with services.db.session() as session:
-        rows = await reports_repo.alerts_since(session, tenant, ask.since)
+        rows = await reports_repo.timings(session, tenant, ask.since, ask.group_by)
         channels = (
-            await reports_repo.channels_of(session, [r.id for r in rows])
+            await reports_repo.channels_of(session, [k for k, _, _ in rows])
             if ask.group_by == "channel"
             else {}
         )
-        pages = await reports_repo.pages_since(session, tenant, ask.since)
-    buckets: dict[str, list[reports_repo.Row]] = defaultdict(list)
-    for row in rows:
-        keys = (
-            channels.get(row.id, ["(none)"])
-            if ask.group_by == "channel"
-            else [str(getattr(row, ask.group_by))]
+        keys = await reports_repo.noisiest_keys(session, tenant, ask.since, NOISIEST)
+        labels = await reports_repo.noisiest_labels(
+            session, tenant, ask.since, NOISIEST, LABELS_SKIPPED
         )
-        for key in keys:
-            buckets[key].append(row)
+        pages = await reports_repo.pages_since(session, tenant, ask.since)
+    buckets: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
+    for key, acked, resolved in rows:
+        for bucket in channels.get(key, ["(none)"]) if ask.group_by == "channel" else [key]:
+            buckets[bucket].append((acked, resolved))
     order = {p.value: -p.rank for p in Priority}
     groups = [
         {
             "key": key,
             "alerts": len(members),
-            "acknowledged": sum(r.acknowledged_at is not None for r in members),
-            "resolved": sum(r.resolved_at is not None for r in members),
-            "mtta_seconds": _spread(
-                [
-                    (r.acknowledged_at - r.first_seen).total_seconds()
-                    for r in members
-                    if r.acknowledged_at
-                ]
-            ),
-            "mttr_seconds": _spread(
-                [(r.resolved_at - r.first_seen).total_seconds() for r in members if r.resolved_at]
-            ),
+            "acknowledged": sum(a is not None for a, _ in members),
+            "resolved": sum(r is not None for _, r in members),
+            "mtta_seconds": _spread([a for a, _ in members if a is not None]),
+            "mttr_seconds": _spread([r for _, r in members if r is not None]),
         }
         for key, members in sorted(buckets.items(), key=lambda kv: (order.get(kv[0], 0), kv[0]))
     ]
-    by_key = Counter(r.dedup_key for r in rows)
-    repeats: Counter[str] = Counter()
-    for r in rows:
-        repeats[r.dedup_key] += r.occurrences
-    titles = {r.dedup_key: r.title for r in rows}
-    by_label = Counter(
-        f"{name}={value}"
-        for r in rows
-        for name, value in (r.labels or {}).items()
-        if name not in LABELS_SKIPPED
-    )
     return {
         "since": ask.since.isoformat(),
         "until": ask.until.isoformat(),
@@ -117,10 +97,9 @@ async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
         "groups": groups,
         "noisiest": {
             "by_dedup_key": [  # occurrences: every time it fired, repeats included
-                {"dedup_key": k, "title": titles[k], "alerts": by_key[k], "occurrences": n}
-                for k, n in repeats.most_common(NOISIEST)
+                {"dedup_key": k, "title": t, "alerts": n, "occurrences": o} for k, t, n, o in keys
             ],
-            "by_label": [{"label": k, "alerts": n} for k, n in by_label.most_common(NOISIEST)],
+            "by_label": [{"label": f"{k}={v}", "alerts": n} for k, v, n in labels],
         },
         "after_hours_pages": _after_hours(pages),
     }
