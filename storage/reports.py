@@ -39,21 +39,29 @@ def _window(tenant: str, since: datetime) -> tuple[Any, ...]:
     return (Event.tenant_id == tenant, Event.first_seen >= since, Event.muted_by.is_(None))
 
 
-async def timings(
-    session: AsyncSession, tenant: str, since: datetime, key: str
-) -> list[tuple[str, float | None, float | None]]:
+Timing = tuple[str, str, float | None, float | None]
+
+
+async def timings(session: AsyncSession, tenant: str, since: datetime, key: str) -> list[Timing]:
     """Per alert: its group key (`priority`, `source`, `event_type`, or its id for `channel`),
-    seconds to acknowledge and to resolve (None when it was not)."""
+    the Monday (UTC) of the week it was first seen, seconds to acknowledge and to resolve
+    (None when it was not)."""
     sqlite = _is_sqlite(session)
     column = Event.id if key == "channel" else KEYS[key]
+    week = (
+        func.date(Event.first_seen, "-6 days", "weekday 1")
+        if sqlite
+        else func.to_char(func.date_trunc("week", Event.first_seen), "YYYY-MM-DD")
+    )
     rows = await session.execute(
         select(
             column,
+            week,
             _seconds(sqlite, Event.acknowledged_at, Event.first_seen),
             _seconds(sqlite, Event.resolved_at, Event.first_seen),
         ).where(*_window(tenant, since))
     )
-    return [(str(k), _float(a), _float(r)) for k, a, r in rows.all()]
+    return [(str(k), str(w), _float(a), _float(r)) for k, w, a, r in rows.all()]
 
 
 async def noisiest_keys(

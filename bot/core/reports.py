@@ -64,7 +64,7 @@ async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
     async with services.db.session() as session:
         rows = await reports_repo.timings(session, tenant, ask.since, ask.group_by)
         channels = (
-            await reports_repo.channels_of(session, [k for k, _, _ in rows])
+            await reports_repo.channels_of(session, [k for k, _, _, _ in rows])
             if ask.group_by == "channel"
             else {}
         )
@@ -74,9 +74,11 @@ async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
         )
         pages = await reports_repo.pages_since(session, tenant, ask.since)
     buckets: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
-    for key, acked, resolved in rows:
+    weeks: dict[str, list[tuple[float | None, float | None]]] = defaultdict(list)
+    for key, week, acked, resolved in rows:
         for bucket in channels.get(key, ["(none)"]) if ask.group_by == "channel" else [key]:
             buckets[bucket].append((acked, resolved))
+        weeks[week].append((acked, resolved))
     order = {p.value: -p.rank for p in Priority}
     groups = [
         {
@@ -95,6 +97,15 @@ async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
         "group_by": ask.group_by,
         "alerts": len(rows),
         "groups": groups,
+        "weeks": [  # to compare weeks: each by the Monday (UTC) it starts on
+            {
+                "week": week,
+                "alerts": len(members),
+                "mtta_median_seconds": _spread([a for a, _ in members if a is not None])["median"],
+                "mttr_median_seconds": _spread([r for _, r in members if r is not None])["median"],
+            }
+            for week, members in sorted(weeks.items())
+        ],
         "noisiest": {
             "by_dedup_key": [  # occurrences: every time it fired, repeats included
                 {"dedup_key": k, "title": t, "alerts": n, "occurrences": o} for k, t, n, o in keys

@@ -26,7 +26,17 @@ from bot.core.services import SERVICES, Services
 from bot.core.signal import Signal
 from bot.http import audit as rest_audit
 from bot.http import config as rest_config
-from bot.http import console, console_noise, console_oncall, hooks, ops, pages, provider_hooks
+from bot.http import (
+    console,
+    console_heartbeats,
+    console_noise,
+    console_oncall,
+    console_reports,
+    hooks,
+    ops,
+    pages,
+    provider_hooks,
+)
 from bot.http import events as rest_events
 from bot.http import heartbeats as rest_heartbeats
 from bot.http import integrations as rest_integrations
@@ -151,6 +161,8 @@ def create_app(
         console.register(app, services)
         console_oncall.register(app)
         console_noise.register(app)
+        console_reports.register(app)
+        console_heartbeats.register(app)
         hooks.register(app, services)
         pages.register(app, services)
         provider_hooks.register(app, services)

@@ -292,6 +292,7 @@ async def test_the_on_call_page_draws_two_weeks_and_an_alert_shows_its_escalatio
     assert tab.errors == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page, not SQL
 async def test_label_filters_muted_alerts_and_silences_made_and_expired_in_the_console(
     bot: Client, slack: FakeSlack, browser: Any
 ) -> None:
@@ -346,4 +347,78 @@ async def test_label_filters_muted_alerts_and_silences_made_and_expired_in_the_c
         ("silence.create", "operator"),
     ]
     await page.screenshot(path=str(shots_dir() / "silences.png"), full_page=True)
+    assert tab.errors == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page, not SQL
+async def test_the_report_page_compares_weeks_in_charts_and_downloads_csv(
+    bot: Client, slack: FakeSlack, browser: Any
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.runtime.app import SERVICES
+    from storage.schema import Event, utcnow
+
+    made = []
+    for title, priority, days in (("Disk full", "CRITICAL", 0), ("Queue slow", "HIGH", 8)):
+        resp = await bot.post("/api/v1/events", json={"title": title, "priority": priority})
+        made.append((await resp.json())["id"])
+        async with bot.app[SERVICES].db.session() as session, session.begin():
+            await session.execute(
+                update(Event)
+                .where(Event.id == made[-1])
+                .values(first_seen=utcnow() - timedelta(days=days, minutes=10))
+            )
+    acted = await bot.post(f"/api/v1/events/{made[0]}/acknowledge", json={"actor": "ana"})
+    assert acted.status == 200
+    tab = await open_page(browser, bot, width=390, height=844)
+    page = await tab.sign_in()
+    await page.click("nav >> text=Reports")
+    await page.wait_for_selector("table.report")
+    await page.select_option("select[name=since]", "30d")
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_selector("table.report >> text=CRITICAL")
+    table = await page.inner_text("table.report")
+    assert "CRITICAL\t1\t1\t0\t10m" in table and "HIGH\t1\t0\t0" in table
+    weeks = page.locator("section.chart").first.locator("g.bar")
+    assert await weeks.count() == 2  # two weeks, one bar each
+    times = page.locator("section.chart").nth(1).locator("g.bar")
+    assert await times.count() == 4  # MTTA and MTTR per week
+    titles = [await times.nth(n).locator("title").text_content() or "" for n in range(4)]
+    assert any(t.endswith("mtta median 10m") for t in titles), titles  # this week's
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    async with page.expect_download() as wanted:
+        await page.click("a.csv")
+    download = await wanted.value
+    text = Path(await download.path()).read_text()
+    assert text.splitlines()[0].startswith("priority,alerts,acknowledged,resolved")
+    await page.screenshot(path=str(shots_dir() / "report.png"), full_page=True)
+    assert tab.errors == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page, not SQL
+async def test_heartbeats_are_paused_and_resumed_from_the_console(
+    bot: Client, browser: Any
+) -> None:
+    made = await bot.post("/api/v1/heartbeats", json={"name": "backup-job", "interval": "15m"})
+    assert made.status == 201
+    tab = await open_page(browser, bot)
+    page = await tab.sign_in()
+    await page.click("nav >> text=Heartbeats")
+    row = page.locator("tr[data-name='backup-job']")
+    await row.wait_for()
+    assert "waiting" in await row.locator(".state").inner_text()
+    await row.locator("input[name=duration]").fill("1h")
+    await row.locator("button.pause").click()
+    await page.wait_for_selector(".said:has-text('paused for 1h')")
+    assert "paused until" in await row.locator(".state").inner_text()
+    await row.locator("button.resume").click()
+    await page.wait_for_selector(".said:has-text('watched again')")
+    audit = await (await bot.get("/api/v1/audit?kind=heartbeat")).json()
+    assert [(e["kind"], e["actor"]) for e in audit["entries"]][:2] == [
+        ("heartbeat.resume", "operator"),
+        ("heartbeat.pause", "operator"),
+    ]
     assert tab.errors == []
