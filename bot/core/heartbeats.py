@@ -142,8 +142,8 @@ async def pause(
     async with services.db.session() as session, session.begin():
         row = await _need(session, tenant, name)
         row.paused_until, row.paused_by = now + length, by.actor[:255]
-        data = {"name": row.name, "until": None if length == FOREVER else row.paused_until}
-        audit.record(session, tenant, by, "heartbeat.pause", {**data, "until": str(data["until"])})
+        until = None if length == FOREVER else row.paused_until.isoformat()
+        audit.record(session, tenant, by, "heartbeat.pause", {"name": row.name, "until": until})
         return heartbeat_document(row, now)
 
 
@@ -180,6 +180,24 @@ async def ping(
         found = heartbeat_document(row, now)
     if open_alert is not None:
         await services.ingest.submit(_missed_event(row_tenant, spec, timedelta(0), resolve=True))
+    return found
+
+
+async def watchdog_names(services: Services, tenant: str) -> frozenset[str]:
+    """The alertnames the tenant's heartbeats take as pings, from the configuration cache: the
+    Alertmanager hook asks on every webhook, and a warm cache answers without waiting on the
+    database, so webhooks arriving together keep their order into ingest."""
+
+    async def load() -> frozenset[str]:
+        async with services.db.session() as session:
+            rows = await session.scalars(
+                select(Heartbeat.watchdog).where(
+                    Heartbeat.tenant_id == tenant, Heartbeat.watchdog.is_not(None)
+                )
+            )
+            return frozenset(str(w) for w in rows.all())
+
+    found: frozenset[str] = await services.cache.get(("watchdogs", tenant), load)
     return found
 
 

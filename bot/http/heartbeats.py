@@ -36,6 +36,7 @@ async def create(request: web.Request) -> web.Response:
     body = await json_object(request)
     services = request.app[SERVICES]
     made, token = await heartbeats.create(services, tenant_of(request), body, by_of(request))
+    services.config_changed()  # its watchdog, if it has one, pings from now on
     base = services.settings.public_url.rstrip("/")
     made["ping_url"] = f"{base}/hooks/heartbeats/{made['name']}/{token}"  # shown this once
     return web.json_response({"data": made}, status=201)
@@ -50,7 +51,9 @@ async def one(request: web.Request) -> web.Response:
 
 async def remove(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    await heartbeats.remove(request.app[SERVICES], tenant_of(request), name, by_of(request))
+    services = request.app[SERVICES]
+    await heartbeats.remove(services, tenant_of(request), name, by_of(request))
+    services.config_changed()
     return web.json_response({"data": {"removed": name}})
 
 

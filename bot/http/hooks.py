@@ -31,7 +31,9 @@ def register(app: web.Application, services: Services) -> None:
             if parse is from_alertmanager and events:
                 # A heartbeat's `watchdog` alert is a ping, not an alert.
                 named = {e.labels.get("alertname", "") for e in events} - {""}
-                pinged = await heartbeats.watchdogs(services, events[0].tenant, named)
+                tenant_of_events = events[0].tenant
+                if named & await heartbeats.watchdog_names(services, tenant_of_events):
+                    pinged = await heartbeats.watchdogs(services, tenant_of_events, named)
                 events = [e for e in events if e.labels.get("alertname") not in pinged]
             results = await services.ingest.submit_many(events)
             for event, result in zip(events, results, strict=True):
