@@ -121,18 +121,13 @@ def _fact_sections(alert: Alert) -> tuple[list[Block], int]:
     return sections, len(facts) - len(shown)
 
 
-def snooze_menu(alert: Alert) -> dict[str, Any]:
-    """The snooze control: a menu whose options are minutes (the block names the alert)."""
-    return snooze_menu_any()
-
-
 def _actions(
     alert: Alert, full_url: str, truncated: bool, offered: frozenset[Verb] | None = None
 ) -> Block | None:
     elements: list[dict[str, Any]] = []
     for verb in verbs_for(alert, offered):
         if verb is Verb.SNOOZE:
-            elements.append(snooze_menu(alert))
+            elements.append(snooze_menu())
             continue
         style = {
             Verb.ACKNOWLEDGE: "primary",
@@ -324,7 +319,7 @@ def group_blocks(
     elements: list[dict[str, Any]] = []
     for verb in group_verbs(view, offered):
         if verb is Verb.SNOOZE:
-            elements.append(snooze_menu_any())
+            elements.append(snooze_menu())
             continue
         label = {Verb.ACKNOWLEDGE: "Acknowledge all", Verb.RESOLVE: "Resolve all"}.get(
             verb, BUTTON_LABELS[verb]
@@ -344,7 +339,7 @@ def group_blocks(
     return {"text": slack_escape(clip(text, FALLBACK_MAX)), "blocks": blocks[:MAX_BLOCKS]}
 
 
-def snooze_menu_any() -> dict[str, Any]:
+def snooze_menu() -> dict[str, Any]:
     """The snooze menu without an alert: its block says what it snoozes."""
     return {
         "type": "static_select",

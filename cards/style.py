@@ -115,6 +115,13 @@ def absolute(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def spoken_utc(stamp: str | None) -> str:
+    """An ISO time as people read it, `Sun 06 Dec 10:42 UTC`; `never` for none."""
+    if not stamp:
+        return "never"
+    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%a %d %b %H:%M UTC")
+
+
 def relative(when: datetime, now: datetime) -> str:
     """`just now`, `5 min ago`, `3 h ago`, `2 d ago` (or `in 5 min` for the future)."""
     seconds = int((now - when).total_seconds())

@@ -16,7 +16,16 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import AlertState, DeliveryKind, DeliveryStatus, Digest, GroupView, OutboxItem, Priority
+from domain import (
+    Alert,
+    AlertState,
+    DeliveryKind,
+    DeliveryStatus,
+    Digest,
+    GroupView,
+    OutboxItem,
+    Priority,
+)
 from storage.convert import to_alert
 from storage.schema import AlertGroup, Channel, Delivery, Event, new_id
 
@@ -202,11 +211,9 @@ async def refresh(session: AsyncSession, card_id: str, now: datetime) -> None:
     )
 
 
-async def load(session: AsyncSession, card_id: str, now: datetime) -> Digest | None:
+async def load(session: AsyncSession, group: AlertGroup, now: datetime) -> Digest:
     """What a group's card shows: its labels, counts by state, the first members in full."""
-    group = await of_card(session, card_id)
-    if group is None:
-        return None
+    card_id = group.card_id
     members = (
         select(Event.id)
         .join(Delivery, Delivery.event_id == Event.id)
@@ -321,7 +328,7 @@ def _reply_due(group: AlertGroup) -> None:
         group.check_at = min(group.check_at or due, due)
 
 
-async def firing_members(session: AsyncSession, card_id: str, now: datetime) -> list[Any]:
+async def firing_members(session: AsyncSession, card_id: str, now: datetime) -> list[Alert]:
     """The group's members still firing: triggered, not snoozed (as alerts)."""
     rows = await session.scalars(
         select(Event)

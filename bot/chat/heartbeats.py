@@ -4,11 +4,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.chat.grammar import CommandError, Context
 from bot.core import heartbeats
 from bot.core.errors import Conflict, InvalidRequest, NotFound
+from cards.style import spoken_utc
 from domain import Priority
 
 USAGE = (
@@ -43,7 +42,8 @@ async def heartbeat_command(ctx: Context, args: list[str]) -> str:
             paused = await heartbeats.pause(
                 ctx.services, ctx.tenant, rest[0], ctx.by, rest[1] if len(rest) == 2 else None
             )
-            until = "until resumed" if len(rest) == 1 else f"until {_when(paused['paused_until'])}"
+            ends = spoken_utc(paused["paused_until"])
+            until = "until resumed" if len(rest) == 1 else f"until {ends}"
             return f"Heartbeat `{rest[0]}` paused {until}: no alert if it misses meanwhile."
         if verb == "resume" and len(rest) == 1:
             await heartbeats.resume(ctx.services, ctx.tenant, rest[0], ctx.by)
@@ -73,14 +73,8 @@ async def _add(ctx: Context, rest: list[str]) -> str:
 def _line(found: dict[str, object]) -> str:
     state = str(found["state"])
     last = found["last_ping_at"]
-    seen = f"last ping {_when(str(last))}" if last else "never pinged"
+    seen = f"last ping {spoken_utc(str(last))}" if last else "never pinged"
     return (
         f"{MARKS.get(state, '')} `{found['name']}` {state}: every {found['interval']} "
         f"(grace {found['grace']}), {seen}"
     )
-
-
-def _when(stamp: str | None) -> str:
-    if not stamp:
-        return "never"
-    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%a %d %b %H:%M UTC")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.chat.grammar import CommandError, Context
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
+from cards.style import spoken_utc
 from domain import parse_duration
 
 MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)")
@@ -42,9 +44,13 @@ async def silence(ctx: Context, args: list[str]) -> str:
     except InvalidRequest as exc:
         raise CommandError(f"{exc}.") from None
     ctx.services.config_changed()
-    until = datetime.fromisoformat(made["ends_at"]).astimezone(UTC).strftime("%a %d %b %H:%M")
+    return silenced(made)
+
+
+def silenced(made: dict[str, Any]) -> str:
+    """What chat says of a silence just made (by command, Slack modal or Teams card)."""
     return (
-        f"Silenced {', '.join(made['matchers'])} until {until} UTC "
+        f"Silenced {', '.join(made['matchers'])} until {spoken_utc(made['ends_at'])} "
         f"(`{made['id'][:8]}`; `silence expire {made['id'][:8]}` ends it)."
     )
 

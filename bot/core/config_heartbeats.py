@@ -4,29 +4,17 @@ it: ping with a key, or make the URL over REST."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.audit import differences
 from bot.core.config_oncall import Applier
 from bot.core.errors import ConfigError
+from bot.core.heartbeats import apply_spec, new_row, spec_of
 from domain.heartbeats import FIELDS, HeartbeatError, document, spec_from
 from storage.schema import Heartbeat, utcnow
-
-
-def _spec_of(row: Heartbeat) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": row.name,
-        "interval": f"{int(row.interval_seconds)}s",
-        "grace": f"{int(row.grace_seconds)}s",
-        "priority": row.priority,
-    }
-    if row.watchdog:
-        entry["watchdog"] = row.watchdog
-    return document(spec_from(entry))
 
 
 async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> None:
@@ -36,7 +24,7 @@ async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> N
         )
     ).all()
     if rows:
-        entry["heartbeats"] = [_spec_of(r) for r in rows]
+        entry["heartbeats"] = [document(spec_of(r)) for r in rows]
 
 
 async def heartbeats(applier: Applier, tenant: str, entries: Any, place: str) -> None:
@@ -64,32 +52,13 @@ async def heartbeats(applier: Applier, tenant: str, entries: Any, place: str) ->
         what = f'heartbeat "{spec.name}" in {tenant}'
         row = rows.get(spec.name)
         if row is None:
-            session.add(
-                Heartbeat(
-                    tenant_id=tenant,
-                    name=spec.name,
-                    interval_seconds=spec.interval.total_seconds(),
-                    grace_seconds=spec.grace.total_seconds(),
-                    priority=spec.priority.value,
-                    watchdog=spec.watchdog,
-                    token_hash=hashlib.sha256(secrets.token_bytes(24)).hexdigest(),
-                    created_by=applier.actor,
-                    created_at=utcnow(),
-                )
-            )
+            session.add(new_row(tenant, spec, applier.actor, utcnow())[0])  # its URL: over REST
             applier.record(tenant, "+", what)
             continue
-        have, want = _spec_of(row), document(spec)
-        lines = [
-            f"{k}: {have.get(k)} → {want.get(k)}"
-            for k in want.keys() | have.keys()
-            if have.get(k) != want.get(k)
-        ]
+        lines = differences(document(spec_of(row)), document(spec))
         if lines:
-            row.interval_seconds = spec.interval.total_seconds()
-            row.grace_seconds = spec.grace.total_seconds()
-            row.priority, row.watchdog = spec.priority.value, spec.watchdog
-            applier.record(tenant, "~", what, sorted(lines))
+            apply_spec(row, spec)
+            applier.record(tenant, "~", what, lines)
     if applier.prune:
         for name, row in rows.items():
             if name not in seen:

@@ -43,7 +43,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _spec(row: Heartbeat) -> Spec:
+def spec_of(row: Heartbeat) -> Spec:
     return Spec(
         row.name,
         timedelta(seconds=row.interval_seconds),
@@ -51,6 +51,27 @@ def _spec(row: Heartbeat) -> Spec:
         Priority(row.priority),
         row.watchdog,
     )
+
+
+def new_row(tenant: str, spec: Spec, actor: str, now: datetime) -> tuple[Heartbeat, str]:
+    """A heartbeat's row, and the key of its secret ping URL (only its hash is kept)."""
+    token = secrets.token_urlsafe(24)
+    row = Heartbeat(
+        tenant_id=tenant,
+        name=spec.name,
+        created_by=actor[:255],
+        created_at=now,
+        token_hash=_hash(token),
+    )
+    apply_spec(row, spec)
+    return row, token
+
+
+def apply_spec(row: Heartbeat, spec: Spec) -> None:
+    """Give the row the spec's interval, grace, priority and watchdog."""
+    row.interval_seconds = spec.interval.total_seconds()
+    row.grace_seconds = spec.grace.total_seconds()
+    row.priority, row.watchdog = spec.priority.value, spec.watchdog
 
 
 def state_of(row: Heartbeat, now: datetime) -> str:
@@ -64,7 +85,7 @@ def state_of(row: Heartbeat, now: datetime) -> str:
 
 def heartbeat_document(row: Heartbeat, now: datetime) -> dict[str, Any]:
     return {
-        **document(_spec(row)),
+        **document(spec_of(row)),
         "state": state_of(row, now),
         "last_ping_at": row.last_ping_at.isoformat() if row.last_ping_at else None,
         "paused_until": row.paused_until.isoformat() if row.paused_until else None,
@@ -83,23 +104,12 @@ async def create(services: Services, tenant: str, body: Any, by: By) -> tuple[di
         spec = spec_from(body)
     except HeartbeatError as exc:
         raise InvalidRequest(str(exc)) from None
-    token = secrets.token_urlsafe(24)
     now = utcnow()
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         if await _row(session, tenant, spec.name) is not None:
             raise Conflict(f"a heartbeat named {spec.name!r} exists")
-        row = Heartbeat(
-            tenant_id=tenant,
-            name=spec.name,
-            interval_seconds=spec.interval.total_seconds(),
-            grace_seconds=spec.grace.total_seconds(),
-            priority=spec.priority.value,
-            watchdog=spec.watchdog,
-            token_hash=_hash(token),
-            created_by=by.actor[:255],
-            created_at=now,
-        )
+        row, token = new_row(tenant, spec, by.actor, now)
         session.add(row)
         await session.flush()
         audit.record(session, tenant, by, "heartbeat.create", document(spec))
@@ -176,7 +186,7 @@ async def ping(
             row = await _need(session, tenant, name)
         row.last_ping_at = now
         open_alert, row.alert_id = row.alert_id, None
-        spec, row_tenant = _spec(row), row.tenant_id
+        spec, row_tenant = spec_of(row), row.tenant_id
         found = heartbeat_document(row, now)
     if open_alert is not None:
         await services.ingest.submit(_missed_event(row_tenant, spec, timedelta(0), resolve=True))
@@ -225,14 +235,13 @@ async def check(services: Services, now: datetime, watching_since: datetime) -> 
     raised = []
     async with services.db.session() as session, session.begin():
         await _forget_resolved(session)
-    async with services.db.session() as session:
         rows = (await session.scalars(select(Heartbeat).where(Heartbeat.alert_id.is_(None)))).all()
         for row in rows:
             if row.paused_until is not None and row.paused_until > now:
                 continue
             silence = silent_for(row.last_ping_at, watching_since, now)
-            if late(_spec(row), silence):
-                raised.append((row.id, row.tenant_id, _spec(row), silence, row.last_ping_at))
+            if late(spec_of(row), silence):
+                raised.append((row.id, row.tenant_id, spec_of(row), silence, row.last_ping_at))
     for heartbeat_id, tenant, spec, silence, seen in raised:
         result = await services.ingest.submit(_missed_event(tenant, spec, silence))
         async with services.db.session() as session, session.begin():

@@ -4,7 +4,6 @@ file."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from aiohttp import web
@@ -13,13 +12,8 @@ from bot.core import heartbeats
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.services import SERVICES
 from bot.http.console import HEADERS, checked_form, render, signed_in
+from cards.style import spoken_utc
 from domain import By
-
-
-def _when(stamp: str | None) -> str:
-    if not stamp:
-        return "never"
-    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%a %d %b %H:%M UTC")
 
 
 async def heartbeats_page(request: web.Request) -> web.Response:
@@ -27,8 +21,8 @@ async def heartbeats_page(request: web.Request) -> web.Response:
     tenant = session.tenant or request.query.get("tenant", "default")[:64]
     found = await heartbeats.listed(request.app[SERVICES], tenant)
     for beat in found:
-        beat["last"] = _when(beat["last_ping_at"])
-        beat["until"] = _when(beat["paused_until"])
+        beat["last"] = spoken_utc(beat["last_ping_at"])
+        beat["until"] = spoken_utc(beat["paused_until"])
     return render(
         request,
         "heartbeats.html",

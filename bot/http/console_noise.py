@@ -3,7 +3,6 @@ audited with them) and, on the alerts page, filters by label matchers and for mu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from aiohttp import web
@@ -12,6 +11,7 @@ from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.services import SERVICES
 from bot.http.console import HEADERS, checked_form, render, signed_in
+from cards.style import spoken_utc
 from domain import By
 
 
@@ -20,17 +20,13 @@ def _tenant(session_tenant: str | None, asked: str) -> str:
     return session_tenant or (asked[:64] or "default")
 
 
-def _spoken(stamp: str) -> str:
-    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%a %d %b %H:%M UTC")
-
-
 async def silences_page(request: web.Request) -> web.Response:
     session = await signed_in(request)
     tenant = _tenant(session.tenant, request.query.get("tenant", ""))
     found = await muting.listed(request.app[SERVICES].db, tenant)
     for silence in found:
-        silence["ends"] = _spoken(silence["ends_at"])
-        silence["starts"] = _spoken(silence["starts_at"])
+        silence["ends"] = spoken_utc(silence["ends_at"])
+        silence["starts"] = spoken_utc(silence["starts_at"])
     return render(
         request,
         "silences.html",
@@ -54,7 +50,7 @@ async def create_silence(request: web.Request) -> web.Response:
             f"/ui/silences?said={quote(f'Not silenced: {exc}.')}&{back}", headers=HEADERS
         ) from None
     request.app[SERVICES].config_changed()
-    said = f"Silenced {', '.join(made['matchers'])} until {_spoken(made['ends_at'])}."
+    said = f"Silenced {', '.join(made['matchers'])} until {spoken_utc(made['ends_at'])}."
     raise web.HTTPSeeOther(f"/ui/silences?said={quote(said)}", headers=HEADERS)
 
 

@@ -4,12 +4,12 @@ group's) labels as matchers; submitting it makes the silence, by the person who 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.noise import silenced
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
@@ -76,11 +76,4 @@ async def on_submit(
         return
     await ack()
     slack.services.config_changed()
-    until = datetime.fromisoformat(made["ends_at"]).astimezone(UTC).strftime("%a %d %b %H:%M")
-    await slack._tell(
-        client,
-        where,
-        user.get("id"),
-        f"Silenced {', '.join(made['matchers'])} until {until} UTC "
-        f"(`{made['id'][:8]}`; `silence expire {made['id'][:8]}` ends it).",
-    )
+    await slack._tell(client, where, user.get("id"), silenced(made))

@@ -26,6 +26,7 @@ from msrest.serialization import Model
 from bot.chat import forms as integration_forms
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
+from bot.chat.noise import silenced
 from bot.core import oncall, tenants
 from bot.core.alerts import muting
 from bot.core.alerts.actions import Actor, Ask
@@ -297,9 +298,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
                 200, "application/vnd.microsoft.activity.message", f"Not silenced: {exc}."
             )
         self.services.config_changed()
-        until = datetime.fromisoformat(made["ends_at"]).astimezone(UTC).strftime("%a %d %b %H:%M")
-        said = f"Silenced {', '.join(made['matchers'])} until {until} UTC ({made['id'][:8]})."
-        return invoke(200, "application/vnd.microsoft.activity.message", said)
+        return invoke(200, "application/vnd.microsoft.activity.message", silenced(made))
 
     async def _create_integration(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         """The add-integration form's submit: the same form back with errors, or a confirmation."""

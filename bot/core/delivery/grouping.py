@@ -66,10 +66,10 @@ async def fold_members(
 
 async def card(session: AsyncSession, item: OutboxItem, now: datetime) -> CardToSend | None:
     """The group's card to send for a claimed `group` row, with the reply due under it."""
-    digest = await groups.load(session, item.id, now)
     group = await groups.of_card(session, item.id)
-    if digest is None or group is None:
+    if group is None:
         return None
+    digest = await groups.load(session, group, now)
     notes, told = groups.notes_due(group, now, posted=item.message_ref is not None)
     return CardToSend(digest, notes, told)
 
