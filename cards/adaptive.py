@@ -369,13 +369,14 @@ def change_line_card(alert: Alert) -> Element:
     return {"type": "AdaptiveCard", "version": VERSION, "body": [plain_text(line)]}
 
 
-def reply_card(text: str) -> Element:
-    """A command's answer as a card of one wrapped text block."""
-    return {
-        "type": "AdaptiveCard",
-        "version": "1.5",
-        "body": [{"type": "TextBlock", "text": text, "wrap": True}],
-    }
+def reply_card(text: str, images: tuple[tuple[str, str], ...] = ()) -> Element:
+    """A command's answer as a card of one wrapped text block, and any images (URL, what
+    it shows) under it."""
+    body: list[Element] = [{"type": "TextBlock", "text": text, "wrap": True}]
+    body += [
+        {"type": "Image", "url": url, "altText": alt, "size": "Stretch"} for url, alt in images
+    ]
+    return {"type": "AdaptiveCard", "version": "1.5", "body": body}
 
 
 def group_card(

@@ -36,6 +36,8 @@ class Context:
     is_admin: bool
     integration_id: str | None = None  # the chat platform's own integration in this tenant
     open_form: Callable[[str], Awaitable[str]] | None = None  # shows the add-integration form
+    # shows the report's chart for a window (7d, 30d) where the command was typed; what to say
+    share_chart: Callable[[str], Awaitable[str]] | None = None
 
     @property
     def who(self) -> str:

@@ -9,28 +9,33 @@ from aiohttp import web
 
 from bot.core import audit
 from bot.core.services import SERVICES, Services
+from bot.http.answers import AuditTrail
 from bot.http.auth import scoped_tenant
+from bot.http.openapi import operation, query_of
+from bot.http.schemas import AuditQuery
 from bot.infra.web import ApiError
 
 
+@operation(
+    "The audit trail, newest first",
+    tag="audit",
+    query=AuditQuery,
+    answers={200: AuditTrail},
+)
 async def list_audit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    query = request.query
+    query = query_of(request, AuditQuery)
     try:
-        since = audit.since_of(query.get("since"), datetime.now(UTC))
-        limit = int(query.get("limit", "100"))
+        since = audit.since_of(query.since, datetime.now(UTC))
     except ValueError:
-        raise ApiError(
-            400, "bad_query", "since is a duration (1d, 4h) or an ISO time; limit a number"
-        ) from None
-    if not 1 <= limit <= audit.MAX_LISTED:
-        raise ApiError(400, "bad_query", f"limit is 1 to {audit.MAX_LISTED}")
+        raise ApiError(400, "bad_query", "since is a duration (1d, 4h) or an ISO time") from None
+    limit = query.limit
     entries = await audit.trail(
         services.db,
-        scoped_tenant(request, query.get("tenant"), None),
+        scoped_tenant(request, query.tenant, None),
         since=since,
-        actor=query.get("actor") or None,
-        kind=query.get("kind") or None,
+        actor=query.actor or None,
+        kind=query.kind or None,
         limit=limit,
     )
     return web.json_response({"entries": [e.document() for e in entries], "limit": limit})

@@ -20,6 +20,7 @@ PROTECTED = ("/api/v1/", "/hooks/")
 SIGNED_HOOK = re.compile(r"^/hooks/(?!alertmanager$|grafana$)[^/]+$")
 # A heartbeat's secret ping URL carries its own key, for systems that cannot set headers.
 SECRET_PING = re.compile(r"^/hooks/heartbeats/[^/]+/[^/]+$")
+PUBLIC = ("/api/v1/openapi.json",)  # the published API document asks no key
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -75,6 +76,7 @@ def bearer_auth(token: str | None, keys: KeyService) -> object:
             path.startswith(PROTECTED)
             and not SIGNED_HOOK.match(path)
             and not SECRET_PING.match(path)
+            and path not in PUBLIC
         ):
             request[PRINCIPAL] = await _admit(request, expected, keys)
         return await handler(request)

@@ -10,12 +10,23 @@ from aiohttp import web
 from bot.core import config_apply
 from bot.core.config_export import export_document, to_yaml
 from bot.core.services import SERVICES, Services
+from bot.http.answers import Planned
 from bot.http.auth import principal_of, scoped_tenant
+from bot.http.openapi import operation, query_of
+from bot.http.schemas import ConfigDocument, ConfigQuery, TenantQuery
 from bot.infra.web import ApiError
 
 YAML_TYPE = "application/yaml"
 
 
+@operation(
+    "The configuration as a document (YAML, or JSON for Accept: application/json)",
+    tag="config",
+    query=TenantQuery,
+    answers={200: ConfigDocument},
+    media="application/yaml",
+    also=("application/json",),
+)
 async def get_config(request: web.Request) -> web.Response:
     """`GET /api/v1/config`: YAML, or JSON when the client accepts only that."""
     services = request.app[SERVICES]
@@ -31,7 +42,7 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
     services = request.app[SERVICES]
     who = principal_of(request)
     tenant = scoped_tenant(request, request.query.get("tenant"), None)
-    prune = request.query.get("prune", "false").lower() in ("1", "true", "yes")
+    prune = (query_of(request, ConfigQuery).prune or "").lower() in ("1", "true", "yes")
     source = f"api:{who.name}" if who.tenant is not None else "api"
     try:
         # parsed off the event loop: a file is up to 1 MB of YAML
@@ -58,11 +69,31 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
     )
 
 
+@operation(
+    "What applying a configuration document would change",
+    tag="config",
+    query=ConfigQuery,
+    body=ConfigDocument,
+    body_parsed=False,
+    body_media="application/yaml",
+    answers={200: Planned},
+    errors=(400, 422),
+)
 async def plan(request: web.Request) -> web.Response:
     """`POST /api/v1/config/plan`: what applying the body would change; nothing is changed."""
     return await _apply(request, dry_run=True)
 
 
+@operation(
+    "Make the configuration match a document, in one transaction",
+    tag="config",
+    query=ConfigQuery,
+    body=ConfigDocument,
+    body_parsed=False,
+    body_media="application/yaml",
+    answers={200: Planned},
+    errors=(400, 422),
+)
 async def apply(request: web.Request) -> web.Response:
     """`POST /api/v1/config/apply`: make the database match the body, in one transaction."""
     return await _apply(request, dry_run=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from aiohttp import web
 
@@ -13,20 +12,22 @@ from bot.core.alerts.normalize import InvalidEvent, from_api
 from bot.core.documents import delivery_document
 from bot.core.keys import Principal
 from bot.core.services import SERVICES, Services
+from bot.http.answers import ActedOn, EventDocument, EventList, Submitted
 from bot.http.auth import principal_of, scoped_tenant
-from bot.http.common import page_args
-from bot.infra.web import ApiError, read_json, read_json_cleaned
+from bot.http.openapi import body_of, operation, query_of
+from bot.http.schemas import ActionBody, EventBody, EventsQuery, TenantQuery
+from bot.infra.web import ApiError, read_json_cleaned
 from cards.webhook_json import alert_document
 from domain import SNOOZE_MAX_MINUTES, AlertState, Priority, Verb
 
 ACTOR_MAX = 200
 
 
-def acting(who: Principal, body: dict[str, Any]) -> Actor:
+def acting(who: Principal, body: ActionBody) -> Actor:
     """A key acts as itself; the operator token names the person (`actor` or `on_behalf_of`)."""
     if who.tenant is not None:
         return Actor(id=f"key:{who.name}", name=who.name, platform="api", tenant=who.tenant)
-    name = body.get("on_behalf_of", body.get("actor"))
+    name = body.on_behalf_of if body.on_behalf_of is not None else body.actor
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "missing_actor", 'send {"actor": "<who is acting>"}')
     if len(name) > ACTOR_MAX:
@@ -34,6 +35,14 @@ def acting(who: Principal, body: dict[str, Any]) -> Actor:
     return Actor(id=name.strip(), name=name.strip(), platform="api")
 
 
+@operation(
+    "Submit an event",
+    tag="events",
+    body=EventBody,
+    body_parsed=False,
+    answers={202: Submitted},
+    errors=(400, 404, 422),
+)
 async def submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data, nul_removed = await read_json_cleaned(request)
@@ -60,29 +69,26 @@ async def submit(request: web.Request) -> web.Response:
     )
 
 
+@operation("List events", tag="events", query=EventsQuery, answers={200: EventList})
 async def list_events(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit, offset = page_args(request)
-    query = request.query
+    query = query_of(request, EventsQuery)
     try:
-        state = AlertState(query["state"]) if "state" in query else None
-        priority = Priority(query["priority"].upper()) if "priority" in query else None
+        priority = Priority(query.priority.upper()) if query.priority is not None else None
     except ValueError:
         raise ApiError(
-            400,
-            "bad_query",
-            "state is triggered, acknowledged or resolved; priority is "
-            + " ".join(p.value for p in Priority),
+            400, "bad_query", "priority is " + " ".join(p.value for p in Priority)
         ) from None
+    limit, offset = query.limit, query.offset
     alerts, total = await queries.listed(
         services,
-        tenant=scoped_tenant(request, query.get("tenant"), None),
-        state=state,
+        tenant=scoped_tenant(request, query.tenant, None),
+        state=AlertState(query.state) if query.state else None,
         priority=priority,
-        event_type=query.get("type"),
+        event_type=query.type,
         limit=limit,
         offset=offset,
-        muted={"true": True, "false": False}.get(query.get("muted", "").lower()),
+        muted={"true": True, "false": False}.get(query.muted or ""),
     )
     base = services.settings.public_url
     return web.json_response(
@@ -95,6 +101,13 @@ async def list_events(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "One event with its deliveries, audit trail and notes",
+    tag="events",
+    query=TenantQuery,
+    answers={200: EventDocument},
+    errors=(404,),
+)
 async def get_event(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     event_id = request.match_info["event_id"]
@@ -146,17 +159,25 @@ async def get_event(request: web.Request) -> web.Response:
 PATHS = {"notes": Verb.NOTE}  # `POST /events/{id}/notes` adds a note
 
 
-def asked(verb: Verb, body: dict[str, Any]) -> Ask:
-    """A snooze's `minutes` and a note's `text`, checked for their type here, for their range
-    by the action itself."""
-    minutes, text = body.get("minutes"), body.get("text")
-    if verb is Verb.SNOOZE and (not isinstance(minutes, int) or isinstance(minutes, bool)):
+def asked(verb: Verb, body: ActionBody) -> Ask:
+    """A snooze's `minutes` and a note's `text`: the model checked their type and range."""
+    if verb is Verb.SNOOZE and body.minutes is None:
         raise ApiError(400, "bad_minutes", f'send {{"minutes": 1 to {SNOOZE_MAX_MINUTES}}}')
-    if verb is Verb.NOTE and not isinstance(text, str):
+    if verb is Verb.NOTE and body.text is None:
         raise ApiError(400, "bad_text", 'send {"text": "<the note>"}')
-    return Ask(minutes=minutes if verb is Verb.SNOOZE else None, text=text)
+    return Ask(minutes=body.minutes if verb is Verb.SNOOZE else None, text=body.text)
 
 
+@operation(
+    "Act on an event",
+    tag="events",
+    description="verb: acknowledge, escalate, resolve, snooze (minutes), unsnooze, "
+    "notes (text). A key acts as itself; the operator token names the actor.",
+    body=ActionBody,
+    body_required=False,
+    answers={200: ActedOn},
+    errors=(400, 404, 409),
+)
 async def act(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     name = request.match_info["verb"]
@@ -165,8 +186,7 @@ async def act(request: web.Request) -> web.Response:
     except ValueError:
         known = ", ".join([*(v.value for v in Verb if v is not Verb.NOTE), *PATHS])
         raise ApiError(404, "unknown_action", "actions are " + known) from None
-    body = await read_json(request) if request.body_exists else {}
-    body = body if isinstance(body, dict) else {}
+    body = body_of(request, ActionBody)
     actor = acting(principal_of(request), body)
     outcome = await services.actions.apply(
         verb, request.match_info["event_id"], actor, asked(verb, body)

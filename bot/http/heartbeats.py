@@ -8,11 +8,20 @@ from aiohttp import web
 
 from bot.core import heartbeats
 from bot.core.services import SERVICES
+from bot.http.answers import Item, Items
 from bot.http.auth import by_of
-from bot.http.common import json_object, tenant_of
-from bot.infra.web import ApiError
+from bot.http.common import tenant_of
+from bot.http.openapi import body_of, operation
+from bot.http.schemas import HeartbeatBody, PauseBody, TenantQuery
 
 
+@operation(
+    "Ping a heartbeat",
+    tag="heartbeats",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def ping(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     name = request.match_info["name"][:100]
@@ -20,6 +29,13 @@ async def ping(request: web.Request) -> web.Response:
     return web.json_response({"data": found})
 
 
+@operation(
+    "Ping a heartbeat by its secret URL",
+    tag="heartbeats",
+    answers={200: Item},
+    errors=(404,),
+    auth="secret_url",
+)
 async def secret_ping(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = request.match_info["token"][:100]
@@ -27,13 +43,27 @@ async def secret_ping(request: web.Request) -> web.Response:
     return web.json_response({"data": {"name": found["name"], "state": found["state"]}})
 
 
+@operation(
+    "List heartbeats with their last ping and state",
+    tag="heartbeats",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_heartbeats(request: web.Request) -> web.Response:
     found = await heartbeats.listed(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": found})
 
 
+@operation(
+    "Add a heartbeat (its secret ping URL is shown once)",
+    tag="heartbeats",
+    query=TenantQuery,
+    body=HeartbeatBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, HeartbeatBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
     made, token = await heartbeats.create(services, tenant_of(request), body, by_of(request))
     services.config_changed()  # its watchdog, if it has one, pings from now on
@@ -42,6 +72,13 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "One heartbeat",
+    tag="heartbeats",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def one(request: web.Request) -> web.Response:
     found = await heartbeats.one(
         request.app[SERVICES], tenant_of(request), request.match_info["name"]
@@ -49,6 +86,13 @@ async def one(request: web.Request) -> web.Response:
     return web.json_response({"data": found})
 
 
+@operation(
+    "Remove a heartbeat",
+    tag="heartbeats",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def remove(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     services = request.app[SERVICES]
@@ -57,13 +101,17 @@ async def remove(request: web.Request) -> web.Response:
     return web.json_response({"data": {"removed": name}})
 
 
+@operation(
+    "Pause a heartbeat (audited)",
+    tag="heartbeats",
+    query=TenantQuery,
+    body=PauseBody,
+    answers={200: Item},
+    errors=(400, 404),
+    body_required=False,
+)
 async def pause(request: web.Request) -> web.Response:
-    body = await json_object(request) if request.body_exists else {}
-    duration = body.get("duration")
-    if duration is not None and not isinstance(duration, str):
-        raise ApiError(
-            400, "bad_request", "duration: a duration such as 2h (or none: until resumed)"
-        )
+    duration = body_of(request, PauseBody).duration
     found = await heartbeats.pause(
         request.app[SERVICES],
         tenant_of(request),
@@ -74,6 +122,13 @@ async def pause(request: web.Request) -> web.Response:
     return web.json_response({"data": found})
 
 
+@operation(
+    "Resume a heartbeat",
+    tag="heartbeats",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def resume(request: web.Request) -> web.Response:
     found = await heartbeats.resume(
         request.app[SERVICES], tenant_of(request), request.match_info["name"], by_of(request)

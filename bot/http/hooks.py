@@ -10,7 +10,10 @@ from aiohttp import web
 from bot.core import heartbeats
 from bot.core.alerts.normalize import InvalidEvent, from_alertmanager, from_grafana, tenant_of
 from bot.core.services import Services
+from bot.http.answers import Accepted
 from bot.http.auth import scoped_tenant
+from bot.http.openapi import operation
+from bot.http.schemas import AlertmanagerBody, GrafanaBody, HookQuery
 from bot.infra.web import ApiError, read_json
 from domain import EventIn
 
@@ -20,7 +23,15 @@ Parser = Callable[..., list[EventIn]]
 def register(app: web.Application, services: Services) -> None:
     """Add `/hooks/alertmanager` and `/hooks/grafana`; `?tenant=` picks the tenant."""
 
-    def receiver(parse: Parser) -> Callable[[web.Request], Any]:
+    def receiver(parse: Parser, summary: str, body: type) -> Callable[[web.Request], Any]:
+        @operation(
+            summary,
+            tag="hooks",
+            query=HookQuery,
+            body=body,
+            body_parsed=False,  # the parser reads every payload field, and says what it cleans
+            answers={202: Accepted},
+        )
         async def handle(request: web.Request) -> web.Response:
             try:
                 tenant = tenant_of(scoped_tenant(request, request.query.get("tenant"), None))
@@ -58,5 +69,10 @@ def register(app: web.Application, services: Services) -> None:
 
         return handle
 
-    app.router.add_post("/hooks/alertmanager", receiver(from_alertmanager))
-    app.router.add_post("/hooks/grafana", receiver(from_grafana))
+    app.router.add_post(
+        "/hooks/alertmanager",
+        receiver(from_alertmanager, "Prometheus Alertmanager's webhook", AlertmanagerBody),
+    )
+    app.router.add_post(
+        "/hooks/grafana", receiver(from_grafana, "Grafana alerting's webhook", GrafanaBody)
+    )

@@ -10,15 +10,27 @@ from bot.core.documents import channel_document, delivery_document, route_docume
 from bot.core.integrations import admin as service
 from bot.core.integrations import channels
 from bot.core.services import SERVICES, Services
+from bot.http.answers import Item, Items
 from bot.http.auth import by_of
-from bot.http.common import json_object, page_args, tenant_of
+from bot.http.common import tenant_of
+from bot.http.openapi import body_of, operation, query_of
 from bot.http.pages import HEADERS as PAGE_HEADERS
+from bot.http.schemas import (
+    ChannelBody,
+    IntegrationBody,
+    IntegrationChange,
+    RouteBody,
+    TenantPaging,
+    TenantQuery,
+)
 
 
+@operation("The integration types and their settings", tag="integrations", answers={200: Items})
 async def integration_types(_request: web.Request) -> web.Response:
     return web.json_response({"data": service.type_documents()})
 
 
+@operation("List integrations", tag="integrations", query=TenantQuery, answers={200: Items})
 async def list_integrations(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     rows = await service.listed(services, tenant_of(request))
@@ -27,30 +39,60 @@ async def list_integrations(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "Add an integration",
+    tag="integrations",
+    query=TenantQuery,
+    body=IntegrationBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await json_object(request)
+    body = body_of(request, IntegrationBody).model_dump(exclude_unset=True)
     row = await service.create(services, tenant_of(request), body, by_of(request))
     return web.json_response(
         {"data": service.integration_document(row, services.keyring)}, status=201
     )
 
 
+@operation(
+    "One integration (secrets never shown)",
+    tag="integrations",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def get_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     row = await service.one(services, tenant_of(request), request.match_info["id"])
     return web.json_response({"data": service.integration_document(row, services.keyring)})
 
 
+@operation(
+    "Change an integration",
+    tag="integrations",
+    query=TenantQuery,
+    body=IntegrationChange,
+    answers={200: Item},
+    errors=(400, 404, 409),
+)
 async def update_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await json_object(request)
+    body = body_of(request, IntegrationChange).model_dump(exclude_unset=True)
     row = await service.update(
         services, tenant_of(request), request.match_info["id"], body, by_of(request)
     )
     return web.json_response({"data": service.integration_document(row, services.keyring)})
 
 
+@operation(
+    "Remove an integration",
+    tag="integrations",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def delete_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     row = await service.remove(
@@ -59,6 +101,13 @@ async def delete_integration(request: web.Request) -> web.Response:
     return web.json_response({"data": {"deleted": row.id}})
 
 
+@operation(
+    "Test an integration's connection",
+    tag="integrations",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def connection_test(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     outcome = await service.test(
@@ -67,9 +116,17 @@ async def connection_test(request: web.Request) -> web.Response:
     return web.json_response({"data": outcome})
 
 
+@operation(
+    "An integration's syncs, deliveries and webhooks",
+    tag="integrations",
+    query=TenantPaging,
+    answers={200: Item},
+    errors=(404,),
+)
 async def integration_logs(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit, offset = page_args(request)
+    paging = query_of(request, TenantPaging)
+    limit, offset = paging.limit, paging.offset
     found = await service.logs(
         services, tenant_of(request), request.match_info["id"], limit, offset
     )
@@ -84,19 +141,35 @@ async def integration_logs(request: web.Request) -> web.Response:
     )
 
 
+@operation("List channels", tag="routing", query=TenantQuery, answers={200: Items})
 async def list_channels(request: web.Request) -> web.Response:
     rows = await channels.channels(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": [channel_document(r) for r in rows]})
 
 
+@operation(
+    "Add a channel",
+    tag="routing",
+    query=TenantQuery,
+    body=ChannelBody,
+    answers={201: Item},
+    errors=(400, 404, 409),
+)
 async def create_channel(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, ChannelBody).model_dump(exclude_unset=True)
     row = await channels.add_channel(
         request.app[SERVICES], tenant_of(request), body, by_of(request)
     )
     return web.json_response({"data": channel_document(row)}, status=201)
 
 
+@operation(
+    "Remove a channel and its routes",
+    tag="routing",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def delete_channel(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     deleted = await channels.remove_channel(
@@ -105,17 +178,33 @@ async def delete_channel(request: web.Request) -> web.Response:
     return web.json_response({"data": {"deleted": deleted}})
 
 
+@operation("List routes", tag="routing", query=TenantQuery, answers={200: Items})
 async def list_routes(request: web.Request) -> web.Response:
     rows = await channels.routes(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": [route_document(r) for r in rows]})
 
 
+@operation(
+    "Add a route",
+    tag="routing",
+    query=TenantQuery,
+    body=RouteBody,
+    answers={201: Item},
+    errors=(400, 404, 409),
+)
 async def create_route(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, RouteBody).model_dump(exclude_unset=True, by_alias=True)
     row = await channels.add_route(request.app[SERVICES], tenant_of(request), body, by_of(request))
     return web.json_response({"data": route_document(row)}, status=201)
 
 
+@operation(
+    "Remove a route",
+    tag="routing",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def delete_route(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     deleted = await channels.remove_route(

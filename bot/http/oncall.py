@@ -11,9 +11,20 @@ from aiohttp import web
 from bot.core import oncall
 from bot.core.paging import policies, roster
 from bot.core.services import SERVICES, Services
+from bot.http.answers import Answer, Item, Items
 from bot.http.auth import by_of
-from bot.http.common import json_object, tenant_of
+from bot.http.common import tenant_of
+from bot.http.openapi import body_of, operation, query_of
 from bot.http.pages import HEADERS as PAGE_HEADERS
+from bot.http.schemas import (
+    OnCallQuery,
+    OverrideShift,
+    PersonBody,
+    PersonChange,
+    PolicyBody,
+    ScheduleBody,
+    TenantQuery,
+)
 from bot.infra.web import ApiError
 from domain.schedules import OnCall
 
@@ -45,68 +56,133 @@ def on_call_document(answer: OnCall, people: dict[str, dict[str, Any]]) -> dict[
     }
 
 
+@operation(
+    "List people",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_people(request: web.Request) -> web.Response:
     found = await oncall.people(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": [p.document() for p in found]})
 
 
+@operation(
+    "Add a person",
+    tag="on-call",
+    query=TenantQuery,
+    body=PersonBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create_person(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, PersonBody).model_dump(exclude_unset=True)
     made = await oncall.add_person(request.app[SERVICES], tenant_of(request), body, by_of(request))
     return web.json_response({"data": made.document()}, status=201)
 
 
+@operation(
+    "Change a person",
+    tag="on-call",
+    query=TenantQuery,
+    body=PersonChange,
+    answers={200: Item},
+    errors=(400, 404),
+)
 async def change_person(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, PersonChange).model_dump(exclude_unset=True)
     changed = await roster.change_person(
         request.app[SERVICES], tenant_of(request), request.match_info["name"], body, by_of(request)
     )
     return web.json_response({"data": changed.document()})
 
 
+@operation(
+    "Remove a person",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404, 409),
+)
 async def remove_person(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     await roster.remove_person(request.app[SERVICES], tenant_of(request), name, by_of(request))
     return web.json_response({"data": {"removed": name}})
 
 
+@operation(
+    "Remove a schedule",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404, 409),
+)
 async def remove_schedule(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     await roster.remove_schedule(request.app[SERVICES], tenant_of(request), name, by_of(request))
     return web.json_response({"data": {"removed": name}})
 
 
+@operation(
+    "List schedules",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_schedules(request: web.Request) -> web.Response:
     found = await oncall.schedules(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": found})
 
 
+@operation(
+    "Add a schedule",
+    tag="on-call",
+    query=TenantQuery,
+    body=ScheduleBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create_schedule(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, ScheduleBody).model_dump(exclude_unset=True)
     made = await oncall.add_schedule(
         request.app[SERVICES], tenant_of(request), body, by_of(request)
     )
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "Who is on call",
+    tag="on-call",
+    query=OnCallQuery,
+    answers={200: Answer},
+    errors=(400, 404),
+)
 async def who(request: web.Request) -> web.Response:
     services, tenant = request.app[SERVICES], tenant_of(request)
-    query = request.query.get("at")
+    query = query_of(request, OnCallQuery).at
     at = _when(query, "at") if query else datetime.now(UTC)
     answer = await oncall.who_is_on_call(services, tenant, request.match_info["name"], at)
     people = {p.name: p.document() for p in await oncall.people(services, tenant)}
     return web.json_response(on_call_document(answer, people))
 
 
+@operation(
+    "Put someone on call for a while",
+    tag="on-call",
+    query=TenantQuery,
+    body=OverrideShift,
+    answers={201: Item},
+    errors=(400, 404),
+)
 async def override(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    shift = body_of(request, OverrideShift)
     await oncall.add_override(
         request.app[SERVICES],
         tenant_of(request),
         request.match_info["name"],
-        str(body.get("person", "")),
-        _when(body.get("start"), "start"),
-        _when(body.get("end"), "end"),
+        shift.person,
+        _when(shift.start, "start"),
+        _when(shift.end, "end"),
         by_of(request),
     )
     return web.json_response({"data": {"schedule": request.match_info["name"]}}, status=201)
@@ -124,11 +200,24 @@ async def ical(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="text/calendar", charset="utf-8", headers=headers)
 
 
+@operation(
+    "List escalation policies",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_policies(request: web.Request) -> web.Response:
     found = await policies.listed(request.app[SERVICES], tenant_of(request))
     return web.json_response({"data": found})
 
 
+@operation(
+    "One escalation policy",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def get_policy(request: web.Request) -> web.Response:
     found = await policies.one(
         request.app[SERVICES], tenant_of(request), request.match_info["name"]
@@ -136,14 +225,30 @@ async def get_policy(request: web.Request) -> web.Response:
     return web.json_response({"data": found})
 
 
+@operation(
+    "Add an escalation policy",
+    tag="on-call",
+    query=TenantQuery,
+    body=PolicyBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create_policy(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, PolicyBody).model_dump(exclude_unset=True)
     made = await policies.save(request.app[SERVICES], tenant_of(request), body, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "Replace an escalation policy",
+    tag="on-call",
+    query=TenantQuery,
+    body=PolicyBody,
+    answers={200: Item},
+    errors=(400, 404),
+)
 async def replace_policy(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, PolicyBody).model_dump(exclude_unset=True)
     name = request.match_info["name"]
     body.setdefault("name", name)
     made = await policies.save(
@@ -152,6 +257,13 @@ async def replace_policy(request: web.Request) -> web.Response:
     return web.json_response({"data": made})
 
 
+@operation(
+    "Remove an escalation policy",
+    tag="on-call",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404, 409),
+)
 async def remove_policy(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     await policies.remove(request.app[SERVICES], tenant_of(request), name, by_of(request))

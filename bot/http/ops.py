@@ -10,6 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.core.alerts import queries
 from bot.core.services import Services
+from bot.http.answers import Answer
+from bot.http.openapi import operation
 from bot.infra.web import ApiError
 from domain import Priority
 
@@ -17,9 +19,17 @@ from domain import Priority
 def register(app: web.Application, services: Services) -> None:
     """Add `/health`, `/ready` and `/metrics`."""
 
+    @operation("Liveness", tag="operations", auth="none", errors=())
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    @operation(
+        "Readiness: the database answers and its migrations are current",
+        tag="operations",
+        auth="none",
+        answers={200: Answer, 503: Answer},
+        errors=(),
+    )
     async def ready(_request: web.Request) -> web.Response:
         try:
             await services.db.ping()
@@ -44,6 +54,13 @@ def register(app: web.Application, services: Services) -> None:
 
     wanted = services.settings.metrics_token
 
+    @operation(
+        "Prometheus metrics (Bearer CHATOPS_METRICS_TOKEN when set)",
+        tag="operations",
+        auth="none",
+        media="text/plain",
+        errors=(401,),
+    )
     async def metrics(request: web.Request) -> web.Response:
         if wanted is not None:
             given = request.headers.get("Authorization", "").partition(" ")[2].strip()

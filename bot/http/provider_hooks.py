@@ -6,6 +6,8 @@ from aiohttp import web
 
 from bot.core.integrations import webhooks
 from bot.core.services import SERVICES, Services
+from bot.http.answers import Answer
+from bot.http.openapi import operation
 
 
 def register(app: web.Application, services: Services) -> None:
@@ -13,6 +15,14 @@ def register(app: web.Application, services: Services) -> None:
     app.router.add_post("/hooks/{integration_id}", receive)
 
 
+@operation(
+    "A provider's signed webhook (PagerDuty, Opsgenie, Jira, ServiceNow, ...)",
+    tag="hooks",
+    auth="provider",
+    answers={200: Answer},
+    errors=(400, 401, 404),
+    description="Signed by the provider with the integration's webhook secret.",
+)
 async def receive(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     raw = await request.read()

@@ -7,24 +7,53 @@ from aiohttp import web
 
 from bot.core.alerts import inhibition, muting, windows
 from bot.core.services import SERVICES
+from bot.http.answers import Item, Items
 from bot.http.auth import by_of
-from bot.http.common import json_object, tenant_of
+from bot.http.common import tenant_of
+from bot.http.openapi import body_of, operation, query_of
+from bot.http.schemas import (
+    InhibitRuleBody,
+    SilenceBody,
+    SilencesQuery,
+    TenantQuery,
+    TimeIntervalBody,
+)
 
 
+@operation(
+    "List silences",
+    tag="noise",
+    query=SilencesQuery,
+    answers={200: Items},
+)
 async def list_silences(request: web.Request) -> web.Response:
-    ended = request.query.get("ended", "").lower() == "true"
+    ended = query_of(request, SilencesQuery).ended == "true"
     found = await muting.listed(request.app[SERVICES].db, tenant_of(request), ended=ended)
     return web.json_response({"data": found})
 
 
+@operation(
+    "Silence alerts matching matchers",
+    tag="noise",
+    query=TenantQuery,
+    body=SilenceBody,
+    answers={201: Item},
+)
 async def create_silence(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, SilenceBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
     made = await muting.create(services.db, tenant_of(request), body, by_of(request))
     services.config_changed()
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "Expire a silence",
+    tag="noise",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def expire_silence(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     ended = await muting.expire(
@@ -34,19 +63,39 @@ async def expire_silence(request: web.Request) -> web.Response:
     return web.json_response({"data": ended})
 
 
+@operation(
+    "List inhibition rules",
+    tag="noise",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_rules(request: web.Request) -> web.Response:
     found = await inhibition.listed(request.app[SERVICES].db, tenant_of(request))
     return web.json_response({"data": found})
 
 
+@operation(
+    "Add an inhibition rule",
+    tag="noise",
+    query=TenantQuery,
+    body=InhibitRuleBody,
+    answers={201: Item},
+)
 async def create_rule(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, InhibitRuleBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
     made = await inhibition.create(services.db, tenant_of(request), body, by_of(request))
     services.config_changed()
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "Remove an inhibition rule",
+    tag="noise",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404,),
+)
 async def remove_rule(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     rule_id = request.match_info["rule_id"]
@@ -55,19 +104,40 @@ async def remove_rule(request: web.Request) -> web.Response:
     return web.json_response({"data": {"removed": rule_id}})
 
 
+@operation(
+    "List time intervals",
+    tag="noise",
+    query=TenantQuery,
+    answers={200: Items},
+)
 async def list_intervals(request: web.Request) -> web.Response:
     found = await windows.listed(request.app[SERVICES].db, tenant_of(request))
     return web.json_response({"data": found})
 
 
+@operation(
+    "Add a time interval",
+    tag="noise",
+    query=TenantQuery,
+    body=TimeIntervalBody,
+    answers={201: Item},
+    errors=(400, 409),
+)
 async def create_interval(request: web.Request) -> web.Response:
-    body = await json_object(request)
+    body = body_of(request, TimeIntervalBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
     made = await windows.create(services.db, tenant_of(request), body, by_of(request))
     services.config_changed()
     return web.json_response({"data": made}, status=201)
 
 
+@operation(
+    "Remove a time interval",
+    tag="noise",
+    query=TenantQuery,
+    answers={200: Item},
+    errors=(404, 409),
+)
 async def remove_interval(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     name = request.match_info["name"]

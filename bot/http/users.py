@@ -11,36 +11,17 @@ from bot.core.alerts import defaults, preferences
 from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
 from bot.core.services import SERVICES, Services
+from bot.http.answers import Answer
 from bot.http.auth import by_of, scoped_tenant
-from bot.http.common import page_args
-from bot.infra.web import ApiError, read_json
+from bot.http.openapi import body_of, operation, query_of
+from bot.http.schemas import OverrideBody, Preferences, TenantPaging, TenantQuery
+from bot.infra.web import ApiError
 
-FIELDS = {"enabled": bool, "priority": int, "retry_count": int, "retry_delay_seconds": int}
 
-
-def _validated(body: Any, *, partial: bool) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    values: dict[str, Any] = {}
-    for name, kind in FIELDS.items():
-        if name not in body or body[name] is None:
-            continue
-        value = body[name]
-        if kind is int and (
-            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000
-        ):
-            raise InvalidRequest(f"{name}: a whole number from 0 to 1000")
-        if kind is bool and not isinstance(value, bool):
-            raise InvalidRequest(f"{name}: true or false")
-        values[name] = value
-    if "config" in body:
-        if not isinstance(body["config"], dict):
-            raise InvalidRequest("config: must be an object")
-        values["config"] = body["config"]
-    unknown = set(body) - set(FIELDS) - {"config", "integration_type"}
-    if unknown:
-        raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-    if not partial and not values:
+def _validated(body: OverrideBody) -> dict[str, Any]:
+    """The fields given (the model checked their types and ranges), at least one."""
+    values = body.model_dump(exclude={"integration_type"}, exclude_none=True)
+    if not values:
         raise InvalidRequest(
             "give at least one of enabled, priority, retry_count, retry_delay_seconds, config"
         )
@@ -58,12 +39,19 @@ def tenant(request: web.Request) -> str:
     return scoped_tenant(request, request.query.get("tenant"), "default") or "default"
 
 
+@operation("The system's integration defaults", tag="users", answers={200: Answer})
 async def get_defaults(request: web.Request) -> web.Response:
     return web.json_response(
         {"default_integrations": await users.system_defaults(request.app[SERVICES])}
     )
 
 
+@operation(
+    "A user's effective integration settings",
+    tag="users",
+    query=TenantQuery,
+    answers={200: Answer},
+)
 async def user_effective(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
@@ -79,6 +67,7 @@ async def user_effective(request: web.Request) -> web.Response:
     )
 
 
+@operation("Drop a user's overrides", tag="users", query=TenantQuery, answers={200: Answer})
 async def reset(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
@@ -88,6 +77,7 @@ async def reset(request: web.Request) -> web.Response:
     )
 
 
+@operation("A user's overrides", tag="users", query=TenantQuery, answers={200: Answer})
 async def list_overrides(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = request.match_info["user_id"]
@@ -108,22 +98,40 @@ async def upsert(
     )
 
 
+@operation(
+    "Override an integration's defaults for a user",
+    tag="users",
+    query=TenantQuery,
+    body=OverrideBody,
+    answers={201: Answer},
+)
 async def create_override(request: web.Request) -> web.Response:
-    body = await read_json(request)
-    values = _validated(body, partial=False)
-    kind = _type(
-        body.get("integration_type") if isinstance(body, dict) else None,
-        await users.system_defaults(request.app[SERVICES]),
-    )
+    body = body_of(request, OverrideBody)
+    values = _validated(body)
+    kind = _type(body.integration_type, await users.system_defaults(request.app[SERVICES]))
     return await upsert(request, kind, values, create=True)
 
 
+@operation(
+    "Change a user's override",
+    tag="users",
+    query=TenantQuery,
+    body=OverrideBody,
+    answers={200: Answer},
+)
 async def update_override(request: web.Request) -> web.Response:
-    values = _validated(await read_json(request), partial=False)
+    values = _validated(body_of(request, OverrideBody))
     kind = _type(request.match_info["kind"], await users.system_defaults(request.app[SERVICES]))
     return await upsert(request, kind, values, create=False)
 
 
+@operation(
+    "Remove a user's override",
+    tag="users",
+    query=TenantQuery,
+    answers={200: Answer},
+    errors=(404,),
+)
 async def delete_override(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user, kind = request.match_info["user_id"], request.match_info["kind"].upper()
@@ -132,9 +140,11 @@ async def delete_override(request: web.Request) -> web.Response:
     return web.json_response({"user_id": user, "deleted": kind})
 
 
+@operation("What was delivered to a user", tag="users", query=TenantPaging, answers={200: Answer})
 async def history(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit, offset = page_args(request)
+    paging = query_of(request, TenantPaging)
+    limit, offset = paging.limit, paging.offset
     user = request.match_info["user_id"]
     rows = await users.deliveries_to(services, tenant(request), user, limit, offset)
     return web.json_response(
@@ -147,27 +157,39 @@ async def history(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "Which integration notices the tenant's admins get",
+    tag="users",
+    query=TenantQuery,
+    answers={200: Answer},
+)
 async def get_preferences(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     chosen = await users.admin_preferences(services, tenant(request))
     return web.json_response({"tenant": tenant(request), "integration_events": chosen})
 
 
+@operation(
+    "Choose which integration notices admins get",
+    tag="users",
+    query=TenantQuery,
+    body=Preferences,
+    answers={200: Answer},
+)
 async def put_preferences(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await read_json(request)
-    if not isinstance(body, dict) or not body:
+    chosen = body_of(request, Preferences).model_extra or {}
+    if not chosen:
         raise InvalidRequest("send an object of categories to true or false")
     values: dict[str, bool] = {}
-    for name, value in body.items():
+    for name, value in chosen.items():
         key = preferences.category(str(name))
         if key is None:
             raise InvalidRequest(f"{name}: not a category; use {', '.join(preferences.DEFAULTS)}")
-        if not isinstance(value, bool):
-            raise InvalidRequest(f"{name}: true or false")
         values[key] = value
     await users.set_admin_preferences(services, tenant(request), values, by_of(request))
-    return await get_preferences(request)
+    chosen_now = await users.admin_preferences(services, tenant(request))
+    return web.json_response({"tenant": tenant(request), "integration_events": chosen_now})
 
 
 def register(app: web.Application, services: Services) -> None:

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+# Event types are the senders' words: the first ones seen get a series each, the rest share
+# `other`, so a sender inventing types cannot grow the registry without bound.
+EVENT_TYPES_KEPT = 50
+
 
 class Metrics:
     """The bot's metrics, in a registry of their own so tests can start many apps."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._event_types: set[str] = set()
         self.sent = Counter(
             "chatops_notifications_sent_total",
-            "Notifications delivered",
-            ["channel_type", "priority"],
+            "Notifications delivered (event_type: the alert's; digest or group for those cards)",
+            ["channel_type", "priority", "event_type"],
             registry=self.registry,
         )
         self.failed = Counter(
             "chatops_notifications_failed_total",
-            "Delivery attempts that failed",
-            ["channel_type", "priority", "reason"],
+            "Delivery attempts that failed (status_code: the destination's answer, or none)",
+            ["channel_type", "priority", "reason", "status_code"],
             registry=self.registry,
         )
         self.dead = Counter(
@@ -111,3 +116,14 @@ class Metrics:
             "Scheduled syncs due and waiting for a runner (CHATOPS_SYNC_CONCURRENCY)",
             registry=self.registry,
         )
+
+    def event_type(self, name: str | None) -> str:
+        """The `event_type` label for a name: itself while few are known, then `other`."""
+        if not name:
+            return "none"
+        if name in self._event_types:
+            return name
+        if len(self._event_types) < EVENT_TYPES_KEPT:
+            self._event_types.add(name)
+            return name
+        return "other"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.metadata
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -33,6 +34,7 @@ from bot.http import (
     console_oncall,
     console_reports,
     hooks,
+    openapi,
     ops,
     pages,
     provider_hooks,
@@ -127,6 +129,13 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("chatops-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
 def create_app(
     settings: Settings, *, role: str = "all", services: Services | None = None
 ) -> web.Application:
@@ -168,6 +177,7 @@ def create_app(
         provider_hooks.register(app, services)
         transport = slack.register(app, services)
         teams.register(app, services)
+        openapi.register(app, _version(), services.settings.public_url)
     else:
         transport = None
     app.cleanup_ctx.append(_lifecycle(services, role, transport))

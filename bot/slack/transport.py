@@ -28,6 +28,7 @@ from bot.core.services import Services
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
 from bot.slack import silencing
+from bot.slack.charts import chart_sharer
 from bot.slack.guard import signed_by, slack_body_problem
 from bot.slack.install import DatabaseInstallationStore, SignedStateStore
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
@@ -344,16 +345,18 @@ class SlackTransport:
             await client.views_open(trigger_id=str(command.get("trigger_id")), view=modal)
             return f"Opening the form to add a {name} integration…"
 
+        channel_id = str(command.get("channel_id", ""))
         ctx = grammar.Context(
             services=self.services,
             actor=Actor(user_id, str(command.get("user_name") or user_id), "slack", tenant),
             tenant=tenant,
             platform="slack",
-            channel_id=str(command.get("channel_id", "")),
+            channel_id=channel_id,
             channel_name=str(command.get("channel_name", "")),
             is_admin=await self.is_admin(client, user_id, tenant),
             integration_id=await self._integration_for(tenant),
             open_form=open_form,
+            share_chart=chart_sharer(client, self.services, tenant, channel_id, user_id),
         )
         work = asyncio.ensure_future(handlers.run(ctx, str(command.get("text", ""))))
         done, _ = await asyncio.wait({work}, timeout=2.0)
@@ -439,6 +442,7 @@ SCOPES = (
     "users:read.email",
     "im:write",
     "usergroups:write",
+    "files:write",
 )
 
 

@@ -27,7 +27,7 @@ from bot.chat import forms as integration_forms
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.chat.noise import silenced
-from bot.core import oncall, tenants
+from bot.core import oncall, report_charts, tenants
 from bot.core.alerts import muting
 from bot.core.alerts.actions import Actor, Ask
 from bot.core.errors import InvalidRequest
@@ -199,6 +199,14 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             )
             return f"Fill in the form to add a {name} integration."
 
+        images: list[tuple[str, str]] = []
+
+        async def share_chart(since: str) -> str:
+            # Teams shows a card's image by URL: a signed one that draws the chart for a week
+            url = report_charts.signed_url(self.services, tenant, since, datetime.now(UTC))
+            images.append((url, f"Alerts and response times by week, last {since}"))
+            return ""
+
         ctx = grammar.Context(
             services=self.services,
             actor=actor,
@@ -209,8 +217,9 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             is_admin=await self.is_admin(tenant, actor.id),
             integration_id=await self._integration(tenant),
             open_form=open_form,
+            share_chart=share_chart,
         )
-        card = reply_card(await handlers.run(ctx, text))
+        card = reply_card(await handlers.run(ctx, text), tuple(images))
         await turn_context.send_activity(
             MessageFactory.attachment(Attachment(content_type=CARD_CONTENT_TYPE, content=card))
         )

@@ -88,8 +88,11 @@ async def test_an_update_without_the_secret_keeps_it(client: Client) -> None:
             {"type": "webhook", "name": "x", "settings": {"url": "u", "colour": "red"}},
             "colour: not a setting of webhook",
         ),
-        ({"type": "webhook", "settings": {"url": "u"}}, "name: required"),
-        ({"type": "webhook", "name": "x", "settings": "url=u"}, "settings: must be an object"),
+        ({"type": "webhook", "settings": {"url": "u"}}, "name: Field required"),
+        (
+            {"type": "webhook", "name": "x", "settings": "url=u"},
+            "settings: Input should be a valid dictionary",
+        ),
     ],
 )
 async def test_invalid_integrations_are_refused_and_not_stored(

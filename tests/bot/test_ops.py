@@ -52,7 +52,11 @@ async def test_metrics_count_sends_failures_latency_and_outbox(client: Client) -
         async def scraped() -> str | None:
             text = await (await client.get("/metrics")).text()
             sent = metric(
-                text, "chatops_notifications_sent_total", channel_type="webhook", priority="HIGH"
+                text,
+                "chatops_notifications_sent_total",
+                channel_type="webhook",
+                priority="HIGH",
+                event_type="ok.a",  # the seed's labels: the alert's type
             )
             return text if sent == 1 else None
 
@@ -64,6 +68,7 @@ async def test_metrics_count_sends_failures_latency_and_outbox(client: Client) -
                 channel_type="webhook",
                 priority="LOW",
                 reason="Unavailable",
+                status_code="503",  # what the destination answered
             )
             >= 1
         )

@@ -72,6 +72,8 @@ class FakeSlack:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes | None] = field(default_factory=dict)  # file id -> bytes sent
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared into channels
     home: dict[str, dict[str, Any]] = field(default_factory=dict)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
@@ -247,6 +249,49 @@ class FakeSlack:
         self.ephemeral.append(args)
         return self.ok(message_ts=f"{time.time():.6f}")
 
+    def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> web.Response:
+        """Step one of an upload: a URL to send the bytes to (length and filename required)."""
+        length = str(args.get("length", ""))
+        if not args.get("filename") or not length.isdigit() or not 0 < int(length) <= 10**9:
+            return self.error("invalid_arguments")
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = None
+        assert self.server is not None
+        return self.ok(upload_url=str(self.server.make_url(f"/upload/{file_id}")), file_id=file_id)
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """Step two: the bytes, raw or as a multipart form's file."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(iter(form.values()))
+            data = part.file.read() if hasattr(part, "file") else str(part).encode()
+        else:
+            data = await request.read()
+        self.uploads[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def m_files_completeUploadExternal(self, args: dict[str, Any]) -> web.Response:
+        """Step three: the uploaded files shared into a channel, with a comment."""
+        raw = args.get("files")
+        files = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(files, list) or not files:
+            return self.error("invalid_arguments")
+        channel = args.get("channel_id") or args.get("channels")
+        if channel and (problem := self._channel_error(str(channel))):
+            return problem
+        done = []
+        for entry in files:
+            data = self.uploads.get(str(entry.get("id")))
+            if data is None:
+                return self.error("file_not_found")
+            shown = {"id": entry["id"], "title": entry.get("title"), "channel": channel}
+            self.files.append({**shown, "content": data, "comment": args.get("initial_comment")})
+            done.append({"id": entry["id"], "title": entry.get("title")})
+        return self.ok(files=done)
+
     def m_views_open(self, args: dict[str, Any]) -> web.Response:
         if not args.get("trigger_id"):
             return self.error("invalid_trigger_id")
@@ -291,6 +336,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_get("/link", self.link)
+        app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_post("/hooks/{rest:.*}", self.response_url)
         self.server = await serve(app)
         return self

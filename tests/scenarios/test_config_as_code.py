@@ -315,6 +315,9 @@ def bad_files(text: str) -> list[tuple[str, str, str]]:
     ]
 
 
+# Refused files are refused before anything is written; one database shows it (the CLI runs
+# once per bad file, which is most of this test's time).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_bad_files_say_where_exit_2_and_change_nothing(
     bot: Client, tmp_path: Path, settings: Settings
 ) -> None:

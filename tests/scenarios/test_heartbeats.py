@@ -125,7 +125,10 @@ async def test_bad_heartbeats_are_refused_and_change_nothing(bot: Client) -> Non
         ({"name": "job", "interval": "5s"}, "interval: between 10s and 31d"),
         ({"name": "job", "interval": "soon"}, "interval:"),
         ({"name": "job", "interval": "15m", "priority": "LOUD"}, "priority: one of"),
-        ({"name": "job", "interval": "15m", "color": "red"}, "color: not a field"),
+        (
+            {"name": "job", "interval": "15m", "color": "red"},
+            "color: not a field here (the fields: name, interval",
+        ),
     ):
         refused = await bot.post("/api/v1/heartbeats", json=body)
         assert refused.status == 400, body

@@ -91,6 +91,12 @@ async def test_mtta_mttr_per_priority_noisiest_alerts_json_csv_and_chat(
     assert "*Response since" in said and "4 alerts, by priority" in said
     assert "• CRITICAL: 3 alerts, MTTA 20m (p90 30m), MTTR 10m" in said
     assert "Noisiest: Disk 91% (1)" in said or "Noisiest: Disk 91%" in said
+    # the chart follows as a PNG uploaded into the channel the command was typed in
+    assert "📈 The chart follows in this channel." in said
+    chart = await eventually(lambda: slack.files[-1] if slack.files else None, within=20)
+    assert chart["channel"] == "C111" and chart["content"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(chart["content"]) > 5000  # a drawing, not an empty image
+    assert "Response report for the last 7d, asked by <@U222>" in chart["comment"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # checks before SQL
@@ -98,7 +104,7 @@ async def test_bad_report_questions_are_refused_and_tenants_see_their_own(bot: C
     for query, said in (
         ("since=soon", "since:"),
         ("since=400d", "since: between 1m and 366d"),
-        ("group_by=colour", "group_by: one of priority, source, event_type, channel"),
+        ("group_by=colour", "group_by: Input should be 'priority', 'source', 'event_type' or"),
     ):
         refused = await bot.get(f"/api/v1/reports/response?{query}")
         assert refused.status == 400

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from bot.core.report_charts import signed_url
 from bot.infra.settings import Settings
 from bot.runtime.app import SERVICES, create_app
 from tests.cards.checks import adaptive_problems
@@ -341,3 +343,35 @@ async def test_an_activity_played_again_is_refused(bot: Client, connector: FakeC
     detail = await (await bot.get(f"/api/v1/events/{alert_id}")).json()
     assert detail["escalation_level"] == 1
     assert [a["verb"] for a in detail["audit"] if a["verb"] == "escalate"] == ["escalate"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # chat and HTTP only
+async def test_the_report_card_shows_its_chart_by_a_signed_url_that_expires(
+    bot: Client, connector: FakeConnector
+) -> None:
+    await install(bot, connector)
+    await bot.post("/api/v1/events", json={"title": "Disk full", "priority": "HIGH"})
+    said = await say(bot, connector, "report 7d")
+    assert "1 alerts, by priority" in said
+    card = connector.posted[-1][1]["attachments"][0]["content"]
+    assert adaptive_problems(card) == []
+    image = card["body"][1]
+    assert image["type"] == "Image" and "last 7d" in image["altText"]
+    url = image["url"]
+    assert url.startswith("http://chatops.test/reports/chart.png?tenant=default&since=7d&")
+    path = url.removeprefix("http://chatops.test")
+    drawn = await bot.get(path, headers={"Authorization": ""})  # the URL is its own key
+    assert drawn.status == 200 and drawn.content_type == "image/png"
+    assert (await drawn.read())[:8] == b"\x89PNG\r\n\x1a\n"
+    # another tenant in the same URL, a changed window or end, or a link past its week
+    services = bot.app[SERVICES]
+    old = signed_url(services, "default", "7d", datetime.now(UTC) - timedelta(days=8))
+    for forged in (
+        path.replace("tenant=default", "tenant=acme"),
+        path.replace("since=7d", "since=30d"),
+        path.replace("expires=", "expires=1"),
+        old.removeprefix("http://chatops.test"),
+    ):
+        refused = await bot.get(forged, headers={"Authorization": ""})
+        assert refused.status == 404, forged
+        assert (await refused.json())["error"]["code"] == "not_found"

@@ -509,7 +509,11 @@ class DeliveryWorker:
             log.warning(
                 "sent, but the lease had passed to another worker", extra={"delivery_id": item.id}
             )
-        self._metrics.sent.labels(channel.type, item.priority.value).inc()
+        if message.alert is not None:
+            kind = self._metrics.event_type(message.alert.event_type)
+        else:
+            kind = "group" if group is not None else "digest"
+        self._metrics.sent.labels(channel.type, item.priority.value, kind).inc()
         self._metrics.latency.labels(channel.type).observe(
             max(0.0, (utcnow() - item.created_at).total_seconds())
         )
@@ -527,7 +531,8 @@ class DeliveryWorker:
     ) -> None:
         error = scrub_urls(str(exc))[:2000]
         reason = type(exc).__name__
-        self._metrics.failed.labels(channel.type, item.priority.value, reason).inc()
+        code = str(exc.status_code) if exc.status_code is not None else "none"
+        self._metrics.failed.labels(channel.type, item.priority.value, reason, code).inc()
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
         wait: float | None = None
         failed = True
