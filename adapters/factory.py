@@ -16,7 +16,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from adapters.base import Adapter, AdapterError, Health
-from adapters.registry import AdapterType, BuildOptions, adapter_type
+from adapters.kinds import AdapterType, BuildOptions
+from adapters.registry import adapter_type
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,10 @@ from cards.adaptive import (
     CARD_CONTENT_TYPE,
     alert_card,
     change_line_card,
-    digest_card,
-    group_card,
     reply_card_of,
     teams_message,
 )
+from cards.adaptive_groups import digest_card, group_card
 from domain import Delivered, DeliveryKind, Outgoing
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from sqlalchemy import insert
 
 from adapters.base import Adapter, BaseAdapter, SyncRequest, SyncResult
-from adapters.registry import TYPES, AdapterType, BuildOptions
+from adapters.kinds import AdapterType, BuildOptions
+from adapters.registry import TYPES
 from bot.infra.settings import Settings
 from bot.runtime import scheduling
 from bot.runtime.app import build_services

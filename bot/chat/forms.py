@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import admin as integration_service
+from bot.core.integrations import catalog
 from bot.core.services import Services
 from cards.forms import NAME_FIELD, FormField, field_errors
 from domain import By
@@ -13,7 +14,7 @@ from domain import By
 
 def form_fields(kind: str) -> tuple[FormField, ...]:
     """The settings of an integration type as form fields."""
-    return integration_service.form_fields(kind)
+    return catalog.form_fields(kind)
 
 
 async def submit(
@@ -21,7 +22,7 @@ async def submit(
 ) -> tuple[str | None, dict[str, str]]:
     """Create the integration and return its name, or the errors by field; secrets are never
     echoed."""
-    if integration_service.type_name(kind) is None:
+    if catalog.type_name(kind) is None:
         return None, {"_form": f"Unknown integration type {kind!r}."}
     names = {f.name for f in form_fields(kind)}
     settings = {k: str(v).strip() for k, v in values.items() if k in names and str(v).strip()}
@@ -36,4 +37,4 @@ async def submit(
 
 def type_name(kind: str) -> str | None:
     """The name an integration type is shown by, or None when there is no such type."""
-    return integration_service.type_name(kind)
+    return catalog.type_name(kind)

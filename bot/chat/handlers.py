@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import UTC, datetime
 
-from bot.chat import heartbeats, noise, on_call, reports
+from bot.chat import alerts, heartbeats, integrations, noise, on_call, reports
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
 from bot.chat.grammar import run as commands_run
 from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
-from bot.core.alerts.actions import Ask
 from bot.core.errors import InvalidRequest, NotFound
-from bot.core.integrations import admin as integration_service
 from bot.core.integrations import channels
-from domain import Priority, Verb
+from domain import Priority
 
 MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=~|!~|!=|=)")  # a label matcher, not a glob
-SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 
 
 async def help_command(ctx: Context, args: list[str]) -> str:
@@ -122,99 +118,6 @@ async def routes(ctx: Context, args: list[str]) -> str:
     )
 
 
-async def integrations(ctx: Context, args: list[str]) -> str:
-    """List integrations, or act on one."""
-    action = args[0].lower() if args else "list"
-    if action == "list":
-        rows = await integration_service.listed(ctx.services, ctx.tenant)
-        if not rows:
-            return "No integrations yet."
-        return "\n".join(
-            f"• {r.name} ({r.type}): {'enabled' if r.is_active else 'disabled'}, "
-            f"{r.connection_status or 'not tested'}"
-            for r in rows
-        )
-    if action == "add":
-        kind = args[1] if len(args) > 1 else ""
-        known = ", ".join(integration_service.type_ids())
-        if integration_service.type_name(kind) is None:
-            raise CommandError(f"Name a type: {known}.")
-        if ctx.open_form is not None:
-            return await ctx.open_form(kind)
-        return (
-            f"Adding a {kind} integration takes a form with its secrets, which is not built "
-            f"yet in chat: use `chatops integrations add {kind}` or the REST API."
-        )
-    if len(args) < 2:
-        raise CommandError(f"Name the integration to {action}.")
-    return await _integration_action(ctx, action, " ".join(args[1:]))
-
-
-async def _integration_action(ctx: Context, action: str, name: str) -> str:
-    services = ctx.services
-    try:
-        if action == "show":
-            return await _show_integration(ctx, name)
-        if action == "test":
-            outcome = await integration_service.test(services, ctx.tenant, name, ctx.by)
-            return (
-                f"✅ {name}: {outcome['detail']}"
-                if outcome["success"]
-                else f"❌ {name}: {outcome['error']}"
-            )
-        if action in ("enable", "disable"):
-            row = await integration_service.update(
-                services, ctx.tenant, name, {"is_active": action == "enable"}, ctx.by
-            )
-            return f"{row.name} is now {action}d."
-        if action == "remove":
-            row = await integration_service.remove(
-                services, ctx.tenant, name, ctx.by, ctx.actor.name
-            )
-            return f"{row.name} removed, with its channels."
-        if action == "sync":
-            return await _sync_integration(ctx, name)
-    except NotFound as exc:
-        raise CommandError(f"{exc}.") from None
-    raise CommandError(f"`{action}` is not something integrations can do.")
-
-
-async def _show_integration(ctx: Context, name: str) -> str:
-    """Settings (secrets masked), status, sync schedule and the last few syncs."""
-    services = ctx.services
-    row, history = await integration_service.history(services, ctx.tenant, name, SHOWN_SYNCS)
-    doc = integration_service.integration_document(row, services.keyring)
-    settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
-    lines = [
-        f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
-        f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
-    ]
-    if row.sync_enabled:
-        lines.append(f"Syncs every {row.sync_interval} min.")
-    if row.credentials_expire_at:
-        lines.append(f"Credentials expire {row.credentials_expire_at:%Y-%m-%d %H:%M} UTC.")
-    for run in history:
-        counts = (
-            f"{run.records_processed} read, {run.records_updated} updated, "
-            f"{run.records_failed} failed"
-        )
-        lines.append(
-            f"• {run.started_at:%Y-%m-%d %H:%M} {run.sync_type} sync {run.status}: "
-            + (counts if run.status == "success" else (run.error or "")[:200])
-        )
-    return "\n".join(lines)
-
-
-async def _sync_integration(ctx: Context, name: str) -> str:
-    """Run a full sync now and say what it did."""
-    row = await integration_service.one(ctx.services, ctx.tenant, name)
-    if not integration_service.syncs(row):
-        return f"{row.name} is a {row.type} integration; those do not sync."
-    result = await ctx.services.sync.run(row.id, kind="full", trigger="manual")
-    icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")
-    return f"{icon} {row.name}: {result.describe()}"
-
-
 async def prefs(ctx: Context, args: list[str]) -> str:
     """Show or change which integration events the admins hear about."""
     if args:
@@ -301,62 +204,6 @@ async def _admin_channel_here(ctx: Context) -> str:
     )
 
 
-async def _act(ctx: Context, verb: Verb, args: list[str], ask: Ask | None = None) -> str:
-    if len(args) != 1:
-        raise CommandError("Give the alert id.")
-    # Typed in a channel, a verb obeys that channel's routes like its cards' buttons do.
-    where = dataclasses.replace(ask or Ask(), where=ctx.channel_id.split(";messageid=")[0])
-    outcome = await ctx.services.actions.apply(verb, args[0], ctx.actor, where)
-    return outcome.message
-
-
-DURATION = re.compile(r"^(\d{1,5})\s*(m|min|mins|minutes?|h|hours?|d|days?)?$", re.I)
-UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440}
-
-
-def minutes_in(text: str) -> int:
-    """`30m`, `2h`, `1d` or a number of minutes, as minutes."""
-    found = DURATION.match(text.strip())
-    if found is None:
-        raise CommandError(f"`{text[:20]}` is not a duration; say 30m, 4h or 1d.")
-    unit = (found.group(2) or "m")[0].lower()
-    return int(found.group(1)) * UNIT_MINUTES[unit]
-
-
-async def snooze(ctx: Context, args: list[str]) -> str:
-    """Quiet an alert for a while: repeats are counted, nobody is paged, escalation waits."""
-    if len(args) != 2:
-        raise CommandError("Give the alert id and how long.")
-    return await _act(ctx, Verb.SNOOZE, args[:1], Ask(minutes=minutes_in(args[1])))
-
-
-async def unsnooze(ctx: Context, args: list[str]) -> str:
-    """End a snooze now."""
-    return await _act(ctx, Verb.UNSNOOZE, args)
-
-
-async def note(ctx: Context, args: list[str]) -> str:
-    """Add a note to an alert: kept in its audit trail and replied under every card."""
-    if len(args) != 2:
-        raise CommandError("Give the alert id and the note.")
-    return await _act(ctx, Verb.NOTE, args[:1], Ask(text=args[1]))
-
-
-async def ack(ctx: Context, args: list[str]) -> str:
-    """Acknowledge an alert."""
-    return await _act(ctx, Verb.ACKNOWLEDGE, args)
-
-
-async def escalate(ctx: Context, args: list[str]) -> str:
-    """Escalate an alert to the next level."""
-    return await _act(ctx, Verb.ESCALATE, args)
-
-
-async def resolve(ctx: Context, args: list[str]) -> str:
-    """Resolve an alert."""
-    return await _act(ctx, Verb.RESOLVE, args)
-
-
 COMMANDS = table(
     Command("help", help_command, usage="help"),
     Command(
@@ -388,18 +235,18 @@ COMMANDS = table(
     Command("routes", routes, usage="routes"),
     Command(
         "integrations",
-        integrations,
+        integrations.integrations,
         usage="integrations [list|show|test|enable|disable|remove|sync <name>]",
     ),
     Command("prefs", prefs, usage="prefs [<category> on|off]"),
     Command("me", me, usage="me [<type> on|off | retries <n>]"),
     Command("admins", admins, usage="admins [add|remove <user-id> | channel here]"),
-    Command("ack", ack, usage="ack <alert-id>"),
-    Command("escalate", escalate, usage="escalate <alert-id>"),
-    Command("resolve", resolve, usage="resolve <alert-id>"),
-    Command("snooze", snooze, usage="snooze <alert-id> <30m|4h|1d>"),
-    Command("unsnooze", unsnooze, usage="unsnooze <alert-id>"),
-    Command("note", note, usage="note <alert-id> <text>", free_text=True),
+    Command("ack", alerts.ack, usage="ack <alert-id>"),
+    Command("escalate", alerts.escalate, usage="escalate <alert-id>"),
+    Command("resolve", alerts.resolve, usage="resolve <alert-id>"),
+    Command("snooze", alerts.snooze, usage="snooze <alert-id> <30m|4h|1d>"),
+    Command("unsnooze", alerts.unsnooze, usage="unsnooze <alert-id>"),
+    Command("note", alerts.note, usage="note <alert-id> <text>", free_text=True),
 )
 
 

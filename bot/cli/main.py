@@ -78,7 +78,7 @@ def build_parser() -> Parser:
         help="event JSON, the shape of POST /api/v1/events (default: stdin)",
     )
 
-    from bot.cli.admin import add_admin_commands
+    from bot.cli.admin_args import add_admin_commands
 
     add_admin_commands(sub)
     return parser
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def apply_at_start(settings: Settings, location: str) -> None:
     """`run --config`: the file applied before serving, or UsageError and no start."""
-    from bot.cli.admin import apply_file
+    from bot.cli.config import apply_file
     from bot.core.config_apply import ConfigError
     from bot.runtime.app import build_services
 

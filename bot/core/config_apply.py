@@ -24,13 +24,14 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError
-from adapters.registry import AdapterType, adapter_type
+from adapters.kinds import AdapterType
+from adapters.registry import adapter_type
 from bot.core import config_heartbeats, config_noise, config_oncall
 from bot.core.alerts import windows
 from bot.core.audit import differences
 from bot.core.errors import ConfigError as ConfigError
 from bot.core.errors import InvalidRequest
-from bot.core.integrations.admin import new_channel, new_route
+from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
 from bot.core.services import Services
 from bot.infra.settings import PREFIX, Settings

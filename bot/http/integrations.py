@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.core.documents import channel_document, delivery_document, route_document
 from bot.core.integrations import admin as service
-from bot.core.integrations import channels
+from bot.core.integrations import channels, documents
 from bot.core.services import SERVICES, Services
 from bot.http.answers import Item, Items
 from bot.http.auth import by_of
@@ -27,7 +27,7 @@ from bot.http.schemas import (
 
 @operation("The integration types and their settings", tag="integrations", answers={200: Items})
 async def integration_types(_request: web.Request) -> web.Response:
-    return web.json_response({"data": service.type_documents()})
+    return web.json_response({"data": documents.type_documents()})
 
 
 @operation("List integrations", tag="integrations", query=TenantQuery, answers={200: Items})
@@ -35,7 +35,7 @@ async def list_integrations(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     rows = await service.listed(services, tenant_of(request))
     return web.json_response(
-        {"data": [service.integration_document(r, services.keyring) for r in rows]}
+        {"data": [documents.integration_document(r, services.keyring) for r in rows]}
     )
 
 
@@ -52,7 +52,7 @@ async def create_integration(request: web.Request) -> web.Response:
     body = body_of(request, IntegrationBody).model_dump(exclude_unset=True)
     row = await service.create(services, tenant_of(request), body, by_of(request))
     return web.json_response(
-        {"data": service.integration_document(row, services.keyring)}, status=201
+        {"data": documents.integration_document(row, services.keyring)}, status=201
     )
 
 
@@ -66,7 +66,7 @@ async def create_integration(request: web.Request) -> web.Response:
 async def get_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     row = await service.one(services, tenant_of(request), request.match_info["id"])
-    return web.json_response({"data": service.integration_document(row, services.keyring)})
+    return web.json_response({"data": documents.integration_document(row, services.keyring)})
 
 
 @operation(
@@ -83,7 +83,7 @@ async def update_integration(request: web.Request) -> web.Response:
     row = await service.update(
         services, tenant_of(request), request.match_info["id"], body, by_of(request)
     )
-    return web.json_response({"data": service.integration_document(row, services.keyring)})
+    return web.json_response({"data": documents.integration_document(row, services.keyring)})
 
 
 @operation(
@@ -133,9 +133,9 @@ async def integration_logs(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "data": {
-                "syncs": [service.sync_document(s) for s in found.syncs],
+                "syncs": [documents.sync_document(s) for s in found.syncs],
                 "deliveries": [delivery_document(d) for d in found.deliveries],
-                "webhooks": [service.webhook_document(w) for w in found.webhooks],
+                "webhooks": [documents.webhook_document(w) for w in found.webhooks],
             }
         }
     )

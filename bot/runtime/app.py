@@ -29,6 +29,8 @@ from bot.http import audit as rest_audit
 from bot.http import config as rest_config
 from bot.http import (
     console,
+    console_admin,
+    console_alerts,
     console_heartbeats,
     console_noise,
     console_oncall,
@@ -168,6 +170,8 @@ def create_app(
         rest_heartbeats.register(app)
         rest_reports.register(app)
         console.register(app, services)
+        console_alerts.register(app)
+        console_admin.register(app)
         console_oncall.register(app)
         console_noise.register(app)
         console_reports.register(app)

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from adapters.base import Adapter, AuthError, BadConfig, Unavailable
-from adapters.registry import BuildOptions, adapter_type
+from adapters.kinds import BuildOptions
+from adapters.registry import adapter_type
 from domain import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.smtp import PASSWORD, REFUSED_DOMAIN, USER, FakeSmtp, free_port
 

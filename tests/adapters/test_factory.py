@@ -11,7 +11,7 @@ import pytest
 from adapters import registry
 from adapters.base import Adapter, BaseAdapter
 from adapters.factory import AdapterFactory
-from adapters.registry import AdapterType, BuildOptions, Setting
+from adapters.kinds import AdapterType, BuildOptions, Setting
 
 EVENTS: list[str] = []
 

@@ -20,7 +20,8 @@ from adapters.base import (
     SyncRequest,
     Unavailable,
 )
-from adapters.registry import BuildOptions, adapter_type
+from adapters.kinds import BuildOptions
+from adapters.registry import adapter_type
 from domain import Alert, AlertState, DeliveryKind, Outgoing, Priority
 from tests.fakes.vendors import (
     JIRA_EMAIL,

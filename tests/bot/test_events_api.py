@@ -264,7 +264,7 @@ async def test_a_failed_request_leaves_its_tenant_usable(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request that fails after creating a new tenant rolls back; the next one still works."""
-    from storage import alerts as alerts_repo
+    from storage import intake
 
     def failing_once(real: Any) -> Any:
         calls = 0
@@ -279,8 +279,8 @@ async def test_a_failed_request_leaves_its_tenant_usable(
         return fail_first
 
     # Both ways an event is written fail once: in a batch, then alone when the batch failed.
-    monkeypatch.setattr(alerts_repo, "open_rows", failing_once(alerts_repo.open_rows))
-    monkeypatch.setattr(alerts_repo, "store", failing_once(alerts_repo.store))
+    monkeypatch.setattr(intake, "open_rows", failing_once(intake.open_rows))
+    monkeypatch.setattr(intake, "store", failing_once(intake.store))
     first = await client.post("/api/v1/events", json={"title": "x", "tenant": "newten"})
     assert first.status == 500
     second = await client.post("/api/v1/events", json={"title": "y", "tenant": "newten"})

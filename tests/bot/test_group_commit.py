@@ -52,7 +52,7 @@ async def test_a_resolve_and_a_new_firing_in_the_same_moment_keep_their_order(
 async def test_one_failing_request_does_not_fail_the_ones_written_with_it(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from storage import alerts as alerts_repo
+    from storage import intake
 
     def poisoned(real: Any) -> Any:
         def check(*args: Any) -> Any:
@@ -66,9 +66,9 @@ async def test_one_failing_request_does_not_fail_the_ones_written_with_it(
         poisoned(lambda *a: None)(event)
         return await real_store(session, event, *rest)
 
-    real_store = alerts_repo.store
-    monkeypatch.setattr(alerts_repo, "store_among", poisoned(alerts_repo.store_among))
-    monkeypatch.setattr(alerts_repo, "store", store)
+    real_store = intake.store
+    monkeypatch.setattr(intake, "store_among", poisoned(intake.store_among))
+    monkeypatch.setattr(intake, "store", store)
     titles = [f"fine {i}" for i in range(15)] + ["poison"]
     answers = await asyncio.gather(
         *(client.post("/api/v1/events", json={"title": t, "dedup_key": t}) for t in titles)

@@ -115,7 +115,7 @@ def test_no_secret_sits_in_a_repr(settings: Any) -> None:
     """Options objects end up in logs and tracebacks: their reprs hold no secret."""
     from pydantic import SecretStr
 
-    from adapters.registry import BuildOptions
+    from adapters.kinds import BuildOptions
     from bot.core.delivery.worker import WorkerOptions
 
     worker = WorkerOptions(teams=("app-id", "PWSECRET6", "tenant"))

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from adapters.base import Adapter, AdapterError, BaseAdapter, SyncRequest, SyncResult
-from adapters.registry import TYPES, AdapterType, BuildOptions
+from adapters.kinds import AdapterType, BuildOptions
+from adapters.registry import TYPES
 from bot.core.services import Services
 from bot.infra.settings import Settings
 from bot.runtime.app import build_services

@@ -9,7 +9,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from cards.adaptive import alert_card, digest_card, teams_message
+from cards.adaptive import alert_card, teams_message
+from cards.adaptive_groups import digest_card
 from cards.blockkit import alert_blocks, builder_link, digest_blocks
 from cards.style import relative
 from cards.templates import integration_notice

@@ -23,7 +23,7 @@ from cards.templates import offers
 from domain import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
 from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage import outbox
+from storage import outbox, snoozes
 from storage.db import Database
 from storage.notify import notify_outbox
 from storage.schema import ActionAudit, Event, utcnow
@@ -198,7 +198,7 @@ class ActionService:
         reply says it is back (resolved ones were unsnoozed when they resolved)."""
         now = now or utcnow()
         async with self._db.session() as session:
-            due = await alerts_repo.snoozes_due(session, now)
+            due = await snoozes.snoozes_due(session, now)
         woke = 0
         for alert_id in due:
             woke += int(await self._writes.run(partial(self._wake_one, alert_id, now)))
@@ -313,7 +313,7 @@ class ActionService:
         self, session: AsyncSession, alert: Alert, actor: Actor, now: datetime, minutes: int
     ) -> Outcome:
         """Quiet until now + minutes; a second snooze replaces the first."""
-        began = await alerts_repo.snoozed_at(session, alert.id) if alert.snoozed else None
+        began = await snoozes.snoozed_at(session, alert.id) if alert.snoozed else None
         won = await alerts_repo.transition(
             session,
             alert.id,
@@ -322,7 +322,7 @@ class ActionService:
                 "snoozed_at": now,
                 "snoozed_until": now + timedelta(minutes=minutes),
                 "snoozed_by": actor.name[:255],
-                **alerts_repo.snooze_values(began, now),
+                **snoozes.snooze_values(began, now),
             },
         )
         if won is None:
@@ -351,7 +351,7 @@ class ActionService:
                 "open_key": None,
                 "resolved_by": actor.name,
                 "resolved_at": now,
-                **alerts_repo.SNOOZE_CLEARED,  # its silence, if any, is expired after commit
+                **snoozes.SNOOZE_CLEARED,  # its silence, if any, is expired after commit
             },
         )
         if not won:
@@ -447,12 +447,12 @@ async def _end_snooze(
 ) -> Alert | None:
     """End the open alert's snooze (if it still has one and `also` holds), adding the time it
     stood still to its escalation clock; the alert, or None when there was nothing to end."""
-    began = await alerts_repo.snoozed_at(session, alert_id)
+    began = await snoozes.snoozed_at(session, alert_id)
     return await alerts_repo.transition(
         session,
         alert_id,
         allowed_from=OPEN,
-        values={**alerts_repo.SNOOZE_CLEARED, **alerts_repo.snooze_values(began, now)},
+        values={**snoozes.SNOOZE_CLEARED, **snoozes.snooze_values(began, now)},
         also=(Event.snoozed_until.is_not(None), *also),
     )
 

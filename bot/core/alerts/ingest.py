@@ -19,6 +19,7 @@ from bot.core.config_cache import BoundedSet, ConfigCache
 from bot.infra.logs import correlation_id
 from domain import Alert, EventIn
 from storage import alerts as alerts_repo
+from storage import intake
 from storage.db import Database, retry_transient
 from storage.notify import notify_outbox
 from storage.schema import utcnow
@@ -182,12 +183,11 @@ class IngestService:
         for tenant in dict.fromkeys(e.tenant for e in events if e.tenant not in self._tenants):
             await alerts_repo.ensure_tenant(session, tenant)
             self._remember_tenant_on_commit(session, tenant)
-        rows = await alerts_repo.open_rows(
+        rows = await intake.open_rows(
             session, [(e.tenant, k) for e, k in zip(events, keys, strict=True)]
         )
         stored = [
-            alerts_repo.store_among(session, rows, e, k, now)
-            for e, k in zip(events, keys, strict=True)
+            intake.store_among(session, rows, e, k, now) for e, k in zip(events, keys, strict=True)
         ]
         await session.flush()  # the alerts first (one statement): the outbox rows refer to them
         results = []
@@ -206,7 +206,7 @@ class IngestService:
         if event.tenant not in self._tenants:
             await alerts_repo.ensure_tenant(session, event.tenant)
             self._remember_tenant_on_commit(session, event.tenant)
-        stored = await alerts_repo.store(session, event, key, now)
+        stored = await intake.store(session, event, key, now)
         result = await self._after_store(session, event, key, stored, now)
         if result.deliveries:
             await notify_outbox(session)
@@ -217,7 +217,7 @@ class IngestService:
         session: AsyncSession,
         event: EventIn,
         key: str,
-        stored: alerts_repo.Stored | None,
+        stored: intake.Stored | None,
         now: datetime,
     ) -> IngestResult:
         """Audit what was cleaned; route a new alert, or update the cards of a repeat."""

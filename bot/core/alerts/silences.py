@@ -20,8 +20,7 @@ from adapters.factory import AdapterFactory
 from bot.infra.secrets import Keyring
 from cards.style import alert_url
 from domain import Alert, Verb
-from storage import admin
-from storage import alerts as alerts_repo
+from storage import admin, snoozes
 from storage.db import Database
 from storage.schema import utcnow
 
@@ -77,7 +76,7 @@ class Silences:
         if adapter is None:
             return None
         async with self._db.session() as session:
-            old = await alerts_repo.silence_of(session, alert.id)
+            old = await snoozes.silence_of(session, alert.id)
         if old:
             await adapter.expire_silence(old)
         silence = await adapter.create_silence(
@@ -91,7 +90,7 @@ class Silences:
             ),
         )
         async with self._db.session() as session, session.begin():
-            kept = await alerts_repo.set_silence(session, alert.id, silence, was=old)
+            kept = await snoozes.set_silence(session, alert.id, silence, was=old)
         if not kept:  # changed meanwhile (unsnoozed, snoozed again): this one is not needed
             await adapter.expire_silence(silence)
             return None
@@ -100,14 +99,14 @@ class Silences:
 
     async def _expire(self, alert: Alert) -> str | None:
         async with self._db.session() as session:
-            silence = await alerts_repo.silence_of(session, alert.id)
+            silence = await snoozes.silence_of(session, alert.id)
         if not silence:
             return None
         adapter = await self._adapter(alert.tenant)
         if adapter is not None:
             await adapter.expire_silence(silence)
         async with self._db.session() as session, session.begin():
-            await alerts_repo.set_silence(session, alert.id, None, was=silence)
+            await snoozes.set_silence(session, alert.id, None, was=silence)
         log.info("alertmanager silence expired", extra={"alert_id": alert.id, "silence": silence})
         return "Its Alertmanager silence is expired." if adapter is not None else None
 
@@ -115,7 +114,7 @@ class Silences:
         """Expire the silences of alerts no longer snoozed, and create those that failed; how
         many were put right."""
         async with self._db.session() as session:
-            work = await alerts_repo.silences_to_tend(session)
+            work = await snoozes.silences_to_tend(session)
         done = 0
         for item in work:
             verb = Verb.SNOOZE if item.silence_id is None else Verb.UNSNOOZE

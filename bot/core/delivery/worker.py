@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import AdapterError, AuthError, RateLimited
 from adapters.factory import AdapterFactory
-from adapters.registry import BuildOptions, shows_digests
+from adapters.kinds import BuildOptions
+from adapters.registry import shows_digests
 from bot.core.config_cache import ConfigCache
 from bot.core.delivery import grouping
 from bot.core.delivery.limits import Circuits, RateLimits, backoff

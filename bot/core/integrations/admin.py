@@ -7,30 +7,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, BadConfig
-from adapters.egress import check_target, url_problem
+from adapters.egress import check_target
 from adapters.factory import scrub, secret_forms
-from adapters.registry import TYPES, AdapterType, BuildOptions, Setting, adapter_type
+from adapters.kinds import AdapterType, BuildOptions
+from adapters.registry import TYPES, adapter_type
 from bot.core import audit
-from bot.core.alerts import muting, windows
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
-from bot.infra.secrets import Keyring, mask
+from bot.infra.secrets import Keyring
 from bot.infra.settings import Settings
-from cards.forms import FormField
-from cards.redact import mask_url
 from cards.templates import integration_notice
-from domain import By, Priority, Verb, grouping
-from storage import admin, outbox
+from domain import By
+from storage import admin
 from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
 from storage.schema import (
-    Channel,
     Delivery,
     Integration,
-    Route,
     SyncLog,
     WebhookEvent,
     utcnow,
@@ -51,123 +46,6 @@ def teams_credentials(settings: Settings) -> tuple[str, str, str]:
     """The Bot Framework app id, password and tenant from the settings."""
     password = settings.teams_app_password.get_secret_value() if settings.teams_app_password else ""
     return settings.teams_app_id, password, settings.teams_tenant_id or ""
-
-
-def type_document(kind: AdapterType) -> dict[str, Any]:
-    """A type as `/api/v1/integration-types` lists it."""
-    return {
-        "id": kind.id,
-        "name": kind.name,
-        "description": kind.description,
-        "status": kind.status,
-        "audience": kind.audience,
-        "capabilities": list(kind.capabilities),
-        "entities": list(kind.entities),
-        "syncs": kind.syncs,
-        "requires_oauth": kind.requires_oauth,
-        "rate_limit_per_minute": kind.rate_per_minute,
-        "settings": [
-            {
-                "name": s.name,
-                "label": s.label,
-                "secret": s.secret,
-                "required": s.required,
-                "default": s.default,
-            }
-            for s in kind.settings
-        ],
-    }
-
-
-def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
-    """An integration with every secret masked; URLs show their host only where a secret hides."""
-    try:
-        secrets = keyring.decrypt(row.credentials)
-    except Exception:
-        secrets = {"(undecryptable)": True}
-    urls = {s.name for s in TYPES[row.type].settings if s.url} if row.type in TYPES else set()
-    settings: dict[str, Any] = {
-        name: shown_setting(value, name in urls, secret=False)
-        for name, value in (row.config or {}).items()
-    }
-    settings.update(
-        {name: shown_setting(value, name in urls, secret=True) for name, value in secrets.items()}
-    )
-    return {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "description": row.description,
-        "settings": settings,
-        "is_active": row.is_active,
-        "status": row.provider_status,
-        "audience": row.audience,
-        "capabilities": list(row.capabilities or []),
-        "connection_status": row.connection_status,
-        "connection_error": row.connection_error,
-        "last_connection_test_at": _iso(row.last_connection_test_at),
-        "last_connection_test_result": row.last_connection_test_result,
-        "last_sync_at": _iso(row.last_sync_at),
-        "last_error": row.last_error,
-        "sync_enabled": row.sync_enabled,
-        "sync_interval": row.sync_interval,
-        "credentials_expire_at": _iso(row.credentials_expire_at),
-        "created_by": row.created_by,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-    }
-
-
-def shown_setting(value: Any, is_url: bool, *, secret: bool) -> Any:
-    """A setting as listings show it: secrets masked, a secret URL by its host, and a plain
-    URL in full unless it carries credentials or a query."""
-    if is_url and isinstance(value, str) and value:
-        if secret or (mask_url(value) != value.rstrip("/") + "/" and _has_secret_parts(value)):
-            return mask_url(value)
-        return value
-    return mask(True) if secret else value
-
-
-def _has_secret_parts(url: str) -> bool:
-    parts = urlsplit(url)
-    return bool(parts.query or parts.username or parts.password or parts.fragment)
-
-
-def sync_document(row: SyncLog) -> dict[str, Any]:
-    """One sync run, as the logs endpoint and chat show it."""
-    return {
-        "id": row.id,
-        "sync_type": row.sync_type,
-        "status": row.status,
-        "attempt": row.attempt,
-        "entities": list(row.entities or []),
-        "records_processed": row.records_processed,
-        "records_created": row.records_created,
-        "records_updated": row.records_updated,
-        "records_failed": row.records_failed,
-        "cursor": row.cursor,
-        "error": row.error,
-        "started_at": _iso(row.started_at),
-        "completed_at": _iso(row.completed_at),
-    }
-
-
-def webhook_document(row: WebhookEvent) -> dict[str, Any]:
-    """One inbound provider webhook, without its payload."""
-    return {
-        "id": row.id,
-        "event_type": row.event_type,
-        "verified": row.verified,
-        "status": row.status,
-        "attempts": row.attempts,
-        "error": row.error,
-        "received_at": _iso(row.received_at),
-        "processed_at": _iso(row.processed_at),
-    }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _kind(type_id: Any) -> AdapterType:
@@ -385,44 +263,6 @@ async def rotate_secrets(services: Services, by: By) -> int:
         return count
 
 
-def required_secrets(kind: str) -> list[Setting]:
-    """The secret settings an integration of this type cannot do without."""
-    return [s for s in adapter_type(kind).settings if s.secret and s.required]
-
-
-def secret_settings(kind: str) -> list[tuple[str, str]]:
-    """(name, label) of the secret settings of an integration type."""
-    return [(s.name, s.label) for s in TYPES[kind].settings if s.secret]
-
-
-def type_documents() -> list[dict[str, Any]]:
-    """Every integration type, as `GET /api/v1/integration-types` shows them."""
-    return [type_document(t) for t in TYPES.values()]
-
-
-def syncs(row: Integration) -> bool:
-    """Whether the integration's type syncs at all."""
-    return adapter_type(row.type).syncs
-
-
-def type_name(kind: str) -> str | None:
-    """The name an integration type is shown by, or None for a type that does not exist."""
-    found = TYPES.get(kind)
-    return found.name if found else None
-
-
-def type_ids() -> list[str]:
-    """Every integration type's id, sorted."""
-    return sorted(TYPES)
-
-
-def form_fields(kind: str) -> tuple[FormField, ...]:
-    """The settings of an integration type as form fields."""
-    return tuple(
-        FormField(s.name, s.label, s.secret, s.required, s.help) for s in TYPES[kind].settings
-    )
-
-
 def _search_of(row: Integration) -> tuple[Any, ...]:
     return (row.search_enabled, list(row.searchable_entities or []), dict(row.search_filters or {}))
 
@@ -531,174 +371,3 @@ async def test(services: Services, tenant: str, ref: str, by: By) -> dict[str, A
             services, row, "integration.connection.test.failed", "test", error=outcome["error"]
         )
     return outcome
-
-
-def new_channel(tenant: str, body: dict[str, Any], integration: Integration | None) -> Channel:
-    """A channel from a request body, validated."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidRequest("name: required")
-    kind = integration.type if integration else body.get("type")
-    if not isinstance(kind, str) or kind not in TYPES:
-        raise InvalidRequest(f"type: one of {', '.join(sorted(TYPES))} (or give integration)")
-    if "notifications" not in adapter_type(kind).capabilities:
-        raise InvalidRequest(f"type: {kind} integrations take no notifications; no channel on it")
-    rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
-    if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
-        raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
-    if len(name) > 255:
-        raise InvalidRequest("name: at most 255 characters")
-    target = body.get("target", "")
-    if not isinstance(target, str) or len(target) > 2048:
-        raise InvalidRequest("target: text of at most 2048 characters")
-    if target and any(s.url and s.name == "url" for s in adapter_type(kind).settings):
-        if problem := url_problem(target):
-            raise InvalidRequest(f"target: {problem}")
-    config = body.get("config", {})
-    if not isinstance(config, dict):
-        raise InvalidRequest("config: must be an object")
-    return Channel(
-        tenant_id=tenant,
-        name=name.strip(),
-        type=kind,
-        integration_id=integration.id if integration else None,
-        target=target,
-        config=config,
-        rate_per_minute=rate,
-    )
-
-
-# The verbs a route may offer on its cards (Retry and Discard belong to failed-job cards).
-ROUTE_VERBS = (
-    Verb.ACKNOWLEDGE,
-    Verb.ESCALATE,
-    Verb.RESOLVE,
-    Verb.SNOOZE,
-    Verb.NOTE,
-    Verb.RETRY,
-    Verb.DISCARD,
-)
-
-
-def route_actions(value: object) -> list[str] | None:
-    """`actions`: None (every verb), a list, or a comma-separated string of verbs."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    names = ", ".join(v.value for v in ROUTE_VERBS)
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidRequest(f"actions: a list of verbs from {names}")
-    unknown = [v for v in value if v.lower() not in {x.value for x in ROUTE_VERBS}]
-    if unknown:
-        raise InvalidRequest(f"actions: {', '.join(unknown)} not a verb; verbs: {names}")
-    return list(dict.fromkeys(v.lower() for v in value))
-
-
-def route_matchers(value: object) -> list[str] | None:
-    """A route's matchers, read and written back in one spelling (`team=~"db|storage"`);
-    a single string may hold several (`{a="1", b="2"}`)."""
-    if value is None or value == []:
-        return None
-    return muting.matchers_of(value, "matchers") or None
-
-
-def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
-    """A route from a request body, validated."""
-    priority = str(body.get("min_priority", "INFO")).upper()
-    if priority not in Priority.__members__:
-        raise InvalidRequest(f"min_priority: one of {' '.join(p.value for p in Priority)}")
-    stakeholders = body.get("stakeholders", [])
-    if not isinstance(stakeholders, list) or not all(isinstance(s, str) for s in stakeholders):
-        raise InvalidRequest("stakeholders: a list of names")
-    level = body.get("escalation_level", 0)
-    if not isinstance(level, int) or not 0 <= level <= 10:
-        raise InvalidRequest("escalation_level: 0 to 10")
-    user = body.get("user_id")
-    if user is not None and (not isinstance(user, str) or len(user) > 255):
-        raise InvalidRequest("user_id: text of at most 255 characters")
-    is_default = body.get("default", False)
-    if not isinstance(is_default, bool):
-        raise InvalidRequest("default: true or false (true: only alerts no other route takes)")
-    policy = body.get("escalation_policy")
-    if policy is not None and (not isinstance(policy, str) or not 0 < len(policy) <= 255):
-        raise InvalidRequest("escalation_policy: the name of an escalation policy")
-    goes_on = body.get("continue", True)
-    if not isinstance(goes_on, bool):
-        raise InvalidRequest("continue: true (later routes take the alert too) or false")
-    return Route(
-        tenant_id=tenant,
-        channel_id=channel.id,
-        actions=route_actions(body.get("actions")),
-        event_glob=str(body.get("event_glob", "*"))[:255],
-        min_priority=priority,
-        stakeholders=[s.upper() for s in stakeholders],
-        source_glob=str(body.get("source_glob", "*"))[:255],
-        user_id=user,
-        escalation_level=level,
-        is_default=is_default,
-        escalation_policy=policy,
-        matchers=route_matchers(body.get("matchers")),
-        continues=goes_on,
-        mute_time_intervals=windows.route_names(body, "mute_time_intervals"),
-        active_time_intervals=windows.route_names(body, "active_time_intervals"),
-        grouping=route_grouping(body),
-        created_by=actor,
-    )
-
-
-def route_grouping(body: dict[str, Any]) -> dict[str, Any] | None:
-    """A route's `group_by` and intervals, checked (`domain.grouping`)."""
-    try:
-        return grouping.given({f: body.get(f) for f in grouping.FIELDS})
-    except grouping.GroupingError as exc:
-        raise InvalidRequest(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class Overview:
-    """An integration as the console shows it: its row and its last syncs."""
-
-    integration: Integration
-    syncs: Sequence[SyncLog]
-
-
-async def overview(services: Services, tenant: str | None) -> list[Overview]:
-    """Every integration (of one tenant, or all) with its three last syncs."""
-    async with services.db.session() as session:
-        rows = await admin.all_integrations(session, tenant)
-        return [Overview(row, await admin.sync_logs(session, row.id, 3, 0)) for row in rows]
-
-
-async def dead_letters(services: Services, tenant: str | None) -> Sequence[Delivery]:
-    """Deliveries whose retries are spent, newest first."""
-    async with services.db.session() as session:
-        return await admin.dead_letters(session, tenant)
-
-
-async def retry_dead_letter(
-    services: Services, tenant: str | None, delivery_id: str, actor: str
-) -> bool:
-    """Queue a dead delivery again, audited; False when it is not dead (or not the tenant's)."""
-    async with services.db.session() as session, session.begin():
-        row = await session.get(Delivery, delivery_id)
-        if row is None or (tenant is not None and row.tenant_id != tenant):
-            return False
-        count = await outbox.retry_dead(
-            session,
-            channel_id=None,
-            delivery_id=delivery_id,
-            now=utcnow(),
-            note=f"retried by {actor}",
-        )
-        if count:
-            audit.record(
-                session,
-                row.tenant_id,
-                By(actor, "console"),
-                "delivery.retry",
-                {"delivery": delivery_id},
-            )
-    if count:
-        services.ingest.wake_workers()
-    return bool(count)

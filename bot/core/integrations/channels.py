@@ -13,7 +13,7 @@ from typing import Any
 from adapters.registry import TYPES
 from bot.core import audit
 from bot.core.alerts import windows
-from bot.core.integrations.admin import new_channel, new_route
+from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
 from bot.core.services import Services
 from cards.redact import mask_target

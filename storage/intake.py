@@ -1,0 +1,159 @@
+"""Storing what comes in: a new alert, or a repeat of the open one with the same dedup key, one
+at a time or a batch among the rows read together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import Alert, AlertState, EventIn
+from storage.convert import to_alert
+from storage.schema import Event, new_id
+
+OpenRows = dict[tuple[str, str], Event]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing an event did: the alert as it now is, and whether it was a repeat."""
+
+    alert: Alert
+    deduplicated: bool
+    resolved_now: bool = False
+
+
+async def find_open(session: AsyncSession, tenant: str, dedup_key: str) -> Event | None:
+    """The open event with this key, locked for update where the database can."""
+    query = (
+        select(Event)
+        .where(Event.tenant_id == tenant, Event.open_key == dedup_key)
+        .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
+    )
+    return (await session.scalars(query)).first()
+
+
+async def store(
+    session: AsyncSession, event: EventIn, dedup_key: str, now: datetime
+) -> Stored | None:
+    """Insert the event, or fold it into the open one with the same key.
+
+    A resolving event closes the open one; with none open it is dropped (None).
+    """
+    for _ in range(3):
+        existing = await find_open(session, event.tenant, dedup_key)
+        if existing is not None:
+            return _repeat(existing, event, now)
+        if event.resolve:
+            return None
+        row = _new_row(event, dedup_key, now)
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite runs one writer at a time (BEGIN IMMEDIATE): no race to guard against.
+            session.add(row)
+            await session.flush()
+            return Stored(alert=to_alert(row), deduplicated=False)
+        try:
+            async with session.begin_nested():
+                session.add(row)
+            return Stored(alert=to_alert(row), deduplicated=False)
+        except IntegrityError:
+            continue  # another request opened the same key first: fold into it
+    raise RuntimeError(f"could not store event with dedup key {dedup_key!r}")
+
+
+async def open_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> OpenRows:
+    """The open events with these (tenant, dedup key) pairs, in one query, locked for update
+    where the database can."""
+    if not keys:
+        return {}
+    query = (
+        select(Event)
+        .where(tuple_(Event.tenant_id, Event.open_key).in_(sorted(set(keys))))
+        .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
+    )
+    return {(r.tenant_id, str(r.open_key)): r for r in (await session.scalars(query)).all()}
+
+
+def store_among(
+    session: AsyncSession, rows: OpenRows, event: EventIn, dedup_key: str, now: datetime
+) -> Stored | None:
+    """`store` for a batch whose open events `open_rows` loaded: no query of its own.
+
+    `rows` follows the batch: an alert opened here is there for the next repeat, a resolved
+    one leaves it. The rows are written when the session flushes, in a few statements.
+    """
+    found = (event.tenant, dedup_key)
+    existing = rows.get(found)
+    if existing is not None:
+        stored = _repeat(existing, event, now)
+        if stored.resolved_now:
+            del rows[found]
+        return stored
+    if event.resolve:
+        return None
+    row = _new_row(event, dedup_key, now)
+    session.add(row)
+    rows[found] = row
+    return Stored(alert=to_alert(row), deduplicated=False)
+
+
+def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
+    return Event(
+        id=new_id(),
+        tenant_id=event.tenant,
+        event_type=event.event_type,
+        priority=event.priority.value,
+        priority_rank=event.priority.rank,
+        title=event.title,
+        body=event.body,
+        link=event.link,
+        source=event.source,
+        dedup_key=dedup_key,
+        view_token=new_id(),
+        open_key=dedup_key,
+        state=AlertState.TRIGGERED.value,
+        occurrences=1,
+        escalation_level=0,
+        first_seen=now,
+        last_seen=now,
+        correlation_id=event.correlation_id,
+        stakeholders=list(event.stakeholders),
+        facts=dict(event.facts),
+        links=links_of(event),
+        meta=dict(event.metadata),
+        labels=dict(event.labels),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _repeat(row: Event, event: EventIn, now: datetime) -> Stored:
+    if event.resolve:
+        row.state = AlertState.RESOLVED.value
+        row.open_key = None
+        row.resolved_at = now
+        row.resolved_by = event.source
+        row.last_seen = now
+        row.snoozed_at = row.snoozed_until = row.snoozed_by = None  # its silence is expired later
+        return Stored(alert=to_alert(row), deduplicated=True, resolved_now=True)
+    row.occurrences += 1
+    row.last_seen = now
+    if event.priority.rank > row.priority_rank:
+        row.priority, row.priority_rank = event.priority.value, event.priority.rank
+    row.title, row.body = event.title, event.body or row.body
+    row.facts = {**(row.facts or {}), **event.facts}
+    if event.labels and event.labels != row.labels:
+        row.labels = {**(row.labels or {}), **event.labels}
+    if event.link:
+        row.link = event.link
+    if event.links:
+        row.links = links_of(event)
+    return Stored(alert=to_alert(row), deduplicated=True)
+
+
+def links_of(event: EventIn) -> list[dict[str, str]]:
+    """An event's links as the events table keeps them."""
+    return [{"title": link.title, "url": link.url} for link in event.links]
