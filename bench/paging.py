@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bot.core.paging.engine import Escalations
+from bot.core.paging.ticks import Escalations
 from bot.infra.settings import Settings
 from bot.runtime.app import build_services
 from domain.escalation import policy_document, policy_from

@@ -6,8 +6,8 @@ import dataclasses
 import re
 
 from bot.chat.grammar import CommandError, Context
-from bot.core.alerts.actions import Ask
 from domain import Verb
+from domain.acting import Ask
 
 
 async def _act(ctx: Context, verb: Verb, args: list[str], ask: Ask | None = None) -> str:

@@ -15,10 +15,10 @@ import shlex
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.core.alerts.actions import Actor
 from bot.core.integrations.channels import Place
 from bot.core.services import Services
 from domain import By
+from domain.acting import Actor
 
 Handler = Callable[["Context", list[str]], Awaitable[str]]
 

@@ -14,8 +14,8 @@ from bot.core.services import Services
 
 async def run(args: argparse.Namespace, services: Services) -> int:
     from bot.core import config_files
-    from bot.core.config_apply import ConfigError
     from bot.core.config_export import export_document, to_yaml
+    from bot.core.config_reading import ConfigError
 
     endpoint = services.settings.s3_endpoint_url
     try:
@@ -67,10 +67,10 @@ async def apply_file(
     """Read, check and apply a configuration file, printing the plan; ConfigError if it
     cannot be applied (then nothing changed). A prune that deletes anything is shown first
     and asked about on a terminal, and needs `yes` otherwise."""
-    from bot.core import config_apply, config_files
+    from bot.core import config_apply, config_files, config_reading
 
     raw = await config_files.read(location, services.settings.s3_endpoint_url)
-    document = config_apply.parse(raw, location)
+    document = config_reading.parse(raw, location)
 
     async def run(dry: bool) -> config_apply.Outcome:
         return await config_apply.apply(

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def apply_at_start(settings: Settings, location: str) -> None:
     """`run --config`: the file applied before serving, or UsageError and no start."""
     from bot.cli.config import apply_file
-    from bot.core.config_apply import ConfigError
+    from bot.core.config_reading import ConfigError
     from bot.runtime.app import build_services
 
     services = build_services(settings)

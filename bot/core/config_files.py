@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.core.config_apply import MAX_BYTES, ConfigError
+from bot.core.config_reading import MAX_BYTES, ConfigError
 
 
 def _s3(location: str) -> tuple[str, str]:

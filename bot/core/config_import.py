@@ -24,9 +24,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.config_apply import ConfigError, parse
 from bot.core.config_export import secret_variable, variable_owners
 from bot.core.config_import_receivers import Destination, receivers_of
+from bot.core.config_reading import ConfigError, parse
 from domain import grouping, parse_duration, spoken_duration
 from domain.intervals import IntervalError, interval_from
 from domain.matchers import Matcher, MatcherError, parse_all

@@ -7,7 +7,7 @@ import os
 
 from aiohttp import web
 
-from bot.core import config_apply
+from bot.core import config_apply, config_reading
 from bot.core.config_export import export_document, to_yaml
 from bot.core.services import SERVICES, Services
 from bot.http.answers import Planned
@@ -46,7 +46,7 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
     source = f"api:{who.name}" if who.tenant is not None else "api"
     try:
         # parsed off the event loop: a file is up to 1 MB of YAML
-        document = await asyncio.to_thread(config_apply.parse, await request.read(), "body")
+        document = await asyncio.to_thread(config_reading.parse, await request.read(), "body")
         outcome = await config_apply.apply(
             services,
             document,
@@ -58,7 +58,7 @@ async def _apply(request: web.Request, dry_run: bool) -> web.Response:
             # sends values, or leaves a variable to keep the value stored
             env=os.environ if who.tenant is None else None,
         )
-    except config_apply.ConfigError as exc:
+    except config_reading.ConfigError as exc:
         raise ApiError(422, "bad_config", str(exc)) from None
     return web.json_response(
         {

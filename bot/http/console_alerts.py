@@ -11,7 +11,6 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.core.alerts import queries
-from bot.core.alerts.actions import Actor
 from bot.core.services import SERVICES
 from bot.http.console import CONSOLE_VERBS, HEADERS, Session, checked_form, render, signed_in
 from cards.adaptive import alert_card
@@ -19,6 +18,7 @@ from cards.blockkit import alert_blocks, builder_link
 from cards.style import LOOKS, STATE_LABELS, relative, shown_state
 from cards.templates import BUTTON_LABELS, verbs_for
 from domain import Alert, AlertState, Priority, Verb
+from domain.acting import Actor
 from domain.matchers import Matcher, MatcherError, parse_all
 
 STATES = ("open", "muted", "all", *(s.value for s in AlertState))

@@ -7,7 +7,6 @@ import dataclasses
 from aiohttp import web
 
 from bot.core.alerts import queries
-from bot.core.alerts.actions import Actor, Ask
 from bot.core.alerts.normalize import InvalidEvent, from_api
 from bot.core.documents import delivery_document
 from bot.core.keys import Principal
@@ -19,6 +18,7 @@ from bot.http.schemas import ActionBody, EventBody, EventsQuery, TenantQuery
 from bot.infra.web import ApiError, read_json_cleaned
 from cards.webhook_json import alert_document
 from domain import SNOOZE_MAX_MINUTES, AlertState, Priority, Verb
+from domain.acting import Actor, Ask
 
 ACTOR_MAX = 200
 

@@ -12,12 +12,12 @@ from typing import Any
 from adapters.registry import TYPES
 from bot.core import heartbeats
 from bot.core.alerts import dispatch, groups
-from bot.core.alerts.actions import MAX_LEVEL, Actor
 from bot.core.integrations import webhooks
-from bot.core.paging.engine import Escalations
 from bot.core.paging.shifts import Shifts
+from bot.core.paging.ticks import Escalations
 from bot.core.services import Services
 from domain import Verb
+from domain.acting import MAX_LEVEL, Actor
 from scheduler import runner
 from storage import maintenance, syncs
 from storage.leader import LeaderLock

@@ -9,6 +9,7 @@ import secrets
 import time
 from typing import Any
 
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -108,3 +109,30 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             bot_user_id=bot.bot_user_id,
             user_id=user_id or "",
         )
+
+
+SCOPES = (
+    "chat:write",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "im:write",
+    "usergroups:write",
+    "files:write",
+)
+
+
+def oauth_settings(services: Services) -> AsyncOAuthSettings:
+    """Installs into any workspace, each kept as its own tenant in our database."""
+    settings = services.settings
+    assert settings.slack_client_secret is not None
+    client_secret = settings.slack_client_secret.get_secret_value()
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=client_secret,
+        scopes=list(SCOPES),
+        redirect_uri=f"{settings.public_url.rstrip('/')}/slack/oauth_redirect",
+        installation_store=DatabaseInstallationStore(services),
+        installation_store_bot_only=True,
+        state_store=SignedStateStore(hashlib.sha256(client_secret.encode()).digest()),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -23,27 +22,24 @@ from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.core import tenants
 from bot.core.alerts import queries
-from bot.core.alerts.actions import Actor, Ask
 from bot.core.services import Services
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
-from bot.slack import silencing
+from bot.slack import notes, silencing
 from bot.slack.charts import chart_sharer
 from bot.slack.guard import signed_by, slack_body_problem
-from bot.slack.install import DatabaseInstallationStore, SignedStateStore
+from bot.slack.install import oauth_settings
 from cards.blockkit import HOME_ALERTS, LINK_BUTTONS, home_view
 from cards.forms import (
     MODAL_CALLBACK,
     NAME_FIELD,
-    NOTE_BLOCK,
     NOTE_CALLBACK,
-    NOTE_INPUT,
     SILENCE_ACTION,
     SILENCE_CALLBACK,
     integration_modal,
-    note_modal,
 )
 from domain import Verb
+from domain.acting import Actor, Ask
 
 log = logging.getLogger(__name__)
 ADMIN_CACHE_SECONDS = 300
@@ -98,7 +94,7 @@ class SlackTransport:
             self.bolt.action(link)(_acknowledge_only)
         self.bolt.command("/chatops")(self.on_command)
         self.bolt.view(MODAL_CALLBACK)(self.on_form_submit)
-        self.bolt.view(NOTE_CALLBACK)(self.on_note_submit)
+        self.bolt.view(NOTE_CALLBACK)(self._on_note_submit)
         self.bolt.action(SILENCE_ACTION)(self._on_silence_button)
         self.bolt.view(SILENCE_CALLBACK)(self._on_silence_submit)
         self.bolt.event("app_home_opened")(self.on_home_opened)
@@ -113,6 +109,11 @@ class SlackTransport:
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await silencing.on_submit(self, ack, body, view, client)
+
+    async def _on_note_submit(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await notes.on_submit(self, ack, body, view, client)
 
     def _button_listener(self, verb: Verb) -> Any:
         async def on_button(
@@ -241,7 +242,7 @@ class SlackTransport:
         on_home = (body.get("container") or {}).get("type") == "view"
         where = None if on_home else channel  # the Home tab lists every alert with every verb
         if verb is Verb.NOTE:
-            return await self._open_note(client, body, value, where, actor)
+            return await notes.open_modal(self, client, body, value, where, actor)
         ask = Ask(minutes=_minutes_chosen(action), where=where)
         if value.startswith("digest:"):
             outcome = await self.services.actions.acknowledge_digest(value[7:], actor)
@@ -253,52 +254,6 @@ class SlackTransport:
             await self._tell(client, channel, actor.id, outcome.message)
         if on_home:
             await self.publish_home(client, actor.id, tenant)
-
-    async def _open_note(
-        self,
-        client: AsyncWebClient,
-        body: dict[str, Any],
-        alert_id: str,
-        where: str | None,
-        actor: Actor,
-    ) -> None:
-        """Add note: the modal opens at once (Slack's trigger lasts three seconds)."""
-        alert = await queries.get(self.services, alert_id)
-        if alert is None or alert.tenant != actor.tenant:
-            return await self._tell(client, where, actor.id, f"No alert {alert_id!r} here.")
-        try:
-            await client.views_open(
-                trigger_id=str(body.get("trigger_id")),
-                view=note_modal(alert.id, alert.title, where or ""),
-            )
-        except SlackApiError as exc:
-            log.warning("views.open failed", extra={"error": str(exc.response.get("error"))})
-
-    async def on_note_submit(
-        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        """The note modal: the note is saved, or the modal shows why not on its field."""
-        user = body.get("user") or {}
-        tenant = await self.tenant_for((body.get("team") or {}).get("id") or user.get("team_id"))
-        state = (view.get("state") or {}).get("values") or {}
-        text = str(((state.get(NOTE_BLOCK) or {}).get(NOTE_INPUT) or {}).get("value") or "")
-        alert_id, _, where = str(view.get("private_metadata", "")).partition(" ")
-        if tenant is None:
-            await ack(response_action="errors", errors={NOTE_BLOCK: "Workspace not connected."})
-            return
-        actor = Actor(
-            id=str(user.get("id")),
-            name=str(user.get("name") or user.get("username") or user.get("id")),
-            platform="slack",
-            tenant=tenant,
-        )
-        outcome = await self.services.actions.apply(
-            Verb.NOTE, alert_id, actor, Ask(text=text, where=where or None)
-        )
-        if not outcome.applied:
-            await ack(response_action="errors", errors={NOTE_BLOCK: outcome.message[:150]})
-            return
-        await ack()
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -433,30 +388,3 @@ def register(app: web.Application, services: Services) -> SlackTransport | None:
         app.router.add_get("/slack/install", transport.handle)
         app.router.add_get("/slack/oauth_redirect", transport.handle)
     return transport
-
-
-SCOPES = (
-    "chat:write",
-    "commands",
-    "users:read",
-    "users:read.email",
-    "im:write",
-    "usergroups:write",
-    "files:write",
-)
-
-
-def oauth_settings(services: Services) -> AsyncOAuthSettings:
-    """Installs into any workspace, each kept as its own tenant in our database."""
-    settings = services.settings
-    assert settings.slack_client_secret is not None
-    client_secret = settings.slack_client_secret.get_secret_value()
-    return AsyncOAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=client_secret,
-        scopes=list(SCOPES),
-        redirect_uri=f"{settings.public_url.rstrip('/')}/slack/oauth_redirect",
-        installation_store=DatabaseInstallationStore(services),
-        installation_store_bot_only=True,
-        state_store=SignedStateStore(hashlib.sha256(client_secret.encode()).digest()),
-    )

@@ -21,15 +21,12 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, Attachment, ChannelAccount
 from botframework.connector.auth import AuthenticationConstants
 from jwt import PyJWTError
-from msrest.serialization import Model
 
-from bot.chat import forms as integration_forms
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.chat.noise import silenced
 from bot.core import oncall, report_charts, tenants
 from bot.core.alerts import muting
-from bot.core.alerts.actions import Actor, Ask
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
@@ -37,16 +34,18 @@ from bot.core.services import Services
 from bot.infra import jsonbody
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
+from bot.teams import forms
 from bot.teams.guard import SERVICE_URL_HOSTS, ReadActivity, token_problem
+from bot.teams.invokes import conversation_of, error, invoke, minutes_of
 from cards.adaptive import CARD_CONTENT_TYPE, alert_card, reply_card
 from cards.forms import (
     CREATE_VERB,
     SILENCE_ACTION,
     SILENCE_FIELDS,
-    integration_added_card,
     integration_form_card,
 )
 from domain import By, Verb
+from domain.acting import Actor, Ask
 
 TOKEN_LIFETIME_SECONDS = 3900.0  # a Bot Framework token's hour, and some clock skew
 HOSTNAME = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -77,30 +76,6 @@ class _Config:
                 AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
             )
             self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
-
-
-class InvokeBody(Model):
-    """The Universal Actions response body; its value may be a card, a string or an error."""
-
-    _attribute_map = {
-        "status_code": {"key": "statusCode", "type": "int"},
-        "type": {"key": "type", "type": "str"},
-        "value": {"key": "value", "type": "object"},
-    }
-
-    def __init__(self, status_code: int, kind: str, value: Any) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.status_code, self.type, self.value = status_code, kind, value
-
-
-def invoke(status: int, kind: str, value: Any) -> InvokeResponse:
-    """An `adaptiveCard/action` answer; HTTP 200 whenever the invoke was processed."""
-    return InvokeResponse(status=200, body=InvokeBody(status, kind, value))
-
-
-def error(status: int, code: str, message: str) -> InvokeResponse:
-    """An invoke error the client shows instead of crashing the card."""
-    return invoke(status, "application/vnd.microsoft.error", {"code": code, "message": message})
 
 
 class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
@@ -253,7 +228,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         action = (activity.value or {}).get("action") or {}
         verb_name, data = action.get("verb"), action.get("data") or {}
         if verb_name == CREATE_VERB:
-            return await self._create_integration(activity, data)
+            return await forms.create_integration(self, activity, data)
         if verb_name == SILENCE_ACTION:
             return await self._silence(activity, data)
         try:
@@ -264,9 +239,9 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
         actor = self.actor(activity.from_property, tenant)
         await self._remember_personal(activity, tenant)
         ask = Ask(
-            minutes=_minutes(data.get("minutes")),
+            minutes=minutes_of(data.get("minutes")),
             text=data.get("text") if isinstance(data.get("text"), str) else None,
-            where=_conversation_of(activity),
+            where=conversation_of(activity),
         )
         if data.get("digest_id"):
             outcome = await self.services.actions.acknowledge_digest(str(data["digest_id"]), actor)
@@ -308,30 +283,6 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             )
         self.services.config_changed()
         return invoke(200, "application/vnd.microsoft.activity.message", silenced(made))
-
-    async def _create_integration(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        """The add-integration form's submit: the same form back with errors, or a confirmation."""
-        tenant = await self.tenant_for(activity)
-        actor = self.actor(activity.from_property, tenant)
-        kind = str(data.get("integration_type", ""))
-        if not await self.is_admin(tenant, actor.id):
-            return invoke(
-                200,
-                "application/vnd.microsoft.activity.message",
-                "Sorry, only admins can add integrations.",
-            )
-        name = type_name(kind)
-        if name is None:
-            return error(400, "BadRequest", f"Unknown integration type {kind!r}.")
-        added, errors = await integration_forms.submit(
-            self.services, tenant, kind, data, f"teams:{actor.id}"
-        )
-        if added is None:
-            plain = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-            card = integration_form_card(kind, name, form_fields(kind), plain, errors)
-            return invoke(200, CARD_CONTENT_TYPE, card)
-        done = integration_added_card(added, name)
-        return invoke(200, CARD_CONTENT_TYPE, done)
 
 
 class TeamsTransport:
@@ -424,23 +375,6 @@ class TeamsTransport:
                 host == h or host.endswith("." + h) for h in SERVICE_URL_HOSTS
             )
         return await target_allowed(self.services, url)
-
-
-def _conversation_of(activity: Activity) -> str | None:
-    """The conversation a card lives in: in a channel's thread Teams adds `;messageid=...` to
-    the id, but the channel is kept (and its routes found) by the bare conversation id."""
-    if activity.conversation is None or not activity.conversation.id:
-        return None
-    return str(activity.conversation.id).split(";messageid=", 1)[0]
-
-
-def _minutes(value: object) -> int | None:
-    """A snooze's minutes as the card's choice set sends them: a string of digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 7:
-        return int(value)
-    return None
 
 
 def register(app: web.Application, services: Services) -> TeamsTransport:

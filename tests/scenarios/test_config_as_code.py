@@ -14,7 +14,7 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from bot.core import config_apply
+from bot.core import config_reading
 from bot.core.config_export import export_document, to_yaml
 from bot.infra.settings import Settings
 from bot.runtime.app import SERVICES, create_app
@@ -376,6 +376,6 @@ def test_parse_refuses_what_is_not_a_configuration() -> None:
         ("- a\n- b\n", "expected a mapping"),
         (b"\xff\xfe", "not UTF-8"),
     ):
-        with pytest.raises(config_apply.ConfigError, match=expected):
-            config_apply.parse(text, "f.yml")
+        with pytest.raises(config_reading.ConfigError, match=expected):
+            config_reading.parse(text, "f.yml")
     _ = subprocess  # the CLI tests above run the real program

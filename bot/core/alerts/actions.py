@@ -7,82 +7,41 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerts import snoozing
 from bot.core.alerts.fanout import load_routing, queue_posts, queue_updates
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.silences import Silences
 from bot.core.group_commit import GroupCommit
 from bot.core.paging import engine
 from cards.templates import offers
-from domain import NOTE_MAX, SNOOZE_MAX_MINUTES, Alert, AlertState, Verb
+from domain import Alert, AlertState, Verb
+from domain.acting import (
+    CARD_VERBS,
+    ESCALATED,
+    MAX_LEVEL,
+    NOTES,
+    OPEN,
+    PAST,
+    STOPS,
+    Actor,
+    Ask,
+    Outcome,
+    problem,
+    spoken_until,
+)
 from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import outbox, snoozes
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit, Event, utcnow
+from storage.schema import ActionAudit, utcnow
 
 log = logging.getLogger(__name__)
-OPEN = (AlertState.TRIGGERED, AlertState.ACKNOWLEDGED)
-NOTES = {  # the thread reply each action leaves under the card
-    Verb.ACKNOWLEDGE: "👀 Acknowledged by {name}",
-    Verb.ESCALATE: "⏫ Escalated to level {level} by {name}",
-    Verb.RESOLVE: "✅ Resolved by {name}",
-    Verb.DISCARD: "🗑️ Discarded by {name}",
-    Verb.RETRY: "🔄 Retried by {name}",
-    Verb.SNOOZE: "💤 Snoozed by {name} until {until}",
-    Verb.UNSNOOZE: "🔔 Unsnoozed by {name}: the alert is open again",
-    Verb.NOTE: "📝 {name}: {text}",
-}
-ESCALATED = "⏫ Escalated by {name}"
-STOPS = (Verb.ACKNOWLEDGE, Verb.RESOLVE, Verb.DISCARD, Verb.UNSNOOZE)  # what policies hear of
-WOKE = "⏰ The snooze is over: the alert is still open"
-MAX_LEVEL = 5
-CARD_VERBS = (Verb.ACKNOWLEDGE, Verb.SNOOZE, Verb.ESCALATE, Verb.RESOLVE)  # on cards of many
-PAST = {
-    Verb.ACKNOWLEDGE: "Acknowledged",
-    Verb.SNOOZE: "Snoozed",
-    Verb.ESCALATE: "Escalated",
-    Verb.RESOLVE: "Resolved",
-}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who clicked or typed: their id and name, the platform, and the tenant they belong to."""
-
-    id: str
-    name: str
-    platform: str
-    tenant: str | None = None  # None: the REST API's token may act in any tenant
-
-
-@dataclass(frozen=True)
-class Ask:
-    """What comes with a verb: a snooze's minutes, a note's text, and where the card that was
-    clicked is (its platform's channel or conversation id), whose routes decide its verbs."""
-
-    minutes: int | None = None
-    text: str | None = None
-    where: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an action did, in words for the person who asked."""
-
-    applied: bool
-    message: str
-    alert: Alert | None = None
-    code: str = "applied"
-    data: dict[str, Any] = field(default_factory=dict)
-    offered: frozenset[Verb] | None = None  # the verbs the clicked card's channel offers
 
 
 JobRetry = Callable[[Alert, "Actor"], Awaitable[object]]
@@ -111,9 +70,9 @@ class ActionService:
         after another inside it, so the first click still wins.
         """
         ask = ask or Ask()
-        problem = _problem(verb, ask)
-        if problem:
-            return Outcome(False, problem, code="bad_request")
+        wrong = problem(verb, ask)
+        if wrong:
+            return Outcome(False, wrong, code="bad_request")
         outcome = await self._writes.run(partial(self._apply, verb, alert_id, actor, ask))
         if outcome.applied:
             self._ingest.wake_workers()
@@ -177,7 +136,7 @@ class ActionService:
             note = template.format(
                 name=actor.name,
                 level=outcome.alert.escalation_level,
-                until=_until(outcome.alert),
+                until=spoken_until(outcome.alert, utcnow()),
                 text=ask.text or "",
             )
             await queue_updates(session, outcome.alert, utcnow(), note, cards)
@@ -201,32 +160,11 @@ class ActionService:
             due = await snoozes.snoozes_due(session, now)
         woke = 0
         for alert_id in due:
-            woke += int(await self._writes.run(partial(self._wake_one, alert_id, now)))
+            woke += int(await self._writes.run(partial(snoozing.wake_one, alert_id, now)))
         if woke:
             self._ingest.wake_workers()
             log.info("snoozes ended", extra={"count": woke})
         return woke
-
-    async def _wake_one(self, alert_id: str, now: datetime, session: AsyncSession) -> bool:
-        alert = await _end_snooze(session, alert_id, now, Event.snoozed_until <= now)
-        if alert is None:
-            return False
-        session.add(
-            ActionAudit(
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                verb=Verb.UNSNOOZE.value,
-                actor="scheduler:snooze",
-                platform="scheduler",
-                outcome="applied",
-                from_state=alert.state.value,
-                to_state=alert.state.value,
-                data={"name": "ChatOps (the snooze ended)"},
-            )
-        )
-        await queue_updates(session, alert, utcnow(), WOKE)  # `now` may be a test's clock
-        await notify_outbox(session)
-        return True
 
     def _restart(self, alert: Alert, actor: Actor) -> None:
         job = self.jobs[str(alert.metadata["job"])]
@@ -328,12 +266,13 @@ class ActionService:
         if won is None:
             fresh = await _reload(session, alert.id)
             return Outcome(False, f"Already resolved by {fresh.resolved_by or 'someone'}.", fresh)
-        return Outcome(True, f"Snoozed until {_until(won)}.", won, data={"minutes": minutes})
+        said = f"Snoozed until {spoken_until(won, now)}."
+        return Outcome(True, said, won, data={"minutes": minutes})
 
     async def _unsnooze(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
         if not alert.snoozed:
             return Outcome(False, "The alert is not snoozed.", alert, code="not_snoozed")
-        won = await _end_snooze(session, alert.id, now)
+        won = await snoozing.end_snooze(session, alert.id, now)
         if won is None:
             fresh = await _reload(session, alert.id)
             return Outcome(False, "The alert is not snoozed any more.", fresh, code="not_snoozed")
@@ -440,43 +379,6 @@ class ActionService:
         """The delivery audit columns: every delivery of the alert records the action."""
         data = {"actor": actor.name, "platform": actor.platform}
         await alerts_repo.record_action(session, alert, verb.value, data)
-
-
-async def _end_snooze(
-    session: AsyncSession, alert_id: str, now: datetime, *also: Any
-) -> Alert | None:
-    """End the open alert's snooze (if it still has one and `also` holds), adding the time it
-    stood still to its escalation clock; the alert, or None when there was nothing to end."""
-    began = await snoozes.snoozed_at(session, alert_id)
-    return await alerts_repo.transition(
-        session,
-        alert_id,
-        allowed_from=OPEN,
-        values={**snoozes.SNOOZE_CLEARED, **snoozes.snooze_values(began, now)},
-        also=(Event.snoozed_until.is_not(None), *also),
-    )
-
-
-def _until(alert: Alert) -> str:
-    """`14:30 (UTC)`, or with the date when that is not today."""
-    if alert.snoozed_until is None:
-        return ""
-    until = alert.snoozed_until.astimezone(UTC)
-    today = utcnow().date() == until.date()
-    return f"{until:%H:%M} (UTC)" if today else f"{until:%Y-%m-%d %H:%M} (UTC)"
-
-
-def _problem(verb: Verb, ask: Ask) -> str | None:
-    """What is wrong with what came with the verb, before anything is read."""
-    if verb is Verb.SNOOZE and (ask.minutes is None or not 1 <= ask.minutes <= SNOOZE_MAX_MINUTES):
-        return f"Snooze for 1 to {SNOOZE_MAX_MINUTES} minutes (a week at most)."
-    if verb is Verb.NOTE:
-        text = (ask.text or "").strip()
-        if not text:
-            return "A note needs some text."
-        if len(text) > NOTE_MAX:
-            return f"A note is at most {NOTE_MAX} characters; this one has {len(text)}."
-    return None
 
 
 async def _reload(session: AsyncSession, alert_id: str) -> Alert:

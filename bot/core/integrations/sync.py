@@ -23,13 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.base import AdapterError, AuthError, RemoteState, SyncKind, SyncRequest
 from adapters.factory import AdapterFactory
 from adapters.registry import adapter_type
-from bot.core.alerts.actions import ActionService, Actor
+from bot.core.alerts.actions import ActionService
 from bot.core.alerts.notices import Notifier
 from bot.core.group_commit import Batched
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring
 from cards.templates import integration_notice
 from domain import Alert, AlertState, EventIn, Verb
+from domain.acting import Actor
 from storage import syncs
 from storage.db import Database
 from storage.schema import Integration, SyncLog, new_id, utcnow

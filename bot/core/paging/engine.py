@@ -21,12 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.alerts.fanout import queue_updates
 from bot.core.config_cache import ConfigCache
 from bot.core.paging.reach import Means, direct_channels, means_of
-from domain import Alert, AlertState, DeliveryKind, Verb
-from domain.escalation import Policy, Position, after, describe, policy_from
+from domain import Alert, DeliveryKind, Verb
+from domain.escalation import Position, after, describe, policy_from
 from domain.schedules import on_call
 from storage import alerts as alerts_repo
 from storage import outbox
-from storage.db import Database
 from storage.notify import notify_outbox
 from storage.oncall import load_schedule
 from storage.schema import (
@@ -42,10 +41,7 @@ from storage.schema import (
 log = logging.getLogger(__name__)
 
 RUNNING, ACKNOWLEDGED, EXHAUSTED, DONE = "running", "acknowledged", "exhausted", "done"
-TICK_BATCH = 500  # escalations one tick takes at most; the rest wait for the next
 PAGE_ATTEMPTS = 6  # a page is tried this many times, 10 s apart and backing off
-REMINDER = "⏰ Reminder: acknowledged by {name} {ago} ago and still not resolved"
-UNACKNOWLEDGED = "↩️ Acknowledged {ago} ago and not resolved: back to triggered"
 
 
 @dataclass(frozen=True)
@@ -56,12 +52,12 @@ class Fired:
     queued: int
 
 
-def _ago(delta: timedelta) -> str:
+def spoken_ago(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _due(row: Escalation) -> datetime | None:
+def due_at(row: Escalation) -> datetime | None:
     """The soonest thing to do for the row in its status."""
     times = [row.remind_at, row.unack_at] if row.status == ACKNOWLEDGED else [row.next_at]
     found = [t for t in times if t is not None]
@@ -96,7 +92,7 @@ async def start(
     return fired.queued
 
 
-async def _person(session: AsyncSession, tenant: str, name: str) -> Person | None:
+async def person_named(session: AsyncSession, tenant: str, name: str) -> Person | None:
     return await session.scalar(
         select(Person).where(Person.tenant_id == tenant, Person.name == name)
     )
@@ -161,7 +157,7 @@ async def fire(
                 problems.append(f"nobody is on call in {target.name!r}")
                 continue
         assert person_name is not None
-        person = await _person(session, alert.tenant, person_name)
+        person = await person_named(session, alert.tenant, person_name)
         if person is None:
             problems.append(f"no person {person_name!r}")
             continue
@@ -231,7 +227,7 @@ async def fire(
         row.status, row.next_at = EXHAUSTED, None
     else:
         row.step, row.round, row.next_at = following.step, following.round, now + step.wait
-    row.due_at = _due(row)
+    row.due_at = due_at(row)
     row.updated_at = now
     await session.flush()  # a caller that reloads the alert (expire_all) must not lose this
     if problems:
@@ -266,7 +262,7 @@ async def acted(
         row.status = DONE
     elif verb is Verb.UNSNOOZE and row.status == RUNNING:
         row.next_at = max(row.next_at or now, now)
-    row.due_at = _due(row) if row.status in (RUNNING, ACKNOWLEDGED) else None
+    row.due_at = due_at(row) if row.status in (RUNNING, ACKNOWLEDGED) else None
     row.updated_at = now
 
 
@@ -287,7 +283,7 @@ async def escalate_now(
     return True, fired.text
 
 
-async def _to_person(
+async def to_person(
     session: AsyncSession, alert: Alert, channels: tuple[Channel, ...], note: str, now: datetime
 ) -> None:
     """The alert's card to a person's direct channels: a new card where they have none, else
@@ -323,13 +319,13 @@ async def page_by_hand(
         if person is None:
             return None, [f"nobody is on call in {schedule!r} now"]
     assert person is not None
-    row = await _person(session, alert.tenant, person)
+    row = await person_named(session, alert.tenant, person)
     if row is None:
         return None, [f"no person {person!r}"]
     reached = await direct_channels(session, row)
     if not reached.channels:
         return None, [reached.problem or f"{person} cannot be reached"]
-    await _to_person(session, alert, reached.channels, f"📟 {by} paged {person}", now)
+    await to_person(session, alert, reached.channels, f"📟 {by} paged {person}", now)
     session.add(
         ActionAudit(
             tenant_id=alert.tenant,
@@ -379,134 +375,3 @@ async def running(session: AsyncSession, alert_id: str) -> dict[str, Any] | None
         "acknowledged_by": row.acknowledger,
         "fired": list(row.fired),
     }
-
-
-class Escalations:
-    """The scheduler's side: every due escalation moved on, each in its own transaction."""
-
-    def __init__(self, db: Database, cache: ConfigCache, wake: Any) -> None:
-        self._db, self._cache, self._wake = db, cache, wake
-
-    async def tick(self, now: datetime) -> int:
-        """Advance every escalation due by `now`; how many did something."""
-        async with self._db.session() as session:
-            due = list(
-                (
-                    await session.scalars(
-                        select(Escalation.id)
-                        .where(Escalation.due_at <= now)
-                        .order_by(Escalation.due_at)
-                        .limit(TICK_BATCH)
-                    )
-                ).all()
-            )
-        moved = 0
-        means: dict[str, Means] = {}
-        for escalation_id in due:
-            try:
-                async with self._db.session() as session, session.begin():
-                    moved += int(await self._advance(session, escalation_id, now, means))
-            except Exception:
-                log.exception("escalation step failed", extra={"escalation": escalation_id})
-        if moved:
-            self._wake()
-            log.info("escalations moved on", extra={"count": moved})
-        return moved
-
-    async def _advance(
-        self, session: AsyncSession, escalation_id: str, now: datetime, means: dict[str, Means]
-    ) -> bool:
-        row = await session.scalar(
-            select(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.due_at <= now)
-            .with_for_update(skip_locked=True)
-        )
-        if row is None:
-            return False  # another process took it, or it moved since it was read
-        alert = await alerts_repo.get(session, row.event_id)
-        if alert is None or alert.state is AlertState.RESOLVED:
-            row.status, row.due_at = DONE, None
-            return False
-        if alert.state is AlertState.ACKNOWLEDGED:
-            return await self._acknowledged(session, row, alert, now)
-        if row.status == ACKNOWLEDGED:  # acknowledged, then back to triggered
-            row.status = RUNNING
-            row.next_at = now
-        if alert.snoozed:
-            row.due_at = alert.snoozed_until  # a snooze pauses the policy
-            return False
-        if row.status != RUNNING or row.next_at is None or row.next_at > now:
-            row.due_at = _due(row) if row.status == RUNNING else None
-            return False
-        await fire(session, row, alert, now, by="policy", cache=self._cache, means=means)
-        await notify_outbox(session)
-        return True
-
-    async def _acknowledged(
-        self, session: AsyncSession, row: Escalation, alert: Alert, now: datetime
-    ) -> bool:
-        """Remind the acknowledger, or end an acknowledgement that lasted too long."""
-        policy = policy_from(row.policy, row.policy_name)
-        since = now - (alert.acknowledged_at or now)
-        if row.unack_at is not None and row.unack_at <= now:
-            return await self._unacknowledge(session, row, alert, policy, now, since)
-        acted = False
-        if row.remind_at is not None and row.remind_at <= now and row.acknowledger:
-            person = await _person(session, alert.tenant, row.acknowledger)
-            note = REMINDER.format(name=alert.acknowledged_by or row.acknowledger, ago=_ago(since))
-            if person is not None:
-                reached = await direct_channels(session, person)
-                await _to_person(session, alert, reached.channels, note, now)
-                await notify_outbox(session)
-                acted = True
-            assert policy.remind_after is not None
-            row.remind_at = now + policy.remind_after
-        if row.status != ACKNOWLEDGED:
-            row.status = ACKNOWLEDGED
-        row.due_at = _due(row)
-        return acted
-
-    async def _unacknowledge(
-        self,
-        session: AsyncSession,
-        row: Escalation,
-        alert: Alert,
-        policy: Policy,
-        now: datetime,
-        since: timedelta,
-    ) -> bool:
-        back = await alerts_repo.transition(
-            session,
-            alert.id,
-            allowed_from=(AlertState.ACKNOWLEDGED,),
-            values={
-                "state": AlertState.TRIGGERED.value,
-                "acknowledged_by": None,
-                "acknowledged_at": None,
-            },
-        )
-        if back is None:
-            return False
-        note = UNACKNOWLEDGED.format(ago=_ago(since))
-        session.add(
-            ActionAudit(
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                verb="unacknowledge",
-                actor="escalation:unacknowledge_after",
-                platform="scheduler",
-                outcome="applied",
-                from_state=AlertState.ACKNOWLEDGED.value,
-                to_state=AlertState.TRIGGERED.value,
-                data={"name": "ChatOps (acknowledgement timed out)", "policy": row.policy_name},
-            )
-        )
-        await queue_updates(session, back, min(now, utcnow()), note)
-        # The policy goes on from the step it had reached, the last one paged again first.
-        last = row.fired[-1] if row.fired else {"step": 0, "round": row.round}
-        row.status, row.step, row.round = RUNNING, int(last["step"]), int(last["round"])
-        row.remind_at = row.unack_at = None
-        row.acknowledger = None
-        await fire(session, row, back, now, by="unacknowledge_after", cache=self._cache)
-        await notify_outbox(session)
-        return True
