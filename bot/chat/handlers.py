@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.chat import alerts, heartbeats, integrations, noise, on_call, reports
 from bot.chat.grammar import Command, CommandError, Context, help_text, table
@@ -12,6 +13,7 @@ from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import channels
+from bot.core.specs import RouteSpec
 from domain import Priority
 
 MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=~|!~|!=|=)")  # a label matcher, not a glob
@@ -41,40 +43,33 @@ def _posting_here(ctx: Context) -> None:
 
 async def subscribe(ctx: Context, args: list[str]) -> str:
     """Route matching alerts to this channel."""
-    glob, minimum, is_default, actions, policy = "*", "INFO", False, None, None
+    given: dict[str, Any] = {}  # what was typed; the spec has the defaults
     matchers: list[str] = []
-    group_by: list[str] = []
     for arg in args:
         if arg.lower() == "default":
-            is_default = True
+            given["default"] = True
         elif arg.lower().startswith("min="):
-            minimum = arg.split("=", 1)[1].upper()
+            given["min_priority"] = arg.split("=", 1)[1].upper()[:16]
         elif arg.lower().startswith("actions="):
-            actions = arg.split("=", 1)[1]
+            given["actions"] = arg.split("=", 1)[1]
         elif arg.lower().startswith("policy="):
-            policy = arg.split("=", 1)[1]
+            given["escalation_policy"] = arg.split("=", 1)[1][:255] or None
         elif arg.lower().startswith("group_by="):  # before matchers: it reads like one
-            group_by = [n.strip() for n in arg.split("=", 1)[1].split(",") if n.strip()]
+            names = [n.strip() for n in arg.split("=", 1)[1].split(",") if n.strip()]
+            given["group_by"] = names or None
         elif MATCHER.match(arg):
             matchers.append(arg)
         else:
-            glob = arg
-    if minimum not in Priority.__members__:
+            given["event_glob"] = arg[:255]
+    minimum = given.get("min_priority")
+    if minimum is not None and minimum not in Priority.__members__:
         raise CommandError(
             f"`{minimum}` is not a priority; use one of {', '.join(p.value for p in Priority)}."
         )
     _posting_here(ctx)
-    body = {"event_glob": glob, "min_priority": minimum, "default": is_default}
-    if actions is not None:
-        body["actions"] = actions
-    if policy:
-        body["escalation_policy"] = policy
-    if matchers:
-        body["matchers"] = matchers
-    if group_by:
-        body["group_by"] = group_by
+    spec = RouteSpec.model_validate({**given, "matchers": matchers or None})
     try:
-        route = await channels.subscribe(ctx.services, ctx.place, body, ctx.who)
+        route = await channels.subscribe(ctx.services, ctx.place, spec, ctx.who)
     except InvalidRequest as exc:
         raise CommandError(str(exc)) from None
     offered = f" Cards offer {', '.join(route.actions)}." if route.actions else ""
@@ -85,7 +80,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
     if route.grouping:
         offered += f" Alerts with the same {', '.join(route.grouping['group_by'])} share one card."
     return (
-        f"Subscribed: alerts matching `{glob}` at {minimum} or above will appear here.{offered} "
+        f"Subscribed: alerts matching `{route.event_glob}` at {route.min_priority} or above will "
+        f"appear here.{offered} "
         f"Route `{route.id[:8]}`; `unsubscribe {route.id[:8]}` stops it."
     )
 
@@ -113,7 +109,7 @@ async def routes(ctx: Context, args: list[str]) -> str:
         + (f" · offers {', '.join(r.actions)}" if r.actions else "")
         + (f" · pages by `{r.escalation_policy}`" if r.escalation_policy else "")
         + (f" · {', '.join(r.matchers)}" if r.matchers else "")
-        + ("" if r.continues is not False else " · stops here")
+        + ("" if r.continue_ else " · stops here")
         for r in rows
     )
 

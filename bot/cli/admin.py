@@ -9,6 +9,8 @@ import json
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.cli import config as cli_config
 from bot.cli.common import UsageError, cli_by
 from bot.core.documents import channel_document, route_document
@@ -16,6 +18,7 @@ from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.integrations import admin as service
 from bot.core.integrations import catalog, channels, documents
 from bot.core.services import Services
+from bot.core.specs import ChannelSpec, RouteSpec, refusal
 from bot.infra.secrets import SecretKeyError, generate_key
 from bot.infra.settings import Settings
 
@@ -146,14 +149,18 @@ async def _channels(args: argparse.Namespace, services: Services) -> int:
     if args.action == "list":
         _print([channel_document(c) for c in await channels.channels(services, args.tenant)])
     elif args.action == "add":
-        body: dict[str, Any] = {
+        given = {
             "name": args.name,
             "target": args.target,
             "integration": args.integration,
+            "rate_per_minute": args.rate_per_minute or None,
         }
-        if args.rate_per_minute:
-            body["rate_per_minute"] = args.rate_per_minute
-        _print(channel_document(await channels.add_channel(services, args.tenant, body, cli_by())))
+        try:
+            spec = ChannelSpec.model_validate({k: v for k, v in given.items() if v is not None})
+        except ValidationError as exc:
+            raise InvalidRequest(refusal(exc, ChannelSpec)) from None
+        made = await channels.add_channel(services, args.tenant, spec, cli_by())
+        _print(channel_document(made))
     else:
         await channels.remove_channel(services, args.tenant, args.name, cli_by())
         print(f"removed {args.name}")
@@ -165,13 +172,19 @@ async def _routes(args: argparse.Namespace, services: Services) -> int:
         _print([route_document(r) for r in await channels.routes(services, args.tenant)])
     elif args.action == "add":
         fields = ("event_glob", "min_priority", "source_glob", "user_id", "escalation_level")
-        body = {k: getattr(args, k) for k in fields}
-        body["channel"] = args.channel
-        body["stakeholders"] = args.stakeholder
-        body["default"] = args.default
-        if args.actions is not None:
-            body["actions"] = args.actions
-        _print(route_document(await channels.add_route(services, args.tenant, body, cli_by())))
+        given = {k: getattr(args, k) for k in (*fields, "actions") if getattr(args, k) is not None}
+        try:
+            spec = RouteSpec.model_validate(
+                {
+                    **given,
+                    "channel": args.channel,
+                    "stakeholders": args.stakeholder,
+                    "default": args.default,
+                }
+            )
+        except ValidationError as exc:
+            raise InvalidRequest(refusal(exc, RouteSpec)) from None
+        _print(route_document(await channels.add_route(services, args.tenant, spec, cli_by())))
     else:
         removed = await channels.remove_route(services, args.tenant, args.route_id, cli_by())
         print(f"removed route {removed}")

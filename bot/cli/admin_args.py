@@ -61,12 +61,12 @@ def add_admin_commands(sub: Any) -> None:
     rsub.add_parser("list")
     radd = rsub.add_parser("add", help="send matching alerts to a channel")
     radd.add_argument("channel", help="channel name or id")
-    radd.add_argument("--event", dest="event_glob", default="*", help="event-type glob")
-    radd.add_argument("--min", dest="min_priority", default="INFO", help="minimum priority")
+    radd.add_argument("--event", dest="event_glob", help="event-type glob (default *)")
+    radd.add_argument("--min", dest="min_priority", help="minimum priority (default INFO)")
     radd.add_argument("--stakeholder", action="append", default=[])
-    radd.add_argument("--source", dest="source_glob", default="*")
+    radd.add_argument("--source", dest="source_glob", help="source glob (default *)")
     radd.add_argument("--user", dest="user_id")
-    radd.add_argument("--level", dest="escalation_level", type=int, default=0)
+    radd.add_argument("--level", dest="escalation_level", type=int)
     radd.add_argument("--default", action="store_true", help="only for alerts no other route takes")
     radd.add_argument(
         "--actions",

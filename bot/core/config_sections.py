@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import delete
 
 from bot.core.alerts import windows
@@ -16,8 +17,8 @@ from bot.core.config_reading import KEEP, Variables, checked
 from bot.core.errors import ConfigError, InvalidRequest
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
+from bot.core.specs import ChannelSpec, RouteSpec, refusal
 from cards.redact import is_url
-from domain import grouping
 from storage import admin
 from storage import config as config_repo
 from storage import tenants as tenants_repo
@@ -44,38 +45,26 @@ async def routes(
     start = utcnow()
     for n, raw in enumerate(entries or []):
         where = f"{place}.routes[{n}]"
-        entry = checked(raw, "route", where)
-        channel = channels.get(entry["channel"])
-        if channel is None:
-            raise ConfigError(f'{where}.channel: no channel "{entry["channel"]}"')
-        body = {
-            "event_glob": entry.get("event_glob", "*"),
-            "min_priority": entry.get("min_priority", "INFO"),
-            "stakeholders": entry.get("stakeholders", []),
-            "source_glob": entry.get("source_glob", "*"),
-            "user_id": entry.get("user"),
-            "escalation_level": entry.get("escalation_level", 0),
-            "default": entry.get("default", False),
-            "actions": entry.get("actions"),
-            "escalation_policy": entry.get("escalation_policy"),
-            "matchers": entry.get("matchers"),
-            "continue": entry.get("continue", True),
-            "mute_time_intervals": entry.get("mute_time_intervals"),
-            "active_time_intervals": entry.get("active_time_intervals"),
-            **{f: entry.get(f) for f in grouping.FIELDS},
-        }
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
         try:
-            fresh = new_route(tenant, body, channel, applier.actor)
+            spec = RouteSpec.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(refusal(exc, RouteSpec, prefix=f"{where}.")) from None
+        channel = channels.get(spec.channel or "")
+        if channel is None:
+            raise ConfigError(f'{where}.channel: no channel "{spec.channel or ""}"')
+        try:
+            fresh = new_route(tenant, spec, channel, applier.actor)
             await policies.require(applier.session, tenant, fresh.escalation_policy)
             await windows.require(applier.session, tenant, fresh)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        fresh.is_active = entry.get("enabled", True)
         key = _route_key(fresh, names)
         if key in seen:
             raise ConfigError(f"{where}: the same route as an earlier one")
         seen.add(key)
-        what = f'route to "{entry["channel"]}" ({fresh.event_glob}) in {tenant}'
+        what = f'route to "{spec.channel}" ({fresh.event_glob}) in {tenant}'
         row = current.get(key)
         if row is None:
             fresh.created_at = start + timedelta(microseconds=n)  # the file's order
@@ -232,35 +221,37 @@ async def channels(
     seen: set[str] = set()
     for n, raw in enumerate(entries or []):
         where = f"{place}.channels[{n}]"
-        entry = checked(raw, "channel", where)
-        name = once(entry["name"].strip(), seen, f"{where}.name")
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
+        try:
+            spec = ChannelSpec.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(refusal(exc, ChannelSpec, prefix=f"{where}.")) from None
+        name = once(spec.name.strip(), seen, f"{where}.name")
         integration = None
-        if entry.get("integration"):
-            integration = integrations.get(entry["integration"])
+        if spec.integration:
+            integration = integrations.get(spec.integration)
             if integration is None:
-                raise ConfigError(f'{where}.integration: no integration "{entry["integration"]}"')
-            if entry.get("type") not in (None, integration.type):
+                raise ConfigError(f'{where}.integration: no integration "{spec.integration}"')
+            if spec.type not in (None, integration.type):
                 raise ConfigError(
-                    f"{where}.type: {entry['type']} does not match its integration's "
+                    f"{where}.type: {spec.type} does not match its integration's "
                     f"type, {integration.type}"
                 )
-        wanted_keys = ("name", "type", "target", "rate_per_minute")
-        body: dict[str, Any] = {k: entry[k] for k in wanted_keys if k in entry}
         stored = rows.get(name)
-        if "target" in body:  # a capability URL is exported as a variable: a secret
+        if "target" in raw:  # a capability URL is exported as a variable: a secret
             target = applier.variables.fill(
-                body["target"],
+                spec.target,
                 f"{where}.target",
                 secret=True,
                 stored=bool(stored and stored.target),
             )
-            body["target"] = stored.target if target is KEEP and stored else target
+            filled = stored.target if target is KEEP and stored else target
+            spec = spec.model_copy(update={"target": filled})
         try:
-            fresh = new_channel(tenant, body, integration)
+            fresh = new_channel(tenant, spec, integration)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        fresh.is_active = entry.get("enabled", True)
-        fresh.config = dict(entry.get("config") or {})
         row = rows.get(name)
         if row is None:
             fresh.name = name

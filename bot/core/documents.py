@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.specs import RouteInfo
 from cards.redact import mask_target
 from domain import grouping
-from storage.schema import Channel, Delivery, Route
+from storage.schema import Channel, Delivery
 
 
 def delivery_document(row: Delivery) -> dict[str, Any]:
@@ -50,28 +51,28 @@ def channel_document(row: Channel) -> dict[str, Any]:
     }
 
 
-def route_document(row: Route) -> dict[str, Any]:
+def route_document(route: RouteInfo) -> dict[str, Any]:
     """A route and what it matches."""
     return {
-        "id": row.id,
-        "channel_id": row.channel_id,
-        "event_glob": row.event_glob,
-        "min_priority": row.min_priority,
-        "stakeholders": row.stakeholders,
-        "source_glob": row.source_glob,
-        "created_by": row.created_by,
-        "user_id": row.user_id,
-        "escalation_level": row.escalation_level,
-        "escalation_policy": row.escalation_policy,
-        "matchers": row.matchers or [],
-        "continue": row.continues is not False,
-        "mute_time_intervals": row.mute_time_intervals or [],
-        "active_time_intervals": row.active_time_intervals or [],
-        **_grouping_document(row.grouping),
-        "default": bool(row.is_default),
-        "actions": row.actions,  # null: every verb
-        "is_active": row.is_active,
-        "created_at": row.created_at.isoformat(),
+        "id": route.id,
+        "channel_id": route.channel_id,
+        "event_glob": route.event_glob,
+        "min_priority": route.min_priority,
+        "stakeholders": route.stakeholders,
+        "source_glob": route.source_glob,
+        "created_by": route.created_by,
+        "user_id": route.user_id,
+        "escalation_level": route.escalation_level,
+        "escalation_policy": route.escalation_policy,
+        "matchers": route.matchers or [],
+        "continue": route.continue_,
+        "mute_time_intervals": route.mute_time_intervals or [],
+        "active_time_intervals": route.active_time_intervals or [],
+        **_grouping_document(route.grouping),
+        "default": route.default,
+        "actions": route.actions,  # null: every verb
+        "is_active": route.enabled,
+        "created_at": route.created_at.isoformat(),
     }
 
 

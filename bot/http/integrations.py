@@ -156,9 +156,9 @@ async def list_channels(request: web.Request) -> web.Response:
     errors=(400, 404, 409),
 )
 async def create_channel(request: web.Request) -> web.Response:
-    body = body_of(request, ChannelBody).model_dump(exclude_unset=True)
+    spec = body_of(request, ChannelBody)
     row = await channels.add_channel(
-        request.app[SERVICES], tenant_of(request), body, by_of(request)
+        request.app[SERVICES], tenant_of(request), spec, by_of(request)
     )
     return web.json_response({"data": channel_document(row)}, status=201)
 
@@ -193,8 +193,8 @@ async def list_routes(request: web.Request) -> web.Response:
     errors=(400, 404, 409),
 )
 async def create_route(request: web.Request) -> web.Response:
-    body = body_of(request, RouteBody).model_dump(exclude_unset=True, by_alias=True)
-    row = await channels.add_route(request.app[SERVICES], tenant_of(request), body, by_of(request))
+    spec = body_of(request, RouteBody)
+    row = await channels.add_route(request.app[SERVICES], tenant_of(request), spec, by_of(request))
     return web.json_response({"data": route_document(row)}, status=201)
 
 

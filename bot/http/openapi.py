@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from bot.core.specs import refusal
 from bot.infra.web import ApiError, Handler, read_json
 
 Auth = Literal["bearer", "none", "secret_url", "provider"]
@@ -73,34 +74,7 @@ class Operation:
 
 
 def _refusal(exc: ValidationError, code: str, model: type[BaseModel]) -> ApiError:
-    """The model's complaints, a line per field: `interval: Input should be a valid string`.
-    A field that may take several shapes gets one line (`... a valid list or a valid string`);
-    a field the model does not know is named with the fields it does."""
-    said: dict[str, list[str]] = {}
-    for err in exc.errors(include_url=False):
-        # a union's member is in the location (`matchers.list[str]`): the field is what counts
-        where = ".".join(str(p) for p in err["loc"] if not _type_tag(p)) or "body"
-        if err["type"] == "extra_forbidden":
-            known = ", ".join(f.alias or n for n, f in model.model_fields.items())
-            message = f"not a field here (the fields: {known})"
-        else:
-            message = err["msg"]
-        if message not in said.setdefault(where, []):
-            said[where].append(message)
-    lines = []
-    for where, messages in list(said.items())[:5]:
-        # "Input should be a valid list or a valid string"
-        joined = " or ".join(
-            [messages[0], *(m.removeprefix("Input should be ") for m in messages[1:])]
-        )
-        lines.append(f"{where}: {joined}")
-    return ApiError(400, code, "; ".join(lines))
-
-
-def _type_tag(part: object) -> bool:
-    return isinstance(part, str) and (
-        "[" in part or part in ("str", "int", "bool", "float", "dict", "list", "function-after")
-    )
+    return ApiError(400, code, refusal(exc, model))
 
 
 def operation(summary: str, **details: Any) -> Callable[[Handler], Handler]:

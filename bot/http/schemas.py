@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.audit import MAX_LISTED
+from bot.core.specs import ChannelSpec, RouteSpec
 from domain import SNOOZE_MAX_MINUTES
 
 DateTime = Annotated[
@@ -148,39 +149,15 @@ class IntegrationChange(Open):
     search_filters: dict[str, Any] | None = None
 
 
-class ChannelBody(Strict):
-    """`POST /api/v1/channels`: a place cards go (a Slack channel, a Teams conversation, a
-    webhook URL, ...), on an integration or by type."""
-
-    name: str = Field(max_length=255)
-    type: str | None = Field(None, description="slack, teams, webhook, ... (or integration)")
-    integration: str | None = Field(None, description="an integration's id or name")
-    target: str | None = Field(None, max_length=2048, description="channel id, URL, address")
-    config: dict[str, Any] | None = None
-    rate_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+class ChannelBody(ChannelSpec):
+    """`POST /api/v1/channels`: a place cards go, on an integration or by type."""
 
 
-class RouteBody(Strict):
-    """`POST /api/v1/routes`: which alerts go to a channel."""
+class RouteBody(RouteSpec):
+    """`POST /api/v1/routes`: which alerts go to a channel (the route's spec, the channel
+    required)."""
 
     channel: str = Field(description="the channel's id or name")
-    event_glob: str | None = Field(None, description="event types, a glob (default *)")
-    source_glob: str | None = Field(None, description="sources, a glob (default *)")
-    min_priority: PriorityName | None = None
-    matchers: Matchers | None = None
-    stakeholders: list[str] | None = None
-    escalation_level: int | None = Field(None, ge=0)
-    escalation_policy: str | None = None
-    user_id: str | None = None
-    default: bool | None = None
-    actions: list[str] | str | None = Field(None, description="the buttons cards offer")
-    mute_time_intervals: list[str] | None = None
-    active_time_intervals: list[str] | None = None
-    group_by: list[str] | None = None
-    group_wait: Duration | None = None
-    group_interval: Duration | None = None
-    repeat_interval: Duration | None = None
-    continue_: bool | None = Field(None, alias="continue", description="keep matching after")
 
 
 # --- users and preferences ------------------------------------------------------------------

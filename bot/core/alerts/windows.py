@@ -35,9 +35,8 @@ def spec(body: dict[str, Any]) -> dict[str, Any]:
     return {"name": name.strip(), "time_intervals": body["time_intervals"]}
 
 
-def route_names(body: dict[str, Any], field: str) -> list[str] | None:
+def route_names(value: object, field: str) -> list[str] | None:
     """A route's list of interval names, or None."""
-    value = body.get(field)
     if value is None or value == []:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

@@ -16,6 +16,7 @@ from bot.core.alerts import windows
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
 from bot.core.services import Services
+from bot.core.specs import ChannelSpec, RouteInfo, RouteSpec, route_info
 from cards.redact import mask_target
 from domain import By
 from storage import admin
@@ -41,10 +42,10 @@ async def channels(services: Services, tenant: str) -> Sequence[Channel]:
         return await admin.channels(session, tenant)
 
 
-async def routes(services: Services, tenant: str) -> Sequence[Route]:
+async def routes(services: Services, tenant: str) -> list[RouteInfo]:
     """The tenant's routes, oldest first."""
     async with services.db.session() as session:
-        return await admin.routes(session, tenant)
+        return [route_info(r) for r in await admin.routes(session, tenant)]
 
 
 def _channel_data(row: Channel) -> dict[str, Any]:
@@ -71,13 +72,13 @@ def _route_data(row: Route, channel: str) -> dict[str, Any]:
     }
 
 
-async def add_channel(services: Services, tenant: str, body: dict[str, Any], by: By) -> Channel:
-    """A channel from a request body (`integration` by id or name); Conflict on a taken name."""
+async def add_channel(services: Services, tenant: str, spec: ChannelSpec, by: By) -> Channel:
+    """The channel a spec asks for (`integration` by id or name); Conflict on a taken name."""
     async with services.db.session() as session, session.begin():
         integration = None
-        if body.get("integration"):
-            integration = await admin.integration(session, tenant, str(body["integration"]))
-        row = await admin.add_channel(session, new_channel(tenant, body, integration))
+        if spec.integration:
+            integration = await admin.integration(session, tenant, spec.integration)
+        row = await admin.add_channel(session, new_channel(tenant, spec, integration))
         audit.record(session, tenant, by, "channel.create", _channel_data(row))
     services.config_changed()
     return row
@@ -93,18 +94,19 @@ async def remove_channel(services: Services, tenant: str, ref: str, by: By) -> s
     return row.id
 
 
-async def add_route(services: Services, tenant: str, body: dict[str, Any], by: By) -> Route:
-    """A route to the channel `body["channel"]` names (id or name)."""
+async def add_route(services: Services, tenant: str, spec: RouteSpec, by: By) -> RouteInfo:
+    """A route to the channel the spec names (id or name)."""
     async with services.db.session() as session, session.begin():
-        channel = await admin.channel(session, tenant, str(body.get("channel", "")))
-        row = new_route(tenant, body, channel, by.actor)
+        channel = await admin.channel(session, tenant, spec.channel or "")
+        row = new_route(tenant, spec, channel, by.actor)
         await policies.require(session, tenant, row.escalation_policy)
         await windows.require(session, tenant, row)
         session.add(row)
         await session.flush()
         audit.record(session, tenant, by, "route.create", _route_data(row, channel.name))
+        made = route_info(row)
     services.config_changed()
-    return row
+    return made
 
 
 async def remove_route(services: Services, tenant: str, ref: str, by: By) -> str:
@@ -147,18 +149,19 @@ async def _here(session: Any, place: Place, config: dict[str, Any] | None = None
     )
 
 
-async def subscribe(services: Services, place: Place, body: dict[str, Any], actor: str) -> Route:
+async def subscribe(services: Services, place: Place, spec: RouteSpec, actor: str) -> RouteInfo:
     """Route matching alerts to where the command was typed."""
     async with services.db.session() as session, session.begin():
         channel = await _here(session, place)
-        route = new_route(place.tenant, body, channel, actor)
+        route = new_route(place.tenant, spec, channel, actor)
         await policies.require(session, place.tenant, route.escalation_policy)
         session.add(route)
         await session.flush()
         by = By(actor, place.platform)
         audit.record(session, place.tenant, by, "route.create", _route_data(route, channel.name))
+        made = route_info(route)
     services.config_changed()
-    return route
+    return made
 
 
 async def admin_channel_here(services: Services, place: Place, actor: str) -> str:

@@ -9,6 +9,7 @@ from adapters.egress import url_problem
 from adapters.registry import TYPES, adapter_type
 from bot.core.alerts import muting, windows
 from bot.core.errors import InvalidRequest
+from bot.core.specs import ChannelSpec, RouteSpec
 from domain import Priority, Verb, grouping
 from storage.schema import (
     Channel,
@@ -17,38 +18,30 @@ from storage.schema import (
 )
 
 
-def new_channel(tenant: str, body: dict[str, Any], integration: Integration | None) -> Channel:
-    """A channel from a request body, validated."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
+def new_channel(tenant: str, spec: ChannelSpec, integration: Integration | None) -> Channel:
+    """The channel a spec asks for; the spec checked types and lengths, this what needs the
+    integration types (InvalidRequest names the field)."""
+    name = spec.name.strip()
+    if not name:
         raise InvalidRequest("name: required")
-    kind = integration.type if integration else body.get("type")
+    kind = integration.type if integration else spec.type
     if not isinstance(kind, str) or kind not in TYPES:
         raise InvalidRequest(f"type: one of {', '.join(sorted(TYPES))} (or give integration)")
     if "notifications" not in adapter_type(kind).capabilities:
         raise InvalidRequest(f"type: {kind} integrations take no notifications; no channel on it")
-    rate = body.get("rate_per_minute", adapter_type(kind).rate_per_minute)
-    if not isinstance(rate, int) or not 1 <= rate <= 1_000_000:
-        raise InvalidRequest("rate_per_minute: a whole number from 1 to 1000000")
-    if len(name) > 255:
-        raise InvalidRequest("name: at most 255 characters")
-    target = body.get("target", "")
-    if not isinstance(target, str) or len(target) > 2048:
-        raise InvalidRequest("target: text of at most 2048 characters")
-    if target and any(s.url and s.name == "url" for s in adapter_type(kind).settings):
-        if problem := url_problem(target):
+    rate = spec.rate_per_minute or adapter_type(kind).rate_per_minute
+    if spec.target and any(s.url and s.name == "url" for s in adapter_type(kind).settings):
+        if problem := url_problem(spec.target):
             raise InvalidRequest(f"target: {problem}")
-    config = body.get("config", {})
-    if not isinstance(config, dict):
-        raise InvalidRequest("config: must be an object")
     return Channel(
         tenant_id=tenant,
-        name=name.strip(),
+        name=name,
         type=kind,
         integration_id=integration.id if integration else None,
-        target=target,
-        config=config,
+        target=spec.target,
+        config=dict(spec.config),
         rate_per_minute=rate,
+        is_active=spec.enabled,
     )
 
 
@@ -87,53 +80,39 @@ def route_matchers(value: object) -> list[str] | None:
     return muting.matchers_of(value, "matchers") or None
 
 
-def new_route(tenant: str, body: dict[str, Any], channel: Channel, actor: str | None) -> Route:
-    """A route from a request body, validated."""
-    priority = str(body.get("min_priority", "INFO")).upper()
+def new_route(tenant: str, spec: RouteSpec, channel: Channel, actor: str | None) -> Route:
+    """The route a spec asks for, to `channel`; the spec checked its fields' types and ranges,
+    this checks what needs the vocabulary (InvalidRequest names the field)."""
+    priority = spec.min_priority.upper()
     if priority not in Priority.__members__:
         raise InvalidRequest(f"min_priority: one of {' '.join(p.value for p in Priority)}")
-    stakeholders = body.get("stakeholders", [])
-    if not isinstance(stakeholders, list) or not all(isinstance(s, str) for s in stakeholders):
-        raise InvalidRequest("stakeholders: a list of names")
-    level = body.get("escalation_level", 0)
-    if not isinstance(level, int) or not 0 <= level <= 10:
-        raise InvalidRequest("escalation_level: 0 to 10")
-    user = body.get("user_id")
-    if user is not None and (not isinstance(user, str) or len(user) > 255):
-        raise InvalidRequest("user_id: text of at most 255 characters")
-    is_default = body.get("default", False)
-    if not isinstance(is_default, bool):
-        raise InvalidRequest("default: true or false (true: only alerts no other route takes)")
-    policy = body.get("escalation_policy")
-    if policy is not None and (not isinstance(policy, str) or not 0 < len(policy) <= 255):
-        raise InvalidRequest("escalation_policy: the name of an escalation policy")
-    goes_on = body.get("continue", True)
-    if not isinstance(goes_on, bool):
-        raise InvalidRequest("continue: true (later routes take the alert too) or false")
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
-        actions=route_actions(body.get("actions")),
-        event_glob=str(body.get("event_glob", "*"))[:255],
+        actions=route_actions(spec.actions),
+        event_glob=spec.event_glob,
         min_priority=priority,
-        stakeholders=[s.upper() for s in stakeholders],
-        source_glob=str(body.get("source_glob", "*"))[:255],
-        user_id=user,
-        escalation_level=level,
-        is_default=is_default,
-        escalation_policy=policy,
-        matchers=route_matchers(body.get("matchers")),
-        continues=goes_on,
-        mute_time_intervals=windows.route_names(body, "mute_time_intervals"),
-        active_time_intervals=windows.route_names(body, "active_time_intervals"),
-        grouping=route_grouping(body),
+        stakeholders=[s.upper() for s in spec.stakeholders],
+        source_glob=spec.source_glob,
+        user_id=spec.user_id,
+        escalation_level=spec.escalation_level,
+        is_default=spec.default,
+        escalation_policy=spec.escalation_policy,
+        matchers=route_matchers(spec.matchers),
+        continues=spec.continue_,
+        mute_time_intervals=windows.route_names(spec.mute_time_intervals, "mute_time_intervals"),
+        active_time_intervals=windows.route_names(
+            spec.active_time_intervals, "active_time_intervals"
+        ),
+        grouping=route_grouping(spec),
+        is_active=spec.enabled,
         created_by=actor,
     )
 
 
-def route_grouping(body: dict[str, Any]) -> dict[str, Any] | None:
+def route_grouping(spec: RouteSpec) -> dict[str, Any] | None:
     """A route's `group_by` and intervals, checked (`domain.grouping`)."""
     try:
-        return grouping.given({f: body.get(f) for f in grouping.FIELDS})
+        return grouping.given({f: getattr(spec, f) for f in grouping.FIELDS})
     except grouping.GroupingError as exc:
         raise InvalidRequest(str(exc)) from None

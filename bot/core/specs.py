@@ -1,0 +1,139 @@
+"""What a person asks for when they make a route: one spec that the REST body, chat's
+`subscribe`, the CLI's `routes add` and the configuration file's `routes:` entries each become,
+with the defaults in one place. Core builds the row from it (`integrations.specs.new_route`),
+checking what needs the vocabulary (a priority's name, the verbs, matcher syntax, intervals).
+
+Adding a field to a route is a field here, a column in `storage/schema/delivery.py`, and the
+line in `new_route` that stores it; REST, chat, the CLI and the file take it from here, and the
+published API document shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from storage.schema import Route
+
+Duration = Annotated[str, Field(description="a duration: 30s, 5m, 4h", examples=["5m"])]
+
+
+class RouteSpec(BaseModel):
+    """Which alerts go to a channel, and how its cards look and group."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+    channel: str | None = Field(None, description="the channel's id or name")
+    event_glob: str = Field("*", max_length=255, description="event types, a glob")
+    source_glob: str = Field("*", max_length=255, description="sources, a glob")
+    min_priority: str = Field(
+        "INFO", max_length=16, description="CRITICAL, HIGH, MEDIUM, LOW or INFO (any case)"
+    )
+    matchers: list[str] | str | None = Field(
+        None, description='label matchers, Alertmanager\'s syntax: team="db", sev=~"crit.*"'
+    )
+    stakeholders: list[str] = Field(default_factory=list)
+    escalation_level: int = Field(0, ge=0, le=10)
+    escalation_policy: str | None = Field(None, min_length=1, max_length=255)
+    user_id: str | None = Field(
+        None, max_length=255, validation_alias=AliasChoices("user_id", "user")
+    )
+    default: bool = Field(False, description="true: only alerts no other route takes")
+    actions: list[str] | str | None = Field(None, description="the buttons cards offer")
+    mute_time_intervals: list[str] | None = None
+    active_time_intervals: list[str] | None = None
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    continue_: bool = Field(True, alias="continue", description="later routes take it too")
+    enabled: bool = True
+
+
+class ChannelSpec(BaseModel):
+    """A place cards go (a Slack channel, a Teams conversation, a webhook URL, an inbox...),
+    on an integration or by type, as REST, the CLI and the file ask for one."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    type: str | None = Field(None, description="slack, teams, webhook, ... (or integration)")
+    integration: str | None = Field(None, description="an integration's id or name")
+    target: str = Field("", max_length=2048, description="channel id, URL or address")
+    config: dict[str, Any] = Field(default_factory=dict)
+    rate_per_minute: int | None = Field(
+        None, ge=1, le=1_000_000, description="default: the type's own (Slack: 1 a second)"
+    )
+    enabled: bool = True
+
+
+class RouteInfo(RouteSpec):
+    """A stored route, as every transport and the export read it (never the database row)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    id: str
+    channel_id: str
+    grouping: dict[str, Any] | None = None  # what `group_by` and the intervals made, or None
+    created_by: str | None = None
+    created_at: datetime
+
+
+def route_info(row: Route) -> RouteInfo:
+    """The record of a stored route (read back as written: nothing to check again)."""
+    return RouteInfo.model_construct(
+        id=row.id,
+        channel=row.channel_id,
+        channel_id=row.channel_id,
+        event_glob=row.event_glob,
+        source_glob=row.source_glob,
+        min_priority=row.min_priority,
+        matchers=list(row.matchers or []),
+        stakeholders=list(row.stakeholders or []),
+        escalation_level=row.escalation_level,
+        escalation_policy=row.escalation_policy,
+        user_id=row.user_id,
+        default=bool(row.is_default),
+        actions=row.actions,
+        mute_time_intervals=row.mute_time_intervals,
+        active_time_intervals=row.active_time_intervals,
+        grouping=row.grouping,
+        continue_=row.continues is not False,
+        enabled=row.is_active,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def refusal(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """What a model refused, a line per field (`prefix` before each place):
+    `interval: Input should be a valid string`. A field that may take several shapes gets one
+    line (`... a valid list or a valid string`); a field the model does not know is named with
+    the fields it does."""
+    said: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False):
+        # a union's member is in the location (`matchers.list[str]`): the field is what counts
+        where = prefix + (".".join(str(p) for p in err["loc"] if not _type_tag(p)) or "body")
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(f.alias or n for n, f in model.model_fields.items())
+            message = f"not a field here (the fields: {known})"
+        else:
+            message = err["msg"]
+        if message not in said.setdefault(where, []):
+            said[where].append(message)
+    lines = []
+    for where, messages in list(said.items())[:5]:
+        # "Input should be a valid list or a valid string"
+        joined = " or ".join(
+            [messages[0], *(m.removeprefix("Input should be ") for m in messages[1:])]
+        )
+        lines.append(f"{where}: {joined}")
+    return "; ".join(lines)
+
+
+def _type_tag(part: object) -> bool:
+    return isinstance(part, str) and (
+        "[" in part or part in ("str", "int", "bool", "float", "dict", "list", "function-after")
+    )
