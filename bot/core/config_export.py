@@ -18,6 +18,7 @@ from sqlalchemy import select
 from adapters.egress import has_userinfo
 from adapters.registry import TYPES
 from bot.core import config_heartbeats, config_noise, config_oncall
+from bot.core.specs import route_entry_of, route_info
 from bot.infra.secrets import Keyring
 from cards.redact import is_url
 from storage import admin
@@ -112,26 +113,7 @@ def channel_entry(row: Channel, integrations: dict[str, str], owner: str) -> dic
 
 def route_entry(row: Route, channels: dict[str, str]) -> dict[str, Any]:
     """One route, naming its channel; fields at their defaults are left out."""
-    entry: dict[str, Any] = {"channel": channels.get(row.channel_id, row.channel_id)}
-    optional = {
-        "event_glob": (row.event_glob, "*"),
-        "min_priority": (row.min_priority, "INFO"),
-        "stakeholders": (list(row.stakeholders or []), []),
-        "source_glob": (row.source_glob, "*"),
-        "user": (row.user_id, None),
-        "escalation_level": (row.escalation_level, 0),
-        "default": (bool(row.is_default), False),
-        "actions": (row.actions, None),
-        "escalation_policy": (row.escalation_policy, None),
-        "matchers": (row.matchers or [], []),
-        "continue": (row.continues is not False, True),
-        "mute_time_intervals": (row.mute_time_intervals or [], []),
-        "active_time_intervals": (row.active_time_intervals or [], []),
-        **{k: (v, None) for k, v in (row.grouping or {}).items()},
-        "enabled": (row.is_active, True),
-    }
-    entry.update({k: v for k, (v, default) in optional.items() if v != default})
-    return entry
+    return route_entry_of(route_info(row), channels.get(row.channel_id, row.channel_id))
 
 
 async def export_document(db: Database, keyring: Keyring, tenant: str | None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 
 import httpx
-from aiohttp import web
 
 from adapters.factory import AdapterFactory
 from bot.core.alerts.actions import ActionService
@@ -75,6 +74,3 @@ class Services:
         """Wait until every configuration change has been announced (before a CLI exits)."""
         while self.announcing:
             await asyncio.gather(*self.announcing, return_exceptions=True)
-
-
-SERVICES = web.AppKey("services", Services)

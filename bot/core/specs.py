@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from domain.grouping import FIELDS as GROUPING_FIELDS
 from storage.schema import Route
 
 Duration = Annotated[str, Field(description="a duration: 30s, 5m, 4h", examples=["5m"])]
@@ -25,30 +26,31 @@ class RouteSpec(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
+    # The order is the configuration file's: `chatops config export` writes them so.
     channel: str | None = Field(None, description="the channel's id or name")
     event_glob: str = Field("*", max_length=255, description="event types, a glob")
-    source_glob: str = Field("*", max_length=255, description="sources, a glob")
     min_priority: str = Field(
         "INFO", max_length=16, description="CRITICAL, HIGH, MEDIUM, LOW or INFO (any case)"
     )
-    matchers: list[str] | str | None = Field(
-        None, description='label matchers, Alertmanager\'s syntax: team="db", sev=~"crit.*"'
-    )
     stakeholders: list[str] = Field(default_factory=list)
-    escalation_level: int = Field(0, ge=0, le=10)
-    escalation_policy: str | None = Field(None, min_length=1, max_length=255)
+    source_glob: str = Field("*", max_length=255, description="sources, a glob")
     user_id: str | None = Field(
         None, max_length=255, validation_alias=AliasChoices("user_id", "user")
     )
+    escalation_level: int = Field(0, ge=0, le=10)
     default: bool = Field(False, description="true: only alerts no other route takes")
     actions: list[str] | str | None = Field(None, description="the buttons cards offer")
+    escalation_policy: str | None = Field(None, min_length=1, max_length=255)
+    matchers: list[str] | str | None = Field(
+        None, description='label matchers, Alertmanager\'s syntax: team="db", sev=~"crit.*"'
+    )
+    continue_: bool = Field(True, alias="continue", description="later routes take it too")
     mute_time_intervals: list[str] | None = None
     active_time_intervals: list[str] | None = None
     group_by: list[str] | None = None
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
-    continue_: bool = Field(True, alias="continue", description="later routes take it too")
     enabled: bool = True
 
 
@@ -90,21 +92,39 @@ def route_info(row: Route) -> RouteInfo:
         event_glob=row.event_glob,
         source_glob=row.source_glob,
         min_priority=row.min_priority,
-        matchers=list(row.matchers or []),
+        matchers=list(row.matchers) if row.matchers else None,
         stakeholders=list(row.stakeholders or []),
         escalation_level=row.escalation_level,
         escalation_policy=row.escalation_policy,
         user_id=row.user_id,
         default=bool(row.is_default),
         actions=row.actions,
-        mute_time_intervals=row.mute_time_intervals,
-        active_time_intervals=row.active_time_intervals,
+        mute_time_intervals=row.mute_time_intervals or None,
+        active_time_intervals=row.active_time_intervals or None,
         grouping=row.grouping,
+        **{k: v for k, v in (row.grouping or {}).items() if k in GROUPING_FIELDS},
         continue_=row.continues is not False,
         enabled=row.is_active,
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+FILE_NAMES = {"user_id": "user"}  # the file's name of a field, where it differs
+
+
+def route_entry_of(route: RouteInfo, channel: str) -> dict[str, Any]:
+    """The route as the configuration file writes it: its channel by name, then every field
+    of the spec not at its default, in the spec's order."""
+    entry: dict[str, Any] = {"channel": channel}
+    for name, field in RouteSpec.model_fields.items():
+        if name == "channel":
+            continue
+        value = getattr(route, name)
+        if value in (None, []) or value == field.get_default(call_default_factory=True):
+            continue
+        entry[FILE_NAMES.get(name, field.alias or name)] = value
+    return entry
 
 
 def refusal(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:

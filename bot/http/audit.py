@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from bot.core import audit
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import AuditTrail
+from bot.http.app_keys import SERVICES
 from bot.http.auth import scoped_tenant
 from bot.http.openapi import operation, query_of
 from bot.http.schemas import AuditQuery

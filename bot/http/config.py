@@ -9,8 +9,9 @@ from aiohttp import web
 
 from bot.core import config_apply, config_reading
 from bot.core.config_export import export_document, to_yaml
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import Planned
+from bot.http.app_keys import SERVICES
 from bot.http.auth import principal_of, scoped_tenant
 from bot.http.openapi import operation, query_of
 from bot.http.schemas import ConfigDocument, ConfigQuery, TenantQuery

@@ -25,7 +25,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.core.instance import console_session_ended, end_console_session
 from bot.core.keys import Principal
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
+from bot.http.app_keys import SERVICES
 from cards.style import LOOKS, STATE_LABELS, relative, shown_state
 from domain import Scope, Verb
 

@@ -15,7 +15,7 @@ from bot.core.alerts import preview
 from bot.core.alerts.normalize import InvalidEvent
 from bot.core.alerts.preview import in_state
 from bot.core.integrations import dead_letters
-from bot.core.services import SERVICES
+from bot.http.app_keys import SERVICES
 from bot.http.console import HEADERS, checked_form, render, signed_in
 from bot.http.console_alerts import cards_of
 from bot.infra import jsonbody

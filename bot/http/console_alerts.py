@@ -11,7 +11,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.core.alerts import queries
-from bot.core.services import SERVICES
+from bot.http.app_keys import SERVICES
 from bot.http.console import CONSOLE_VERBS, HEADERS, Session, checked_form, render, signed_in
 from cards.adaptive import alert_card
 from cards.blockkit import alert_blocks, builder_link

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.core import heartbeats
 from bot.core.errors import InvalidRequest, NotFound
-from bot.core.services import SERVICES
+from bot.http.app_keys import SERVICES
 from bot.http.console import HEADERS, checked_form, render, signed_in
 from cards.style import spoken_utc
 from domain import By

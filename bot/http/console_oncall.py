@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.core import oncall
-from bot.core.services import SERVICES
+from bot.http.app_keys import SERVICES
 from bot.http.console import render, signed_in
 
 DAYS = 14

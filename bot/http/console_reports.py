@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.core import reports
 from bot.core.errors import InvalidRequest
-from bot.core.services import SERVICES
+from bot.http.app_keys import SERVICES
 from bot.http.console import HEADERS, render, signed_in
 
 

@@ -10,8 +10,9 @@ from bot.core.alerts import queries
 from bot.core.alerts.normalize import InvalidEvent, from_api
 from bot.core.documents import delivery_document
 from bot.core.keys import Principal
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import ActedOn, EventDocument, EventList, Submitted
+from bot.http.app_keys import SERVICES
 from bot.http.auth import principal_of, scoped_tenant
 from bot.http.openapi import body_of, operation, query_of
 from bot.http.schemas import ActionBody, EventBody, EventsQuery, TenantQuery

@@ -9,8 +9,9 @@ from aiohttp import web
 from bot.core.documents import channel_document, delivery_document, route_document
 from bot.core.integrations import admin as service
 from bot.core.integrations import channels, documents
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import Item, Items
+from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation, query_of

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from bot.core import oncall
 from bot.core.paging import policies, roster
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import Answer, Item, Items
+from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation, query_of

@@ -15,7 +15,8 @@ from html import escape
 from aiohttp import web
 
 from bot.core.alerts import queries
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
+from bot.http.app_keys import SERVICES
 from cards.style import alert_url
 from domain import Alert
 

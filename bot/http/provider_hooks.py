@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.integrations import webhooks
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import Answer
+from bot.http.app_keys import SERVICES
 from bot.http.openapi import operation
 
 

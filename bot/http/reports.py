@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from bot.core import report_charts, reports
-from bot.core.services import SERVICES
 from bot.http.answers import Item
+from bot.http.app_keys import SERVICES
 from bot.http.common import tenant_of
 from bot.http.openapi import operation, query_of
 from bot.http.pages import HEADERS as PAGE_HEADERS

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.alerts import inhibition, muting, windows
-from bot.core.services import SERVICES
 from bot.http.answers import Item, Items
+from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation, query_of

@@ -10,8 +10,9 @@ from bot.core import users
 from bot.core.alerts import defaults, preferences
 from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.http.answers import Answer
+from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of, scoped_tenant
 from bot.http.openapi import body_of, operation, query_of
 from bot.http.schemas import OverrideBody, Preferences, TenantPaging, TenantQuery

@@ -23,7 +23,7 @@ from bot.core.integrations.admin import teams_credentials
 from bot.core.integrations.checks import IntegrationChecks
 from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
-from bot.core.services import SERVICES, Services
+from bot.core.services import Services
 from bot.core.signal import Signal
 from bot.http import audit as rest_audit
 from bot.http import config as rest_config
@@ -48,6 +48,7 @@ from bot.http import oncall as rest_oncall
 from bot.http import reports as rest_reports
 from bot.http import silences as rest_silences
 from bot.http import users as rest_users
+from bot.http.app_keys import SERVICES
 from bot.http.auth import bearer_auth
 from bot.http.errors import json_errors
 from bot.infra.metrics import Metrics
