@@ -128,29 +128,60 @@ def route_entry_of(route: RouteInfo, channel: str) -> dict[str, Any]:
 
 
 def refusal(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    """What a model refused, a line per field (`prefix` before each place):
-    `interval: Input should be a valid string`. A field that may take several shapes gets one
-    line (`... a valid list or a valid string`); a field the model does not know is named with
-    the fields it does."""
-    said: dict[str, list[str]] = {}
+    """What a model refused, a line per field (`prefix` before each place), in the words the
+    configuration file has always used: `rate_per_minute: expected a whole number, got text`.
+    A field that may take several shapes gets one line (`expected a list or text`); a field
+    the model does not know is named with the fields it does."""
+    expected: dict[str, list[str]] = {}
+    said: dict[str, str] = {}
     for err in exc.errors(include_url=False):
         # a union's member is in the location (`matchers.list[str]`): the field is what counts
         where = prefix + (".".join(str(p) for p in err["loc"] if not _type_tag(p)) or "body")
         if err["type"] == "extra_forbidden":
             known = ", ".join(f.alias or n for n, f in model.model_fields.items())
-            message = f"not a field here (the fields: {known})"
+            said.setdefault(where, f"not a field here (the fields: {known})")
+        elif err["type"] in EXPECTED:
+            wanted = expected.setdefault(where, [])
+            if EXPECTED[err["type"]] not in wanted:
+                wanted.append(EXPECTED[err["type"]])
+            said.setdefault(where, f"got {kind_of(err.get('input'))}")
         else:
-            message = err["msg"]
-        if message not in said.setdefault(where, []):
-            said[where].append(message)
+            said.setdefault(where, err["msg"])
     lines = []
-    for where, messages in list(said.items())[:5]:
-        # "Input should be a valid list or a valid string"
-        joined = " or ".join(
-            [messages[0], *(m.removeprefix("Input should be ") for m in messages[1:])]
-        )
-        lines.append(f"{where}: {joined}")
+    for where, message in list(said.items())[:5]:
+        if where in expected:
+            message = f"expected {' or '.join(expected[where])}, {message}"
+        lines.append(f"{where}: {message}")
     return "; ".join(lines)
+
+
+EXPECTED = {  # pydantic's type errors, as a person would say the type
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "float_type": "a number",
+}
+
+
+def kind_of(value: object) -> str:
+    """What a person calls the type of a value they sent."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def _type_tag(part: object) -> bool:

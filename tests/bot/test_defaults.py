@@ -102,7 +102,7 @@ async def test_override_update_delete_and_reset(client: Client) -> None:
         ),
         (
             {"integration_type": "EMAIL", "enabled": "yes"},
-            "enabled: Input should be a valid boolean",
+            "enabled: expected true or false, got text",
         ),
         ({"integration_type": "EMAIL"}, "give at least one of"),
         ({"integration_type": "EMAIL", "enabled": True, "volume": 11}, "volume: not a field here"),

@@ -91,7 +91,7 @@ async def test_an_update_without_the_secret_keeps_it(client: Client) -> None:
         ({"type": "webhook", "settings": {"url": "u"}}, "name: Field required"),
         (
             {"type": "webhook", "name": "x", "settings": "url=u"},
-            "settings: Input should be a valid dictionary",
+            "settings: expected a mapping, got text",
         ),
     ],
 )

@@ -109,7 +109,7 @@ async def test_labels_come_in_by_rest_and_bad_ones_are_said(bot: Client) -> None
     for matchers, said in (
         (['team=~"(db"'], "matchers[0]: team=~: not a regular expression"),
         (["team"], "matchers[0]: team: expected =, !=, =~ or !~ after the name"),
-        ({"team": "db"}, "matchers: Input should be a valid list or a valid string"),
+        ({"team": "db"}, "matchers: expected a list or text, got a mapping"),
     ):
         refused = await bot.post("/api/v1/routes", json={"channel": "hook", "matchers": matchers})
         assert refused.status == 400
