@@ -17,7 +17,7 @@ from bot.core.config_reading import KEEP, Variables, checked
 from bot.core.errors import ConfigError, InvalidRequest
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
-from bot.core.specs import ChannelSpec, RouteSpec, refusal
+from bot.core.specs import FILE_NAMES, ChannelSpec, RouteSpec, refusal, route_info
 from cards.redact import is_url
 from storage import admin
 from storage import config as config_repo
@@ -74,13 +74,8 @@ async def routes(
         have = _route_fields(row)
         lines = differences(have, _route_fields(fresh))
         if lines:
-            row.min_priority, row.stakeholders = fresh.min_priority, fresh.stakeholders
-            row.actions, row.is_active = fresh.actions, fresh.is_active
-            row.escalation_policy = fresh.escalation_policy
-            row.continues = fresh.continues
-            row.mute_time_intervals = fresh.mute_time_intervals
-            row.active_time_intervals = fresh.active_time_intervals
-            row.grouping = fresh.grouping
+            for column in ROUTE_COLUMNS:  # what the changeable fields are stored in
+                setattr(row, column, getattr(fresh, column))
             applier.record(tenant, "~", what, lines)
     if applier.prune:
         for key, row in current.items():
@@ -180,29 +175,45 @@ async def overrides(applier: Applier, tenant: str, users: dict[str, Any], where:
                     applier.record(tenant, "-", f"{kind} override of {user} in {tenant}")
 
 
+# What tells two routes apart in the file (the rest of a route's spec is changed in place).
+ROUTE_IDENTITY = (
+    "channel",
+    "event_glob",
+    "source_glob",
+    "user_id",
+    "escalation_level",
+    "default",
+    "matchers",
+)
+ROUTE_CHANGES = tuple(n for n in RouteSpec.model_fields if n not in ROUTE_IDENTITY)
+ROUTE_COLUMNS = (  # the columns those are stored in
+    "min_priority",
+    "stakeholders",
+    "actions",
+    "escalation_policy",
+    "continues",
+    "mute_time_intervals",
+    "active_time_intervals",
+    "grouping",
+    "is_active",
+)
+
+
 def _route_key(row: Route, channels: dict[str, str]) -> tuple[Any, ...]:
-    return (
-        channels.get(row.channel_id, row.channel_id),
-        row.event_glob,
-        row.source_glob,
-        row.user_id,
-        row.escalation_level,
-        bool(row.is_default),
-        tuple(row.matchers or ()),
+    info = route_info(row)
+    named = {"channel": channels.get(row.channel_id, row.channel_id)}
+    return tuple(
+        tuple(value) if isinstance(value := named.get(n, getattr(info, n)), list) else value
+        for n in ROUTE_IDENTITY
     )
 
 
 def _route_fields(row: Route) -> dict[str, Any]:
+    """The route's changeable fields, by the file's names."""
+    info = route_info(row)
     return {
-        "min_priority": row.min_priority,
-        "stakeholders": list(row.stakeholders or []),
-        "actions": row.actions,
-        "escalation_policy": row.escalation_policy,
-        "continue": row.continues is not False,
-        "mute_time_intervals": row.mute_time_intervals or [],
-        "active_time_intervals": row.active_time_intervals or [],
-        "grouping": row.grouping or {},
-        "enabled": row.is_active,
+        FILE_NAMES.get(n, RouteSpec.model_fields[n].alias or n): getattr(info, n)
+        for n in ROUTE_CHANGES
     }
 
 
