@@ -17,9 +17,9 @@ from sqlalchemy import or_, select, update
 
 from adapters.base import AdapterError
 from bot.core import audit
+from bot.core.deps import Reaches
 from bot.core.errors import Conflict, InvalidRequest, NotFound
-from bot.core.paging.slack_bot import slack_adapter
-from bot.core.services import Services
+from bot.core.slack_bot import slack_adapter
 from bot.infra.secrets import SecretKeyError
 from domain import SYSTEM, By
 from domain.schedules import (
@@ -69,7 +69,7 @@ def person_of_row(row: PersonRow) -> Person:
     )
 
 
-async def people(services: Services, tenant: str) -> list[Person]:
+async def people(services: Reaches, tenant: str) -> list[Person]:
     """A tenant's people, by name."""
     async with services.db.session() as session:
         rows = await session.scalars(
@@ -78,7 +78,7 @@ async def people(services: Services, tenant: str) -> list[Person]:
         return [person_of_row(r) for r in rows.all()]
 
 
-async def add_person(services: Services, tenant: str, body: dict[str, Any], by: By) -> Person:
+async def add_person(services: Reaches, tenant: str, body: dict[str, Any], by: By) -> Person:
     """A new person; 409 when the name is taken in the tenant."""
     name = _name(body.get("name"), "name")
     unknown = set(body) - {"name", *PERSON_FIELDS}
@@ -109,7 +109,7 @@ async def add_person(services: Services, tenant: str, body: dict[str, Any], by: 
     return made
 
 
-async def _match_on_slack(services: Services, tenant: str, person: Person) -> Person:
+async def _match_on_slack(services: Reaches, tenant: str, person: Person) -> Person:
     """Someone added with an e-mail address and no Slack user: found by that address in the
     tenant's Slack workspace (users.lookupByEmail), when there is one. Best effort: a refusal
     is logged, and the person is kept as given."""
@@ -157,7 +157,7 @@ def schedule_document(row: OnCallSchedule, public_url: str) -> dict[str, Any]:
     }
 
 
-async def schedules(services: Services, tenant: str) -> list[dict[str, Any]]:
+async def schedules(services: Reaches, tenant: str) -> list[dict[str, Any]]:
     async with services.db.session() as session:
         rows = await session.scalars(
             select(OnCallSchedule)
@@ -168,7 +168,7 @@ async def schedules(services: Services, tenant: str) -> list[dict[str, Any]]:
 
 
 async def add_schedule(
-    services: Services, tenant: str, body: dict[str, Any], by: By
+    services: Reaches, tenant: str, body: dict[str, Any], by: By
 ) -> dict[str, Any]:
     """A new schedule; its layers name people of the tenant."""
     name = _name(body.get("name"), "name")
@@ -215,7 +215,7 @@ async def add_schedule(
         return schedule_document(row, services.settings.public_url)
 
 
-async def who_is_on_call(services: Services, tenant: str, name: str, at: datetime) -> OnCall:
+async def who_is_on_call(services: Reaches, tenant: str, name: str, at: datetime) -> OnCall:
     """Who is on call in a schedule at `at`, until when, and who comes next."""
     async with services.db.session() as session:
         row = await _schedule_row(session, tenant, name)
@@ -224,7 +224,7 @@ async def who_is_on_call(services: Services, tenant: str, name: str, at: datetim
 
 
 async def add_override(
-    services: Services,
+    services: Reaches,
     tenant: str,
     name: str,
     person: str,
@@ -257,7 +257,7 @@ async def add_override(
         )
 
 
-async def feed(services: Services, schedule_id: str, token: str, now: datetime) -> str:
+async def feed(services: Reaches, schedule_id: str, token: str, now: datetime) -> str:
     """The schedule's shifts as an iCalendar document, for whoever holds its secret URL."""
     async with services.db.session() as session:
         row = await session.get(OnCallSchedule, schedule_id)
@@ -284,7 +284,7 @@ async def feed(services: Services, schedule_id: str, token: str, now: datetime) 
     return str(calendar.to_ical().decode())
 
 
-async def person_for(services: Services, tenant: str, platform: str, user_id: str) -> Person | None:
+async def person_for(services: Reaches, tenant: str, platform: str, user_id: str) -> Person | None:
     """The person a chat user is (by Slack user id or Teams AAD object id), if known."""
     column = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_aad_object_id}.get(
         platform
@@ -299,7 +299,7 @@ async def person_for(services: Services, tenant: str, platform: str, user_id: st
 
 
 async def link_me(
-    services: Services, tenant: str, platform: str, user_id: str, display: str, by: By
+    services: Reaches, tenant: str, platform: str, user_id: str, display: str, by: By
 ) -> tuple[Person, bool]:
     """The person a chat user is, made from their chat identity the first time they ask
     (`/chatops me`); (the person, whether it was made now)."""
@@ -316,7 +316,7 @@ async def link_me(
 
 
 async def resolve_person(
-    services: Services, tenant: str, word: str, platform: str, me: str
+    services: Reaches, tenant: str, word: str, platform: str, me: str
 ) -> str | None:
     """A person's name from what was typed: `me`, a Slack mention `<@U123>`, a Teams mention
     `<at>Name</at>`, or the name itself."""
@@ -343,7 +343,7 @@ class Timeline:
     shifts: list[Shift]
 
 
-async def timelines(services: Services, tenant: str, start: datetime, days: int) -> list[Timeline]:
+async def timelines(services: Reaches, tenant: str, start: datetime, days: int) -> list[Timeline]:
     """Every schedule of the tenant, who is on call from `start` for `days` days."""
     end = start + timedelta(days=days)
     found = []
@@ -362,7 +362,7 @@ async def timelines(services: Services, tenant: str, start: datetime, days: int)
 
 
 async def remember_teams_chat(
-    services: Services,
+    services: Reaches,
     tenant: str,
     aad: str,
     account_id: str,

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.deps import Reads
 from bot.core.errors import InvalidRequest
-from bot.core.services import Services
 from domain import Priority, parse_duration
 from storage import reports as reports_repo
 from storage.schema import utcnow
@@ -59,7 +59,7 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     return {"median": round(statistics.median(ordered), 1), "p90": round(ordered[rank], 1)}
 
 
-async def response(services: Services, tenant: str, ask: Ask) -> dict[str, Any]:
+async def response(services: Reads, tenant: str, ask: Ask) -> dict[str, Any]:
     """The report as the REST API returns it."""
     async with services.db.session() as session:
         rows = await reports_repo.timings(session, tenant, ask.since, ask.group_by)

@@ -14,9 +14,9 @@ from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier
 from bot.core.config_cache import ConfigCache
 from bot.core.delivery.worker import DeliveryWorker
-from bot.core.integrations.checks import IntegrationChecks
-from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
+from bot.core.watch.checks import IntegrationChecks
+from bot.core.watch.sync import SyncEngine
 from bot.infra.metrics import Metrics
 from bot.infra.secrets import Keyring
 from bot.infra.settings import Settings

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core import audit
 from bot.core.alerts import defaults, preferences
-from bot.core.services import Services
+from bot.core.deps import Configures
 from domain import By
 from storage import admin
 from storage import alerts as alerts_repo
@@ -16,20 +16,20 @@ from storage import config as config_repo
 from storage.schema import Delivery
 
 
-async def system_defaults(services: Services) -> dict[str, dict[str, Any]]:
+async def system_defaults(services: Configures) -> dict[str, dict[str, Any]]:
     """System defaults: built-in, stored, then environment."""
     async with services.db.session() as session:
         return defaults.system_defaults(await config_repo.stored_defaults(session))
 
 
-async def overrides(services: Services, tenant: str, user_id: str) -> dict[str, dict[str, Any]]:
+async def overrides(services: Configures, tenant: str, user_id: str) -> dict[str, dict[str, Any]]:
     """A person's overrides, by integration type."""
     async with services.db.session() as session:
         return await config_repo.overrides(session, tenant, user_id)
 
 
 async def set_override(
-    services: Services,
+    services: Configures,
     tenant: str,
     user_id: str,
     kinds: list[str],
@@ -57,7 +57,7 @@ async def set_override(
 
 
 async def remove_overrides(
-    services: Services, tenant: str, user_id: str, by: By, kind: str | None = None
+    services: Configures, tenant: str, user_id: str, by: By, kind: str | None = None
 ) -> int:
     """Delete a person's overrides (of one type, or all); how many there were."""
     async with services.db.session() as session, session.begin():
@@ -70,7 +70,7 @@ async def remove_overrides(
 
 
 async def deliveries_to(
-    services: Services, tenant: str, user_id: str, limit: int, offset: int
+    services: Configures, tenant: str, user_id: str, limit: int, offset: int
 ) -> Sequence[Delivery]:
     """A person's deliveries, newest first."""
     async with services.db.session() as session:
@@ -79,7 +79,7 @@ async def deliveries_to(
         )
 
 
-async def admin_preferences(services: Services, tenant: str) -> dict[str, bool]:
+async def admin_preferences(services: Configures, tenant: str) -> dict[str, bool]:
     """Which integration events the tenant's admins hear about."""
     async with services.db.session() as session:
         stored = await config_repo.preferences(session, tenant)
@@ -87,7 +87,7 @@ async def admin_preferences(services: Services, tenant: str) -> dict[str, bool]:
 
 
 async def set_admin_preferences(
-    services: Services, tenant: str, values: dict[str, bool], by: By
+    services: Configures, tenant: str, values: dict[str, bool], by: By
 ) -> None:
     """Change some of the admins' preferences, audited with old and new values."""
     async with services.db.session() as session, session.begin():

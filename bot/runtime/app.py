@@ -20,11 +20,11 @@ from bot.core.alerts.silences import Silences
 from bot.core.delivery.worker import DeliveryWorker, WorkerOptions
 from bot.core.instance import check_key, console_session_key
 from bot.core.integrations.admin import teams_credentials
-from bot.core.integrations.checks import IntegrationChecks
-from bot.core.integrations.sync import SyncEngine
 from bot.core.keys import KeyService
 from bot.core.services import Services
 from bot.core.signal import Signal
+from bot.core.watch.checks import IntegrationChecks
+from bot.core.watch.sync import SyncEngine
 from bot.http import audit as rest_audit
 from bot.http import config as rest_config
 from bot.http import (

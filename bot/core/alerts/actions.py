@@ -13,9 +13,10 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import snoozing
-from bot.core.alerts.fanout import load_routing, queue_posts, queue_updates
+from bot.core.alerts.fanout import load_routing, queue_posts
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.silences import Silences
+from bot.core.delivery.updates import queue_updates
 from bot.core.group_commit import GroupCommit
 from bot.core.paging import engine
 from cards.templates import offers

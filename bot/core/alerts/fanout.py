@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import defaults, inhibition, muting, routing
 from domain import Alert, DeliveryKind, DeliveryStatus, RouteRule
-from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import outbox
 from storage.schema import utcnow
@@ -136,37 +135,3 @@ def _group_of(rule: RouteRule, alert: Alert) -> dict[str, Any] | None:
         "interval": grouping.interval.total_seconds(),
         "repeat": grouping.repeat.total_seconds(),
     }
-
-
-async def queue_updates(
-    session: AsyncSession,
-    alert: Alert,
-    now: datetime,
-    note: str | None = None,
-    cards: alerts_repo.Cards | None = None,
-) -> int:
-    """Update every card that shows the alert, once per channel however many changes wait.
-
-    `note` says what changed; chat platforms that thread show it as a reply under the card.
-    `cards` is the alert's cards when the caller has read them already.
-    """
-    cards = cards or await alerts_repo.cards(session, alert.id)
-    channels, waiting = cards.showing, dict(cards.pending)
-    for channel_id, row in cards.pending.items():
-        # A worker may have claimed it since it was read: then it is no longer waiting.
-        notes = [*(row.action_data or {}).get("notes", []), note][-10:] if note else None
-        if not await outbox.still_waiting(session, row.id, notes):
-            del waiting[channel_id]
-    rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
-    for channel in rows.values():
-        outbox.queue(
-            session,
-            alert,
-            channel,
-            DeliveryKind.UPDATE,
-            now,
-            max_attempts=4,
-            retry_delay_seconds=10.0,
-            action_data={"notes": [note]} if note else None,
-        )
-    return len(rows)

@@ -13,9 +13,10 @@ import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts.dispatch import route_new
-from bot.core.alerts.fanout import load_routing, queue_updates
+from bot.core.alerts.fanout import load_routing
 from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
+from bot.core.delivery.updates import queue_updates
 from bot.infra.logs import correlation_id
 from domain import Alert, EventIn
 from storage import alerts as alerts_repo

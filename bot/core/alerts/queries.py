@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.core.deps import Reads
 from bot.core.paging import engine
-from bot.core.services import Services
 from domain import Alert, AlertState, Priority, grouping
 from domain.matchers import Matcher, all_match
 from storage import alerts as alerts_repo
@@ -19,7 +19,7 @@ from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
 
 
 async def listed(
-    services: Services,
+    services: Reads,
     *,
     tenant: str | None,
     state: AlertState | None,
@@ -43,7 +43,7 @@ async def listed(
         )
 
 
-async def get(services: Services, alert_id: str) -> Alert | None:
+async def get(services: Reads, alert_id: str) -> Alert | None:
     """One alert."""
     async with services.db.session() as session:
         return await alerts_repo.get(session, alert_id)
@@ -61,7 +61,7 @@ class Record:
     escalation: dict[str, Any] | None = None  # its escalation policy's progress
 
 
-async def record(services: Services, alert_id: str, tenant: str | None) -> Record | None:
+async def record(services: Reads, alert_id: str, tenant: str | None) -> Record | None:
     """The alert (of `tenant`, when given) with its deliveries, their attempts and its audit."""
     async with services.db.session() as session:
         alert = await alerts_repo.get(session, alert_id)
@@ -78,7 +78,7 @@ async def record(services: Services, alert_id: str, tenant: str | None) -> Recor
     return Record(alert, deliveries, tries, audit, names, escalation)
 
 
-async def open_alerts(services: Services, tenant: str, limit: int) -> tuple[list[Alert], int]:
+async def open_alerts(services: Reads, tenant: str, limit: int) -> tuple[list[Alert], int]:
     """A tenant's open alerts, most severe first, and how many in all."""
     async with services.db.session() as session:
         return await alerts_repo.open_alerts(session, tenant, limit=limit)
@@ -93,7 +93,7 @@ class Digest:
     group: str | None = None  # the group's labels, `cluster=eu-1`
 
 
-async def digest(services: Services, digest_id: str, shown: int) -> Digest:
+async def digest(services: Reads, digest_id: str, shown: int) -> Digest:
     """The first `shown` alerts of a digest that still exist."""
     async with services.db.session() as session:
         found = await digests.load(session, digest_id, utcnow())
@@ -103,7 +103,7 @@ async def digest(services: Services, digest_id: str, shown: int) -> Digest:
     return Digest([a for a in alerts if a is not None], found.count, title)
 
 
-async def open_counts(services: Services, tenant: str) -> dict[str, int]:
+async def open_counts(services: Reads, tenant: str) -> dict[str, int]:
     """Open alerts of a tenant by priority."""
     async with services.db.session() as session:
         return await alerts_repo.open_counts(session, tenant)
@@ -120,7 +120,7 @@ class Queue:
     unacknowledged: dict[str, int] = field(default_factory=dict)
 
 
-async def queue(services: Services, now: datetime) -> Queue:
+async def queue(services: Reads, now: datetime) -> Queue:
     """The state of the delivery queue, for `status` and `/metrics`."""
     async with services.db.session() as session:
         return Queue(
@@ -143,7 +143,7 @@ LABEL_SCAN = 2000  # alerts a regular-expression or negative label filter looks 
 
 
 async def console_alerts(
-    services: Services,
+    services: Reads,
     tenant: str | None,
     *,
     state: str = "open",

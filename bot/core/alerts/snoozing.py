@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts.fanout import queue_updates
+from bot.core.delivery.updates import queue_updates
 from domain import Alert, Verb
 from domain.acting import OPEN, WOKE
 from storage import alerts as alerts_repo

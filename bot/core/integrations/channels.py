@@ -13,9 +13,9 @@ from typing import Any
 from adapters.registry import TYPES
 from bot.core import audit
 from bot.core.alerts import windows
+from bot.core.deps import Configures
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
-from bot.core.services import Services
 from bot.core.specs import ChannelSpec, RouteInfo, RouteSpec, route_info
 from cards.redact import mask_target
 from domain import By
@@ -36,13 +36,13 @@ class Place:
     integration_id: str | None  # the tenant's own integration for the platform
 
 
-async def channels(services: Services, tenant: str) -> Sequence[Channel]:
+async def channels(services: Configures, tenant: str) -> Sequence[Channel]:
     """The tenant's channels by name."""
     async with services.db.session() as session:
         return await admin.channels(session, tenant)
 
 
-async def routes(services: Services, tenant: str) -> list[RouteInfo]:
+async def routes(services: Configures, tenant: str) -> list[RouteInfo]:
     """The tenant's routes, oldest first."""
     async with services.db.session() as session:
         return [route_info(r) for r in await admin.routes(session, tenant)]
@@ -72,7 +72,7 @@ def _route_data(row: Route, channel: str) -> dict[str, Any]:
     }
 
 
-async def add_channel(services: Services, tenant: str, spec: ChannelSpec, by: By) -> Channel:
+async def add_channel(services: Configures, tenant: str, spec: ChannelSpec, by: By) -> Channel:
     """The channel a spec asks for (`integration` by id or name); Conflict on a taken name."""
     async with services.db.session() as session, session.begin():
         integration = None
@@ -84,7 +84,7 @@ async def add_channel(services: Services, tenant: str, spec: ChannelSpec, by: By
     return row
 
 
-async def remove_channel(services: Services, tenant: str, ref: str, by: By) -> str:
+async def remove_channel(services: Configures, tenant: str, ref: str, by: By) -> str:
     """Delete a channel (by id or name) with its routes; its id."""
     async with services.db.session() as session, session.begin():
         row = await admin.channel(session, tenant, ref)
@@ -94,7 +94,7 @@ async def remove_channel(services: Services, tenant: str, ref: str, by: By) -> s
     return row.id
 
 
-async def add_route(services: Services, tenant: str, spec: RouteSpec, by: By) -> RouteInfo:
+async def add_route(services: Configures, tenant: str, spec: RouteSpec, by: By) -> RouteInfo:
     """A route to the channel the spec names (id or name)."""
     async with services.db.session() as session, session.begin():
         channel = await admin.channel(session, tenant, spec.channel or "")
@@ -109,7 +109,7 @@ async def add_route(services: Services, tenant: str, spec: RouteSpec, by: By) ->
     return made
 
 
-async def remove_route(services: Services, tenant: str, ref: str, by: By) -> str:
+async def remove_route(services: Configures, tenant: str, ref: str, by: By) -> str:
     """Delete a route by id or a unique prefix of it; its id."""
     async with services.db.session() as session, session.begin():
         row = await admin.route(session, tenant, ref)
@@ -149,7 +149,7 @@ async def _here(session: Any, place: Place, config: dict[str, Any] | None = None
     )
 
 
-async def subscribe(services: Services, place: Place, spec: RouteSpec, actor: str) -> RouteInfo:
+async def subscribe(services: Configures, place: Place, spec: RouteSpec, actor: str) -> RouteInfo:
     """Route matching alerts to where the command was typed."""
     async with services.db.session() as session, session.begin():
         channel = await _here(session, place)
@@ -164,7 +164,7 @@ async def subscribe(services: Services, place: Place, spec: RouteSpec, actor: st
     return made
 
 
-async def admin_channel_here(services: Services, place: Place, actor: str) -> str:
+async def admin_channel_here(services: Configures, place: Place, actor: str) -> str:
     """Make where the command was typed the admins' channel, audited; its channel id."""
     async with services.db.session() as session, session.begin():
         channel = await _here(session, place)
@@ -179,7 +179,7 @@ async def admin_channel_here(services: Services, place: Place, actor: str) -> st
 
 
 async def conversation_joined(
-    services: Services, place: Place, config: dict[str, Any], by: By
+    services: Configures, place: Place, config: dict[str, Any], by: By
 ) -> None:
     """The bot was added to a conversation: keep it (and how to reach it) as a channel."""
     async with services.db.session() as session, session.begin():
@@ -188,7 +188,7 @@ async def conversation_joined(
     services.config_changed()
 
 
-async def conversation_left(services: Services, platform: str, target: str, by: By) -> None:
+async def conversation_left(services: Configures, platform: str, target: str, by: By) -> None:
     """The bot was removed from a conversation: stop delivering there."""
     async with services.db.session() as session, session.begin():
         for tenant, name in await config_repo.deactivate_channels_at(session, platform, target):

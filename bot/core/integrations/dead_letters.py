@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core import audit
-from bot.core.services import Services
+from bot.core.deps import Queues
 from domain import By
 from storage import admin, outbox
 from storage.schema import (
@@ -26,21 +26,21 @@ class Overview:
     syncs: Sequence[SyncLog]
 
 
-async def overview(services: Services, tenant: str | None) -> list[Overview]:
+async def overview(services: Queues, tenant: str | None) -> list[Overview]:
     """Every integration (of one tenant, or all) with its three last syncs."""
     async with services.db.session() as session:
         rows = await admin.all_integrations(session, tenant)
         return [Overview(row, await admin.sync_logs(session, row.id, 3, 0)) for row in rows]
 
 
-async def dead_letters(services: Services, tenant: str | None) -> Sequence[Delivery]:
+async def dead_letters(services: Queues, tenant: str | None) -> Sequence[Delivery]:
     """Deliveries whose retries are spent, newest first."""
     async with services.db.session() as session:
         return await admin.dead_letters(session, tenant)
 
 
 async def retry_dead_letter(
-    services: Services, tenant: str | None, delivery_id: str, actor: str
+    services: Queues, tenant: str | None, delivery_id: str, actor: str
 ) -> bool:
     """Queue a dead delivery again, audited; False when it is not dead (or not the tenant's)."""
     async with services.db.session() as session, session.begin():

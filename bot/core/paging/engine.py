@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts.fanout import queue_updates
 from bot.core.config_cache import ConfigCache
+from bot.core.delivery.updates import queue_updates
 from bot.core.paging.reach import Means, direct_channels, means_of
 from domain import Alert, DeliveryKind, Verb
 from domain.escalation import Position, after, describe, policy_from

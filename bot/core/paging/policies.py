@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
+from bot.core.deps import Queues
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.oncall import NAME
 from bot.core.paging import engine
-from bot.core.services import Services
 from domain import AlertState, By
 from domain.escalation import Policy, PolicyError, policy_document, policy_from
 from storage import alerts as alerts_repo
@@ -66,7 +66,7 @@ async def require(session: AsyncSession, tenant: str, name: str | None) -> None:
         raise InvalidRequest(f"escalation_policy: no policy {name[:100]!r} (add it first)")
 
 
-async def listed(services: Services, tenant: str) -> list[dict[str, Any]]:
+async def listed(services: Queues, tenant: str) -> list[dict[str, Any]]:
     """The tenant's policies, by name, as documents."""
     async with services.db.session() as session:
         rows = await session.scalars(
@@ -77,7 +77,7 @@ async def listed(services: Services, tenant: str) -> list[dict[str, Any]]:
         return [dict(r.document) for r in rows.all()]
 
 
-async def one(services: Services, tenant: str, name: str) -> dict[str, Any]:
+async def one(services: Queues, tenant: str, name: str) -> dict[str, Any]:
     async with services.db.session() as session:
         row = await _row(session, tenant, name)
         return dict(row.document)
@@ -95,7 +95,7 @@ async def _row(session: AsyncSession, tenant: str, name: str) -> EscalationPolic
 
 
 async def save(
-    services: Services, tenant: str, body: object, by: By, *, replace: str | None = None
+    services: Queues, tenant: str, body: object, by: By, *, replace: str | None = None
 ) -> dict[str, Any]:
     """Add a policy, or replace the one named `replace`; its document."""
     policy = parse(body)
@@ -126,7 +126,7 @@ async def save(
     return document
 
 
-async def remove(services: Services, tenant: str, name: str, by: By) -> None:
+async def remove(services: Queues, tenant: str, name: str, by: By) -> None:
     """Delete a policy no route names; alerts already running it finish as they started."""
     async with services.db.session() as session, session.begin():
         row = await _row(session, tenant, name)
@@ -141,7 +141,7 @@ async def remove(services: Services, tenant: str, name: str, by: By) -> None:
 
 
 async def page(
-    services: Services,
+    services: Queues,
     tenant: str,
     alert_id: str,
     *,

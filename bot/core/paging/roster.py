@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core import audit
+from bot.core.deps import Configures
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.oncall import PERSON_FIELDS, person_of_row
-from bot.core.services import Services
 from domain import By
 from domain.schedules import Person, ScheduleError, zone_of
 from storage.schema import EscalationPolicy, OnCallSchedule
 from storage.schema import Person as PersonRow
 
 
-async def _named_in(services: Services, tenant: str, kind: str, name: str) -> str | None:
+async def _named_in(services: Configures, tenant: str, kind: str, name: str) -> str | None:
     """Where a person or schedule is named: `schedule db`, `policy db-critical`, or None."""
     async with services.db.session() as session:
         if kind == "person":
@@ -39,7 +39,7 @@ async def _named_in(services: Services, tenant: str, kind: str, name: str) -> st
 
 
 async def change_person(
-    services: Services, tenant: str, name: str, body: dict[str, Any], by: By
+    services: Configures, tenant: str, name: str, body: dict[str, Any], by: By
 ) -> Person:
     """Change some of a person's fields (not the name); `null` or "" clears one."""
     unknown = set(body) - set(PERSON_FIELDS)
@@ -68,7 +68,7 @@ async def change_person(
         return person_of_row(row)
 
 
-async def remove_person(services: Services, tenant: str, name: str, by: By) -> None:
+async def remove_person(services: Configures, tenant: str, name: str, by: By) -> None:
     where = await _named_in(services, tenant, "person", name)
     if where:
         raise Conflict(f"{name!r} is named in {where}: take them out of it first")
@@ -83,7 +83,7 @@ async def remove_person(services: Services, tenant: str, name: str, by: By) -> N
     services.config_changed()
 
 
-async def remove_schedule(services: Services, tenant: str, name: str, by: By) -> None:
+async def remove_schedule(services: Configures, tenant: str, name: str, by: By) -> None:
     where = await _named_in(services, tenant, "schedule", name)
     if where:
         raise Conflict(f"schedule {name!r} is named in {where}: change the policy first")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.base import Adapter, AdapterError
 from adapters.factory import AdapterFactory
 from bot.core import audit
-from bot.core.paging.slack_bot import slack_adapter
+from bot.core.slack_bot import slack_adapter
 from bot.infra.secrets import Keyring, SecretKeyError
 from domain import By
 from domain.schedules import OnCall, on_call

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerts.fanout import queue_updates
 from bot.core.config_cache import ConfigCache
+from bot.core.delivery.updates import queue_updates
 from bot.core.paging.engine import (
     ACKNOWLEDGED,
     DONE,

@@ -1,0 +1,55 @@
+"""What a core module needs of the process, said narrowly: the whole `Services` satisfies each
+of these, but a module that reads alerts asks for a database and settings only, so it does not
+depend on everything the process builds (and `services.py` may import it without a loop)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from adapters.factory import AdapterFactory
+from bot.infra.secrets import Keyring
+from bot.infra.settings import Settings
+from storage.db import Database
+
+
+class Reads(Protocol):
+    """The database to read, and the settings."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+class Configures(Protocol):
+    """The database to write configuration to, and the hook that tells every process's
+    caches (routing, channels) it changed."""
+
+    @property
+    def db(self) -> Database: ...
+
+    def config_changed(self) -> None: ...
+
+
+class Wakes(Protocol):
+    """What queues work for the delivery workers, and can tell them to look now."""
+
+    def wake_workers(self) -> None: ...
+
+
+class Queues(Configures, Protocol):
+    """Configures, and wakes the workers for what it queued."""
+
+    @property
+    def ingest(self) -> Wakes: ...
+
+
+class Reaches(Reads, Protocol):
+    """Reads, and reaches people's chat platforms: the keyring and the adapters."""
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+    @property
+    def factory(self) -> AdapterFactory: ...
