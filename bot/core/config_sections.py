@@ -5,9 +5,9 @@ per-user overrides; each made to match the file inside the applier's transaction
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete
 
 from bot.core.alerts import windows
@@ -23,6 +23,18 @@ from storage import admin
 from storage import config as config_repo
 from storage import tenants as tenants_repo
 from storage.schema import Channel, Integration, Route, UserOverride, utcnow
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def parsed(raw: object, spec: type[S], where: str) -> S:
+    """A file entry read into its spec; ConfigError names the place of what is wrong."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
+    try:
+        return spec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(refusal(exc, spec, prefix=f"{where}.")) from None
 
 
 class FileApplier(Applier, Protocol):
@@ -45,12 +57,7 @@ async def routes(
     start = utcnow()
     for n, raw in enumerate(entries or []):
         where = f"{place}.routes[{n}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
-        try:
-            spec = RouteSpec.model_validate(raw)
-        except ValidationError as exc:
-            raise ConfigError(refusal(exc, RouteSpec, prefix=f"{where}.")) from None
+        spec = parsed(raw, RouteSpec, where)
         channel = channels.get(spec.channel or "")
         if channel is None:
             raise ConfigError(f'{where}.channel: no channel "{spec.channel or ""}"')
@@ -232,12 +239,7 @@ async def channels(
     seen: set[str] = set()
     for n, raw in enumerate(entries or []):
         where = f"{place}.channels[{n}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
-        try:
-            spec = ChannelSpec.model_validate(raw)
-        except ValidationError as exc:
-            raise ConfigError(refusal(exc, ChannelSpec, prefix=f"{where}.")) from None
+        spec = parsed(raw, ChannelSpec, where)
         name = once(spec.name.strip(), seen, f"{where}.name")
         integration = None
         if spec.integration:
