@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.specs import RouteInfo
+from bot.core.specs import ChannelRecord, RouteInfo
 from cards.redact import mask_target
 from domain import grouping
-from storage.schema import Channel, Delivery
+from storage.schema import Delivery
 
 
 def delivery_document(row: Delivery) -> dict[str, Any]:
@@ -37,17 +37,17 @@ def delivery_document(row: Delivery) -> dict[str, Any]:
     }
 
 
-def channel_document(row: Channel) -> dict[str, Any]:
+def channel_document(channel: ChannelRecord) -> dict[str, Any]:
     """A channel; a URL target shows its host only: webhook URLs carry their secret."""
     return {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "integration_id": row.integration_id,
-        "target": mask_target(row.target),
-        "rate_per_minute": row.rate_per_minute,
-        "is_active": row.is_active,
-        "created_at": row.created_at.isoformat(),
+        "id": channel.id,
+        "name": channel.name,
+        "type": channel.type,
+        "integration_id": channel.integration_id,
+        "target": mask_target(channel.target),
+        "rate_per_minute": channel.rate_per_minute,
+        "is_active": channel.enabled,
+        "created_at": channel.created_at.isoformat(),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.grouping import FIELDS as GROUPING_FIELDS
-from storage.schema import Route
+from storage.schema import Channel, Route
 
 Duration = Annotated[str, Field(description="a duration: 30s, 5m, 4h", examples=["5m"])]
 
@@ -69,6 +69,32 @@ class ChannelSpec(BaseModel):
         None, ge=1, le=1_000_000, description="default: the type's own (Slack: 1 a second)"
     )
     enabled: bool = True
+
+
+class ChannelRecord(ChannelSpec):
+    """A stored channel, as every transport reads it (never the database row)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    integration_id: str | None = None
+    created_at: datetime
+
+
+def channel_record(row: Channel) -> ChannelRecord:
+    """The record of a stored channel (read back as written: nothing to check again)."""
+    return ChannelRecord.model_construct(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        integration=row.integration_id,
+        integration_id=row.integration_id,
+        target=row.target or "",
+        config=dict(row.config or {}),
+        rate_per_minute=row.rate_per_minute,
+        enabled=row.is_active,
+        created_at=row.created_at,
+    )
 
 
 class RouteInfo(RouteSpec):

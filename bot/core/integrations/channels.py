@@ -6,7 +6,6 @@ channel or a bad route reads the same wherever it was typed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,14 @@ from bot.core.alerts import windows
 from bot.core.deps import Configures
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
-from bot.core.specs import ChannelSpec, RouteInfo, RouteSpec, route_info
+from bot.core.specs import (
+    ChannelRecord,
+    ChannelSpec,
+    RouteInfo,
+    RouteSpec,
+    channel_record,
+    route_info,
+)
 from cards.redact import mask_target
 from domain import By
 from storage import admin
@@ -36,10 +42,10 @@ class Place:
     integration_id: str | None  # the tenant's own integration for the platform
 
 
-async def channels(services: Configures, tenant: str) -> Sequence[Channel]:
+async def channels(services: Configures, tenant: str) -> list[ChannelRecord]:
     """The tenant's channels by name."""
     async with services.db.session() as session:
-        return await admin.channels(session, tenant)
+        return [channel_record(c) for c in await admin.channels(session, tenant)]
 
 
 async def routes(services: Configures, tenant: str) -> list[RouteInfo]:
@@ -72,7 +78,9 @@ def _route_data(row: Route, channel: str) -> dict[str, Any]:
     }
 
 
-async def add_channel(services: Configures, tenant: str, spec: ChannelSpec, by: By) -> Channel:
+async def add_channel(
+    services: Configures, tenant: str, spec: ChannelSpec, by: By
+) -> ChannelRecord:
     """The channel a spec asks for (`integration` by id or name); Conflict on a taken name."""
     async with services.db.session() as session, session.begin():
         integration = None
@@ -80,8 +88,9 @@ async def add_channel(services: Configures, tenant: str, spec: ChannelSpec, by: 
             integration = await admin.integration(session, tenant, spec.integration)
         row = await admin.add_channel(session, new_channel(tenant, spec, integration))
         audit.record(session, tenant, by, "channel.create", _channel_data(row))
+        made = channel_record(row)
     services.config_changed()
-    return row
+    return made
 
 
 async def remove_channel(services: Configures, tenant: str, ref: str, by: By) -> str:
