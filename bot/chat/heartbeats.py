@@ -36,7 +36,6 @@ async def heartbeat_command(ctx: Context, args: list[str]) -> str:
             return await _add(ctx, rest)
         if verb == "remove" and len(rest) == 1:
             await heartbeats.remove(ctx.services, ctx.tenant, rest[0], ctx.by)
-            ctx.services.config_changed()
             return f"Heartbeat `{rest[0]}` removed."
         if verb == "pause" and len(rest) in (1, 2):
             paused = await heartbeats.pause(
@@ -60,7 +59,6 @@ async def _add(ctx: Context, rest: list[str]) -> str:
     for extra in rest[2:]:
         body["priority" if extra.upper() in Priority.__members__ else "grace"] = extra
     made, _secret = await heartbeats.create(ctx.services, ctx.tenant, body, ctx.by)
-    ctx.services.config_changed()
     base = ctx.services.settings.public_url.rstrip("/")
     return (  # a chat message may be read by many: its secret ping URL is not shown here
         f"Heartbeat `{made['name']}` added: expected every {made['interval']} "

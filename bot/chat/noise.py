@@ -22,10 +22,9 @@ async def silence(ctx: Context, args: list[str]) -> str:
         if len(args) != 2:
             raise CommandError("Type `silence expire <silence-id>` (see `silences`).")
         try:
-            ended = await muting.expire(ctx.services.db, ctx.tenant, args[1], ctx.by)
+            ended = await muting.expire(ctx.services, ctx.tenant, args[1], ctx.by)
         except NotFound as exc:
             raise CommandError(f"{exc}.") from None
-        ctx.services.config_changed()
         return f"Silence `{ended['id'][:8]}` expired: alerts it muted that still fire are posted."
     matchers = [a for a in args if MATCHER.match(a)]
     rest = args[len(matchers) :]
@@ -40,10 +39,9 @@ async def silence(ctx: Context, args: list[str]) -> str:
         raise CommandError(f"{exc}.") from None
     body = {"matchers": matchers, "duration": rest[0], "comment": " ".join(rest[1:])}
     try:
-        made = await muting.create(ctx.services.db, ctx.tenant, body, ctx.by)
+        made = await muting.create(ctx.services, ctx.tenant, body, ctx.by)
     except InvalidRequest as exc:
         raise CommandError(f"{exc}.") from None
-    ctx.services.config_changed()
     return silenced(made)
 
 

@@ -113,7 +113,9 @@ async def create(services: Services, tenant: str, body: Any, by: By) -> tuple[di
         session.add(row)
         await session.flush()
         audit.record(session, tenant, by, "heartbeat.create", document(spec))
-        return heartbeat_document(row, now), token
+        made = heartbeat_document(row, now)
+    services.config_changed()  # its watchdog, if it has one, pings from now on
+    return made, token
 
 
 async def listed(services: Services, tenant: str) -> list[dict[str, Any]]:
@@ -136,6 +138,7 @@ async def remove(services: Services, tenant: str, name: str, by: By) -> None:
         row = await _need(session, tenant, name)
         await session.delete(row)
         audit.record(session, tenant, by, "heartbeat.remove", {"name": row.name})
+    services.config_changed()
 
 
 async def pause(

@@ -43,13 +43,12 @@ async def create_silence(request: web.Request) -> web.Response:
     given = {k: str(form.get(k, "")).strip()[:2000] for k in ("matchers", "duration", "comment")}
     by = By(session.name, "console")
     try:
-        made = await muting.create(request.app[SERVICES].db, tenant, given, by)
+        made = await muting.create(request.app[SERVICES], tenant, given, by)
     except InvalidRequest as exc:
         back = "&".join(f"{k}={quote(v)}" for k, v in given.items())
         raise web.HTTPSeeOther(
             f"/ui/silences?said={quote(f'Not silenced: {exc}.')}&{back}", headers=HEADERS
         ) from None
-    request.app[SERVICES].config_changed()
     said = f"Silenced {', '.join(made['matchers'])} until {spoken_utc(made['ends_at'])}."
     raise web.HTTPSeeOther(f"/ui/silences?said={quote(said)}", headers=HEADERS)
 
@@ -59,12 +58,9 @@ async def expire_silence(request: web.Request) -> web.Response:
     tenant = _tenant(session.tenant, str(form.get("tenant", "")))
     silence_id = request.match_info["silence_id"][:64]
     try:
-        await muting.expire(
-            request.app[SERVICES].db, tenant, silence_id, By(session.name, "console")
-        )
+        await muting.expire(request.app[SERVICES], tenant, silence_id, By(session.name, "console"))
     except NotFound:
         raise web.HTTPNotFound(text="no such silence here", headers=HEADERS) from None
-    request.app[SERVICES].config_changed()
     said = f"Silence {silence_id[:8]} expired: alerts it muted that still fire are posted."
     raise web.HTTPSeeOther(f"/ui/silences?said={quote(said)}", headers=HEADERS)
 

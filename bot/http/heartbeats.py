@@ -66,7 +66,6 @@ async def create(request: web.Request) -> web.Response:
     body = body_of(request, HeartbeatBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
     made, token = await heartbeats.create(services, tenant_of(request), body, by_of(request))
-    services.config_changed()  # its watchdog, if it has one, pings from now on
     base = services.settings.public_url.rstrip("/")
     made["ping_url"] = f"{base}/hooks/heartbeats/{made['name']}/{token}"  # shown this once
     return web.json_response({"data": made}, status=201)
@@ -97,7 +96,6 @@ async def remove(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     services = request.app[SERVICES]
     await heartbeats.remove(services, tenant_of(request), name, by_of(request))
-    services.config_changed()
     return web.json_response({"data": {"removed": name}})
 
 

@@ -42,8 +42,7 @@ async def list_silences(request: web.Request) -> web.Response:
 async def create_silence(request: web.Request) -> web.Response:
     body = body_of(request, SilenceBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
-    made = await muting.create(services.db, tenant_of(request), body, by_of(request))
-    services.config_changed()
+    made = await muting.create(services, tenant_of(request), body, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -57,9 +56,8 @@ async def create_silence(request: web.Request) -> web.Response:
 async def expire_silence(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     ended = await muting.expire(
-        services.db, tenant_of(request), request.match_info["silence_id"], by_of(request)
+        services, tenant_of(request), request.match_info["silence_id"], by_of(request)
     )
-    services.config_changed()
     return web.json_response({"data": ended})
 
 
@@ -84,8 +82,7 @@ async def list_rules(request: web.Request) -> web.Response:
 async def create_rule(request: web.Request) -> web.Response:
     body = body_of(request, InhibitRuleBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
-    made = await inhibition.create(services.db, tenant_of(request), body, by_of(request))
-    services.config_changed()
+    made = await inhibition.create(services, tenant_of(request), body, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -99,8 +96,7 @@ async def create_rule(request: web.Request) -> web.Response:
 async def remove_rule(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     rule_id = request.match_info["rule_id"]
-    await inhibition.remove(services.db, tenant_of(request), rule_id, by_of(request))
-    services.config_changed()
+    await inhibition.remove(services, tenant_of(request), rule_id, by_of(request))
     return web.json_response({"data": {"removed": rule_id}})
 
 
@@ -126,8 +122,7 @@ async def list_intervals(request: web.Request) -> web.Response:
 async def create_interval(request: web.Request) -> web.Response:
     body = body_of(request, TimeIntervalBody).model_dump(exclude_unset=True)
     services = request.app[SERVICES]
-    made = await windows.create(services.db, tenant_of(request), body, by_of(request))
-    services.config_changed()
+    made = await windows.create(services, tenant_of(request), body, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -141,8 +136,7 @@ async def create_interval(request: web.Request) -> web.Response:
 async def remove_interval(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     name = request.match_info["name"]
-    await windows.remove(services.db, tenant_of(request), name, by_of(request))
-    services.config_changed()
+    await windows.remove(services, tenant_of(request), name, by_of(request))
     return web.json_response({"data": {"removed": name}})
 
 

@@ -69,11 +69,10 @@ async def on_submit(
     where = str(view.get("private_metadata", "")).partition(" ")[2]
     by = By(f"slack:{user.get('id')}", "slack")
     try:
-        made = await muting.create(slack.services.db, tenant, given, by)
+        made = await muting.create(slack.services, tenant, given, by)
     except InvalidRequest as exc:
         field = next((f for f in SILENCE_FIELDS if str(exc).startswith(f)), "matchers")
         await ack(response_action="errors", errors={field: str(exc)[:150]})
         return
     await ack()
-    slack.services.config_changed()
     await slack._tell(client, where, user.get("id"), silenced(made))

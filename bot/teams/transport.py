@@ -276,12 +276,11 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             return error(404, "NotFound", "No such alert here.")
         given = {f: str(data.get(f) or "").strip() for f in SILENCE_FIELDS}
         try:
-            made = await muting.create(self.services.db, tenant, given, self._by(activity))
+            made = await muting.create(self.services, tenant, given, self._by(activity))
         except InvalidRequest as exc:
             return invoke(
                 200, "application/vnd.microsoft.activity.message", f"Not silenced: {exc}."
             )
-        self.services.config_changed()
         return invoke(200, "application/vnd.microsoft.activity.message", silenced(made))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
 from bot.core.alerts import muting
+from bot.core.deps import Configures
 from bot.core.errors import InvalidRequest, NotFound
 from domain import Alert, AlertState, By
 from domain.matchers import NAME, Matcher, all_match, parse_all
@@ -140,9 +141,9 @@ def spec(body: dict[str, Any]) -> dict[str, list[str]]:
     return {"source_matchers": source, "target_matchers": target, "equal": list(equal)}
 
 
-async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
     wanted = spec(body)
-    async with db.session() as session, session.begin():
+    async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = InhibitRule(
             tenant_id=tenant, created_by=by.actor[:255], created_at=utcnow(), **wanted
@@ -151,7 +152,9 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         await session.flush()
         await mark_open_sources(session, tenant, row.source_matchers)
         audit.record(session, tenant, by, "inhibit_rule.create", document(row))
-        return document(row)
+        made = document(row)
+    deps.config_changed()
+    return made
 
 
 async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
@@ -164,8 +167,8 @@ async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
         return [document(r) for r in rows.all()]
 
 
-async def remove(db: Database, tenant: str, rule_id: str, by: By) -> None:
-    async with db.session() as session, session.begin():
+async def remove(deps: Configures, tenant: str, rule_id: str, by: By) -> None:
+    async with deps.db.session() as session, session.begin():
         row = await session.scalar(
             select(InhibitRule).where(InhibitRule.tenant_id == tenant, InhibitRule.id == rule_id)
         )
@@ -173,3 +176,4 @@ async def remove(db: Database, tenant: str, rule_id: str, by: By) -> None:
             raise NotFound(f"no inhibition rule {rule_id[:40]!r}")
         audit.record(session, tenant, by, "inhibit_rule.remove", document(row))
         await session.delete(row)
+    deps.config_changed()

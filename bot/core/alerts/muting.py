@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
+from bot.core.deps import Configures
 from bot.core.errors import InvalidRequest, NotFound
 from domain import Alert, AlertState, By, grouping, parse_duration
 from domain.matchers import Matcher, MatcherError, all_match, equal_to, parse_all
@@ -173,11 +174,12 @@ def spec(
     return [str(m) for m in found], starts, ends, comment.strip()
 
 
-async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
-    """A new silence, audited; it mutes alerts that arrive from its start."""
+async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+    """A new silence, audited; it mutes alerts that arrive from its start (every process's
+    routing hears of it when it commits)."""
     now = utcnow()
     matchers, starts, ends, comment = spec(body, now)
-    async with db.session() as session, session.begin():
+    async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = Silence(
             tenant_id=tenant,
@@ -192,7 +194,9 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         await session.flush()
         data = {"silence": row.id, "matchers": matchers, "until": ends.isoformat()}
         audit.record(session, tenant, by, "silence.create", data)
-        return document(row, now)
+        made = document(row, now)
+    deps.config_changed()
+    return made
 
 
 async def similar(db: Database, tenant: str, target: str) -> tuple[list[str], str] | None:
@@ -222,10 +226,10 @@ async def listed(db: Database, tenant: str, *, ended: bool = False) -> list[dict
         return [document(r, now) for r in rows.all()]
 
 
-async def expire(db: Database, tenant: str, silence_id: str, by: By) -> dict[str, Any]:
+async def expire(deps: Configures, tenant: str, silence_id: str, by: By) -> dict[str, Any]:
     """End a silence now (its muted alerts are told at the next tick), audited."""
     now = utcnow()
-    async with db.session() as session, session.begin():
+    async with deps.db.session() as session, session.begin():
         row = await session.scalar(
             select(Silence).where(Silence.tenant_id == tenant, Silence.id.startswith(silence_id))
         )
@@ -235,7 +239,9 @@ async def expire(db: Database, tenant: str, silence_id: str, by: By) -> dict[str
             row.ends_at = max(now, row.starts_at)
             row.expired_by = by.actor[:255]
             audit.record(session, tenant, by, "silence.expire", {"silence": row.id})
-        return document(row, now)
+        ended = document(row, now)
+    deps.config_changed()
+    return ended
 
 
 async def ended_unreleased(session: AsyncSession, now: datetime, limit: int = 100) -> list[Silence]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import audit
+from bot.core.deps import Configures
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from domain import By
 from domain.intervals import IntervalError, interval_from
@@ -75,9 +76,9 @@ async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
         return [document(r) for r in rows.all()]
 
 
-async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
     wanted = spec(body)
-    async with db.session() as session, session.begin():
+    async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(
             select(TimeInterval.id).where(
@@ -91,11 +92,13 @@ async def create(db: Database, tenant: str, body: dict[str, Any], by: By) -> dic
         )
         session.add(row)
         audit.record(session, tenant, by, "time_interval.create", {"name": wanted["name"]})
-        return document(row)
+        made = document(row)
+    deps.config_changed()
+    return made
 
 
-async def remove(db: Database, tenant: str, name: str, by: By) -> None:
-    async with db.session() as session, session.begin():
+async def remove(deps: Configures, tenant: str, name: str, by: By) -> None:
+    async with deps.db.session() as session, session.begin():
         row = await session.scalar(
             select(TimeInterval).where(TimeInterval.tenant_id == tenant, TimeInterval.name == name)
         )
@@ -106,3 +109,4 @@ async def remove(db: Database, tenant: str, name: str, by: By) -> None:
                 raise Conflict(f"route {route.id[:8]} uses {name!r}: change or remove it first")
         await session.delete(row)
         audit.record(session, tenant, by, "time_interval.remove", {"name": name})
+    deps.config_changed()
