@@ -77,8 +77,8 @@ async def subscribe(ctx: Context, args: list[str]) -> str:
         offered += f" Only alerts whose labels match {', '.join(route.matchers)}."
     if route.escalation_policy:
         offered += f" Each new alert starts the escalation policy `{route.escalation_policy}`."
-    if route.grouping:
-        offered += f" Alerts with the same {', '.join(route.grouping['group_by'])} share one card."
+    if route.group_by:
+        offered += f" Alerts with the same {', '.join(route.group_by)} share one card."
     return (
         f"Subscribed: alerts matching `{route.event_glob}` at {route.min_priority} or above will "
         f"appear here.{offered} "

@@ -68,7 +68,7 @@ def route_document(route: RouteInfo) -> dict[str, Any]:
         "continue": route.continue_,
         "mute_time_intervals": route.mute_time_intervals or [],
         "active_time_intervals": route.active_time_intervals or [],
-        **_grouping_document(route.grouping),
+        **_grouping_document(route),
         "default": route.default,
         "actions": route.actions,  # null: every verb
         "is_active": route.enabled,
@@ -76,10 +76,10 @@ def route_document(route: RouteInfo) -> dict[str, Any]:
     }
 
 
-def _grouping_document(stored: dict[str, Any] | None) -> dict[str, Any]:
+def _grouping_document(route: RouteInfo) -> dict[str, Any]:
     """A route's grouping with every interval (defaults filled in); `group_by` null when it
     does not group."""
-    found = grouping.grouping_from(stored or {})
+    found = grouping.grouping_from({f: getattr(route, f) for f in grouping.FIELDS})
     if found is None:
         return {"group_by": None}
     return grouping.document(found)

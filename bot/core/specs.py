@@ -104,7 +104,6 @@ class RouteInfo(RouteSpec):
 
     id: str
     channel_id: str
-    grouping: dict[str, Any] | None = None  # what `group_by` and the intervals made, or None
     created_by: str | None = None
     created_at: datetime
 
@@ -127,7 +126,6 @@ def route_info(row: Route) -> RouteInfo:
         actions=row.actions,
         mute_time_intervals=row.mute_time_intervals or None,
         active_time_intervals=row.active_time_intervals or None,
-        grouping=row.grouping,
         **{k: v for k, v in (row.grouping or {}).items() if k in GROUPING_FIELDS},
         continue_=row.continues is not False,
         enabled=row.is_active,

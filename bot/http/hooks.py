@@ -13,7 +13,7 @@ from bot.core.services import Services
 from bot.http.answers import Accepted
 from bot.http.auth import scoped_tenant
 from bot.http.openapi import operation
-from bot.http.schemas import AlertmanagerBody, GrafanaBody, HookQuery
+from bot.http.schemas import AlertmanagerBody, GrafanaBody, TenantQuery
 from bot.infra.web import ApiError, read_json
 from domain import EventIn
 
@@ -27,7 +27,7 @@ def register(app: web.Application, services: Services) -> None:
         @operation(
             summary,
             tag="hooks",
-            query=HookQuery,
+            query=TenantQuery,
             body=body,
             body_parsed=False,  # the parser reads every payload field, and says what it cleans
             answers={202: Accepted},

@@ -304,10 +304,6 @@ class ConfigQuery(TenantQuery):
     prune: str | None = Field(None, description="true: remove what the document leaves out")
 
 
-class HookQuery(TenantQuery):
-    pass
-
-
 class AlertmanagerAlert(Open):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
