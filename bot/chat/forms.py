@@ -8,6 +8,8 @@ from bot.core.errors import InvalidRequest
 from bot.core.integrations import admin as integration_service
 from bot.core.integrations import catalog
 from bot.core.services import Services
+from bot.core.specs import parse
+from bot.core.specs.integrations import IntegrationSpec
 from cards.forms import NAME_FIELD, FormField, field_errors
 from domain import By
 
@@ -26,10 +28,10 @@ async def submit(
         return None, {"_form": f"Unknown integration type {kind!r}."}
     names = {f.name for f in form_fields(kind)}
     settings = {k: str(v).strip() for k, v in values.items() if k in names and str(v).strip()}
-    body = {"type": kind, "name": str(values.get(NAME_FIELD, "")).strip(), "settings": settings}
+    given = {"type": kind, "name": str(values.get(NAME_FIELD, "")).strip(), "settings": settings}
     try:
         by = By(actor, actor.partition(":")[0])
-        row = await integration_service.create(services, tenant, body, by)
+        row = await integration_service.create(services, tenant, parse(IntegrationSpec, given), by)
     except InvalidRequest as exc:
         return None, field_errors(str(exc))
     return row.name, {}

@@ -13,7 +13,7 @@ from bot.core import tenants, users
 from bot.core.alerts import preferences, queries
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import channels
-from bot.core.specs import RouteSpec
+from bot.core.specs.routes import RouteSpec
 from domain import Priority
 
 MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=~|!~|!=|=)")  # a label matcher, not a glob

@@ -7,6 +7,8 @@ from __future__ import annotations
 from bot.chat.grammar import CommandError, Context
 from bot.core import heartbeats
 from bot.core.errors import Conflict, InvalidRequest, NotFound
+from bot.core.specs import parse
+from bot.core.specs.noise import HeartbeatSpec
 from cards.style import spoken_utc
 from domain import Priority
 
@@ -58,7 +60,11 @@ async def _add(ctx: Context, rest: list[str]) -> str:
     body: dict[str, str] = {"name": rest[0], "interval": rest[1]}
     for extra in rest[2:]:
         body["priority" if extra.upper() in Priority.__members__ else "grace"] = extra
-    made, _secret = await heartbeats.create(ctx.services, ctx.tenant, body, ctx.by)
+    try:
+        spec = parse(HeartbeatSpec, body)
+    except InvalidRequest as exc:
+        raise CommandError(f"{exc}.") from None
+    made, _secret = await heartbeats.create(ctx.services, ctx.tenant, spec, ctx.by)
     base = ctx.services.settings.public_url.rstrip("/")
     return (  # a chat message may be read by many: its secret ping URL is not shown here
         f"Heartbeat `{made['name']}` added: expected every {made['interval']} "

@@ -7,7 +7,7 @@ from bot.chat.grammar import CommandError, Context
 from bot.core.errors import NotFound
 from bot.core.integrations import admin as integration_service
 from bot.core.integrations import catalog
-from bot.core.integrations import documents as integration_documents
+from bot.core.specs.integrations import IntegrationChange
 
 SHOWN_SYNCS = 5  # `integrations show` lists this many recent syncs
 
@@ -53,9 +53,8 @@ async def _integration_action(ctx: Context, action: str, name: str) -> str:
                 else f"❌ {name}: {outcome['error']}"
             )
         if action in ("enable", "disable"):
-            row = await integration_service.update(
-                services, ctx.tenant, name, {"is_active": action == "enable"}, ctx.by
-            )
+            change = IntegrationChange(is_active=action == "enable")
+            row = await integration_service.update(services, ctx.tenant, name, change, ctx.by)
             return f"{row.name} is now {action}d."
         if action == "remove":
             row = await integration_service.remove(
@@ -73,8 +72,7 @@ async def _show_integration(ctx: Context, name: str) -> str:
     """Settings (secrets masked), status, sync schedule and the last few syncs."""
     services = ctx.services
     row, history = await integration_service.history(services, ctx.tenant, name, SHOWN_SYNCS)
-    doc = integration_documents.integration_document(row, services.keyring)
-    settings = ", ".join(f"{k}={v}" for k, v in doc["settings"].items())
+    settings = ", ".join(f"{k}={v}" for k, v in row.settings.items())
     lines = [
         f"*{row.name}* ({row.type}), {'enabled' if row.is_active else 'disabled'}, "
         f"connection {row.connection_status or 'not tested'}. Settings: {settings}"
@@ -85,12 +83,13 @@ async def _show_integration(ctx: Context, name: str) -> str:
         lines.append(f"Credentials expire {row.credentials_expire_at:%Y-%m-%d %H:%M} UTC.")
     for run in history:
         counts = (
-            f"{run.records_processed} read, {run.records_updated} updated, "
-            f"{run.records_failed} failed"
+            f"{run['records_processed']} read, {run['records_updated']} updated, "
+            f"{run['records_failed']} failed"
         )
+        started = (run["started_at"] or "")[:16].replace("T", " ")
         lines.append(
-            f"• {run.started_at:%Y-%m-%d %H:%M} {run.sync_type} sync {run.status}: "
-            + (counts if run.status == "success" else (run.error or "")[:200])
+            f"• {started} {run['sync_type']} sync {run['status']}: "
+            + (counts if run["status"] == "success" else (run["error"] or "")[:200])
         )
     return "\n".join(lines)
 
@@ -98,7 +97,7 @@ async def _show_integration(ctx: Context, name: str) -> str:
 async def _sync_integration(ctx: Context, name: str) -> str:
     """Run a full sync now and say what it did."""
     row = await integration_service.one(ctx.services, ctx.tenant, name)
-    if not catalog.syncs(row):
+    if not catalog.type_syncs(row.type):
         return f"{row.name} is a {row.type} integration; those do not sync."
     result = await ctx.services.sync.run(row.id, kind="full", trigger="manual")
     icon = {"success": "✅", "failed": "❌"}.get(result.status, "⏳")

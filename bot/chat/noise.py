@@ -10,6 +10,7 @@ from typing import Any
 from bot.chat.grammar import CommandError, Context
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
+from bot.core.specs.noise import SilenceSpec
 from cards.style import spoken_utc
 from domain import parse_duration
 
@@ -37,9 +38,9 @@ async def silence(ctx: Context, args: list[str]) -> str:
         parse_duration(rest[0])
     except ValueError as exc:
         raise CommandError(f"{exc}.") from None
-    body = {"matchers": matchers, "duration": rest[0], "comment": " ".join(rest[1:])}
+    spec = SilenceSpec(matchers=matchers, duration=rest[0], comment=" ".join(rest[1:]))
     try:
-        made = await muting.create(ctx.services, ctx.tenant, body, ctx.by)
+        made = await muting.create(ctx.services, ctx.tenant, spec, ctx.by)
     except InvalidRequest as exc:
         raise CommandError(f"{exc}.") from None
     return silenced(made)

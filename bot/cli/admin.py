@@ -18,7 +18,9 @@ from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.integrations import admin as service
 from bot.core.integrations import catalog, channels, documents
 from bot.core.services import Services
-from bot.core.specs import ChannelSpec, RouteSpec, refusal
+from bot.core.specs import refusal
+from bot.core.specs.integrations import IntegrationChange, IntegrationSpec
+from bot.core.specs.routes import ChannelSpec, RouteSpec
 from bot.infra.secrets import SecretKeyError, generate_key
 from bot.infra.settings import Settings
 
@@ -108,12 +110,12 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
     tenant = args.tenant
     if args.action == "list":
         rows = await service.listed(services, tenant)
-        _print([documents.integration_document(r, services.keyring) for r in rows])
+        _print([documents.integration_document(r) for r in rows])
         return 0
     if args.action == "add":
-        body = {"type": args.type, "name": args.name, "settings": _settings_from(args)}
-        row = await service.create(services, tenant, body, cli_by())
-        _print(documents.integration_document(row, services.keyring))
+        spec = IntegrationSpec(type=args.type, name=args.name, settings=_settings_from(args))
+        row = await service.create(services, tenant, spec, cli_by())
+        _print(documents.integration_document(row))
         return 0
     if args.action == "test":
         outcome = await service.test(services, tenant, args.name, cli_by())
@@ -127,13 +129,12 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         print(f"{row.name}: {ran.describe()}")
         return 0 if ran.status == "success" else 1
     if args.action == "logs":
-        row, runs = await service.history(services, tenant, args.name, max(1, args.limit))
-        _print([documents.sync_document(r) for r in runs])
+        _row, runs = await service.history(services, tenant, args.name, max(1, args.limit))
+        _print(runs)
         return 0
     if args.action in ("enable", "disable"):
-        row = await service.update(
-            services, tenant, args.name, {"is_active": args.action == "enable"}, cli_by()
-        )
+        change = IntegrationChange(is_active=args.action == "enable")
+        row = await service.update(services, tenant, args.name, change, cli_by())
         print(f"{row.name}: {'enabled' if row.is_active else 'disabled'}")
         return 0
     if args.action == "remove":
@@ -141,7 +142,7 @@ async def _integrations(args: argparse.Namespace, services: Services) -> int:
         print(f"removed {row.name}")
         return 0
     row = await service.one(services, tenant, args.name)
-    _print(documents.integration_document(row, services.keyring))
+    _print(documents.integration_document(row))
     return 0
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from adapters.egress import has_userinfo
 from adapters.registry import TYPES
 from bot.core import config_heartbeats, config_noise, config_oncall
-from bot.core.specs import route_entry_of, route_info
+from bot.core.specs.routes import route_entry_of, route_info
 from bot.infra.secrets import Keyring
 from cards.redact import is_url
 from storage import admin

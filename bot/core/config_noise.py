@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import inhibition, muting, windows
 from bot.core.config_oncall import Applier
+from bot.core.config_reading import parsed
 from bot.core.errors import ConfigError, InvalidRequest
+from bot.core.specs.noise import InhibitRuleSpec, SilenceSpec, TimeIntervalSpec
 from storage.schema import InhibitRule, Silence, TimeInterval, utcnow
 
 RULE_FIELDS = ("source_matchers", "target_matchers", "equal")
@@ -74,15 +76,6 @@ async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> N
         entry["silences"] = [_silence_entry(s) for s in silences]
 
 
-def _checked(raw: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    unknown = [k for k in raw if k not in fields]
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(fields)})")
-    return raw
-
-
 async def time_intervals(applier: Applier, tenant: str, entries: list[Any], place: str) -> None:
     session = applier.session
     rows = {
@@ -94,9 +87,9 @@ async def time_intervals(applier: Applier, tenant: str, entries: list[Any], plac
     seen: set[str] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.time_intervals[{n}]"
-        entry = _checked(raw, where, ("name", "time_intervals"))
+        interval = parsed(raw, TimeIntervalSpec, where)
         try:
-            wanted = windows.spec(entry)
+            wanted = windows.checked(interval)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if wanted["name"] in seen:
@@ -129,9 +122,9 @@ async def inhibit_rules(applier: Applier, tenant: str, entries: list[Any], place
     seen: set[tuple[Any, ...]] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.inhibit_rules[{n}]"
-        entry = _checked(raw, where, RULE_FIELDS)
+        rule = parsed(raw, InhibitRuleSpec, where)
         try:
-            wanted = inhibition.spec(entry)
+            wanted = inhibition.checked(rule)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}.{exc}") from None
         key = _rule_key(wanted)
@@ -170,9 +163,9 @@ async def silences(applier: Applier, tenant: str, entries: list[Any], place: str
     seen: set[tuple[Any, ...]] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.silences[{n}]"
-        entry = _checked(raw, where, SILENCE_FIELDS)
+        silence = parsed(raw, SilenceSpec, where)
         try:
-            matchers, starts, ends, comment = muting.spec(entry, now, ended_ok=True)
+            matchers, starts, ends, comment = muting.window_of(silence, now, ended_ok=True)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}.{exc}") from None
         if ends <= now:

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import differences
+from bot.core.config_reading import parsed
 from bot.core.errors import ConfigError, InvalidRequest
-from bot.core.oncall import NAME, PERSON_FIELDS, SCHEDULE_EXTRAS, schedule_extras
+from bot.core.oncall import NAME, PERSON_FIELDS, SCHEDULE_EXTRAS, person_values, schedule_values
 from bot.core.paging import policies as policy_service
-from domain.escalation import FIELDS, PolicyError, policy_document, policy_from
-from domain.schedules import ScheduleError, layer_document, layer_from, zone_of
+from bot.core.specs.oncall import PersonSpec, PolicySpec, ScheduleSpec
+from domain.escalation import policy_document
 from storage.schema import EscalationPolicy, OnCallSchedule, Person, utcnow
 
 
@@ -34,9 +35,6 @@ class Applier(Protocol):
     def record(self, tenant: str, op: str, what: str, lines: list[str] | None = None) -> None:
         """A change made, for the plan and the audit."""
         ...
-
-
-SCHEDULE_FIELDS = ("name", "time_zone", "layers", *SCHEDULE_EXTRAS)
 
 
 def person_entry(row: Person) -> dict[str, Any]:
@@ -84,16 +82,10 @@ async def export(session: AsyncSession, tenant: str, entry: dict[str, Any]) -> N
         entry["escalation_policies"] = [dict(p.document) for p in policies]
 
 
-def _named(raw: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    unknown = [k for k in raw if k not in allowed]
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(allowed)})")
-    name = raw.get("name")
-    if not isinstance(name, str) or not NAME.fullmatch(name):
+def _named(name: str | None, where: str) -> str:
+    if name is None or not NAME.fullmatch(name):
         raise ConfigError(f"{where}.name: 1 to 100 letters, digits, spaces or ._@- characters")
-    return raw
+    return name
 
 
 def _seen(name: str, seen: set[str], where: str) -> None:
@@ -111,23 +103,17 @@ async def people(applier: Applier, tenant: str, entries: list[Any], place: str) 
     seen: set[str] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.people[{n}]"
-        entry = _named(raw, where, ("name", *PERSON_FIELDS))
-        _seen(entry["name"], seen, where)
-        wanted = {"time_zone": entry.get("time_zone", "UTC")}
-        wanted |= {f: entry.get(f) or None for f in PERSON_FIELDS[1:]}
-        for key, value in wanted.items():
-            if value is not None and (not isinstance(value, str) or len(value) > 255):
-                raise ConfigError(f"{where}.{key}: text of at most 255 characters")
+        person = parsed(raw, PersonSpec, where)
+        name = _named(person.name, where)
+        _seen(name, seen, where)
         try:
-            zone_of(str(wanted["time_zone"]))
-        except ScheduleError as exc:
-            raise ConfigError(f"{where}.time_zone: {exc}") from None
-        what = f'person "{entry["name"]}" in {tenant}'
-        row = rows.get(entry["name"])
+            wanted = person_values(person)
+        except InvalidRequest as exc:
+            raise ConfigError(f"{where}.{exc}") from None
+        what = f'person "{name}" in {tenant}'
+        row = rows.get(name)
         if row is None:
-            session.add(
-                Person(tenant_id=tenant, name=entry["name"], created_by=applier.actor, **wanted)
-            )
+            session.add(Person(tenant_id=tenant, name=name, created_by=applier.actor, **wanted))
             applier.record(tenant, "+", what)
             continue
         have = {k: getattr(row, k) for k in wanted}
@@ -158,34 +144,20 @@ async def schedules(applier: Applier, tenant: str, entries: list[Any], place: st
     seen: set[str] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.schedules[{n}]"
-        entry = _named(raw, where, SCHEDULE_FIELDS)
-        _seen(entry["name"], seen, where)
-        layers = entry.get("layers")
-        if not isinstance(layers, list) or not 1 <= len(layers) <= 10:
-            raise ConfigError(f"{where}.layers: a list of 1 to 10 layers")
+        schedule = parsed(raw, ScheduleSpec, where)
+        name = _named(schedule.name, where)
+        _seen(name, seen, where)
         try:
-            zone_of(str(entry.get("time_zone", "")))
-            parsed = [layer_from(x, f"layers[{i}]") for i, x in enumerate(layers)]
-        except ScheduleError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        for i, layer in enumerate(parsed):
-            missing = [p for p in layer.people if p not in known]
-            if missing:
-                raise ConfigError(f"{where}.layers[{i}].people: no person {missing[0]!r}")
-        zone = str(entry["time_zone"])
-        documents = [layer_document(x) for x in parsed]
-        try:
-            extras = schedule_extras(entry)
+            wanted = schedule_values(schedule, known)
         except InvalidRequest as exc:
             raise ConfigError(f"{where}.{exc}") from None
-        wanted: dict[str, Any] = {"time_zone": zone, "layers": documents, **extras}
-        what = f'schedule "{entry["name"]}" in {tenant}'
-        row = rows.get(entry["name"])
+        what = f'schedule "{name}" in {tenant}'
+        row = rows.get(name)
         if row is None:
             session.add(
                 OnCallSchedule(
                     tenant_id=tenant,
-                    name=entry["name"],
+                    name=name,
                     feed_token=secrets.token_urlsafe(24),
                     created_by=applier.actor,
                     **wanted,
@@ -197,9 +169,9 @@ async def schedules(applier: Applier, tenant: str, entries: list[Any], place: st
         have |= {f: getattr(row, f) for f in SCHEDULE_EXTRAS}
         lines = differences(have, wanted)
         if lines:
-            row.time_zone, row.layers, row.updated_at = zone, documents, utcnow()
-            row.announce_channel = extras["announce_channel"]
-            row.slack_usergroup = extras["slack_usergroup"]
+            for key, value in wanted.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
             applier.record(tenant, "~", what, lines)
     if applier.prune:
         for name, row in rows.items():
@@ -224,12 +196,11 @@ async def escalation_policies(
     seen: set[str] = set()
     for n, raw in enumerate(entries):
         where = f"{place}.escalation_policies[{n}]"
-        _seen(_named(raw, where, FIELDS)["name"], seen, where)
+        spec = parsed(raw, PolicySpec, where)
+        _seen(_named(spec.name, where), seen, where)
         try:
-            policy = policy_from(raw)
+            policy = policy_service.parse(spec)
             await policy_service.check_targets(session, tenant, policy)
-        except PolicyError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
         except InvalidRequest as exc:
             raise ConfigError(f"{where}: {exc}") from None
         document = policy_document(policy)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from bot.core.errors import ConfigError as ConfigError
+from bot.core.specs import refusal
 from bot.infra.settings import PREFIX, Settings
 
 MAX_BYTES = 1024 * 1024  # a configuration file of more than this is refused unread
@@ -20,6 +22,7 @@ MAX_BYTES = 1024 * 1024  # a configuration file of more than this is refused unr
 VARIABLE = re.compile(r"\$\{(CHATOPS_SECRET_[A-Z0-9_]+)\}")
 
 
+M = TypeVar("M", bound=BaseModel)
 MAX_DEPTH = 64  # nested mappings and lists: a configuration needs a handful
 
 
@@ -245,3 +248,13 @@ def _kind_of(value: Any) -> str:
     return {bool: "true/false", int: "a number", float: "a number", str: "text"}.get(
         type(value), "a list" if isinstance(value, list) else "a mapping"
     )
+
+
+def parsed(raw: object, spec: type[M], where: str) -> M:
+    """A file entry read into its spec; ConfigError names the place of what is wrong."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
+    try:
+        return spec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(refusal(exc, spec, prefix=f"{where}.")) from None

@@ -5,36 +5,23 @@ per-user overrides; each made to match the file inside the applier's transaction
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete
 
 from bot.core.alerts import windows
 from bot.core.audit import differences
 from bot.core.config_oncall import Applier
-from bot.core.config_reading import KEEP, Variables, checked
+from bot.core.config_reading import KEEP, Variables, checked, parsed
 from bot.core.errors import ConfigError, InvalidRequest
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
-from bot.core.specs import FILE_NAMES, ChannelSpec, RouteSpec, refusal, route_info
+from bot.core.specs.routes import FILE_NAMES, ChannelSpec, RouteSpec, route_info
 from cards.redact import is_url
 from storage import admin
 from storage import config as config_repo
 from storage import tenants as tenants_repo
 from storage.schema import Channel, Integration, Route, UserOverride, utcnow
-
-S = TypeVar("S", bound=BaseModel)
-
-
-def parsed(raw: object, spec: type[S], where: str) -> S:
-    """A file entry read into its spec; ConfigError names the place of what is wrong."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: a mapping, not {type(raw).__name__}")
-    try:
-        return spec.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(refusal(exc, spec, prefix=f"{where}.")) from None
 
 
 class FileApplier(Applier, Protocol):

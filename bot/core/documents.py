@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.specs import ChannelRecord, RouteInfo
+from bot.core.specs.routes import ChannelRecord, RouteInfo
 from cards.redact import mask_target
 from domain import grouping
 from storage.schema import Delivery

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import audit
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.services import Services
+from bot.core.specs.noise import HeartbeatSpec
 from domain import AlertState, By, EventIn, Priority, parse_duration
 from domain.heartbeats import (
     HeartbeatError,
@@ -95,13 +96,13 @@ def heartbeat_document(row: Heartbeat, now: datetime) -> dict[str, Any]:
     }
 
 
-async def create(services: Services, tenant: str, body: Any, by: By) -> tuple[dict[str, Any], str]:
+async def create(
+    services: Services, tenant: str, given: HeartbeatSpec, by: By
+) -> tuple[dict[str, Any], str]:
     """A new heartbeat, audited; its document and the key of its secret ping URL (shown once:
     only its hash is kept)."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("a heartbeat is an object: name, interval, grace, priority")
     try:
-        spec = spec_from(body)
+        spec = spec_from(given.model_dump(exclude_none=True))
     except HeartbeatError as exc:
         raise InvalidRequest(str(exc)) from None
     now = utcnow()

@@ -20,6 +20,7 @@ from bot.core import audit
 from bot.core.deps import Reaches
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.slack_bot import slack_adapter
+from bot.core.specs.oncall import PersonSpec, ScheduleSpec
 from bot.infra.secrets import SecretKeyError
 from domain import SYSTEM, By
 from domain.schedules import (
@@ -53,14 +54,48 @@ def _name(value: object, where: str) -> str:
     return value.strip()
 
 
-def schedule_extras(body: dict[str, Any]) -> dict[str, str | None]:
+def schedule_extras(spec: ScheduleSpec) -> dict[str, str | None]:
     """A schedule's announcement channel (a channel's name) and Slack user group (its id)."""
-    channel, group = body.get("announce_channel"), body.get("slack_usergroup")
-    if channel is not None and (not isinstance(channel, str) or not 0 < len(channel) <= 255):
+    channel, group = spec.announce_channel, spec.slack_usergroup
+    if channel is not None and not 0 < len(channel) <= 255:
         raise InvalidRequest("announce_channel: the name of a channel")
-    if group is not None and (not isinstance(group, str) or not USERGROUP.fullmatch(group)):
+    if group is not None and not USERGROUP.fullmatch(group):
         raise InvalidRequest("slack_usergroup: a Slack user group id, S0123ABCD")
     return {"announce_channel": channel, "slack_usergroup": group}
+
+
+def person_values(spec: PersonSpec) -> dict[str, str | None]:
+    """What is stored of a person (but the name), checked: a time zone that exists, UTC when
+    none was given; an empty field is no value."""
+    values = {k: getattr(spec, k) or None for k in PERSON_FIELDS}
+    values["time_zone"] = values["time_zone"] or "UTC"
+    try:
+        zone_of(str(values["time_zone"]))
+    except ScheduleError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return values
+
+
+def schedule_values(spec: ScheduleSpec, people: set[str]) -> dict[str, Any]:
+    """What is stored of a schedule (but the name), checked: its zone, its layers (as their
+    documents) naming only `people`, and its extras."""
+    try:
+        zone_of(spec.time_zone)
+        layers = [
+            layer_from(raw.model_dump(exclude_none=True), f"layers[{n}]")
+            for n, raw in enumerate(spec.layers)
+        ]
+    except ScheduleError as exc:
+        raise InvalidRequest(str(exc)) from None
+    for n, layer in enumerate(layers):
+        missing = [p for p in layer.people if p not in people]
+        if missing:
+            raise InvalidRequest(f"layers[{n}].people: no person {missing[0]!r} (add them first)")
+    return {
+        "time_zone": spec.time_zone,
+        "layers": [layer_document(layer) for layer in layers],
+        **schedule_extras(spec),
+    }
 
 
 def person_of_row(row: PersonRow) -> Person:
@@ -78,20 +113,10 @@ async def people(services: Reaches, tenant: str) -> list[Person]:
         return [person_of_row(r) for r in rows.all()]
 
 
-async def add_person(services: Reaches, tenant: str, body: dict[str, Any], by: By) -> Person:
+async def add_person(services: Reaches, tenant: str, spec: PersonSpec, by: By) -> Person:
     """A new person; 409 when the name is taken in the tenant."""
-    name = _name(body.get("name"), "name")
-    unknown = set(body) - {"name", *PERSON_FIELDS}
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a person")
-    values = {k: body.get(k) for k in PERSON_FIELDS if body.get(k) not in (None, "")}
-    for key, value in values.items():
-        if not isinstance(value, str) or len(value) > 255:
-            raise InvalidRequest(f"{key}: text of at most 255 characters")
-    try:
-        zone_of(str(values.get("time_zone", "UTC")))
-    except ScheduleError as exc:
-        raise InvalidRequest(str(exc)) from None
+    name = _name(spec.name, "name")
+    values = person_values(spec)
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(
@@ -100,7 +125,6 @@ async def add_person(services: Reaches, tenant: str, body: dict[str, Any], by: B
         if taken:
             raise Conflict(f"there is already a person named {name!r}")
         row = PersonRow(tenant_id=tenant, name=name, created_by=by.actor, **values)
-        row.time_zone = str(values.get("time_zone", "UTC"))
         session.add(row)
         audit.record(session, tenant, by, "person.create", {"person": name})
         made = person_of_row(row)
@@ -168,27 +192,11 @@ async def schedules(services: Reaches, tenant: str) -> list[dict[str, Any]]:
 
 
 async def add_schedule(
-    services: Reaches, tenant: str, body: dict[str, Any], by: By
+    services: Reaches, tenant: str, spec: ScheduleSpec, by: By
 ) -> dict[str, Any]:
     """A new schedule; its layers name people of the tenant."""
-    name = _name(body.get("name"), "name")
-    unknown = set(body) - {"name", "time_zone", "layers", *SCHEDULE_EXTRAS}
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a schedule")
-    raw_layers = body.get("layers")
-    if not isinstance(raw_layers, list) or not 1 <= len(raw_layers) <= 10:
-        raise InvalidRequest("layers: a list of 1 to 10 layers")
-    try:
-        zone_of(str(body.get("time_zone", "")))
-        layers = [layer_from(raw, f"layers[{n}]") for n, raw in enumerate(raw_layers)]
-    except ScheduleError as exc:
-        raise InvalidRequest(str(exc)) from None
-    extras = schedule_extras(body)
-    known = {p.name for p in await people(services, tenant)}
-    for n, layer in enumerate(layers):
-        missing = [p for p in layer.people if p not in known]
-        if missing:
-            raise InvalidRequest(f"layers[{n}].people: no person {missing[0]!r} (add them first)")
+    name = _name(spec.name, "name")
+    values = schedule_values(spec, {p.name for p in await people(services, tenant)})
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(
@@ -201,16 +209,14 @@ async def add_schedule(
         row = OnCallSchedule(
             tenant_id=tenant,
             name=name,
-            time_zone=str(body["time_zone"]),
-            layers=[layer_document(layer) for layer in layers],
             feed_token=secrets.token_urlsafe(24),
             created_by=by.actor,
-            **extras,
+            **values,
         )
         session.add(row)
         await session.flush()
         audit.record(
-            session, tenant, by, "schedule.create", {"schedule": name, "layers": len(layers)}
+            session, tenant, by, "schedule.create", {"schedule": name, "layers": len(spec.layers)}
         )
         return schedule_document(row, services.settings.public_url)
 
@@ -311,7 +317,8 @@ async def link_me(
     if name in taken:
         name = f"{name} ({user_id[-6:]})"
     field = "slack_user_id" if platform == "slack" else "teams_aad_object_id"
-    made = await add_person(services, tenant, {"name": name, field: user_id}, by)
+    spec = PersonSpec.model_validate({"name": name, field: user_id})
+    made = await add_person(services, tenant, spec, by)
     return made, True
 
 

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest, NotFound
+from bot.core.specs import parse
+from bot.core.specs.noise import SilenceSpec
 from bot.http.app_keys import SERVICES
 from bot.http.console import HEADERS, checked_form, render, signed_in
 from cards.style import spoken_utc
@@ -43,7 +45,7 @@ async def create_silence(request: web.Request) -> web.Response:
     given = {k: str(form.get(k, "")).strip()[:2000] for k in ("matchers", "duration", "comment")}
     by = By(session.name, "console")
     try:
-        made = await muting.create(request.app[SERVICES], tenant, given, by)
+        made = await muting.create(request.app[SERVICES], tenant, parse(SilenceSpec, given), by)
     except InvalidRequest as exc:
         back = "&".join(f"{k}={quote(v)}" for k, v in given.items())
         raise web.HTTPSeeOther(

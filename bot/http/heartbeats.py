@@ -7,12 +7,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core import heartbeats
+from bot.core.specs.noise import HeartbeatSpec
 from bot.http.answers import Item, Items
 from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation
-from bot.http.schemas import HeartbeatBody, PauseBody, TenantQuery
+from bot.http.schemas import PauseBody, TenantQuery
 
 
 @operation(
@@ -58,14 +59,14 @@ async def list_heartbeats(request: web.Request) -> web.Response:
     "Add a heartbeat (its secret ping URL is shown once)",
     tag="heartbeats",
     query=TenantQuery,
-    body=HeartbeatBody,
+    body=HeartbeatSpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create(request: web.Request) -> web.Response:
-    body = body_of(request, HeartbeatBody).model_dump(exclude_unset=True)
+    spec = body_of(request, HeartbeatSpec)
     services = request.app[SERVICES]
-    made, token = await heartbeats.create(services, tenant_of(request), body, by_of(request))
+    made, token = await heartbeats.create(services, tenant_of(request), spec, by_of(request))
     base = services.settings.public_url.rstrip("/")
     made["ping_url"] = f"{base}/hooks/heartbeats/{made['name']}/{token}"  # shown this once
     return web.json_response({"data": made}, status=201)

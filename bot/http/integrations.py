@@ -6,10 +6,11 @@ import html
 
 from aiohttp import web
 
-from bot.core.documents import channel_document, delivery_document, route_document
+from bot.core.documents import channel_document, route_document
 from bot.core.integrations import admin as service
 from bot.core.integrations import channels, documents
 from bot.core.services import Services
+from bot.core.specs.integrations import IntegrationChange, IntegrationSpec
 from bot.http.answers import Item, Items
 from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
@@ -18,8 +19,6 @@ from bot.http.openapi import body_of, operation, query_of
 from bot.http.pages import HEADERS as PAGE_HEADERS
 from bot.http.schemas import (
     ChannelBody,
-    IntegrationBody,
-    IntegrationChange,
     RouteBody,
     TenantPaging,
     TenantQuery,
@@ -35,26 +34,22 @@ async def integration_types(_request: web.Request) -> web.Response:
 async def list_integrations(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     rows = await service.listed(services, tenant_of(request))
-    return web.json_response(
-        {"data": [documents.integration_document(r, services.keyring) for r in rows]}
-    )
+    return web.json_response({"data": [documents.integration_document(r) for r in rows]})
 
 
 @operation(
     "Add an integration",
     tag="integrations",
     query=TenantQuery,
-    body=IntegrationBody,
+    body=IntegrationSpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = body_of(request, IntegrationBody).model_dump(exclude_unset=True)
-    row = await service.create(services, tenant_of(request), body, by_of(request))
-    return web.json_response(
-        {"data": documents.integration_document(row, services.keyring)}, status=201
-    )
+    spec = body_of(request, IntegrationSpec)
+    row = await service.create(services, tenant_of(request), spec, by_of(request))
+    return web.json_response({"data": documents.integration_document(row)}, status=201)
 
 
 @operation(
@@ -67,7 +62,7 @@ async def create_integration(request: web.Request) -> web.Response:
 async def get_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     row = await service.one(services, tenant_of(request), request.match_info["id"])
-    return web.json_response({"data": documents.integration_document(row, services.keyring)})
+    return web.json_response({"data": documents.integration_document(row)})
 
 
 @operation(
@@ -80,11 +75,11 @@ async def get_integration(request: web.Request) -> web.Response:
 )
 async def update_integration(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = body_of(request, IntegrationChange).model_dump(exclude_unset=True)
+    change = body_of(request, IntegrationChange)
     row = await service.update(
-        services, tenant_of(request), request.match_info["id"], body, by_of(request)
+        services, tenant_of(request), request.match_info["id"], change, by_of(request)
     )
-    return web.json_response({"data": documents.integration_document(row, services.keyring)})
+    return web.json_response({"data": documents.integration_document(row)})
 
 
 @operation(
@@ -134,9 +129,9 @@ async def integration_logs(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "data": {
-                "syncs": [documents.sync_document(s) for s in found.syncs],
-                "deliveries": [delivery_document(d) for d in found.deliveries],
-                "webhooks": [documents.webhook_document(w) for w in found.webhooks],
+                "syncs": found.syncs,
+                "deliveries": found.deliveries,
+                "webhooks": found.webhooks,
             }
         }
     )

@@ -11,21 +11,14 @@ from aiohttp import web
 from bot.core import oncall
 from bot.core.paging import policies, roster
 from bot.core.services import Services
+from bot.core.specs.oncall import PersonChange, PersonSpec, PolicySpec, ScheduleSpec
 from bot.http.answers import Answer, Item, Items
 from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation, query_of
 from bot.http.pages import HEADERS as PAGE_HEADERS
-from bot.http.schemas import (
-    OnCallQuery,
-    OverrideShift,
-    PersonBody,
-    PersonChange,
-    PolicyBody,
-    ScheduleBody,
-    TenantQuery,
-)
+from bot.http.schemas import OnCallQuery, OverrideShift, TenantQuery
 from bot.infra.web import ApiError
 from domain.schedules import OnCall
 
@@ -72,13 +65,13 @@ async def list_people(request: web.Request) -> web.Response:
     "Add a person",
     tag="on-call",
     query=TenantQuery,
-    body=PersonBody,
+    body=PersonSpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create_person(request: web.Request) -> web.Response:
-    body = body_of(request, PersonBody).model_dump(exclude_unset=True)
-    made = await oncall.add_person(request.app[SERVICES], tenant_of(request), body, by_of(request))
+    spec = body_of(request, PersonSpec)
+    made = await oncall.add_person(request.app[SERVICES], tenant_of(request), spec, by_of(request))
     return web.json_response({"data": made.document()}, status=201)
 
 
@@ -91,9 +84,13 @@ async def create_person(request: web.Request) -> web.Response:
     errors=(400, 404),
 )
 async def change_person(request: web.Request) -> web.Response:
-    body = body_of(request, PersonChange).model_dump(exclude_unset=True)
+    change = body_of(request, PersonChange)
     changed = await roster.change_person(
-        request.app[SERVICES], tenant_of(request), request.match_info["name"], body, by_of(request)
+        request.app[SERVICES],
+        tenant_of(request),
+        request.match_info["name"],
+        change,
+        by_of(request),
     )
     return web.json_response({"data": changed.document()})
 
@@ -139,14 +136,14 @@ async def list_schedules(request: web.Request) -> web.Response:
     "Add a schedule",
     tag="on-call",
     query=TenantQuery,
-    body=ScheduleBody,
+    body=ScheduleSpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create_schedule(request: web.Request) -> web.Response:
-    body = body_of(request, ScheduleBody).model_dump(exclude_unset=True)
+    spec = body_of(request, ScheduleSpec)
     made = await oncall.add_schedule(
-        request.app[SERVICES], tenant_of(request), body, by_of(request)
+        request.app[SERVICES], tenant_of(request), spec, by_of(request)
     )
     return web.json_response({"data": made}, status=201)
 
@@ -230,13 +227,13 @@ async def get_policy(request: web.Request) -> web.Response:
     "Add an escalation policy",
     tag="on-call",
     query=TenantQuery,
-    body=PolicyBody,
+    body=PolicySpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create_policy(request: web.Request) -> web.Response:
-    body = body_of(request, PolicyBody).model_dump(exclude_unset=True)
-    made = await policies.save(request.app[SERVICES], tenant_of(request), body, by_of(request))
+    spec = body_of(request, PolicySpec)
+    made = await policies.save(request.app[SERVICES], tenant_of(request), spec, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -244,16 +241,15 @@ async def create_policy(request: web.Request) -> web.Response:
     "Replace an escalation policy",
     tag="on-call",
     query=TenantQuery,
-    body=PolicyBody,
+    body=PolicySpec,
     answers={200: Item},
     errors=(400, 404),
 )
 async def replace_policy(request: web.Request) -> web.Response:
-    body = body_of(request, PolicyBody).model_dump(exclude_unset=True)
+    spec = body_of(request, PolicySpec)
     name = request.match_info["name"]
-    body.setdefault("name", name)
     made = await policies.save(
-        request.app[SERVICES], tenant_of(request), body, by_of(request), replace=name
+        request.app[SERVICES], tenant_of(request), spec, by_of(request), replace=name
     )
     return web.json_response({"data": made})
 

@@ -8,30 +8,14 @@ Bodies are strict JSON types: `"5"` is not a number and `1` is not `true`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.audit import MAX_LISTED
-from bot.core.specs import ChannelSpec, RouteSpec
+from bot.core.specs import DateTime, Duration, PriorityName
+from bot.core.specs.routes import ChannelSpec, RouteSpec
 from domain import SNOOZE_MAX_MINUTES
-
-DateTime = Annotated[
-    str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601 with offset")
-]
-Duration = Annotated[str, Field(description="a duration: 90s, 15m, 4h, 1d", examples=["15m"])]
-Matchers = Annotated[
-    list[str] | str,
-    Field(description='label matchers, Alertmanager\'s syntax: team="db", severity=~"crit.*"'),
-]
-PriorityName = Annotated[
-    str,
-    Field(
-        description="CRITICAL, HIGH, MEDIUM, LOW or INFO (any case)",
-        examples=["HIGH"],
-        max_length=16,
-    ),
-]
 
 
 class Strict(BaseModel):
@@ -114,41 +98,6 @@ class TenantPaging(Paging, TenantQuery):
 # --- integrations, channels and routes ------------------------------------------------------
 
 
-class IntegrationBody(Open):
-    """`POST /api/v1/integrations`; the type's settings (secrets encrypted, never shown)."""
-
-    type: str = Field(description="an integration type id (GET /api/v1/integration-types)")
-    name: str = Field(max_length=255)
-    description: str | None = None
-    settings: dict[str, Any] | None = None
-    config: dict[str, Any] | None = Field(None, description="another name for settings")
-    is_active: bool | None = None
-    sync_enabled: bool | None = None
-    sync_interval: int | None = Field(None, description="minutes between syncs")
-    credentials_expire_at: DateTime | None = None
-    allowed_shard_types: list[str] | None = None
-    searchable_entities: list[str] | None = None
-    search_enabled: bool | None = None
-    search_filters: dict[str, Any] | None = None
-
-
-class IntegrationChange(Open):
-    """`PATCH /api/v1/integrations/{id}`: the fields to change."""
-
-    name: str | None = Field(None, max_length=255)
-    description: str | None = None
-    settings: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    is_active: bool | None = None
-    sync_enabled: bool | None = None
-    sync_interval: int | None = None
-    credentials_expire_at: DateTime | None = None
-    allowed_shard_types: list[str] | None = None
-    searchable_entities: list[str] | None = None
-    search_enabled: bool | None = None
-    search_filters: dict[str, Any] | None = None
-
-
 class ChannelBody(ChannelSpec):
     """`POST /api/v1/channels`: a place cards go, on an integration or by type."""
 
@@ -184,40 +133,6 @@ class Preferences(BaseModel):
 # --- on call --------------------------------------------------------------------------------
 
 
-class PersonBody(Strict):
-    name: str = Field(max_length=100)
-    time_zone: str | None = Field(None, description="an IANA zone, Europe/Berlin")
-    slack_user_id: str | None = Field(None, max_length=255)
-    teams_aad_object_id: str | None = Field(None, max_length=255)
-    email: str | None = Field(None, max_length=255)
-    phone: str | None = Field(None, max_length=255)
-
-
-class PersonChange(Strict):
-    time_zone: str | None = None
-    slack_user_id: str | None = Field(None, max_length=255)
-    teams_aad_object_id: str | None = Field(None, max_length=255)
-    email: str | None = Field(None, max_length=255)
-    phone: str | None = Field(None, max_length=255)
-
-
-class Layer(Strict):
-    people: list[str] = Field(min_length=1)
-    rotation: str | None = Field(None, description="daily, weekly or every N hours: 12h")
-    start: str | None = Field(None, description="the first handoff's date, 2027-01-04")
-    handoff: str | None = Field(None, description="the hand-off time, 09:00")
-    days: list[str] | None = Field(None, description="mon, tue, ... (the layer covers only)")
-    hours: str | None = Field(None, description="09:00-17:00 (the layer covers only)")
-
-
-class ScheduleBody(Strict):
-    name: str = Field(max_length=100)
-    time_zone: str = Field(description="an IANA zone, Europe/Berlin")
-    layers: list[Layer] = Field(min_length=1, max_length=10)
-    announce_channel: str | None = None
-    slack_usergroup: str | None = None
-
-
 class OverrideShift(Strict):
     person: str
     start: DateTime
@@ -228,59 +143,8 @@ class OnCallQuery(Query):
     at: str | None = Field(None, description="an ISO time with offset (default now)")
 
 
-class StepBody(Strict):
-    notify: list[dict[str, str]] = Field(
-        min_length=1, description='[{"person": "ana"}, {"schedule": "db"}, {"channel": "ops"}]'
-    )
-    wait: Duration | None = None
-
-
-class PolicyBody(Strict):
-    name: str | None = Field(None, description="required on POST; the path's on PUT")
-    steps: list[StepBody] = Field(min_length=1)
-    repeat: int | None = Field(None, ge=0)
-    remind_after: Duration | None = None
-    unacknowledge_after: Duration | None = None
-
-
-# --- noise ----------------------------------------------------------------------------------
-
-
-class SilenceBody(Strict):
-    matchers: Matchers
-    starts_at: DateTime | None = None
-    ends_at: DateTime | None = None
-    duration: Duration | None = Field(None, description="instead of ends_at")
-    comment: str | None = None
-
-
 class SilencesQuery(TenantQuery):
     ended: Literal["true", "false"] | None = None
-
-
-class InhibitRuleBody(Strict):
-    source_matchers: Matchers
-    target_matchers: Matchers
-    equal: list[str] | None = None
-
-
-class TimeIntervalBody(Strict):
-    name: str = Field(max_length=100)
-    time_intervals: list[dict[str, Any]] = Field(
-        description="Alertmanager's time_intervals entries: times, weekdays, "
-        "days_of_month, months, years, location"
-    )
-
-
-# --- heartbeats and reports -----------------------------------------------------------------
-
-
-class HeartbeatBody(Strict):
-    name: str = Field(max_length=100)
-    interval: Duration
-    grace: Duration | None = None
-    priority: PriorityName | None = None
-    watchdog: str | None = Field(None, description="an Alertmanager alertname that pings it")
 
 
 class PauseBody(Strict):

@@ -6,18 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.alerts import inhibition, muting, windows
+from bot.core.specs.noise import InhibitRuleSpec, SilenceSpec, TimeIntervalSpec
 from bot.http.answers import Item, Items
 from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of
 from bot.http.common import tenant_of
 from bot.http.openapi import body_of, operation, query_of
-from bot.http.schemas import (
-    InhibitRuleBody,
-    SilenceBody,
-    SilencesQuery,
-    TenantQuery,
-    TimeIntervalBody,
-)
+from bot.http.schemas import SilencesQuery, TenantQuery
 
 
 @operation(
@@ -36,13 +31,13 @@ async def list_silences(request: web.Request) -> web.Response:
     "Silence alerts matching matchers",
     tag="noise",
     query=TenantQuery,
-    body=SilenceBody,
+    body=SilenceSpec,
     answers={201: Item},
 )
 async def create_silence(request: web.Request) -> web.Response:
-    body = body_of(request, SilenceBody).model_dump(exclude_unset=True)
+    spec = body_of(request, SilenceSpec)
     services = request.app[SERVICES]
-    made = await muting.create(services, tenant_of(request), body, by_of(request))
+    made = await muting.create(services, tenant_of(request), spec, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -76,13 +71,13 @@ async def list_rules(request: web.Request) -> web.Response:
     "Add an inhibition rule",
     tag="noise",
     query=TenantQuery,
-    body=InhibitRuleBody,
+    body=InhibitRuleSpec,
     answers={201: Item},
 )
 async def create_rule(request: web.Request) -> web.Response:
-    body = body_of(request, InhibitRuleBody).model_dump(exclude_unset=True)
+    spec = body_of(request, InhibitRuleSpec)
     services = request.app[SERVICES]
-    made = await inhibition.create(services, tenant_of(request), body, by_of(request))
+    made = await inhibition.create(services, tenant_of(request), spec, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 
@@ -115,14 +110,14 @@ async def list_intervals(request: web.Request) -> web.Response:
     "Add a time interval",
     tag="noise",
     query=TenantQuery,
-    body=TimeIntervalBody,
+    body=TimeIntervalSpec,
     answers={201: Item},
     errors=(400, 409),
 )
 async def create_interval(request: web.Request) -> web.Response:
-    body = body_of(request, TimeIntervalBody).model_dump(exclude_unset=True)
+    spec = body_of(request, TimeIntervalSpec)
     services = request.app[SERVICES]
-    made = await windows.create(services, tenant_of(request), body, by_of(request))
+    made = await windows.create(services, tenant_of(request), spec, by_of(request))
     return web.json_response({"data": made}, status=201)
 
 

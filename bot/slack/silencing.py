@@ -13,6 +13,8 @@ from bot.chat.noise import silenced
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
+from bot.core.specs import parse
+from bot.core.specs.noise import SilenceSpec
 from cards.forms import SILENCE_FIELDS, silence_modal
 from domain import By
 
@@ -69,7 +71,7 @@ async def on_submit(
     where = str(view.get("private_metadata", "")).partition(" ")[2]
     by = By(f"slack:{user.get('id')}", "slack")
     try:
-        made = await muting.create(slack.services, tenant, given, by)
+        made = await muting.create(slack.services, tenant, parse(SilenceSpec, given), by)
     except InvalidRequest as exc:
         field = next((f for f in SILENCE_FIELDS if str(exc).startswith(f)), "matchers")
         await ack(response_action="errors", errors={field: str(exc)[:150]})

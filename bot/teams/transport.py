@@ -31,6 +31,8 @@ from bot.core.errors import InvalidRequest
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
 from bot.core.services import Services
+from bot.core.specs import parse
+from bot.core.specs.noise import SilenceSpec
 from bot.infra import jsonbody
 from bot.infra.replay import ReplayGuard
 from bot.infra.web import error_response as refused
@@ -276,7 +278,8 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             return error(404, "NotFound", "No such alert here.")
         given = {f: str(data.get(f) or "").strip() for f in SILENCE_FIELDS}
         try:
-            made = await muting.create(self.services, tenant, given, self._by(activity))
+            spec = parse(SilenceSpec, given)
+            made = await muting.create(self.services, tenant, spec, self._by(activity))
         except InvalidRequest as exc:
             return invoke(
                 200, "application/vnd.microsoft.activity.message", f"Not silenced: {exc}."

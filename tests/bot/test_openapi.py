@@ -46,7 +46,7 @@ async def test_the_document_is_valid_and_names_every_registered_route(client: Cl
     assert registered - documented == set()
     assert len(documented) >= 70
     # The models that parse requests are the document's schemas, fields and all.
-    heartbeat = doc["components"]["schemas"]["HeartbeatBody"]
+    heartbeat = doc["components"]["schemas"]["HeartbeatSpec"]
     assert heartbeat["required"] == ["name", "interval"]
     assert heartbeat["additionalProperties"] is False
     route = doc["components"]["schemas"]["RouteBody"]["properties"]

@@ -18,6 +18,7 @@ from bot.core import audit
 from bot.core.alerts import muting
 from bot.core.deps import Configures
 from bot.core.errors import InvalidRequest, NotFound
+from bot.core.specs.noise import InhibitRuleSpec
 from domain import Alert, AlertState, By
 from domain.matchers import NAME, Matcher, all_match, parse_all
 from storage import alerts as alerts_repo
@@ -110,8 +111,8 @@ async def mute(session: AsyncSession, alert: Alert, rule: Rule, source: Alert) -
     await muting.mute_for(session, alert, f"{PREFIX}{rule.id}", data)
 
 
-def _matchers(body: dict[str, Any], field: str) -> list[str]:
-    found = muting.matchers_of(body.get(field), field)
+def _matchers(given: list[str] | str, field: str) -> list[str]:
+    found = muting.matchers_of(given, field)
     if not found:
         raise InvalidRequest(f'{field}: at least one matcher, like ["alertname=\\"ClusterDown\\""]')
     return found
@@ -127,22 +128,18 @@ def document(row: InhibitRule) -> dict[str, Any]:
     }
 
 
-def spec(body: dict[str, Any]) -> dict[str, list[str]]:
-    """A rule's fields from a request body or a file entry, matchers in one spelling."""
-    unknown = set(body) - {"source_matchers", "target_matchers", "equal"}
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of an inhibition rule")
-    source, target = _matchers(body, "source_matchers"), _matchers(body, "target_matchers")
-    equal = body.get("equal", [])
-    if not isinstance(equal, list) or not all(
-        isinstance(n, str) and NAME.fullmatch(n) for n in equal
-    ):
+def checked(spec: InhibitRuleSpec) -> dict[str, list[str]]:
+    """A rule's stored fields, checked, matchers in one spelling."""
+    source = _matchers(spec.source_matchers, "source_matchers")
+    target = _matchers(spec.target_matchers, "target_matchers")
+    equal = spec.equal or []
+    if not all(NAME.fullmatch(n) for n in equal):
         raise InvalidRequest("equal: a list of label names")
     return {"source_matchers": source, "target_matchers": target, "equal": list(equal)}
 
 
-async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
-    wanted = spec(body)
+async def create(deps: Configures, tenant: str, spec: InhibitRuleSpec, by: By) -> dict[str, Any]:
+    wanted = checked(spec)
     async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = InhibitRule(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import audit
 from bot.core.deps import Configures
 from bot.core.errors import InvalidRequest, NotFound
+from bot.core.specs.noise import SilenceSpec
 from domain import Alert, AlertState, By, grouping, parse_duration
 from domain.matchers import Matcher, MatcherError, all_match, equal_to, parse_all
 from storage import alerts as alerts_repo
@@ -137,27 +138,25 @@ def _when(value: object, field: str) -> datetime | None:
     return moment
 
 
-def spec(
-    body: dict[str, Any], now: datetime, *, ended_ok: bool = False
+def window_of(
+    spec: SilenceSpec, now: datetime, *, ended_ok: bool = False
 ) -> tuple[list[str], datetime, datetime, str]:
-    """(matchers, starts, ends, comment) from a request body; InvalidRequest says what is off."""
-    unknown = set(body) - {"matchers", "starts_at", "ends_at", "duration", "comment"}
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a silence")
-    found = parse_all(matchers_of(body.get("matchers"), "matchers"))
+    """(matchers, starts, ends, comment) of a silence, checked; InvalidRequest says what is
+    off (`ended_ok`: a file may keep silences that have ended)."""
+    found = parse_all(matchers_of(spec.matchers, "matchers"))
     if not found:
         raise InvalidRequest("matchers: at least one; a silence of everything is not allowed")
     if all(m.matches({}) for m in found):
         raise InvalidRequest(
             "matchers: at least one must need a label (this would mute everything)"
         )
-    starts = _when(body.get("starts_at"), "starts_at") or now
+    starts = _when(spec.starts_at, "starts_at") or now
     if abs(starts - now) > MAX_LENGTH and not ended_ok:
         raise InvalidRequest("starts_at: within a year of now")
-    ends = _when(body.get("ends_at"), "ends_at")
+    ends = _when(spec.ends_at, "ends_at")
     if ends is None:
-        duration = body.get("duration")
-        if not isinstance(duration, str):
+        duration = spec.duration
+        if duration is None:
             raise InvalidRequest("ends_at or duration (2h, 30m, 1d): when the silence ends")
         try:
             length = parse_duration(duration)
@@ -168,17 +167,17 @@ def spec(
         ends = starts + length
     if not (starts < ends and ends - starts <= MAX_LENGTH) or (ends <= now and not ended_ok):
         raise InvalidRequest("a silence ends after it starts and after now, within a year")
-    comment = body.get("comment", "")
-    if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+    comment = spec.comment or ""
+    if len(comment) > COMMENT_MAX:
         raise InvalidRequest(f"comment: text of at most {COMMENT_MAX} characters")
     return [str(m) for m in found], starts, ends, comment.strip()
 
 
-async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
+async def create(deps: Configures, tenant: str, spec: SilenceSpec, by: By) -> dict[str, Any]:
     """A new silence, audited; it mutes alerts that arrive from its start (every process's
     routing hears of it when it commits)."""
     now = utcnow()
-    matchers, starts, ends, comment = spec(body, now)
+    matchers, starts, ends, comment = window_of(spec, now)
     async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = Silence(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import audit
 from bot.core.deps import Configures
 from bot.core.errors import Conflict, InvalidRequest, NotFound
+from bot.core.specs.noise import TimeIntervalSpec
 from domain import By
 from domain.intervals import IntervalError, interval_from
 from storage import alerts as alerts_repo
@@ -21,19 +22,16 @@ from storage.schema import Route, TimeInterval, utcnow
 FIELDS = ("mute_time_intervals", "active_time_intervals")
 
 
-def spec(body: dict[str, Any]) -> dict[str, Any]:
-    """`{"name", "time_intervals": [...]}`, checked."""
-    unknown = set(body) - {"name", "time_intervals"}
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field of a time interval")
-    name = body.get("name")
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
+def checked(spec: TimeIntervalSpec) -> dict[str, Any]:
+    """`{"name", "time_intervals": [...]}` as stored, checked."""
+    name = spec.name.strip()
+    if not 0 < len(name) <= 100:
         raise InvalidRequest("name: 1 to 100 characters")
     try:
-        interval_from(body.get("time_intervals"))
+        interval_from(spec.time_intervals)
     except IntervalError as exc:
         raise InvalidRequest(str(exc)) from None
-    return {"name": name.strip(), "time_intervals": body["time_intervals"]}
+    return {"name": name, "time_intervals": spec.time_intervals}
 
 
 def route_names(value: object, field: str) -> list[str] | None:
@@ -76,8 +74,8 @@ async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
         return [document(r) for r in rows.all()]
 
 
-async def create(deps: Configures, tenant: str, body: dict[str, Any], by: By) -> dict[str, Any]:
-    wanted = spec(body)
+async def create(deps: Configures, tenant: str, spec: TimeIntervalSpec, by: By) -> dict[str, Any]:
+    wanted = checked(spec)
     async with deps.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(

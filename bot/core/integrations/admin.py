@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +13,16 @@ from adapters.factory import scrub, secret_forms
 from adapters.kinds import AdapterType, BuildOptions
 from adapters.registry import TYPES, adapter_type
 from bot.core import audit
+from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
+from bot.core.integrations.documents import integration_record, sync_document, webhook_document
 from bot.core.services import Services
+from bot.core.specs.integrations import (
+    MAX_SYNC_INTERVAL,
+    IntegrationChange,
+    IntegrationRecord,
+    IntegrationSpec,
+)
 from bot.infra.secrets import Keyring
 from bot.infra.settings import Settings
 from cards.templates import integration_notice
@@ -23,13 +30,7 @@ from domain import By
 from storage import admin
 from storage import alerts as alerts_repo
 from storage import syncs as syncs_repo
-from storage.schema import (
-    Delivery,
-    Integration,
-    SyncLog,
-    WebhookEvent,
-    utcnow,
-)
+from storage.schema import Integration, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +67,24 @@ def _split(kind: AdapterType, values: Any) -> tuple[dict[str, Any], dict[str, An
         raise InvalidRequest(f"settings: {exc}") from None
 
 
-async def create(services: Services, tenant: str, body: dict[str, Any], by: By) -> Integration:
+async def create(
+    services: Services, tenant: str, spec: IntegrationSpec, by: By
+) -> IntegrationRecord:
     """Validate and store a new integration, its secrets encrypted; audited."""
-    kind = _kind(body.get("type"))
+    kind = _kind(spec.type)
     if not kind.available:
         raise InvalidRequest(f"type: {kind.name} is disabled; it can no longer be added")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+    name = spec.name.strip()
+    if not name:
         raise InvalidRequest("name: required, 1 to 255 characters")
-    config, secrets = _split(kind, body.get("settings", body.get("config", {})))
+    config, secrets = _split(kind, spec.settings or {})
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         row = Integration(
             tenant_id=tenant,
-            name=name.strip(),
+            name=name,
             type=kind.id,
-            description=body.get("description")
-            if isinstance(body.get("description"), str)
-            else None,
+            description=spec.description,
             config=config,
             credentials=services.keyring.encrypt(secrets) if secrets else None,
             provider_status=kind.status,
@@ -91,7 +92,10 @@ async def create(services: Services, tenant: str, body: dict[str, Any], by: By) 
             capabilities=list(kind.capabilities),
             created_by=by.actor,
         )
-        _sync_settings(row, kind, body)
+        if spec.is_active is not None:
+            row.is_active = spec.is_active
+        _sync_settings(row, kind, spec)
+        _access_settings(row, spec)
         try:
             await admin.add_integration(session, row)
         except admin.Conflict as exc:
@@ -104,9 +108,10 @@ async def create(services: Services, tenant: str, body: dict[str, Any], by: By) 
             {"integration": row.name, "id": row.id, "type": kind.id, "settings": sorted(config)}
             | ({"secrets": sorted(secrets)} if secrets else {}),
         )
+        made = integration_record(row, services.keyring)
     services.config_changed()
     log.info("integration created", extra={"integration": row.id, "type": kind.id})
-    return row
+    return made
 
 
 def _fields_of(row: Integration, keyring: Keyring) -> dict[str, Any]:
@@ -125,36 +130,35 @@ def _fields_of(row: Integration, keyring: Keyring) -> dict[str, Any]:
 
 
 async def update(
-    services: Services, tenant: str, ref: str, body: dict[str, Any], by: By
-) -> Integration:
+    services: Services, tenant: str, ref: str, change: IntegrationChange, by: By
+) -> IntegrationRecord:
     """Change settings (secrets left out stay as they were), name, description or active flag;
     audited with each field's old and new value (a secret only said to change)."""
+    given = change.model_fields_set
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
         kind = _kind(row.type)
         old = _fields_of(row, services.keyring)
-        if "settings" in body or "config" in body:
-            current = services.keyring.with_secrets(row.config, row.credentials)
-            given = body.get("settings", body.get("config"))
-            if not isinstance(given, dict):
+        if "settings" in given:
+            if change.settings is None:
                 raise InvalidRequest("settings: must be an object")
-            config, secrets = _split(kind, {**current, **given})
+            current = services.keyring.with_secrets(row.config, row.credentials)
+            config, secrets = _split(kind, {**current, **change.settings})
             row.config = config
             row.credentials = services.keyring.encrypt(secrets) if secrets else None
-        if "name" in body:
-            name = body["name"]
-            if not isinstance(name, str) or not name.strip() or len(name.strip()) > 255:
+        if "name" in given:
+            if change.name is None or not change.name.strip():
                 raise InvalidRequest("name: 1 to 255 characters")
-            row.name = body["name"].strip()
-        if "description" in body:
-            row.description = str(body["description"]) if body["description"] else None
-        if "is_active" in body:
-            if not isinstance(body["is_active"], bool):
+            row.name = change.name.strip()
+        if "description" in given:
+            row.description = change.description or None
+        if "is_active" in given:
+            if change.is_active is None:
                 raise InvalidRequest("is_active: must be true or false")
-            row.is_active = body["is_active"]
-        _sync_settings(row, kind, body)
+            row.is_active = change.is_active
+        _sync_settings(row, kind, change)
         before = (list(row.allowed_shard_types or []), _search_of(row))
-        _access_settings(row, body)
+        _access_settings(row, change)
         after = (list(row.allowed_shard_types or []), _search_of(row))
         row.updated_at = utcnow()
         secret = frozenset(s.name for s in kind.settings if s.secret)
@@ -168,77 +172,87 @@ async def update(
             audit.record(
                 session, tenant, by, verb, {"integration": row.name, "id": row.id, "changes": lines}
             )
+        made = integration_record(row, services.keyring)
     services.config_changed()
     if before[0] != after[0]:
         await _notice(
             services,
-            row,
+            made,
             "integration.data_access.updated",
             f"access:{utcnow().isoformat()}",
             old_allowed=", ".join(before[0]) or "nothing",
             new_allowed=", ".join(after[0]) or "nothing",
         )
     if before[1] != after[1]:
-        await _notice(services, row, "integration.search.updated", f"search:{utcnow().isoformat()}")
-    return row
+        await _notice(
+            services, made, "integration.search.updated", f"search:{utcnow().isoformat()}"
+        )
+    return made
 
 
-async def listed(services: Services, tenant: str) -> Sequence[Integration]:
+async def listed(services: Services, tenant: str) -> list[IntegrationRecord]:
     """The tenant's integrations by name."""
     async with services.db.session() as session:
-        return await admin.integrations(session, tenant)
+        rows = await admin.integrations(session, tenant)
+        return [integration_record(r, services.keyring) for r in rows]
 
 
-async def one(services: Services, tenant: str, ref: str) -> Integration:
+async def one(services: Services, tenant: str, ref: str) -> IntegrationRecord:
     """An integration by id or name; NotFound otherwise."""
     async with services.db.session() as session:
-        return await admin.integration(session, tenant, ref)
+        return integration_record(await admin.integration(session, tenant, ref), services.keyring)
 
 
 async def remove(
     services: Services, tenant: str, ref: str, by: By, name: str | None = None
-) -> Integration:
+) -> IntegrationRecord:
     """Delete an integration with the channels that send through it, audited (`name`: the
     actor's display name, kept beside the id)."""
     async with services.db.session() as session, session.begin():
         row = await admin.integration(session, tenant, ref)
+        made = integration_record(row, services.keyring)
         await admin.remove_integration(session, row)
         data: dict[str, Any] = {"integration": row.name, "id": row.id}
         if name:
             data["by"] = name
         audit.record(session, tenant, by, "integration.remove", data)
     services.config_changed()
-    return row
+    return made
 
 
 async def history(
     services: Services, tenant: str, ref: str, limit: int, offset: int = 0
-) -> tuple[Integration, Sequence[SyncLog]]:
-    """An integration and its recent syncs, newest first."""
+) -> tuple[IntegrationRecord, list[dict[str, Any]]]:
+    """An integration and its recent syncs (as documents), newest first."""
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
-        return row, await admin.sync_logs(session, row.id, limit, offset)
+        runs = await admin.sync_logs(session, row.id, limit, offset)
+        return integration_record(row, services.keyring), [sync_document(r) for r in runs]
 
 
 @dataclass(frozen=True)
 class Logs:
-    """What an integration did lately: syncs, deliveries through it, webhooks it received."""
+    """What an integration did lately, as documents: syncs, deliveries through it, webhooks
+    it received."""
 
-    syncs: Sequence[SyncLog]
-    deliveries: Sequence[Delivery]
-    webhooks: Sequence[WebhookEvent]
+    syncs: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    webhooks: list[dict[str, Any]]
 
 
 async def logs(services: Services, tenant: str, ref: str, limit: int, offset: int) -> Logs:
     """An integration's sync history, deliveries and received webhooks, newest first."""
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
+        syncs = await admin.sync_logs(session, row.id, limit, offset)
+        deliveries = await admin.deliveries_for(
+            session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
+        )
+        hooks = await syncs_repo.webhook_events(session, row.id, limit, offset)
         return Logs(
-            await admin.sync_logs(session, row.id, limit, offset),
-            await admin.deliveries_for(
-                session, tenant=tenant, integration_id=row.id, limit=limit, offset=offset
-            ),
-            await syncs_repo.webhook_events(session, row.id, limit, offset),
+            [sync_document(r) for r in syncs],
+            [delivery_document(d) for d in deliveries],
+            [webhook_document(w) for w in hooks],
         )
 
 
@@ -267,69 +281,65 @@ def _search_of(row: Integration) -> tuple[Any, ...]:
     return (row.search_enabled, list(row.searchable_entities or []), dict(row.search_filters or {}))
 
 
-def _names(body: dict[str, Any], field: str) -> list[str]:
-    value = body[field]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+def _names(values: list[str] | None, field: str) -> list[str]:
+    if values is None or not all(values):
         raise InvalidRequest(f"{field}: a list of names")
-    return sorted(set(value))
+    return sorted(set(values))
 
 
-def _access_settings(row: Integration, body: dict[str, Any]) -> None:
+def _access_settings(row: Integration, change: IntegrationChange) -> None:
     """Which data the integration may reach, and its search configuration."""
-    if "allowed_shard_types" in body:
-        row.allowed_shard_types = _names(body, "allowed_shard_types")
-    if "searchable_entities" in body:
-        row.searchable_entities = _names(body, "searchable_entities")
-    if "search_enabled" in body:
-        if not isinstance(body["search_enabled"], bool):
+    given = change.model_fields_set
+    if "allowed_shard_types" in given:
+        row.allowed_shard_types = _names(change.allowed_shard_types, "allowed_shard_types")
+    if "searchable_entities" in given:
+        row.searchable_entities = _names(change.searchable_entities, "searchable_entities")
+    if "search_enabled" in given:
+        if change.search_enabled is None:
             raise InvalidRequest("search_enabled: must be true or false")
-        row.search_enabled = body["search_enabled"]
-    if "search_filters" in body:
-        if not isinstance(body["search_filters"], dict):
+        row.search_enabled = change.search_enabled
+    if "search_filters" in given:
+        if change.search_filters is None:
             raise InvalidRequest("search_filters: must be an object")
-        row.search_filters = body["search_filters"]
+        row.search_filters = change.search_filters
 
 
 async def _notice(
-    services: Services, row: Integration, event_type: str, key: str, **data: str
+    services: Services, made: IntegrationRecord, event_type: str, key: str, **data: str
 ) -> None:
     """Tell the tenant's admins (preferences decide at routing); never fails the caller."""
-    notice = integration_notice(event_type, row.id, row.name, **data)
+    notice = integration_notice(event_type, made.id, made.name, **data)
     event = services.notifier.event(
-        row.tenant_id,
+        made.tenant,
         notice,
-        dedup_key=f"integration:{row.id}:{key}",
-        facts={"integration": row.name, **{k.replace("_", " "): v for k, v in data.items()}},
-        metadata={"integration_id": row.id},
+        dedup_key=f"integration:{made.id}:{key}",
+        facts={"integration": made.name, **{k.replace("_", " "): v for k, v in data.items()}},
+        metadata={"integration_id": made.id},
     )
     await services.notifier.send(event)
 
 
-MAX_SYNC_INTERVAL = 7 * 24 * 60
-
-
-def _sync_settings(row: Integration, kind: AdapterType, body: dict[str, Any]) -> None:
+def _sync_settings(row: Integration, kind: AdapterType, change: IntegrationChange) -> None:
     """`sync_enabled`, `sync_interval` (minutes) and `credentials_expire_at`, validated."""
-    if "sync_enabled" in body:
-        if not isinstance(body["sync_enabled"], bool):
+    given = change.model_fields_set
+    if "sync_enabled" in given:
+        if change.sync_enabled is None:
             raise InvalidRequest("sync_enabled: must be true or false")
-        if body["sync_enabled"] and not kind.syncs:
+        if change.sync_enabled and not kind.syncs:
             raise InvalidRequest(f"sync_enabled: {kind.name} integrations do not sync")
-        row.sync_enabled = body["sync_enabled"]
-    if "sync_interval" in body:
-        minutes = body["sync_interval"]
-        if isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
-        if not 1 <= minutes <= MAX_SYNC_INTERVAL:
-            raise InvalidRequest("sync_interval: whole minutes, 1 to 10080")
+        row.sync_enabled = change.sync_enabled
+    if "sync_interval" in given:
+        minutes = change.sync_interval
+        if minutes is None or not 1 <= minutes <= MAX_SYNC_INTERVAL:
+            raise InvalidRequest(f"sync_interval: whole minutes, 1 to {MAX_SYNC_INTERVAL}")
         row.sync_interval = minutes
-    if "credentials_expire_at" in body:
-        value = body["credentials_expire_at"]
+    if "credentials_expire_at" in given:
+        value = change.credentials_expire_at
         if value is None:
             row.credentials_expire_at = None
             return
         try:
-            when = datetime.fromisoformat(str(value))
+            when = datetime.fromisoformat(value)
         except ValueError:
             raise InvalidRequest(
                 "credentials_expire_at: an ISO 8601 time such as 2027-01-31T00:00:00Z, or null"
@@ -366,8 +376,9 @@ async def test(services: Services, tenant: str, ref: str, by: By) -> dict[str, A
         audit.record(
             session, tenant, by, "integration.test", {"integration": row.name, "result": result}
         )
+        made = integration_record(row, services.keyring)
     if not outcome["success"]:
         await _notice(
-            services, row, "integration.connection.test.failed", "test", error=outcome["error"]
+            services, made, "integration.connection.test.failed", "test", error=outcome["error"]
         )
     return outcome

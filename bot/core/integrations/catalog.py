@@ -6,9 +6,6 @@ from __future__ import annotations
 from adapters.kinds import Setting
 from adapters.registry import TYPES, adapter_type
 from cards.forms import FormField
-from storage.schema import (
-    Integration,
-)
 
 
 def required_secrets(kind: str) -> list[Setting]:
@@ -21,9 +18,9 @@ def secret_settings(kind: str) -> list[tuple[str, str]]:
     return [(s.name, s.label) for s in TYPES[kind].settings if s.secret]
 
 
-def syncs(row: Integration) -> bool:
-    """Whether the integration's type syncs at all."""
-    return adapter_type(row.type).syncs
+def type_syncs(kind: str) -> bool:
+    """Whether integrations of a type sync at all."""
+    return adapter_type(kind).syncs
 
 
 def type_name(kind: str) -> str | None:

@@ -15,7 +15,7 @@ from bot.core.alerts import windows
 from bot.core.deps import Configures
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
-from bot.core.specs import (
+from bot.core.specs.routes import (
     ChannelRecord,
     ChannelSpec,
     RouteInfo,

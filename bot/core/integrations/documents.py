@@ -3,11 +3,13 @@ settings shown, secrets never (a URL that is itself a capability is masked)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.kinds import AdapterType
 from adapters.registry import TYPES
+from bot.core.specs.integrations import IntegrationRecord
 from bot.infra.secrets import Keyring, mask
 from cards.redact import mask_url
 from storage.schema import (
@@ -43,8 +45,9 @@ def type_document(kind: AdapterType) -> dict[str, Any]:
     }
 
 
-def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
-    """An integration with every secret masked; URLs show their host only where a secret hides."""
+def integration_record(row: Integration, keyring: Keyring) -> IntegrationRecord:
+    """A stored integration with every secret masked; URLs show their host only where a
+    secret hides."""
     try:
         secrets = keyring.decrypt(row.credentials)
     except Exception:
@@ -57,29 +60,39 @@ def integration_document(row: Integration, keyring: Keyring) -> dict[str, Any]:
     settings.update(
         {name: shown_setting(value, name in urls, secret=True) for name, value in secrets.items()}
     )
-    return {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "description": row.description,
-        "settings": settings,
-        "is_active": row.is_active,
-        "status": row.provider_status,
-        "audience": row.audience,
-        "capabilities": list(row.capabilities or []),
-        "connection_status": row.connection_status,
-        "connection_error": row.connection_error,
-        "last_connection_test_at": _iso(row.last_connection_test_at),
-        "last_connection_test_result": row.last_connection_test_result,
-        "last_sync_at": _iso(row.last_sync_at),
-        "last_error": row.last_error,
-        "sync_enabled": row.sync_enabled,
-        "sync_interval": row.sync_interval,
-        "credentials_expire_at": _iso(row.credentials_expire_at),
-        "created_by": row.created_by,
-        "created_at": _iso(row.created_at),
-        "updated_at": _iso(row.updated_at),
-    }
+    return IntegrationRecord(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        type=row.type,
+        description=row.description,
+        settings=settings,
+        is_active=row.is_active,
+        status=row.provider_status,
+        audience=row.audience,
+        capabilities=list(row.capabilities or []),
+        connection_status=row.connection_status,
+        connection_error=row.connection_error,
+        last_connection_test_at=row.last_connection_test_at,
+        last_connection_test_result=row.last_connection_test_result,
+        last_sync_at=row.last_sync_at,
+        last_error=row.last_error,
+        sync_enabled=row.sync_enabled,
+        sync_interval=row.sync_interval,
+        credentials_expire_at=row.credentials_expire_at,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def integration_document(record: IntegrationRecord) -> dict[str, Any]:
+    """An integration as REST, chat and the CLI show it (its record, times in ISO 8601)."""
+    document = record.model_dump(exclude={"tenant"})
+    for name, value in document.items():
+        if isinstance(value, datetime):
+            document[name] = value.isoformat()
+    return document
 
 
 def shown_setting(value: Any, is_url: bool, *, secret: bool) -> Any:

@@ -9,7 +9,7 @@ from adapters.egress import url_problem
 from adapters.registry import TYPES, adapter_type
 from bot.core.alerts import muting, windows
 from bot.core.errors import InvalidRequest
-from bot.core.specs import ChannelSpec, RouteSpec
+from bot.core.specs.routes import ChannelSpec, RouteSpec
 from domain import Priority, Verb, grouping
 from storage.schema import (
     Channel,

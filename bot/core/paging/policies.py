@@ -14,20 +14,20 @@ from bot.core.deps import Queues
 from bot.core.errors import Conflict, InvalidRequest, NotFound
 from bot.core.oncall import NAME
 from bot.core.paging import engine
+from bot.core.specs.oncall import PolicySpec
 from domain import AlertState, By
 from domain.escalation import Policy, PolicyError, policy_document, policy_from
 from storage import alerts as alerts_repo
 from storage.schema import Channel, EscalationPolicy, OnCallSchedule, Person, Route, utcnow
 
 
-def parse(body: object) -> Policy:
-    """A policy from a request body or a file entry; InvalidRequest names the wrong field."""
-    if isinstance(body, dict):
-        name = body.get("name")
-        if not isinstance(name, str) or not NAME.fullmatch(name.strip()):
-            raise InvalidRequest("name: 1 to 100 letters, digits, spaces or ._@- characters")
+def parse(spec: PolicySpec) -> Policy:
+    """A policy from its spec (a request body or a file entry); InvalidRequest names the
+    wrong field."""
+    if spec.name is None or not NAME.fullmatch(spec.name.strip()):
+        raise InvalidRequest("name: 1 to 100 letters, digits, spaces or ._@- characters")
     try:
-        return policy_from(body)
+        return policy_from(spec.model_dump(exclude_none=True))
     except PolicyError as exc:
         raise InvalidRequest(str(exc)) from None
 
@@ -95,10 +95,13 @@ async def _row(session: AsyncSession, tenant: str, name: str) -> EscalationPolic
 
 
 async def save(
-    services: Queues, tenant: str, body: object, by: By, *, replace: str | None = None
+    services: Queues, tenant: str, spec: PolicySpec, by: By, *, replace: str | None = None
 ) -> dict[str, Any]:
-    """Add a policy, or replace the one named `replace`; its document."""
-    policy = parse(body)
+    """Add a policy, or replace the one named `replace` (the spec's name, when it has none);
+    its document."""
+    if replace is not None and spec.name is None:
+        spec = spec.model_copy(update={"name": replace})
+    policy = parse(spec)
     document = policy_document(policy)
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)

@@ -4,14 +4,13 @@ the answer says where it is named."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from bot.core import audit
 from bot.core.deps import Configures
 from bot.core.errors import Conflict, InvalidRequest, NotFound
-from bot.core.oncall import PERSON_FIELDS, person_of_row
+from bot.core.oncall import person_of_row
+from bot.core.specs.oncall import PersonChange
 from domain import By
 from domain.schedules import Person, ScheduleError, zone_of
 from storage.schema import EscalationPolicy, OnCallSchedule
@@ -39,18 +38,13 @@ async def _named_in(services: Configures, tenant: str, kind: str, name: str) -> 
 
 
 async def change_person(
-    services: Configures, tenant: str, name: str, body: dict[str, Any], by: By
+    services: Configures, tenant: str, name: str, change: PersonChange, by: By
 ) -> Person:
     """Change some of a person's fields (not the name); `null` or "" clears one."""
-    unknown = set(body) - set(PERSON_FIELDS)
-    if unknown:
-        raise InvalidRequest(f"{sorted(unknown)[0]}: not a field one can change of a person")
-    for key, value in body.items():
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise InvalidRequest(f"{key}: text of at most 255 characters")
-    if "time_zone" in body:
+    given = {k: getattr(change, k) or None for k in change.model_fields_set}
+    if "time_zone" in given:
         try:
-            zone_of(str(body["time_zone"] or ""))
+            zone_of(str(given["time_zone"] or ""))
         except ScheduleError as exc:
             raise InvalidRequest(str(exc)) from None
     async with services.db.session() as session, session.begin():
@@ -59,10 +53,10 @@ async def change_person(
         )
         if row is None:
             raise NotFound(f"no person {name[:100]!r}")
-        before = {k: getattr(row, k) for k in body}
-        for key, value in body.items():
-            setattr(row, key, value or None)
-        changes = audit.differences(before, {k: getattr(row, k) for k in body})
+        before = {k: getattr(row, k) for k in given}
+        for key, value in given.items():
+            setattr(row, key, value)
+        changes = audit.differences(before, {k: getattr(row, k) for k in given})
         if changes:
             audit.record(session, tenant, by, "person.update", {"person": name, "changes": changes})
         return person_of_row(row)

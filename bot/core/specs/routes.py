@@ -11,14 +11,13 @@ published API document shows it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from bot.core.specs import Duration
 from domain.grouping import FIELDS as GROUPING_FIELDS
 from storage.schema import Channel, Route
-
-Duration = Annotated[str, Field(description="a duration: 30s, 5m, 4h", examples=["5m"])]
 
 
 class RouteSpec(BaseModel):
@@ -149,66 +148,3 @@ def route_entry_of(route: RouteInfo, channel: str) -> dict[str, Any]:
             continue
         entry[FILE_NAMES.get(name, field.alias or name)] = value
     return entry
-
-
-def refusal(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    """What a model refused, a line per field (`prefix` before each place), in the words the
-    configuration file has always used: `rate_per_minute: expected a whole number, got text`.
-    A field that may take several shapes gets one line (`expected a list or text`); a field
-    the model does not know is named with the fields it does."""
-    expected: dict[str, list[str]] = {}
-    said: dict[str, str] = {}
-    for err in exc.errors(include_url=False):
-        # a union's member is in the location (`matchers.list[str]`): the field is what counts
-        where = prefix + (".".join(str(p) for p in err["loc"] if not _type_tag(p)) or "body")
-        if err["type"] == "extra_forbidden":
-            known = ", ".join(f.alias or n for n, f in model.model_fields.items())
-            said.setdefault(where, f"not a field here (the fields: {known})")
-        elif err["type"] in EXPECTED:
-            wanted = expected.setdefault(where, [])
-            if EXPECTED[err["type"]] not in wanted:
-                wanted.append(EXPECTED[err["type"]])
-            said.setdefault(where, f"got {kind_of(err.get('input'))}")
-        else:
-            said.setdefault(where, err["msg"])
-    lines = []
-    for where, message in list(said.items())[:5]:
-        if where in expected:
-            message = f"expected {' or '.join(expected[where])}, {message}"
-        lines.append(f"{where}: {message}")
-    return "; ".join(lines)
-
-
-EXPECTED = {  # pydantic's type errors, as a person would say the type
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "float_type": "a number",
-}
-
-
-def kind_of(value: object) -> str:
-    """What a person calls the type of a value they sent."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _type_tag(part: object) -> bool:
-    return isinstance(part, str) and (
-        "[" in part or part in ("str", "int", "bool", "float", "dict", "list", "function-after")
-    )

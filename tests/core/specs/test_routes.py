@@ -1,5 +1,5 @@
 """One spec of a route and of a channel: defaults once, the file's and REST's names, the file
-entry written back, refusals in a person's words. The unit beside `bot/core/specs.py`."""
+entry written back, refusals in a person's words. The unit beside `bot/core/specs/`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from bot.core.specs import ChannelSpec, RouteInfo, RouteSpec, refusal, route_entry_of
+from bot.core.specs import refusal
+from bot.core.specs.routes import ChannelSpec, RouteInfo, RouteSpec, route_entry_of
 
 
 def refused(model: type[RouteSpec] | type[ChannelSpec], body: dict[str, object]) -> str:
