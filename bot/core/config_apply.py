@@ -24,8 +24,9 @@ from adapters.kinds import AdapterType
 from adapters.registry import adapter_type
 from bot.core import config_heartbeats, config_noise, config_oncall, config_sections
 from bot.core.audit import differences
-from bot.core.config_reading import KEEP, ConfigError, Variables, checked
+from bot.core.config_reading import KEEP, ConfigError, Variables, checked, parsed
 from bot.core.services import Services
+from bot.core.specs.integrations import API_ONLY, MAX_SYNC_INTERVAL, IntegrationSpec
 from storage import admin
 from storage import alerts as alerts_repo
 from storage import config as config_repo
@@ -35,7 +36,6 @@ from storage.schema import (
     utcnow,
 )
 
-DIRECTIONS = ("inbound", "outbound", "both")
 VERBS = {"+": "create", "~": "change", "-": "delete"}
 
 
@@ -124,9 +124,9 @@ class Applier:
         seen: set[str] = set()
         for n, raw in enumerate(entries or []):
             where = f"{place}.integrations[{n}]"
-            entry = checked(raw, "integration", where)
-            name = config_sections.once(entry["name"].strip(), seen, f"{where}.name")
-            rows[name] = await self.integration(tenant, entry, rows.get(name), where)
+            spec = parsed(raw, IntegrationSpec, where)
+            name = config_sections.once(spec.name.strip(), seen, f"{where}.name")
+            rows[name] = await self.integration(tenant, spec, rows.get(name), where)
         if self.prune:
             for name in sorted(set(rows) - seen):
                 row = rows.pop(name)
@@ -143,11 +143,11 @@ class Applier:
         return rows
 
     def _settings(
-        self, kind: AdapterType, entry: dict[str, Any], where: str, stored: dict[str, Any]
+        self, kind: AdapterType, spec: IntegrationSpec, where: str, stored: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         secret = {s.name for s in kind.settings if s.secret}
         given: dict[str, Any] = {}
-        for key, value in (entry.get("settings") or {}).items():
+        for key, value in (spec.settings or {}).items():
             name = str(key)
             filled = self.variables.fill(
                 value, f"{where}.settings.{name}", secret=name in secret, stored=name in stored
@@ -159,33 +159,34 @@ class Applier:
             raise ConfigError(f"{where}.settings: {exc}") from None
 
     async def integration(
-        self, tenant: str, entry: dict[str, Any], row: Integration | None, where: str
+        self, tenant: str, spec: IntegrationSpec, row: Integration | None, where: str
     ) -> Integration:
+        """The file's integration made or changed to its spec; a field left out of the file
+        is its default (the file says the whole integration)."""
         try:
-            kind = adapter_type(entry["type"])
+            kind = adapter_type(spec.type)
         except AdapterError as exc:
             raise ConfigError(f"{where}.type: {exc}") from None
+        api_only = [f for f in API_ONLY if f in spec.model_fields_set]
+        if api_only:
+            raise ConfigError(f"{where}.{api_only[0]}: set over the API, not in the file")
         same_type = row is not None and row.type == kind.id
         current_secrets = self.services.keyring.decrypt(row.credentials) if row else {}
-        config, secrets = self._settings(kind, entry, where, current_secrets if same_type else {})
-        sync = checked(entry.get("sync") or {}, "sync", f"{where}.sync")
-        direction = sync.get("direction", "both")
-        if direction not in DIRECTIONS:
-            raise ConfigError(f"{where}.sync.direction: one of {', '.join(DIRECTIONS)}")
-        minutes = sync.get("interval_minutes", 60)
-        if not 1 <= minutes <= 10_080:
-            raise ConfigError(f"{where}.sync.interval_minutes: 1 to 10080")
-        if sync.get("enabled") and not kind.syncs:
+        config, secrets = self._settings(kind, spec, where, current_secrets if same_type else {})
+        minutes = 60 if spec.sync_interval is None else spec.sync_interval
+        if not 1 <= minutes <= MAX_SYNC_INTERVAL:
+            raise ConfigError(f"{where}.sync.interval_minutes: 1 to {MAX_SYNC_INTERVAL}")
+        if spec.sync_enabled and not kind.syncs:
             raise ConfigError(f"{where}.sync.enabled: {kind.name} integrations do not sync")
         wanted = {
-            "enabled": entry.get("enabled", True),
-            "description": entry.get("description"),
-            "sync.enabled": sync.get("enabled", False),
+            "enabled": spec.is_active is not False,
+            "description": spec.description,
+            "sync.enabled": bool(spec.sync_enabled),
             "sync.interval_minutes": minutes,
-            "sync.direction": direction,
+            "sync.direction": spec.sync_direction or "both",
             **{f"settings.{k}": v for k, v in sorted({**config, **secrets}.items())},
         }
-        name = entry["name"].strip()
+        name = spec.name.strip()
         if row is None:
             row = Integration(
                 tenant_id=tenant,

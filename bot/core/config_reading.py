@@ -201,17 +201,9 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "silences": ANY_LIST,
         "heartbeats": ANY_LIST,
     },
-    "integration": {
-        "name": NEEDED_TEXT,
-        "type": NEEDED_TEXT,
-        "enabled": FLAG,
-        "description": TEXT,
-        "settings": MAPPING,
-        "sync": MAPPING,
-    },
-    "sync": {"enabled": FLAG, "interval_minutes": WHOLE, "direction": TEXT},
-    # channels: bot.core.specs.ChannelSpec, as REST and the CLI
-    # routes: bot.core.specs.RouteSpec, the one spec REST, chat and the CLI use too
+    # integrations: bot.core.specs.integrations.IntegrationSpec, as REST and the CLI
+    # channels: bot.core.specs.routes.ChannelSpec, as REST and the CLI
+    # routes: bot.core.specs.routes.RouteSpec, the one spec REST, chat and the CLI use too
     "override": {
         "enabled": FLAG,
         "priority": WHOLE,

@@ -333,6 +333,8 @@ def _sync_settings(row: Integration, kind: AdapterType, change: IntegrationChang
         if minutes is None or not 1 <= minutes <= MAX_SYNC_INTERVAL:
             raise InvalidRequest(f"sync_interval: whole minutes, 1 to {MAX_SYNC_INTERVAL}")
         row.sync_interval = minutes
+    if "sync_direction" in given and change.sync_direction is not None:
+        row.sync_direction = change.sync_direction
     if "credentials_expire_at" in given:
         value = change.credentials_expire_at
         if value is None:

@@ -79,6 +79,7 @@ def integration_record(row: Integration, keyring: Keyring) -> IntegrationRecord:
         last_error=row.last_error,
         sync_enabled=row.sync_enabled,
         sync_interval=row.sync_interval,
+        sync_direction=row.sync_direction,
         credentials_expire_at=row.credentials_expire_at,
         created_by=row.created_by,
         created_at=row.created_at,

@@ -66,7 +66,8 @@ def refusal(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> s
     said: dict[str, str] = {}
     for err in exc.errors(include_url=False):
         # a union's member is in the location (`matchers.list[str]`): the field is what counts
-        where = prefix + (".".join(str(p) for p in err["loc"] if not _type_tag(p)) or "body")
+        field = ".".join(str(p) for p in err["loc"] if not _type_tag(p))
+        where = prefix + field if field else prefix.rstrip(".") or "body"
         if err["type"] == "extra_forbidden":
             known = ", ".join(f.alias or n for n, f in model.model_fields.items())
             said.setdefault(where, f"not a field here (the fields: {known})")
