@@ -14,6 +14,7 @@ from bot.core.alerts import preferences, queries
 from bot.core.errors import InvalidRequest, NotFound
 from bot.core.integrations import channels
 from bot.core.specs.routes import RouteSpec
+from bot.core.specs.users import OverrideSpec
 from domain import Priority
 
 MATCHER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=~|!~|!=|=)")  # a label matcher, not a glob
@@ -150,7 +151,8 @@ async def me(ctx: Context, args: list[str]) -> str:
             field, setting, kinds = "enabled", value.lower() == "on", [kind.upper()]
         else:
             raise CommandError("Say a type and on or off, or retries and a number.")
-        await users.set_override(ctx.services, ctx.tenant, user, kinds, {field: setting}, ctx.by)
+        spec = OverrideSpec.model_validate({field: setting})
+        await users.set_override(ctx.services, ctx.tenant, user, kinds, spec, ctx.by)
     mine = await users.overrides(ctx.services, ctx.tenant, user)
     if not mine:
         return known + "You use the system defaults."

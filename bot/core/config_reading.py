@@ -204,13 +204,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     # integrations: bot.core.specs.integrations.IntegrationSpec, as REST and the CLI
     # channels: bot.core.specs.routes.ChannelSpec, as REST and the CLI
     # routes: bot.core.specs.routes.RouteSpec, the one spec REST, chat and the CLI use too
-    "override": {
-        "enabled": FLAG,
-        "priority": WHOLE,
-        "retry_count": WHOLE,
-        "retry_delay_seconds": WHOLE,
-        "config": MAPPING,
-    },
+    # user_overrides: bot.core.specs.users.OverrideSpec, as REST and chat
 }
 
 

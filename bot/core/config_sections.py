@@ -12,11 +12,12 @@ from sqlalchemy import delete
 from bot.core.alerts import windows
 from bot.core.audit import differences
 from bot.core.config_oncall import Applier
-from bot.core.config_reading import KEEP, Variables, checked, parsed
+from bot.core.config_reading import KEEP, Variables, parsed
 from bot.core.errors import ConfigError, InvalidRequest
 from bot.core.integrations.specs import new_channel, new_route
 from bot.core.paging import policies
 from bot.core.specs.routes import FILE_NAMES, ChannelSpec, RouteSpec, route_info
+from bot.core.specs.users import OverrideSpec
 from cards.redact import is_url
 from storage import admin
 from storage import config as config_repo
@@ -138,7 +139,10 @@ async def overrides(applier: Applier, tenant: str, users: dict[str, Any], where:
         if not isinstance(kinds, dict):
             raise ConfigError(f"{where}.{user}: expected a mapping of integration types")
         for kind, raw in kinds.items():
-            values = checked(raw, "override", f"{where}.{user}.{kind}")
+            spec = parsed(raw, OverrideSpec, f"{where}.{user}.{kind}")
+            if spec.integration_type is not None:
+                raise ConfigError(f"{where}.{user}.{kind}.integration_type: it is the key above")
+            values = spec.model_dump(exclude={"integration_type"}, exclude_none=True)
             current = have.get(str(user), {}).get(str(kind))
             if current == values:
                 continue

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.records import DeliveryRecord
 from bot.core.specs.routes import ChannelRecord, RouteInfo
 from cards.redact import mask_target
 from domain import grouping
-from storage.schema import Delivery
 
 
-def delivery_document(row: Delivery) -> dict[str, Any]:
+def delivery_document(row: DeliveryRecord) -> dict[str, Any]:
     """A delivery as the API shows it: its audit columns, nothing secret."""
     return {
         "id": row.id,
@@ -18,7 +18,7 @@ def delivery_document(row: Delivery) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "channel_type": row.channel_type,
         "integration_type": row.channel_type.upper(),
-        "target": mask_target(row.target),
+        "target": row.target,
         "kind": row.kind,
         "status": row.status,
         "attempts": row.attempts,

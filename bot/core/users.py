@@ -3,17 +3,17 @@ defaults, and which integration events the admins hear about."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from bot.core import audit
 from bot.core.alerts import defaults, preferences
 from bot.core.deps import Configures
+from bot.core.records import DeliveryRecord, delivery_record
+from bot.core.specs.users import OverrideSpec
 from domain import By
 from storage import admin
 from storage import alerts as alerts_repo
 from storage import config as config_repo
-from storage.schema import Delivery
 
 
 async def system_defaults(services: Configures) -> dict[str, dict[str, Any]]:
@@ -33,13 +33,14 @@ async def set_override(
     tenant: str,
     user_id: str,
     kinds: list[str],
-    values: dict[str, Any],
+    spec: OverrideSpec,
     by: By,
     *,
     create: bool = True,
 ) -> None:
     """Set fields of a person's overrides of these types; NotFound when one is missing and
     `create` is False. Audited with each field's old and new value."""
+    values = spec.values()
     async with services.db.session() as session, session.begin():
         await alerts_repo.ensure_tenant(session, tenant)
         before = await config_repo.overrides(session, tenant, user_id)
@@ -71,12 +72,13 @@ async def remove_overrides(
 
 async def deliveries_to(
     services: Configures, tenant: str, user_id: str, limit: int, offset: int
-) -> Sequence[Delivery]:
+) -> list[DeliveryRecord]:
     """A person's deliveries, newest first."""
     async with services.db.session() as session:
-        return await admin.deliveries_for(
+        rows = await admin.deliveries_for(
             session, tenant=tenant, user_id=user_id, limit=limit, offset=offset
         )
+        return [delivery_record(r) for r in rows]
 
 
 async def admin_preferences(services: Configures, tenant: str) -> dict[str, bool]:

@@ -112,17 +112,6 @@ class RouteBody(RouteSpec):
 # --- users and preferences ------------------------------------------------------------------
 
 
-class OverrideBody(Strict):
-    """A user's override of an integration's defaults."""
-
-    integration_type: str | None = None
-    enabled: bool | None = None
-    priority: int | None = Field(None, ge=0, le=1000)
-    retry_count: int | None = Field(None, ge=0, le=1000)
-    retry_delay_seconds: int | None = Field(None, ge=0, le=1000)
-    config: dict[str, Any] | None = None
-
-
 class Preferences(BaseModel):
     """Categories of integration notices, each on or off."""
 

@@ -11,22 +11,13 @@ from bot.core.alerts import defaults, preferences
 from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
 from bot.core.services import Services
+from bot.core.specs.users import OverrideSpec
 from bot.http.answers import Answer
 from bot.http.app_keys import SERVICES
 from bot.http.auth import by_of, scoped_tenant
 from bot.http.openapi import body_of, operation, query_of
-from bot.http.schemas import OverrideBody, Preferences, TenantPaging, TenantQuery
+from bot.http.schemas import Preferences, TenantPaging, TenantQuery
 from bot.infra.web import ApiError
-
-
-def _validated(body: OverrideBody) -> dict[str, Any]:
-    """The fields given (the model checked their types and ranges), at least one."""
-    values = body.model_dump(exclude={"integration_type"}, exclude_none=True)
-    if not values:
-        raise InvalidRequest(
-            "give at least one of enabled, priority, retry_count, retry_delay_seconds, config"
-        )
-    return values
 
 
 def _type(value: Any, known: dict[str, Any]) -> str:
@@ -86,12 +77,10 @@ async def list_overrides(request: web.Request) -> web.Response:
     return web.json_response({"user_id": user, "integrations": mine})
 
 
-async def upsert(
-    request: web.Request, kind: str, values: dict[str, Any], create: bool
-) -> web.Response:
+async def upsert(request: web.Request, kind: str, spec: OverrideSpec, create: bool) -> web.Response:
     services = request.app[SERVICES]
     user, ten = request.match_info["user_id"], tenant(request)
-    await users.set_override(services, ten, user, [kind], values, by_of(request), create=create)
+    await users.set_override(services, ten, user, [kind], spec, by_of(request), create=create)
     mine = await users.overrides(services, ten, user)
     return web.json_response(
         {"user_id": user, "integration_type": kind, "override": mine.get(kind, {})},
@@ -103,27 +92,28 @@ async def upsert(
     "Override an integration's defaults for a user",
     tag="users",
     query=TenantQuery,
-    body=OverrideBody,
+    body=OverrideSpec,
     answers={201: Answer},
 )
 async def create_override(request: web.Request) -> web.Response:
-    body = body_of(request, OverrideBody)
-    values = _validated(body)
-    kind = _type(body.integration_type, await users.system_defaults(request.app[SERVICES]))
-    return await upsert(request, kind, values, create=True)
+    spec = body_of(request, OverrideSpec)
+    spec.values()  # at least one, before the type is looked up
+    kind = _type(spec.integration_type, await users.system_defaults(request.app[SERVICES]))
+    return await upsert(request, kind, spec, create=True)
 
 
 @operation(
     "Change a user's override",
     tag="users",
     query=TenantQuery,
-    body=OverrideBody,
+    body=OverrideSpec,
     answers={200: Answer},
 )
 async def update_override(request: web.Request) -> web.Response:
-    values = _validated(body_of(request, OverrideBody))
+    spec = body_of(request, OverrideSpec)
+    spec.values()
     kind = _type(request.match_info["kind"], await users.system_defaults(request.app[SERVICES]))
-    return await upsert(request, kind, values, create=False)
+    return await upsert(request, kind, spec, create=False)
 
 
 @operation(

@@ -3,19 +3,26 @@ queue — what the API, the pages, the Home tab and `status` show."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.core.deps import Reads
 from bot.core.paging import engine
+from bot.core.records import (
+    AttemptRecord,
+    AuditRecord,
+    DeliveryRecord,
+    attempt_record,
+    audit_record,
+    delivery_record,
+)
 from domain import Alert, AlertState, Priority, grouping
 from domain.matchers import Matcher, all_match
 from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import digests, groups, outbox
-from storage.schema import ActionAudit, Delivery, DeliveryAttempt, utcnow
+from storage.schema import utcnow
 
 
 async def listed(
@@ -54,9 +61,9 @@ class Record:
     """An alert with everything that happened to it."""
 
     alert: Alert
-    deliveries: Sequence[Delivery]
-    attempts: Sequence[DeliveryAttempt]
-    audit: Sequence[ActionAudit]
+    deliveries: list[DeliveryRecord]
+    attempts: list[AttemptRecord]
+    audit: list[AuditRecord]
     channels: dict[str, str] = field(default_factory=dict)  # the deliveries' channels' names
     escalation: dict[str, Any] | None = None  # its escalation policy's progress
 
@@ -75,7 +82,14 @@ async def record(services: Reads, alert_id: str, tenant: str | None) -> Record |
         )
         escalation = await engine.running(session, alert_id)
     names = {i: c.name for i, c in rows.items()}
-    return Record(alert, deliveries, tries, audit, names, escalation)
+    return Record(
+        alert,
+        [delivery_record(d) for d in deliveries],
+        [attempt_record(t) for t in tries],
+        [audit_record(a) for a in audit],
+        names,
+        escalation,
+    )
 
 
 async def open_alerts(services: Reads, tenant: str, limit: int) -> tuple[list[Alert], int]:

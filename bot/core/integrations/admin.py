@@ -16,6 +16,7 @@ from bot.core import audit
 from bot.core.documents import delivery_document
 from bot.core.errors import InvalidRequest
 from bot.core.integrations.documents import integration_record, sync_document, webhook_document
+from bot.core.records import delivery_record, sync_record
 from bot.core.services import Services
 from bot.core.specs.integrations import (
     MAX_SYNC_INTERVAL,
@@ -227,7 +228,9 @@ async def history(
     async with services.db.session() as session:
         row = await admin.integration(session, tenant, ref)
         runs = await admin.sync_logs(session, row.id, limit, offset)
-        return integration_record(row, services.keyring), [sync_document(r) for r in runs]
+        return integration_record(row, services.keyring), [
+            sync_document(sync_record(r)) for r in runs
+        ]
 
 
 @dataclass(frozen=True)
@@ -250,8 +253,8 @@ async def logs(services: Services, tenant: str, ref: str, limit: int, offset: in
         )
         hooks = await syncs_repo.webhook_events(session, row.id, limit, offset)
         return Logs(
-            [sync_document(r) for r in syncs],
-            [delivery_document(d) for d in deliveries],
+            [sync_document(sync_record(r)) for r in syncs],
+            [delivery_document(delivery_record(d)) for d in deliveries],
             [webhook_document(w) for w in hooks],
         )
 

@@ -3,40 +3,46 @@ dead letters, and sending one again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core import audit
-from bot.core.deps import Queues
+from bot.core.deps import Queues, Reaches
+from bot.core.integrations.documents import integration_record
+from bot.core.records import DeliveryRecord, SyncRecord, delivery_record, sync_record
+from bot.core.specs.integrations import IntegrationRecord
 from domain import By
 from storage import admin, outbox
 from storage.schema import (
     Delivery,
-    Integration,
-    SyncLog,
     utcnow,
 )
 
 
 @dataclass(frozen=True)
 class Overview:
-    """An integration as the console shows it: its row and its last syncs."""
+    """An integration as the console shows it: its record and its last syncs."""
 
-    integration: Integration
-    syncs: Sequence[SyncLog]
+    integration: IntegrationRecord
+    syncs: list[SyncRecord]
 
 
-async def overview(services: Queues, tenant: str | None) -> list[Overview]:
+async def overview(services: Reaches, tenant: str | None) -> list[Overview]:
     """Every integration (of one tenant, or all) with its three last syncs."""
     async with services.db.session() as session:
         rows = await admin.all_integrations(session, tenant)
-        return [Overview(row, await admin.sync_logs(session, row.id, 3, 0)) for row in rows]
+        return [
+            Overview(
+                integration_record(row, services.keyring),
+                [sync_record(s) for s in await admin.sync_logs(session, row.id, 3, 0)],
+            )
+            for row in rows
+        ]
 
 
-async def dead_letters(services: Queues, tenant: str | None) -> Sequence[Delivery]:
+async def dead_letters(services: Queues, tenant: str | None) -> list[DeliveryRecord]:
     """Deliveries whose retries are spent, newest first."""
     async with services.db.session() as session:
-        return await admin.dead_letters(session, tenant)
+        return [delivery_record(d) for d in await admin.dead_letters(session, tenant)]
 
 
 async def retry_dead_letter(

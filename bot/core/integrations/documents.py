@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 from adapters.kinds import AdapterType
 from adapters.registry import TYPES
+from bot.core.records import SyncRecord
 from bot.core.specs.integrations import IntegrationRecord
 from bot.infra.secrets import Keyring, mask
 from cards.redact import mask_url
 from storage.schema import (
     Integration,
-    SyncLog,
     WebhookEvent,
 )
 
@@ -111,7 +111,7 @@ def _has_secret_parts(url: str) -> bool:
     return bool(parts.query or parts.username or parts.password or parts.fragment)
 
 
-def sync_document(row: SyncLog) -> dict[str, Any]:
+def sync_document(row: SyncRecord) -> dict[str, Any]:
     """One sync run, as the logs endpoint and chat show it."""
     return {
         "id": row.id,
