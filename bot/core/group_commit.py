@@ -28,32 +28,71 @@ class Batched(Generic[Item, Result]):
     own result. For work whose statements are cheaper per batch than per item (one shared
     commit, one multi-row INSERT, one `IN` query). If a batch fails, each of its items is
     handled alone, so one bad item fails only its caller.
+
+    A batch holds items up to `most` of `weight` (one item at least: a request of 300 events
+    is one item weighing 300); `writers` batches may be handled at once (PostgreSQL commits
+    several transactions side by side, SQLite one). An item still waiting when the last
+    writer is cancelled (at shutdown) fails rather than waiting for ever.
     """
 
     def __init__(
-        self, handle: Callable[[list[Item]], Awaitable[list[Result]]], *, most: int = 200
+        self,
+        handle: Callable[[list[Item]], Awaitable[list[Result]]],
+        *,
+        most: int = 200,
+        writers: int = 1,
+        weight: Callable[[Item], int] = lambda _item: 1,
     ) -> None:
         self._handle = handle
         self._most = most
+        self._writers = writers
+        self._weight = weight
         self._waiting: deque[tuple[Item, asyncio.Future[Result]]] = deque()
-        self._writer: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     async def __call__(self, item: Item) -> Result:
         done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if len(self._running) < self._writers:
+            task = asyncio.create_task(self._drain())
+            self._running.add(task)
+        # Shielded: a caller that goes away (a client hanging up) does not cancel the work
+        # being done for it and its neighbours.
         return await asyncio.shield(done)
 
     async def _drain(self) -> None:
-        while self._waiting:
-            await asyncio.sleep(0)  # items offered in this turn of the loop join the batch
-            batch = [self._waiting.popleft() for _ in range(min(self._most, len(self._waiting)))]
-            await self._run(batch)
+        try:
+            while self._waiting:
+                await asyncio.sleep(0)  # items offered in this turn of the loop join the batch
+                if self._waiting:
+                    await self._run(self._next_batch())
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.discard(task)
+            if not self._running:
+                while self._waiting:
+                    _item, done = self._waiting.popleft()
+                    if not done.done():
+                        done.set_exception(RuntimeError("stopped before it was written"))
+
+    def _next_batch(self) -> list[tuple[Item, asyncio.Future[Result]]]:
+        """The oldest waiting items up to `most` of weight (one item at least)."""
+        batch = [self._waiting.popleft()]
+        size = self._weight(batch[0][0])
+        while self._waiting and size + self._weight(self._waiting[0][0]) <= self._most:
+            batch.append(self._waiting.popleft())
+            size += self._weight(batch[-1][0])
+        return batch
 
     async def _run(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = await self._handle([item for item, _ in batch])
+        except asyncio.CancelledError:  # shutdown: its callers hear it, not silence
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(RuntimeError("stopped while it was being written"))
+            raise
         except Exception as exc:
             if len(batch) > 1:
                 for one in batch:

@@ -35,19 +35,16 @@ class Services:
     keyring: Keyring
     http: httpx.AsyncClient
     metrics: Metrics
+    # configuration read on every request (routing, workspace bindings), kept briefly
+    cache: ConfigCache
+    factory: AdapterFactory
     ingest: IngestService
     worker: DeliveryWorker
     actions: ActionService
-    factory: AdapterFactory
     notifier: Notifier
     sync: SyncEngine
     checks: IntegrationChecks
     keys: KeyService
-
-    @property
-    def cache(self) -> ConfigCache:
-        """Configuration read on every request (routing, workspace bindings), kept briefly."""
-        return self.ingest.cache
 
     announcing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     # signs console sessions; its own random key, shared through the database (bot.core.instance)

@@ -13,10 +13,12 @@ import httpx
 from aiohttp import web
 
 from adapters.egress import PinnedTransport
-from bot.core.alerts.actions import ActionService
+from adapters.factory import AdapterFactory
+from bot.core.alerts.actions import ActionService, JobRetry
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.notices import Notifier
 from bot.core.alerts.silences import Silences
+from bot.core.config_cache import ConfigCache
 from bot.core.delivery.worker import DeliveryWorker, WorkerOptions
 from bot.core.instance import check_key, console_session_key
 from bot.core.integrations.admin import teams_credentials
@@ -84,7 +86,21 @@ def build_services(settings: Settings) -> Services:
     )
     metrics = Metrics()
     outbox_ready = Signal()
-    ingest = IngestService(db, wake=outbox_ready)
+    # Built once, here, and handed to whatever needs them: nothing borrows them from another.
+    cache = ConfigCache()
+    options = WorkerOptions(
+        concurrency=settings.workers * 4,
+        batch=settings.delivery_batch,
+        lease_seconds=settings.lease_seconds,
+        idle_poll=settings.poll_seconds,
+        send_timeout=settings.send_timeout_seconds,
+        public_url=settings.public_url,
+        allow_private_targets=settings.allow_private_targets,
+        slack_api_url=settings.slack_api_url,
+        teams=teams_credentials(settings),
+    )
+    factory = AdapterFactory(http, options.build)
+    ingest = IngestService(db, cache, wake=outbox_ready)
 
     async def on_dead(event: EventIn) -> object:
         return await ingest.submit(event)
@@ -93,42 +109,38 @@ def build_services(settings: Settings) -> Services:
 
     worker = DeliveryWorker(
         db,
-        ingest.cache,
+        cache,
         keyring,
         http,
         metrics,
-        WorkerOptions(
-            concurrency=settings.workers * 4,
-            batch=settings.delivery_batch,
-            lease_seconds=settings.lease_seconds,
-            idle_poll=settings.poll_seconds,
-            send_timeout=settings.send_timeout_seconds,
-            public_url=settings.public_url,
-            allow_private_targets=settings.allow_private_targets,
-            slack_api_url=settings.slack_api_url,
-            teams=teams_credentials(settings),
-        ),
+        options,
+        factory,
         on_dead=on_dead,
         on_refused=notifier.credentials_refused,
     )
     outbox_ready.connect(worker.wake)
-    actions = ActionService(db, ingest)
-    actions.silences = Silences(db, keyring, worker.factory, settings.public_url)
+    jobs: dict[str, JobRetry] = {}  # what Retry on a failed job's card runs again
+    actions = ActionService(
+        db, ingest, silences=Silences(db, keyring, factory, settings.public_url), jobs=jobs
+    )
     timeout = settings.sync_timeout_seconds
+    sync = SyncEngine(db, keyring, factory, actions, notifier, metrics, timeout=timeout)
+    jobs["sync"] = sync.retry  # the sync engine applies synced states through the actions
     return Services(
-        settings,
-        db,
-        keyring,
-        http,
-        metrics,
-        ingest,
-        worker,
-        actions,
-        worker.factory,
-        notifier,
-        SyncEngine(db, keyring, worker.factory, actions, notifier, metrics, timeout=timeout),
-        IntegrationChecks(db, keyring, worker.factory, notifier, metrics, timeout=timeout),
-        KeyService(db),
+        settings=settings,
+        db=db,
+        keyring=keyring,
+        http=http,
+        metrics=metrics,
+        cache=cache,
+        factory=factory,
+        ingest=ingest,
+        worker=worker,
+        actions=actions,
+        notifier=notifier,
+        sync=sync,
+        checks=IntegrationChecks(db, keyring, factory, notifier, metrics, timeout=timeout),
+        keys=KeyService(db),
     )
 
 

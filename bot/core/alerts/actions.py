@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -55,11 +55,19 @@ class ActionService:
     that job again in the background; the alert closes when the job succeeds.
     """
 
-    def __init__(self, db: Database, ingest: IngestService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ingest: IngestService,
+        *,
+        silences: Silences | None = None,
+        jobs: Mapping[str, JobRetry] | None = None,
+    ) -> None:
         self._db, self._ingest = db, ingest
         self._writes = GroupCommit(db)
-        self.silences: Silences | None = None  # Alertmanager silences that follow snoozes
-        self.jobs: dict[str, JobRetry] = {}
+        self.silences = silences  # Alertmanager silences that follow snoozes
+        # what Retry on a failed job's card runs again, by job ("sync": the sync engine's)
+        self.jobs: Mapping[str, JobRetry] = jobs if jobs is not None else {}
         self._running: set[asyncio.Task[object]] = set()
 
     async def apply(

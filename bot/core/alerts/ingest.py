@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,7 @@ from bot.core.alerts.fanout import load_routing
 from bot.core.alerts.normalize import dedup_key_for
 from bot.core.config_cache import BoundedSet, ConfigCache
 from bot.core.delivery.updates import queue_updates
+from bot.core.group_commit import Batched
 from bot.infra.logs import correlation_id
 from domain import Alert, EventIn
 from storage import alerts as alerts_repo
@@ -42,14 +41,6 @@ class IngestResult:
 BATCH_MAX = 200  # events written in one transaction at most
 
 
-@dataclass
-class _Unit:
-    """Events that commit together (one request's), and the request waiting for them."""
-
-    events: list[EventIn]
-    done: asyncio.Future[list[IngestResult]]
-
-
 class IngestService:
     """Turns events into stored alerts and outbox rows; `wake` tells the workers.
 
@@ -61,19 +52,19 @@ class IngestService:
     def __init__(
         self,
         db: Database,
+        cache: ConfigCache,
         wake: Callable[[], None] = lambda: None,
-        cache: ConfigCache | None = None,
         *,
         writers: int = 1,
     ) -> None:
         self._db = db
         self._wake = wake
-        self.cache = cache or ConfigCache()
+        self.cache = cache
         self._tenants: BoundedSet[str] = BoundedSet()
-        self._waiting: deque[_Unit] = deque()
-        self._writers = writers  # transactions written at once (PostgreSQL takes several)
-        self._writing = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        # one request's events commit together; requests arriving together share a commit
+        self._commits: Batched[list[EventIn], list[IngestResult]] = Batched(
+            self._write, most=BATCH_MAX, writers=writers, weight=len
+        )
 
     def _remember_tenant_on_commit(self, session: AsyncSession, tenant: str) -> None:
         """Skip the tenant check next time, but only once the row is really committed.
@@ -97,83 +88,34 @@ class IngestService:
         """Store several events (one webhook's alerts) in one transaction: all or none."""
         if not events:
             return []
-        unit = _Unit(list(events), asyncio.get_running_loop().create_future())
-        self._waiting.append(unit)
-        if self._writing < self._writers:
-            self._writing += 1
-            task = asyncio.create_task(self._write_waiting())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # Shielded: a client that hangs up does not cancel what is being committed for it.
-        return await asyncio.shield(unit.done)
+        return await self._commits(list(events))
 
-    async def _write_waiting(self) -> None:
-        """Write what waits, batch after batch, until nothing does."""
-        try:
-            while self._waiting:
-                await asyncio.sleep(0)  # requests read in this turn of the loop join the batch
-                await self._write(self._next_batch())
-        finally:
-            self._writing -= 1
-            for unit in self._waiting if self._writing == 0 else ():
-                if not unit.done.done():  # cancelled at shutdown: nothing may wait forever
-                    unit.done.set_exception(RuntimeError("ingest stopped"))
-
-    def _next_batch(self) -> list[_Unit]:
-        """The oldest waiting requests, up to BATCH_MAX events (one request at least)."""
-        batch = [self._waiting.popleft()]
-        size = len(batch[0].events)
-        while self._waiting and size + len(self._waiting[0].events) <= BATCH_MAX:
-            unit = self._waiting.popleft()
-            batch.append(unit)
-            size += len(unit.events)
-        return batch
-
-    async def _write(self, batch: list[_Unit]) -> None:
-        """One transaction for the batch, its open alerts read in one query and its rows
-        written in a few statements. If it fails (a duplicate key another process opened at
-        the same moment, say), each request is written again on its own, event by event, so
+    async def _write(self, requests: list[list[EventIn]]) -> list[list[IngestResult]]:
+        """One transaction for the requests, their open alerts read in one query and their
+        rows written in a few statements. If it fails (a duplicate key another process opened
+        at the same moment, say), each request is written again on its own (`Batched`), so
         one bad request does not fail the others."""
 
-        async def write_batch() -> list[IngestResult]:
+        async def write() -> list[IngestResult]:
             async with self._db.session() as session, session.begin():
-                return await self._submit_batch(session, [e for u in batch for e in u.events])
+                return await self._submit_batch(session, [e for r in requests for e in r])
 
         try:
-            flat = await retry_transient(write_batch)
+            flat = await retry_transient(write)
         except Exception as exc:
-            log.warning(
-                "a batch of events failed; writing each request alone",
-                extra={"events": sum(len(u.events) for u in batch), "error": type(exc).__name__},
-            )
-            for unit in batch:
-                await self._write_alone(unit)
-            return
+            if len(requests) > 1:
+                log.warning(
+                    "a batch of events failed; writing each request alone",
+                    extra={"events": sum(map(len, requests)), "error": type(exc).__name__},
+                )
+            raise
         results, at = [], 0
-        for unit in batch:
-            results.append(flat[at : at + len(unit.events)])
-            at += len(unit.events)
-        self._answer(batch, results)
-
-    async def _write_alone(self, unit: _Unit) -> None:
-        async def write_one() -> list[IngestResult]:
-            async with self._db.session() as session, session.begin():
-                return [await self.submit_in(session, e) for e in unit.events]
-
-        try:
-            done = await retry_transient(write_one)
-        except Exception as exc:
-            if not unit.done.done():
-                unit.done.set_exception(exc)
-            return
-        self._answer([unit], [done])
-
-    def _answer(self, batch: list[_Unit], results: list[list[IngestResult]]) -> None:
-        for unit, done in zip(batch, results, strict=True):
-            if not unit.done.done():
-                unit.done.set_result(done)
-        if any(r.deliveries for done in results for r in done):
+        for request in requests:
+            results.append(flat[at : at + len(request)])
+            at += len(request)
+        if any(r.deliveries for r in flat):
             self._wake()
+        return results
 
     async def _submit_batch(
         self, session: AsyncSession, events: list[EventIn]

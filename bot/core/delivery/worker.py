@@ -93,15 +93,16 @@ class DeliveryWorker:
         http: httpx.AsyncClient,
         metrics: Metrics,
         options: WorkerOptions,
+        factory: AdapterFactory,
+        *,
         on_dead: DeadLetterHook | None = None,
-        rng: random.Random | None = None,
-        factory: AdapterFactory | None = None,
         on_refused: RefusedHook | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._db, self._cache, self._keyring, self._http = db, cache, keyring, http
         self._metrics, self._opts = metrics, options
         self._rng = rng or random.Random()
-        self.factory = factory or AdapterFactory(http, options.build)
+        self.factory = factory
         self._flow = Flow(db)
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(options.concurrency)

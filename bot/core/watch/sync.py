@@ -110,7 +110,6 @@ class SyncEngine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._begins = Batched(self._begin_many)
         self._finishes = Batched(self._succeeded_many)
-        actions.jobs["sync"] = self.retry  # Retry on a failed-sync card runs the sync again
 
     async def retry(self, alert: Alert, _actor: Actor) -> SyncOutcome:
         """The sync a failed-sync alert stands for, run again now."""
