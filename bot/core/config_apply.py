@@ -319,7 +319,7 @@ async def apply(
             raise ConfigError(f"tenants: the file has no tenant {tenant!r}")
         tenants = {tenant: tenants[tenant]}
     actor = f"config:{source}"[:255]
-    async with services.db.session() as session:
+    async with services.configuring(begin=False) as session:  # a commit tells the caches
         transaction = await session.begin()
         try:
             applier = Applier(services, session, actor, prune, Variables(env))
@@ -338,6 +338,4 @@ async def apply(
             await transaction.rollback()
         else:
             await transaction.commit()
-    if applier.changes and not dry_run:
-        services.config_changed()
     return Outcome(applier.changes, dry_run)

@@ -4,7 +4,10 @@ depend on everything the process builds (and `services.py` may import it without
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.factory import AdapterFactory
 from bot.infra.secrets import Keyring
@@ -23,13 +26,13 @@ class Reads(Protocol):
 
 
 class Configures(Protocol):
-    """The database to write configuration to, and the hook that tells every process's
-    caches (routing, channels) it changed."""
+    """The database, and the session that writes configuration: its commit tells every
+    process's caches (routing, channels) that configuration changed."""
 
     @property
     def db(self) -> Database: ...
 
-    def config_changed(self) -> None: ...
+    def configuring(self, *, begin: bool = True) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class Wakes(Protocol):

@@ -106,7 +106,7 @@ async def create(
     except HeartbeatError as exc:
         raise InvalidRequest(str(exc)) from None
     now = utcnow()
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:  # its watchdog, if it has one, pings from now on
         await alerts_repo.ensure_tenant(session, tenant)
         if await _row(session, tenant, spec.name) is not None:
             raise Conflict(f"a heartbeat named {spec.name!r} exists")
@@ -115,7 +115,6 @@ async def create(
         await session.flush()
         audit.record(session, tenant, by, "heartbeat.create", document(spec))
         made = heartbeat_document(row, now)
-    services.config_changed()  # its watchdog, if it has one, pings from now on
     return made, token
 
 
@@ -135,11 +134,10 @@ async def one(services: Services, tenant: str, name: str) -> dict[str, Any]:
 
 
 async def remove(services: Services, tenant: str, name: str, by: By) -> None:
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await _need(session, tenant, name)
         await session.delete(row)
         audit.record(session, tenant, by, "heartbeat.remove", {"name": row.name})
-    services.config_changed()
 
 
 async def pause(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
+import sqlalchemy.event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.factory import AdapterFactory
 from bot.core.alerts.actions import ActionService
@@ -50,10 +54,26 @@ class Services:
     # signs console sessions; its own random key, shared through the database (bot.core.instance)
     session_key: bytes = field(default=b"", repr=False)
 
-    def config_changed(self) -> None:
-        """Integrations, channels, routes or someone's choices changed: routing reads them anew,
-        here at once and, on PostgreSQL, in every other process as soon as it hears (NOTIFY);
-        on SQLite, where one process serves, nothing else needs telling."""
+    @contextlib.asynccontextmanager
+    async def configuring(self, *, begin: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session that changes configuration (integrations, channels, routes, silences,
+        someone's choices...). When it commits, routing reads configuration anew: here at once
+        and, on PostgreSQL, in every other process as soon as it hears (NOTIFY). Every write of
+        configuration goes through here, so none can forget to tell; a rollback tells nobody.
+
+        `begin`: the transaction is begun here and committed when the block ends; without it
+        the caller begins, commits or rolls back (a dry run) itself."""
+        async with self.db.session() as session:
+            sqlalchemy.event.listen(
+                session.sync_session, "after_commit", lambda _s: self._config_changed()
+            )
+            if begin:
+                async with session.begin():
+                    yield session
+            else:
+                yield session
+
+    def _config_changed(self) -> None:
         self.cache.invalidate()
         if not self.db.is_sqlite:
             task = asyncio.get_running_loop().create_task(self._announce())

@@ -139,7 +139,7 @@ async def slack_installed(
 ) -> str:
     """A workspace installed the app: bind it (the first to `default`) and keep its token."""
     credentials = services.keyring.encrypt(secrets)
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         tenant = await tenants_repo.by_slack_team(session, team_id)
         if tenant is None:
             await alerts_repo.ensure_tenant(session, "default")
@@ -163,7 +163,6 @@ async def slack_installed(
             "integration.install",
             {"integration": row.name, "workspace": team_name or team_id},
         )
-    services.config_changed()
     return tenant
 
 

@@ -41,7 +41,7 @@ async def set_override(
     """Set fields of a person's overrides of these types; NotFound when one is missing and
     `create` is False. Audited with each field's old and new value."""
     values = spec.values()
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         before = await config_repo.overrides(session, tenant, user_id)
         for kind in kinds:
@@ -54,19 +54,17 @@ async def set_override(
             if lines or kind not in before:
                 data = {"user": user_id, "integration_type": kind, "changes": lines}
                 audit.record(session, tenant, by, "override.set", data)
-    services.config_changed()
 
 
 async def remove_overrides(
     services: Configures, tenant: str, user_id: str, by: By, kind: str | None = None
 ) -> int:
     """Delete a person's overrides (of one type, or all); how many there were."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         removed = await config_repo.remove_overrides(session, tenant, user_id, kind)
         if removed:
             data = {"user": user_id, "integration_type": kind or "all", "removed": removed}
             audit.record(session, tenant, by, "override.remove", data)
-    services.config_changed()
     return removed
 
 
@@ -92,11 +90,10 @@ async def set_admin_preferences(
     services: Configures, tenant: str, values: dict[str, bool], by: By
 ) -> None:
     """Change some of the admins' preferences, audited with old and new values."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         old = await config_repo.preferences(session, tenant) or dict(preferences.DEFAULTS)
         await config_repo.set_preference(session, tenant, values, by.actor)
         lines = audit.differences({k: old.get(k) for k in values}, values)
         if lines:
             audit.record(session, tenant, by, "preferences.change", {"changes": lines})
-    services.config_changed()

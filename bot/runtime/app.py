@@ -72,8 +72,9 @@ MAX_BODY = 1024 * 1024
 ROLES = ("all", "web", "worker", "scheduler")
 
 
-def build_services(settings: Settings) -> Services:
-    """Build every service; nothing is started yet."""
+def build_services(settings: Settings, *, cache: ConfigCache | None = None) -> Services:
+    """Build every service; nothing is started yet (`cache`: the configuration cache, when
+    one is given)."""
     db = Database(settings.database_url)
     keyring = load_keyring(
         settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
@@ -87,7 +88,7 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics()
     outbox_ready = Signal()
     # Built once, here, and handed to whatever needs them: nothing borrows them from another.
-    cache = ConfigCache()
+    cache = cache if cache is not None else ConfigCache()
     options = WorkerOptions(
         concurrency=settings.workers * 4,
         batch=settings.delivery_batch,
@@ -121,7 +122,7 @@ def build_services(settings: Settings) -> Services:
     outbox_ready.connect(worker.wake)
     jobs: dict[str, JobRetry] = {}  # what Retry on a failed job's card runs again
     actions = ActionService(
-        db, ingest, silences=Silences(db, keyring, factory, settings.public_url), jobs=jobs
+        db, ingest, cache, silences=Silences(db, keyring, factory, settings.public_url), jobs=jobs
     )
     timeout = settings.sync_timeout_seconds
     sync = SyncEngine(db, keyring, factory, actions, notifier, metrics, timeout=timeout)

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.core.config_cache import ConfigCache
 from bot.infra.settings import Settings
-from bot.runtime.app import SERVICES, create_app
+from bot.runtime.app import build_services, create_app
 from tests.conftest import API_TOKEN
 from tests.fakes.sink import Sink
 from tests.helpers import eventually, webhook_route
@@ -20,9 +20,8 @@ Client = TestClient  # type: ignore[type-arg]
 async def test_a_route_added_in_one_process_routes_in_the_other_at_once(
     client: Client, settings: Settings
 ) -> None:
-    other = create_app(settings)
-    other_services = other[SERVICES]
-    other_services.ingest.cache = ConfigCache(ttl=3600)  # only a notification can refresh it
+    # only a notification can refresh the other process's configuration
+    other = create_app(settings, services=build_services(settings, cache=ConfigCache(ttl=3600)))
     sink = await Sink(secret="s3cret").start()
     try:
         async with TestClient(TestServer(other, host="127.0.0.1")) as b:

@@ -16,6 +16,7 @@ from bot.core.alerts import snoozing
 from bot.core.alerts.fanout import load_routing, queue_posts
 from bot.core.alerts.ingest import IngestService
 from bot.core.alerts.silences import Silences
+from bot.core.config_cache import ConfigCache
 from bot.core.delivery.updates import queue_updates
 from bot.core.group_commit import GroupCommit
 from bot.core.paging import engine
@@ -59,11 +60,12 @@ class ActionService:
         self,
         db: Database,
         ingest: IngestService,
+        cache: ConfigCache,
         *,
         silences: Silences | None = None,
         jobs: Mapping[str, JobRetry] | None = None,
     ) -> None:
-        self._db, self._ingest = db, ingest
+        self._db, self._ingest, self._cache = db, ingest, cache
         self._writes = GroupCommit(db)
         self.silences = silences  # Alertmanager silences that follow snoozes
         # what Retry on a failed job's card runs again, by job ("sync": the sync engine's)
@@ -135,9 +137,7 @@ class ActionService:
         )
         if outcome.applied and outcome.alert is not None:
             if verb in STOPS:
-                await engine.acted(
-                    session, verb, outcome.alert, person, utcnow(), self._ingest.cache
-                )
+                await engine.acted(session, verb, outcome.alert, person, utcnow(), self._cache)
             cards = await alerts_repo.cards(session, alert.id)
             if cards.posts and verb is not Verb.NOTE:
                 await self._record_on_deliveries(session, outcome.alert, verb, actor)
@@ -156,7 +156,7 @@ class ActionService:
         self, session: AsyncSession, tenant: str, platform: str, where: str
     ) -> frozenset[Verb] | None:
         """The verbs the routes of the channel at `where` offer (kept briefly)."""
-        return await self._ingest.cache.get(
+        return await self._cache.get(
             ("offered", tenant, platform, where),
             lambda: config_repo.offered_at(session, tenant, platform, where),
         )
@@ -314,7 +314,7 @@ class ActionService:
         return Outcome(True, f"{word}.", won)
 
     async def _escalate(self, session: AsyncSession, alert: Alert, now: datetime) -> Outcome:
-        paged = await engine.escalate_now(session, alert, now, self._ingest.cache)
+        paged = await engine.escalate_now(session, alert, now, self._cache)
         if paged is not None:  # the alert runs a policy: its next step, not the next level
             done, words = paged
             code = "applied" if done else "last_step"

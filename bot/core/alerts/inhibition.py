@@ -140,7 +140,7 @@ def checked(spec: InhibitRuleSpec) -> dict[str, list[str]]:
 
 async def create(deps: Configures, tenant: str, spec: InhibitRuleSpec, by: By) -> dict[str, Any]:
     wanted = checked(spec)
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         row = InhibitRule(
             tenant_id=tenant, created_by=by.actor[:255], created_at=utcnow(), **wanted
@@ -150,7 +150,6 @@ async def create(deps: Configures, tenant: str, spec: InhibitRuleSpec, by: By) -
         await mark_open_sources(session, tenant, row.source_matchers)
         audit.record(session, tenant, by, "inhibit_rule.create", document(row))
         made = document(row)
-    deps.config_changed()
     return made
 
 
@@ -165,7 +164,7 @@ async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
 
 
 async def remove(deps: Configures, tenant: str, rule_id: str, by: By) -> None:
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         row = await session.scalar(
             select(InhibitRule).where(InhibitRule.tenant_id == tenant, InhibitRule.id == rule_id)
         )
@@ -173,4 +172,3 @@ async def remove(deps: Configures, tenant: str, rule_id: str, by: By) -> None:
             raise NotFound(f"no inhibition rule {rule_id[:40]!r}")
         audit.record(session, tenant, by, "inhibit_rule.remove", document(row))
         await session.delete(row)
-    deps.config_changed()

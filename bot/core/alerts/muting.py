@@ -178,7 +178,7 @@ async def create(deps: Configures, tenant: str, spec: SilenceSpec, by: By) -> di
     routing hears of it when it commits)."""
     now = utcnow()
     matchers, starts, ends, comment = window_of(spec, now)
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         row = Silence(
             tenant_id=tenant,
@@ -194,7 +194,6 @@ async def create(deps: Configures, tenant: str, spec: SilenceSpec, by: By) -> di
         data = {"silence": row.id, "matchers": matchers, "until": ends.isoformat()}
         audit.record(session, tenant, by, "silence.create", data)
         made = document(row, now)
-    deps.config_changed()
     return made
 
 
@@ -228,7 +227,7 @@ async def listed(db: Database, tenant: str, *, ended: bool = False) -> list[dict
 async def expire(deps: Configures, tenant: str, silence_id: str, by: By) -> dict[str, Any]:
     """End a silence now (its muted alerts are told at the next tick), audited."""
     now = utcnow()
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         row = await session.scalar(
             select(Silence).where(Silence.tenant_id == tenant, Silence.id.startswith(silence_id))
         )
@@ -239,7 +238,6 @@ async def expire(deps: Configures, tenant: str, silence_id: str, by: By) -> dict
             row.expired_by = by.actor[:255]
             audit.record(session, tenant, by, "silence.expire", {"silence": row.id})
         ended = document(row, now)
-    deps.config_changed()
     return ended
 
 

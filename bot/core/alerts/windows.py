@@ -76,7 +76,7 @@ async def listed(db: Database, tenant: str) -> list[dict[str, Any]]:
 
 async def create(deps: Configures, tenant: str, spec: TimeIntervalSpec, by: By) -> dict[str, Any]:
     wanted = checked(spec)
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(
             select(TimeInterval.id).where(
@@ -91,12 +91,11 @@ async def create(deps: Configures, tenant: str, spec: TimeIntervalSpec, by: By) 
         session.add(row)
         audit.record(session, tenant, by, "time_interval.create", {"name": wanted["name"]})
         made = document(row)
-    deps.config_changed()
     return made
 
 
 async def remove(deps: Configures, tenant: str, name: str, by: By) -> None:
-    async with deps.db.session() as session, session.begin():
+    async with deps.configuring() as session:
         row = await session.scalar(
             select(TimeInterval).where(TimeInterval.tenant_id == tenant, TimeInterval.name == name)
         )
@@ -107,4 +106,3 @@ async def remove(deps: Configures, tenant: str, name: str, by: By) -> None:
                 raise Conflict(f"route {route.id[:8]} uses {name!r}: change or remove it first")
         await session.delete(row)
         audit.record(session, tenant, by, "time_interval.remove", {"name": name})
-    deps.config_changed()

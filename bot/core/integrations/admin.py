@@ -79,7 +79,7 @@ async def create(
     if not name:
         raise InvalidRequest("name: required, 1 to 255 characters")
     config, secrets = _split(kind, spec.settings or {})
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         row = Integration(
             tenant_id=tenant,
@@ -110,7 +110,6 @@ async def create(
             | ({"secrets": sorted(secrets)} if secrets else {}),
         )
         made = integration_record(row, services.keyring)
-    services.config_changed()
     log.info("integration created", extra={"integration": row.id, "type": kind.id})
     return made
 
@@ -136,7 +135,7 @@ async def update(
     """Change settings (secrets left out stay as they were), name, description or active flag;
     audited with each field's old and new value (a secret only said to change)."""
     given = change.model_fields_set
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await admin.integration(session, tenant, ref)
         kind = _kind(row.type)
         old = _fields_of(row, services.keyring)
@@ -174,7 +173,6 @@ async def update(
                 session, tenant, by, verb, {"integration": row.name, "id": row.id, "changes": lines}
             )
         made = integration_record(row, services.keyring)
-    services.config_changed()
     if before[0] != after[0]:
         await _notice(
             services,
@@ -209,7 +207,7 @@ async def remove(
 ) -> IntegrationRecord:
     """Delete an integration with the channels that send through it, audited (`name`: the
     actor's display name, kept beside the id)."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await admin.integration(session, tenant, ref)
         made = integration_record(row, services.keyring)
         await admin.remove_integration(session, row)
@@ -217,7 +215,6 @@ async def remove(
         if name:
             data["by"] = name
         audit.record(session, tenant, by, "integration.remove", data)
-    services.config_changed()
     return made
 
 

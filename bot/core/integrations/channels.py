@@ -82,30 +82,28 @@ async def add_channel(
     services: Configures, tenant: str, spec: ChannelSpec, by: By
 ) -> ChannelRecord:
     """The channel a spec asks for (`integration` by id or name); Conflict on a taken name."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         integration = None
         if spec.integration:
             integration = await admin.integration(session, tenant, spec.integration)
         row = await admin.add_channel(session, new_channel(tenant, spec, integration))
         audit.record(session, tenant, by, "channel.create", _channel_data(row))
         made = channel_record(row)
-    services.config_changed()
     return made
 
 
 async def remove_channel(services: Configures, tenant: str, ref: str, by: By) -> str:
     """Delete a channel (by id or name) with its routes; its id."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await admin.channel(session, tenant, ref)
         audit.record(session, tenant, by, "channel.remove", _channel_data(row))
         await session.delete(row)
-    services.config_changed()
     return row.id
 
 
 async def add_route(services: Configures, tenant: str, spec: RouteSpec, by: By) -> RouteInfo:
     """A route to the channel the spec names (id or name)."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         channel = await admin.channel(session, tenant, spec.channel or "")
         row = new_route(tenant, spec, channel, by.actor)
         await policies.require(session, tenant, row.escalation_policy)
@@ -114,19 +112,17 @@ async def add_route(services: Configures, tenant: str, spec: RouteSpec, by: By) 
         await session.flush()
         audit.record(session, tenant, by, "route.create", _route_data(row, channel.name))
         made = route_info(row)
-    services.config_changed()
     return made
 
 
 async def remove_route(services: Configures, tenant: str, ref: str, by: By) -> str:
     """Delete a route by id or a unique prefix of it; its id."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await admin.route(session, tenant, ref)
         channel = await session.get(Channel, row.channel_id)
         name = channel.name if channel else row.channel_id
         audit.record(session, tenant, by, "route.remove", _route_data(row, name))
         await session.delete(row)
-    services.config_changed()
     return row.id
 
 
@@ -160,7 +156,7 @@ async def _here(session: Any, place: Place, config: dict[str, Any] | None = None
 
 async def subscribe(services: Configures, place: Place, spec: RouteSpec, actor: str) -> RouteInfo:
     """Route matching alerts to where the command was typed."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         channel = await _here(session, place)
         route = new_route(place.tenant, spec, channel, actor)
         await policies.require(session, place.tenant, route.escalation_policy)
@@ -169,13 +165,12 @@ async def subscribe(services: Configures, place: Place, spec: RouteSpec, actor: 
         by = By(actor, place.platform)
         audit.record(session, place.tenant, by, "route.create", _route_data(route, channel.name))
         made = route_info(route)
-    services.config_changed()
     return made
 
 
 async def admin_channel_here(services: Configures, place: Place, actor: str) -> str:
     """Make where the command was typed the admins' channel, audited; its channel id."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         channel = await _here(session, place)
         await config_repo.set_admin_channel(session, place.tenant, channel.id)
         session.add(
@@ -183,7 +178,6 @@ async def admin_channel_here(services: Configures, place: Place, actor: str) -> 
                 place.tenant, "admins.channel", actor, place.platform, {"channel": channel.id}
             )
         )
-    services.config_changed()
     return channel.id
 
 
@@ -191,15 +185,13 @@ async def conversation_joined(
     services: Configures, place: Place, config: dict[str, Any], by: By
 ) -> None:
     """The bot was added to a conversation: keep it (and how to reach it) as a channel."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await _here(session, place, config)
         audit.record(session, place.tenant, by, "channel.joined", _channel_data(row))
-    services.config_changed()
 
 
 async def conversation_left(services: Configures, platform: str, target: str, by: By) -> None:
     """The bot was removed from a conversation: stop delivering there."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         for tenant, name in await config_repo.deactivate_channels_at(session, platform, target):
             audit.record(session, tenant, by, "channel.left", {"channel": name})
-    services.config_changed()

@@ -103,7 +103,7 @@ async def save(
         spec = spec.model_copy(update={"name": replace})
     policy = parse(spec)
     document = policy_document(policy)
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         await check_targets(session, tenant, policy)
         if replace is None:
@@ -125,13 +125,12 @@ async def save(
             audit.record(
                 session, tenant, by, "policy.update", {"policy": policy.name, "changes": changes}
             )
-    services.config_changed()
     return document
 
 
 async def remove(services: Queues, tenant: str, name: str, by: By) -> None:
     """Delete a policy no route names; alerts already running it finish as they started."""
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await _row(session, tenant, name)
         used = await session.scalar(
             select(Route.id).where(Route.tenant_id == tenant, Route.escalation_policy == name)
@@ -140,7 +139,6 @@ async def remove(services: Queues, tenant: str, name: str, by: By) -> None:
             raise Conflict(f"route {used[:8]} uses {name!r}: change or remove it first")
         await session.delete(row)
         audit.record(session, tenant, by, "policy.remove", {"policy": name})
-    services.config_changed()
 
 
 async def page(

@@ -66,7 +66,7 @@ async def remove_person(services: Configures, tenant: str, name: str, by: By) ->
     where = await _named_in(services, tenant, "person", name)
     if where:
         raise Conflict(f"{name!r} is named in {where}: take them out of it first")
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await session.scalar(
             select(PersonRow).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
         )
@@ -74,7 +74,6 @@ async def remove_person(services: Configures, tenant: str, name: str, by: By) ->
             raise NotFound(f"no person {name[:100]!r}")
         await session.delete(row)  # their direct-message channels go with them
         audit.record(session, tenant, by, "person.remove", {"person": name})
-    services.config_changed()
 
 
 async def remove_schedule(services: Configures, tenant: str, name: str, by: By) -> None:
