@@ -132,28 +132,34 @@ async def transition(
 
 def cleaned_audit(alert: Alert, event: EventIn) -> ActionAudit:
     """An audit record of what was changed in an incoming event to store and show it safely."""
-    return ActionAudit(
-        tenant_id=alert.tenant,
-        event_id=alert.id,
-        verb="cleaned",
-        actor=event.source,
-        platform="ingest",
-        outcome="applied",
-        data={"cleaned": list(event.cleaned)},
-    )
+    data = {"cleaned": list(event.cleaned)}
+    return audit_row(alert.tenant, "cleaned", event.source, "ingest", data, alert=alert)
 
 
 def audit_row(
-    tenant: str, verb: str, actor: str, platform: str, data: dict[str, Any]
+    tenant: str,
+    verb: str,
+    actor: str,
+    platform: str,
+    data: dict[str, Any],
+    *,
+    alert: Alert | None = None,
+    outcome: str = "applied",
+    from_state: str | None = None,
+    to_state: str | None = None,
 ) -> ActionAudit:
-    """An audit record of an admin action that is not about one alert."""
+    """Every audit record is made here: a change of configuration (no alert), or something
+    done to an alert, with its state before and after (the alert's own when not given)."""
+    state = alert.state.value if alert is not None else None
     return ActionAudit(
         tenant_id=tenant,
-        event_id=None,
+        event_id=alert.id if alert is not None else None,
         verb=verb,
-        actor=actor,
-        platform=platform,
-        outcome="applied",
+        actor=actor[:255],
+        platform=platform[:20],
+        outcome=outcome,
+        from_state=from_state or state,
+        to_state=to_state or state,
         data=data,
     )
 

@@ -1,8 +1,10 @@
 """The audit trail of configuration: every change written in the transaction that makes it.
 
-Alert actions (acknowledge, escalate...) keep their own rows with the alert's states; this
-module writes the rest (integrations, channels, routes, admins, preferences, overrides, API
-keys) and reads both back, newest first, for the API, the CLI and the console.
+Every audit row, of configuration or of an alert, is made by one builder
+(`storage.alerts.audit_row`): an alert's carries its states before and after. This module
+writes the changes of configuration (integrations, channels, routes, admins, preferences,
+overrides, API keys, people, silences...) and reads every row back, newest first, for the
+API, the CLI and the console.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def since_of(text: str | None, now: datetime) -> datetime | None:
 
 def record(session: AsyncSession, tenant: str, by: By, verb: str, data: dict[str, Any]) -> None:
     """Add the audit row of a change to the session: it commits (or not) with the change."""
-    session.add(alerts_repo.audit_row(tenant, verb, by.actor[:255], by.platform[:20], data))
+    session.add(alerts_repo.audit_row(tenant, verb, by.actor, by.platform, data))
 
 
 @dataclass(frozen=True)

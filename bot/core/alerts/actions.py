@@ -41,7 +41,7 @@ from storage import config as config_repo
 from storage import outbox, snoozes
 from storage.db import Database
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit, utcnow
+from storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +123,15 @@ class ActionService:
         outcome = dataclasses.replace(outcome, offered=offered)
         person = await engine.person_acting(session, alert.tenant, actor.platform, actor.id)
         session.add(
-            ActionAudit(
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                verb=verb.value,
-                actor=f"{actor.platform}:{actor.id}"[:255],
-                platform=actor.platform,
+            alerts_repo.audit_row(
+                alert.tenant,
+                verb.value,
+                f"{actor.platform}:{actor.id}",
+                actor.platform,
+                {"name": actor.name, **outcome.data, **({"person": person} if person else {})},
+                alert=alert,
                 outcome=outcome.code,
-                from_state=alert.state.value,
-                to_state=outcome.alert.state.value if outcome.alert else alert.state.value,
-                data={"name": actor.name, **outcome.data, **({"person": person} if person else {})},
+                to_state=outcome.alert.state.value if outcome.alert else None,
             )
         )
         if outcome.applied and outcome.alert is not None:

@@ -92,16 +92,8 @@ def matchers_of(value: object, field: str) -> list[str]:
 def muted_row(alert: Alert, verb: str, actor: str, data: dict[str, Any]) -> ActionAudit:
     """The audit row of an alert muted or unmuted (by a silence or an inhibition rule)."""
     names = {"muted": "ChatOps (muted)", "unmuted": "ChatOps (unmuted)"}
-    return ActionAudit(
-        tenant_id=alert.tenant,
-        event_id=alert.id,
-        verb=verb,
-        actor=actor[:255],
-        platform="system",
-        outcome="applied",
-        from_state=alert.state.value,
-        to_state=alert.state.value,
-        data={"name": names[verb], **data},
+    return alerts_repo.audit_row(
+        alert.tenant, verb, actor, "system", {"name": names[verb], **data}, alert=alert
     )
 
 

@@ -14,7 +14,7 @@ from domain.acting import OPEN, WOKE
 from storage import alerts as alerts_repo
 from storage import snoozes
 from storage.notify import notify_outbox
-from storage.schema import ActionAudit, Event, utcnow
+from storage.schema import Event, utcnow
 
 
 async def end_snooze(
@@ -37,17 +37,10 @@ async def wake_one(alert_id: str, now: datetime, session: AsyncSession) -> bool:
     alert = await end_snooze(session, alert_id, now, Event.snoozed_until <= now)
     if alert is None:
         return False
+    data = {"name": "ChatOps (the snooze ended)"}
     session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb=Verb.UNSNOOZE.value,
-            actor="scheduler:snooze",
-            platform="scheduler",
-            outcome="applied",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
-            data={"name": "ChatOps (the snooze ended)"},
+        alerts_repo.audit_row(
+            alert.tenant, Verb.UNSNOOZE.value, "scheduler:snooze", "scheduler", data, alert=alert
         )
     )
     await queue_updates(session, alert, utcnow(), WOKE)  # `now` may be a test's clock

@@ -29,7 +29,6 @@ from storage import outbox
 from storage.notify import notify_outbox
 from storage.oncall import load_schedule
 from storage.schema import (
-    ActionAudit,
     Channel,
     Escalation,
     Event,
@@ -199,15 +198,13 @@ async def fire(
         )
         queued += 1
     session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb="page",
-            actor=f"escalation:{by}"[:255],
-            platform="scheduler" if by == "policy" else "chat",
+        alerts_repo.audit_row(
+            alert.tenant,
+            "page",
+            f"escalation:{by}",
+            "scheduler" if by == "policy" else "chat",
+            alert=alert,
             outcome="applied" if names else "nobody_reached",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
             data={
                 "name": "ChatOps (escalation policy)",
                 "policy": row.policy_name,
@@ -326,18 +323,9 @@ async def page_by_hand(
     if not reached.channels:
         return None, [reached.problem or f"{person} cannot be reached"]
     await to_person(session, alert, reached.channels, f"📟 {by} paged {person}", now)
+    data = {"name": by, "paged": [person], "schedule": schedule}
     session.add(
-        ActionAudit(
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            verb="page",
-            actor=by[:255],
-            platform=by.split(":", 1)[0][:20],
-            outcome="applied",
-            from_state=alert.state.value,
-            to_state=alert.state.value,
-            data={"name": by, "paged": [person], "schedule": schedule},
-        )
+        alerts_repo.audit_row(alert.tenant, "page", by, by.split(":", 1)[0], data, alert=alert)
     )
     await notify_outbox(session)
     return person, []

@@ -29,7 +29,6 @@ from storage import alerts as alerts_repo
 from storage.db import Database
 from storage.notify import notify_outbox
 from storage.schema import (
-    ActionAudit,
     Escalation,
     utcnow,
 )
@@ -154,16 +153,15 @@ class Escalations:
             return False
         note = UNACKNOWLEDGED.format(ago=spoken_ago(since))
         session.add(
-            ActionAudit(
-                tenant_id=alert.tenant,
-                event_id=alert.id,
-                verb="unacknowledge",
-                actor="escalation:unacknowledge_after",
-                platform="scheduler",
-                outcome="applied",
+            alerts_repo.audit_row(
+                alert.tenant,
+                "unacknowledge",
+                "escalation:unacknowledge_after",
+                "scheduler",
+                {"name": "ChatOps (acknowledgement timed out)", "policy": row.policy_name},
+                alert=alert,
                 from_state=AlertState.ACKNOWLEDGED.value,
                 to_state=AlertState.TRIGGERED.value,
-                data={"name": "ChatOps (acknowledgement timed out)", "policy": row.policy_name},
             )
         )
         await queue_updates(session, back, min(now, utcnow()), note)
