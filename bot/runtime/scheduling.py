@@ -6,30 +6,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from adapters.registry import TYPES
-from bot.core import heartbeats
-from bot.core.alerts import dispatch, groups
 from bot.core.integrations import webhooks
-from bot.core.paging.shifts import Shifts
-from bot.core.paging.ticks import Escalations
 from bot.core.services import Services
-from domain import Verb
-from domain.acting import MAX_LEVEL, Actor
+from bot.core.watch import periodic
 from scheduler import runner
-from storage import maintenance, syncs
 from storage.leader import LeaderLock
-from storage.notify import notify_outbox
 from storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 RETENTION_CHECK_SECONDS = 3600.0
 CREDENTIALS_CHECK_SECONDS = 600.0
 SWEEP_SECONDS = 60.0
-SWEEP_OVERDUE_SECONDS = 60.0
-HEALTH_CONCURRENCY = 8
 STANDBY_RETRY_SECONDS = 5.0
 
 
@@ -42,9 +32,7 @@ class SchedulerService:
         self._due: asyncio.Queue[str] = asyncio.Queue()
         self._waiting: set[str] = set()
         self._runners: list[asyncio.Task[None]] = []
-        self.escalations = Escalations(services.db, services.cache, services.ingest.wake_workers)
-        self.shifts = Shifts(services.db, services.keyring, services.factory)
-        self.watching_since = clock()  # heartbeats are not late for the time before this
+        self.tending = periodic.Tending(services, since=clock())
 
     async def sync_integration(self, integration_id: str) -> None:
         """Queue a due sync for the sync runners (`CHATOPS_SYNC_CONCURRENCY` of them), so slow
@@ -90,20 +78,7 @@ class SchedulerService:
 
     async def check_health(self) -> int:
         """Health-check every active integration, a few at a time."""
-        async with self.services.db.session() as session:
-            ids = [w.id for w in await syncs.watched(session)]
-        remaining = iter(ids)  # a few checkers share it: no task per integration
-        healthy = 0
-
-        async def checker() -> None:
-            nonlocal healthy
-            for integration_id in remaining:
-                ok = await self.services.checks.check_health(integration_id)
-                healthy += bool(ok)  # added after the await: `+=` would read before it
-
-        await asyncio.gather(*(checker() for _ in range(HEALTH_CONCURRENCY)))
-        log.info("health checks", extra={"checked": len(ids), "healthy": healthy})
-        return healthy
+        return await periodic.check_health(self.services)
 
     async def check_credentials(self) -> int:
         """Lapsed credentials (status `expired`), and providers whose status or audience
@@ -113,36 +88,19 @@ class SchedulerService:
 
     async def sweep_outbox(self) -> int:
         """Wake every worker for deliveries overdue by a minute (a lost wake-up, a dead lease)."""
-        before = self._clock() - timedelta(seconds=SWEEP_OVERDUE_SECONDS)
-        async with self.services.db.session() as session, session.begin():
-            overdue = await maintenance.overdue_deliveries(session, before=before)
-            if overdue:
-                await notify_outbox(session)
-        self.services.metrics.outbox_overdue.set(overdue)
-        if overdue:
-            self.services.worker.wake()
-            log.warning("outbox sweeper found overdue deliveries", extra={"count": overdue})
-        return overdue
+        return await periodic.sweep_outbox(self.services, self._clock())
 
     async def apply_webhooks(self) -> int:
         """Provider webhooks recorded a minute ago or more and never applied: a crash."""
-        return await webhooks.apply_unapplied(
-            self.services, older_than=timedelta(seconds=SWEEP_OVERDUE_SECONDS)
-        )
+        return await webhooks.apply_unapplied(self.services, older_than=periodic.OVERDUE)
 
     async def refresh(self) -> None:
         """Derive one sync job per integration that syncs from the database."""
-        async with self.services.db.session() as session:
-            watched = await syncs.watched(session)
         wanted = [
             runner.SyncJob(
-                w.id, w.sync_interval_minutes, f"sync {w.id} every {w.sync_interval_minutes} min"
+                d.integration_id, d.minutes, f"sync {d.integration_id} every {d.minutes} min"
             )
-            for w in watched
-            if w.sync_enabled
-            and w.type in TYPES
-            and TYPES[w.type].syncs
-            and TYPES[w.type].available
+            for d in await periodic.syncing(self.services)
         ]
         if self.scheduler is None:
             return
@@ -160,53 +118,21 @@ class SchedulerService:
             )
 
     async def escalate_overdue(self) -> int:
-        """Escalate every alert nobody acknowledged within the policy's delay (per level)."""
-        minutes = self.services.settings.escalate_after_minutes
-        if not minutes:
-            return 0
-        async with self.services.db.session() as session:
-            due = await maintenance.overdue_for_escalation(
-                session, now=self._clock(), delay=timedelta(minutes=minutes), max_level=MAX_LEVEL
-            )
-        escalated = 0
-        for alert_id in due:
-            actor = Actor(
-                "scheduler", f"ChatOps (nobody acknowledged in {minutes} min)", "scheduler"
-            )
-            outcome = await self.services.actions.apply(Verb.ESCALATE, alert_id, actor)
-            escalated += int(outcome.applied)
-        if escalated:
-            log.info("escalated unacknowledged alerts", extra={"count": escalated})
-        return escalated
+        """Escalate every alert nobody acknowledged within the configured delay (per level)."""
+        return await periodic.escalate_overdue(self.services, self._clock())
 
     async def tend_escalations(self) -> int:
-        """Escalation policies (next steps whose wait is over, reminders, acknowledgements
-        that lasted too long), alerts of silences that ended, group cards' replies, missed
-        heartbeats, and shift hand-offs (announcements, Slack user groups)."""
-        now = self._clock()
-        moved = await self.escalations.tick(now)
-        moved += await dispatch.release_ended(self.services.db, self.services.cache, now)
-        moved += await groups.tend(self.services.db, now)
-        if moved:
-            self.services.ingest.wake_workers()
-        moved += await heartbeats.check(self.services, now, self.watching_since)
-        return moved + await self.shifts.tend(now)
+        """Escalation policies, silences that ended, group cards' replies, missed heartbeats
+        and shift hand-offs (`periodic.Tending`)."""
+        return await self.tending.tick(self._clock())
 
     async def tend_snoozes(self) -> int:
         """Snoozes that ended come back; Alertmanager silences that should not be are expired."""
-        actions = self.services.actions
-        woke = await actions.wake_snoozed(self._clock())
-        tended = await actions.silences.tend() if actions.silences else 0
-        return woke + tended
+        return await self.tending.snoozes(self._clock())
 
     async def retain(self) -> int:
         """Delete what is older than the retention period (90 days by default)."""
-        before = self._clock() - timedelta(days=self.services.settings.retention_days)
-        async with self.services.db.session() as session, session.begin():
-            counts = await maintenance.purge(session, before=before)
-        if any(counts.values()):
-            log.info("retention", extra=counts)
-        return sum(counts.values())
+        return await periodic.retain(self.services, self._clock())
 
 
 async def start(services: Services, work: SchedulerService | None = None) -> Any:

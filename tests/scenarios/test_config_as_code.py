@@ -299,6 +299,16 @@ def bad_files(text: str) -> list[tuple[str, str, str]]:
             "tenants.default.integrations[0].settings: colour: not a setting of",
         ),
         (
+            "a field only the API keeps",
+            changed(lambda t: t["integrations"][0].update(search_enabled=True)),
+            "tenants.default.integrations[0].search_enabled: set over the API, not in the file",
+        ),
+        (
+            "a sync setting misspelt",
+            changed(lambda t: t["integrations"][0].update(sync={"every": 5})),
+            "tenants.default.integrations[0]: sync.every: not a field here",
+        ),
+        (
             "a policy paging nobody known",
             changed(
                 lambda t: t["escalation_policies"][0]["steps"][1].update(notify=[{"person": "zoe"}])
