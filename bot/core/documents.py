@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.records import DeliveryRecord
-from bot.core.specs.routes import ChannelRecord, RouteInfo
+from bot.core.specs.routes import ChannelRecord, RouteInfo, RouteSpec
 from cards.redact import mask_target
 from domain import grouping
 
@@ -53,27 +53,20 @@ def channel_document(channel: ChannelRecord) -> dict[str, Any]:
 
 def route_document(route: RouteInfo) -> dict[str, Any]:
     """A route and what it matches."""
-    return {
-        "id": route.id,
-        "channel_id": route.channel_id,
-        "event_glob": route.event_glob,
-        "min_priority": route.min_priority,
-        "stakeholders": route.stakeholders,
-        "source_glob": route.source_glob,
-        "created_by": route.created_by,
-        "user_id": route.user_id,
-        "escalation_level": route.escalation_level,
-        "escalation_policy": route.escalation_policy,
-        "matchers": route.matchers or [],
-        "continue": route.continue_,
-        "mute_time_intervals": route.mute_time_intervals or [],
-        "active_time_intervals": route.active_time_intervals or [],
-        **_grouping_document(route),
-        "default": route.default,
-        "actions": route.actions,  # null: every verb
-        "is_active": route.enabled,
-        "created_at": route.created_at.isoformat(),
-    }
+    document: dict[str, Any] = {"id": route.id, "channel_id": route.channel_id}
+    for name in RouteSpec.model_fields:  # every field of the spec, in its order
+        if name == "channel" or name in grouping.FIELDS:
+            continue
+        value = getattr(route, name)  # `actions` null: every verb
+        document[SHOWN_AS.get(name, name)] = [] if value is None and name in LISTS else value
+    document.update(_grouping_document(route))
+    document["created_by"] = route.created_by
+    document["created_at"] = route.created_at.isoformat()
+    return document
+
+
+SHOWN_AS = {"continue_": "continue", "enabled": "is_active"}  # a route's REST names
+LISTS = ("matchers", "mute_time_intervals", "active_time_intervals")  # shown as [] when none
 
 
 def _grouping_document(route: RouteInfo) -> dict[str, Any]:

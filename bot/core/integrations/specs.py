@@ -9,7 +9,7 @@ from adapters.egress import url_problem
 from adapters.registry import TYPES, adapter_type
 from bot.core.alerts import muting, windows
 from bot.core.errors import InvalidRequest
-from bot.core.specs.routes import ChannelSpec, RouteSpec
+from bot.core.specs.routes import COLUMN_OF, ChannelSpec, RouteSpec, plain_fields
 from domain import Priority, Verb, grouping
 from storage.schema import (
     Channel,
@@ -89,23 +89,16 @@ def new_route(tenant: str, spec: RouteSpec, channel: Channel, actor: str | None)
     return Route(
         tenant_id=tenant,
         channel_id=channel.id,
+        **{COLUMN_OF.get(n, n): getattr(spec, n) for n in plain_fields()},
         actions=route_actions(spec.actions),
-        event_glob=spec.event_glob,
         min_priority=priority,
         stakeholders=[s.upper() for s in spec.stakeholders],
-        source_glob=spec.source_glob,
-        user_id=spec.user_id,
-        escalation_level=spec.escalation_level,
-        is_default=spec.default,
-        escalation_policy=spec.escalation_policy,
         matchers=route_matchers(spec.matchers),
-        continues=spec.continue_,
         mute_time_intervals=windows.route_names(spec.mute_time_intervals, "mute_time_intervals"),
         active_time_intervals=windows.route_names(
             spec.active_time_intervals, "active_time_intervals"
         ),
         grouping=route_grouping(spec),
-        is_active=spec.enabled,
         created_by=actor,
     )
 

@@ -107,27 +107,37 @@ class RouteInfo(RouteSpec):
     created_at: datetime
 
 
+# A route's column of a spec field, where the names differ; every other field of the spec is
+# stored in the column of its own name, copied as it is (`plain`).
+COLUMN_OF = {"default": "is_default", "continue_": "continues", "enabled": "is_active"}
+# fields stored in another shape: checked or cleaned on the way in (integrations.specs.new_route)
+SHAPED = frozenset(
+    {"channel", "min_priority", "stakeholders", "actions", "matchers", *GROUPING_FIELDS}
+    | {"mute_time_intervals", "active_time_intervals"}
+)
+
+
+def plain_fields() -> list[str]:
+    """The spec's fields stored as they are, each in its column (`COLUMN_OF`)."""
+    return [n for n in RouteSpec.model_fields if n not in SHAPED]
+
+
 def route_info(row: Route) -> RouteInfo:
     """The record of a stored route (read back as written: nothing to check again)."""
+    plain = {n: getattr(row, COLUMN_OF.get(n, n)) for n in plain_fields()}
+    plain["default"], plain["continue_"] = bool(row.is_default), row.continues is not False
     return RouteInfo.model_construct(
         id=row.id,
         channel=row.channel_id,
         channel_id=row.channel_id,
-        event_glob=row.event_glob,
-        source_glob=row.source_glob,
+        **plain,
         min_priority=row.min_priority,
         matchers=list(row.matchers) if row.matchers else None,
         stakeholders=list(row.stakeholders or []),
-        escalation_level=row.escalation_level,
-        escalation_policy=row.escalation_policy,
-        user_id=row.user_id,
-        default=bool(row.is_default),
         actions=row.actions,
         mute_time_intervals=row.mute_time_intervals or None,
         active_time_intervals=row.active_time_intervals or None,
         **{k: v for k, v in (row.grouping or {}).items() if k in GROUPING_FIELDS},
-        continue_=row.continues is not False,
-        enabled=row.is_active,
         created_by=row.created_by,
         created_at=row.created_at,
     )

@@ -65,3 +65,58 @@ def test_the_file_entry_leaves_out_what_is_at_its_default() -> None:
         "user": "U1",
         "continue": False,
     }
+
+
+def test_every_field_of_a_route_is_stored_and_read_back() -> None:
+    """What makes adding a field to a route one change to the spec plus its column: a route
+    made from a spec with every field away from its default reads back as that spec, and the
+    REST document shows each field. A field the spec has and the row or the record forgets
+    fails here."""
+    from bot.core.documents import route_document
+    from bot.core.integrations.specs import new_route
+    from bot.core.specs.routes import COLUMN_OF, plain_fields, route_info
+    from storage.schema import Channel, Route
+
+    spec = RouteSpec.model_validate(
+        {
+            "channel": "ops",
+            "event_glob": "deploy.*",
+            "min_priority": "HIGH",
+            "stakeholders": ["SRE"],
+            "source_glob": "ci",
+            "user": "U1",
+            "escalation_level": 2,
+            "default": True,
+            "actions": ["acknowledge", "resolve"],
+            "escalation_policy": "db",
+            "matchers": ['team="db"'],
+            "continue": False,
+            "mute_time_intervals": ["nights"],
+            "active_time_intervals": ["office"],
+            "group_by": ["cluster"],
+            "group_wait": "10s",
+            "group_interval": "1m",
+            "repeat_interval": "4h",
+            "enabled": False,
+        }
+    )
+    given = spec.model_dump()
+    at_default = [
+        n
+        for n, f in RouteSpec.model_fields.items()
+        if given[n] == f.get_default(call_default_factory=True)
+    ]
+    assert at_default == []  # every field is away from its default: none can pass by luck
+    for name in plain_fields():  # each stored in its column
+        assert hasattr(Route, COLUMN_OF.get(name, name)), name
+    row = new_route("acme", spec, Channel(id="c1", name="ops"), "ana")
+    row.id, row.created_at = "r1", datetime(2027, 1, 4, tzinfo=UTC)
+    back = route_info(row).model_dump()
+    assert {k: v for k, v in back.items() if k in given and k != "channel"} == {
+        k: v for k, v in given.items() if k != "channel"
+    }
+    document = route_document(route_info(row))
+    for name in RouteSpec.model_fields:
+        if name not in ("channel", "group_wait", "group_interval", "repeat_interval"):
+            shown = {"continue_": "continue", "enabled": "is_active"}.get(name, name)
+            assert shown in document, name
