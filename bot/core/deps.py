@@ -49,7 +49,10 @@ class Queues(Configures, Protocol):
 
 
 class Reaches(Reads, Protocol):
-    """Reads, and reaches people's chat platforms: the keyring and the adapters."""
+    """Reads, and reaches people's chat platforms: the keyring and the adapters; writes
+    people (who they are on chat is configuration: clicks look it up in the cache)."""
+
+    def configuring(self, *, begin: bool = True) -> AbstractAsyncContextManager[AsyncSession]: ...
 
     @property
     def keyring(self) -> Keyring: ...

@@ -117,7 +117,7 @@ async def add_person(services: Reaches, tenant: str, spec: PersonSpec, by: By) -
     """A new person; 409 when the name is taken in the tenant."""
     name = _name(spec.name, "name")
     values = person_values(spec)
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await alerts_repo.ensure_tenant(session, tenant)
         taken = await session.scalar(
             select(PersonRow.id).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
@@ -147,7 +147,7 @@ async def _match_on_slack(services: Reaches, tenant: str, person: Person) -> Per
         return person
     if not found:
         return person
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         await session.execute(
             update(PersonRow)
             .where(PersonRow.tenant_id == tenant, PersonRow.name == person.name)
@@ -380,8 +380,9 @@ async def remember_teams_chat(
     page them (one conditional update; nothing when it is already known or nobody matches)."""
     if not (account_id and service_url and conversation_id):
         return
-    async with services.db.session() as session, session.begin():
-        await session.execute(
+    async with services.configuring(begin=False) as session:  # who clicks is in the cache
+        transaction = await session.begin()
+        done = await session.execute(
             update(PersonRow)
             .where(
                 PersonRow.tenant_id == tenant,
@@ -398,3 +399,7 @@ async def remember_teams_chat(
                 teams_conversation_id=conversation_id[:255],
             )
         )
+        if done.rowcount:  # type: ignore[attr-defined]
+            await transaction.commit()
+        else:
+            await transaction.rollback()  # nothing changed: the caches stay

@@ -121,7 +121,9 @@ class ActionService:
         else:
             outcome = await self._transition(session, verb, alert, actor, utcnow(), ask)
         outcome = dataclasses.replace(outcome, offered=offered)
-        person = await engine.person_acting(session, alert.tenant, actor.platform, actor.id)
+        person = await engine.person_acting(
+            session, alert.tenant, actor.platform, actor.id, self._cache
+        )
         session.add(
             alerts_repo.audit_row(
                 alert.tenant,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.config_cache import ConfigCache
@@ -332,20 +332,30 @@ async def page_by_hand(
 
 
 async def person_acting(
-    session: AsyncSession, tenant: str, platform: str, user_id: str
+    session: AsyncSession, tenant: str, platform: str, user_id: str, cache: ConfigCache
 ) -> str | None:
-    """The person a chat user is, by their Slack user id or Teams AAD object id."""
-    if not user_id:
+    """The person a chat user is, by their Slack user id or Teams AAD object (or account) id.
+    Every click asks, so the tenant's chat identities are kept in the configuration cache (a
+    change of people is a configuration write, which clears it)."""
+    if not user_id or platform not in ("slack", "teams"):
         return None
-    if platform == "slack":
-        match = Person.slack_user_id == user_id
-    elif platform == "teams":
-        match = or_(Person.teams_aad_object_id == user_id, Person.teams_user_id == user_id)
-    else:
-        return None
-    return await session.scalar(
-        select(Person.name).where(Person.tenant_id == tenant, match).limit(1)
+    known = await cache.get(("people", tenant), lambda: chat_identities(session, tenant))
+    return known.get((platform, user_id))
+
+
+async def chat_identities(session: AsyncSession, tenant: str) -> dict[tuple[str, str], str]:
+    """(platform, chat user id) → the person's name, for every person of the tenant."""
+    rows = await session.execute(
+        select(
+            Person.name, Person.slack_user_id, Person.teams_aad_object_id, Person.teams_user_id
+        ).where(Person.tenant_id == tenant)
     )
+    found: dict[tuple[str, str], str] = {}
+    for name, slack, aad, account in rows.all():
+        for platform, user_id in (("slack", slack), ("teams", aad), ("teams", account)):
+            if user_id:
+                found.setdefault((platform, user_id), name)
+    return found
 
 
 async def running(session: AsyncSession, alert_id: str) -> dict[str, Any] | None:

@@ -47,7 +47,7 @@ async def change_person(
             zone_of(str(given["time_zone"] or ""))
         except ScheduleError as exc:
             raise InvalidRequest(str(exc)) from None
-    async with services.db.session() as session, session.begin():
+    async with services.configuring() as session:
         row = await session.scalar(
             select(PersonRow).where(PersonRow.tenant_id == tenant, PersonRow.name == name)
         )

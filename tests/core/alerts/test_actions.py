@@ -105,3 +105,36 @@ async def test_two_clicks_at_once_the_first_wins(services: Services) -> None:
         ana, ben = outcomes[2 * n], outcomes[2 * n + 1]
         assert (ana.applied, ben.applied) == (True, False)  # arrived first, applied first
         assert ben.message == "Already acknowledged by Ana."
+
+
+async def test_who_clicked_is_known_at_once_after_people_change(settings: Settings) -> None:
+    """Each click is attributed to a person from the cache of the tenant's chat identities; a
+    change of people clears it when it commits (the cache here would otherwise keep an hour)."""
+    from bot.core import oncall
+    from bot.core.config_cache import ConfigCache
+    from bot.core.paging import roster
+    from bot.core.specs.oncall import PersonChange, PersonSpec
+    from domain import SYSTEM
+
+    built = build_services(settings, cache=ConfigCache(ttl=3600))
+    await built.db.upgrade()
+    try:
+        first, second, third = [await alert_of(built, f"alert {n}") for n in range(3)]
+        await built.actions.apply(Verb.ACKNOWLEDGE, first, ANA)  # nobody yet: the cache fills
+        await oncall.add_person(
+            built, "default", PersonSpec(name="ana", slack_user_id="U1"), SYSTEM
+        )
+        await built.actions.apply(Verb.ACKNOWLEDGE, second, ANA)
+        await roster.change_person(
+            built, "default", "ana", PersonChange(slack_user_id=None), SYSTEM
+        )
+        await built.actions.apply(Verb.ACKNOWLEDGE, third, ANA)
+        async with built.db.session() as session:
+            people = [
+                (await alerts_repo.audit_of(session, a))[0].data.get("person")
+                for a in (first, second, third)
+            ]
+        assert people == [None, "ana", None]
+    finally:
+        await built.http.aclose()
+        await built.db.dispose()
