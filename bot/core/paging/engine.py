@@ -245,6 +245,8 @@ async def acted(
 ) -> None:
     """What an applied action does to the alert's running policy: acknowledge stops it (and
     starts the reminders), resolve ends it, unsnooze lets it go on."""
+    if alert.paging is None:
+        return  # no policy ever ran for it: a policy's first step fires as it starts
     row = await session.scalar(
         select(Escalation).where(Escalation.event_id == alert.id).with_for_update()
     )
