@@ -31,7 +31,7 @@ from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
 from bench.reports import run_reports  # noqa: E402
 from bench.scheduling import run_scheduling  # noqa: E402
 from bench.slack_ack import run_slack_ack  # noqa: E402
-from bench.storm import run_storm  # noqa: E402
+from bench.storm import run_spread, run_storm  # noqa: E402
 from tests.pg import Cluster, find_bindir  # noqa: E402
 
 FLOOR: dict[str, float] = {}  # the bare aiohttp handler's requests a second, this run
@@ -259,6 +259,15 @@ def main() -> int:
                 f"{storm['rate_limited']:.0f} x 429",
                 flush=True,
             )
+        spread = asyncio.run(run_spread(10_000, 20))
+        print(
+            f"storm over many channels: {spread['alerts']:.0f} alerts in {spread['channels']:.0f} "
+            f"Alertmanager webhooks (one per team, sent at once), each team routed to its own "
+            f"Slack channel (fake Slack, 1 message/s per channel): webhooks answered in "
+            f"{spread['answered_s']:.1f} s, all visible {spread['from_sent_s']:.1f} s after "
+            f"sending; {spread['calls']:.0f} chat.* calls, {spread['rate_limited']:.0f} x 429",
+            flush=True,
+        )
         if args.only == "storm":
             return 0
     if args.only in (None, "paging"):
