@@ -1,7 +1,7 @@
 """`make bench`: print the project's performance figures.
 
 python -m bench [--events N] [--concurrency C] [--clicks N]
-                [--only cards|slack|storm|scheduling|console|config|paging|noise|reports|
+                [--only cards|slack|storm|memory|scheduling|console|config|paging|noise|reports|
                         sqlite|postgres]
 
 Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bench.cards import run_cards  # noqa: E402
 from bench.config_apply import run_config_apply  # noqa: E402
 from bench.console import run_console  # noqa: E402
+from bench.memory import run_memory  # noqa: E402
 from bench.noise import run_noise  # noqa: E402
 from bench.paging import run_paging  # noqa: E402
 from bench.pipeline import bare_floor, run_pipeline  # noqa: E402
@@ -211,6 +212,26 @@ def bench_reports() -> None:
             report("postgres", asyncio.run(run_reports(migrated(cluster, "bench_reports"))))
 
 
+def bench_memory() -> None:
+    found = asyncio.run(run_memory(100_000, 1000))
+    seeded, seconds = found["seeded"]
+    line = ", ".join(
+        f"after {what} {found[key][0]:.0f} MB"
+        for what, key in (
+            ("start", "started"),
+            ("the console's list", "console"),
+            ("a storm of 1,000", "storm"),
+            ("1,000 clicks", "clicks"),
+        )
+    )
+    print(
+        f"memory: {seeded:,} open alerts (written in {seconds:.0f} s), SQLite; the bot's RSS "
+        f"{line}; peak {found['clicks'][1]:.0f} MB | the same bot on an empty database: "
+        f"{found['floor'][0]:.0f} MB",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=2000)
@@ -221,6 +242,7 @@ def main() -> int:
             "cards",
             "slack",
             "storm",
+            "memory",
             "scheduling",
             "console",
             "config",
@@ -269,6 +291,10 @@ def main() -> int:
             flush=True,
         )
         if args.only == "storm":
+            return 0
+    if args.only in (None, "memory"):
+        bench_memory()
+        if args.only == "memory":
             return 0
     if args.only in (None, "paging"):
         bench_paging()
