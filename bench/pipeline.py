@@ -7,6 +7,7 @@ to the moment the sink receives the delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 from aiohttp import web
+from cryptography.fernet import Fernet
 
 from tests.helpers import free_port, wait_healthy
 
@@ -32,11 +35,13 @@ class Sink:
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
+        self.received = 0  # every delivery, a second copy of an alert too
         self.runner: web.AppRunner | None = None
         self.port = free_port()
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.received += 1
         self.arrived.setdefault(body["alert"]["id"], time.perf_counter())
         return web.json_response({"ok": True})
 
@@ -87,27 +92,38 @@ def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess
 
 
 async def run_pipeline(
-    database_url: str, events: int, concurrency: int, rate: float | None = None
+    database_url: str,
+    events: int,
+    concurrency: int,
+    rate: float | None = None,
+    *,
+    processes: int = 1,
 ) -> dict[str, Any]:
-    """Start the bot on `database_url`, push `events` (at `rate` a second, or as fast as it
-    takes them), and measure until all are delivered."""
+    """Start the bot on `database_url` (`processes` of them, each serving and working, on
+    PostgreSQL), push `events` (at `rate` a second, or as fast as it takes them; spread over
+    the processes), and measure until all are delivered: duplicates, the CPU of every
+    process, and on PostgreSQL the longest lock wait seen (pg_stat_activity, every 50 ms)."""
     sink = Sink()
     await sink.start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(processes)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     data = tempfile.mkdtemp(prefix="chatops-bench-")
-    proc = start_bot(database_url, port, data)
+    key = Fernet.generate_key().decode()  # one encryption key: the processes share secrets
+    procs = [
+        start_bot(database_url, port, f"{data}/{n}", SECRET_KEY=key) for n, port in enumerate(ports)
+    ]
+    sampling = LockWaits(database_url)
     try:
-        await wait_healthy(base, proc)
+        for base, proc in zip(bases, procs, strict=True):
+            await wait_healthy(base, proc)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         limits = httpx.Limits(max_connections=concurrency)
         # The load comes from aiohttp's client: httpx's tops out near 500 requests a second
         # on two cores, below what is measured here (see `bare_floor`).
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        async with (
-            httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http,
-            aiohttp.ClientSession(base, headers=headers, connector=connector) as load,
-        ):
+        connectors = [aiohttp.TCPConnector(limit=concurrency) for _ in bases]
+        async with httpx.AsyncClient(
+            base_url=bases[0], headers=headers, limits=limits, timeout=60
+        ) as http:
             await http.post(
                 "/api/v1/integrations",
                 json={
@@ -121,6 +137,11 @@ async def run_pipeline(
                 json={"name": "sink", "integration": "sink", "rate_per_minute": 1_000_000},
             )
             await http.post("/api/v1/routes", json={"channel": "sink"})
+        loads = [
+            aiohttp.ClientSession(base, headers=headers, connector=connector)
+            for base, connector in zip(bases, connectors, strict=True)
+        ]
+        try:
             submitted: dict[str, float] = {}
             gate = asyncio.Semaphore(concurrency)
 
@@ -129,12 +150,13 @@ async def run_pipeline(
                     await asyncio.sleep(i / rate)
                 async with gate:
                     started = time.perf_counter()
-                    async with load.post(
-                        "/api/v1/events", json={"title": f"bench {i}", "dedup_key": f"b{i}"}
-                    ) as resp:
+                    body = {"title": f"bench {i}", "dedup_key": f"b{i}"}
+                    async with loads[i % processes].post("/api/v1/events", json=body) as resp:
                         submitted[(await resp.json())["id"]] = started
 
-            cpu = cpu_seconds(proc.pid)
+            await asyncio.sleep(1.5)  # every process has heard of the route (NOTIFY, cache)
+            cpu = sum(cpu_seconds(p.pid) for p in procs)
+            await sampling.start()
             begin = time.perf_counter()
             await asyncio.gather(*(submit(i) for i in range(events)))
             accepted = time.perf_counter() - begin
@@ -143,7 +165,12 @@ async def run_pipeline(
                     raise RuntimeError(f"only {len(sink.arrived)} of {events} delivered in 10 min")
                 await asyncio.sleep(0.02)
             total = max(sink.arrived.values()) - begin
-            cpu = cpu_seconds(proc.pid) - cpu
+            cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu
+            await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        finally:
+            for load in loads:
+                await load.close()
+            longest_lock = await sampling.stop()
         latencies = sorted(sink.arrived[i] - submitted[i] for i in submitted)
         return {
             "events": events,
@@ -152,12 +179,57 @@ async def run_pipeline(
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
             "cpu_ms": cpu / events * 1000,
+            "duplicates": sink.received - len(sink.arrived),
+            "longest_lock_ms": longest_lock,
+            "lock_samples": sampling.samples,
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
         await sink.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+class LockWaits:
+    """The longest wait for a lock among the database's sessions, sampled every 50 ms while
+    running (PostgreSQL; nothing to sample on SQLite, which has one writer by design)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.dsn = (
+            database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            if database_url.startswith("postgresql")
+            else None
+        )
+        self.longest = 0.0
+        self.samples = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.dsn is not None:
+            self.task = asyncio.create_task(self._sample(self.dsn))
+
+    async def _sample(self, dsn: str) -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            while True:
+                waited = await connection.fetchval(
+                    "SELECT coalesce(max(extract(epoch FROM now() - state_change)), 0) "
+                    "FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                )
+                self.longest = max(self.longest, float(waited) * 1000)
+                self.samples += 1
+                await asyncio.sleep(0.05)
+        finally:
+            await connection.close()
+
+    async def stop(self) -> float:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        return self.longest
 
 
 async def bare_floor(events: int, concurrency: int) -> float:
