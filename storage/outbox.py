@@ -6,18 +6,61 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 
 from domain import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
 from storage.schema import Delivery, DeliveryAttempt, new_id, utcnow
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
-# Another delivery of the same card, as `claim` compares with. Made once: an alias proxies
-# every column of the table, and making it on each claim was most of a claim's Python time.
-_OTHER = aliased(Delivery)
+
+
+def _claim_statements() -> tuple[Select[str], ReturningUpdate[Delivery]]:
+    """What `claim` runs, built once with its values as parameters (`now`, `limit`, `ids`,
+    `lease_until`): building them on every claim was most of a claim's Python time."""
+    # An update waits while another update of the same card is being sent: sent together,
+    # the older could land last and leave the card showing a state that is gone.
+    other = aliased(Delivery)
+    now: BindParameter[datetime] = bindparam("now")
+    card_busy = exists().where(
+        other.event_id == Delivery.event_id,
+        other.channel_id == Delivery.channel_id,
+        other.kind == DeliveryKind.UPDATE.value,
+        other.status == DeliveryStatus.SENDING.value,
+        other.lease_until > now,
+        other.id != Delivery.id,
+    )
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.status.in_([s.value for s in RETRYABLE]),
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.kind != DeliveryKind.UPDATE.value, ~card_busy),
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    leased = (
+        update(Delivery)
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+        .values(
+            status=DeliveryStatus.SENDING.value,
+            lease_until=bindparam("lease_until"),
+            next_attempt_at=bindparam("lease_until"),
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    return due, leased
+
+
+_DUE, _LEASED = _claim_statements()
 
 
 async def claim(
@@ -30,44 +73,11 @@ async def claim(
     becomes due again by itself when the lease runs out: nothing is lost on a crash.
     """
     lease_until = now + timedelta(seconds=lease)
-    # An update waits while another update of the same card is being sent: sent together,
-    # the older could land last and leave the card showing a state that is gone.
-    other = _OTHER
-    card_busy = exists().where(
-        other.event_id == Delivery.event_id,
-        other.channel_id == Delivery.channel_id,
-        other.kind == DeliveryKind.UPDATE.value,
-        other.status == DeliveryStatus.SENDING.value,
-        other.lease_until > now,
-        other.id != Delivery.id,
-    )
-    due = (
-        select(Delivery.id)
-        .where(
-            Delivery.status.in_(RETRYABLE),
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.kind != DeliveryKind.UPDATE.value, ~card_busy),
-        )
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list((await session.scalars(due)).all())
+    ids = list((await session.scalars(_DUE, {"now": now, "limit": limit})).all())
     if not ids:
         return []
-    leased = (
-        update(Delivery)
-        .where(Delivery.id.in_(ids))
-        .values(
-            status=DeliveryStatus.SENDING.value,
-            lease_until=lease_until,
-            next_attempt_at=lease_until,
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False)
-    )
-    rows = (await session.scalars(leased)).all()
+    leased = {"ids": ids, "lease_until": lease_until}
+    rows = (await session.scalars(_LEASED, leased)).all()
     return sorted((to_item(row) for row in rows), key=lambda item: ids.index(item.id))
 
 
