@@ -83,7 +83,8 @@ def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess
         else []
     )
     if os.environ.get("BENCH_SAMPLE"):  # a sampling profiler: little overhead, a call tree
-        profile = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", os.environ["BENCH_SAMPLE"]]
+        output = os.environ["BENCH_SAMPLE"]
+        profile = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", output]
     return subprocess.Popen(
         [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
         cwd=ROOT,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from adapters.base import AdapterError
 from bot.core import audit
@@ -366,40 +366,3 @@ async def timelines(services: Reaches, tenant: str, start: datetime, days: int) 
                 Timeline(row.name, row.time_zone, start, end, timeline(schedule, start, end))
             )
     return found
-
-
-async def remember_teams_chat(
-    services: Reaches,
-    tenant: str,
-    aad: str,
-    account_id: str,
-    service_url: str,
-    conversation_id: str,
-) -> None:
-    """A person wrote or clicked in their 1:1 chat with the bot: keep that chat as the way to
-    page them (one conditional update; nothing when it is already known or nobody matches)."""
-    if not (account_id and service_url and conversation_id):
-        return
-    async with services.configuring(begin=False) as session:  # who clicks is in the cache
-        transaction = await session.begin()
-        done = await session.execute(
-            update(PersonRow)
-            .where(
-                PersonRow.tenant_id == tenant,
-                PersonRow.teams_aad_object_id == aad,
-                or_(
-                    PersonRow.teams_conversation_id.is_(None),
-                    PersonRow.teams_conversation_id != conversation_id,
-                    PersonRow.teams_service_url != service_url,
-                ),
-            )
-            .values(
-                teams_user_id=account_id[:128],
-                teams_service_url=service_url[:2048],
-                teams_conversation_id=conversation_id[:255],
-            )
-        )
-        if done.rowcount:  # type: ignore[attr-defined]
-            await transaction.commit()
-        else:
-            await transaction.rollback()  # nothing changed: the caches stay

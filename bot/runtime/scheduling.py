@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot.core import periodic
 from bot.core.integrations import webhooks
 from bot.core.services import Services
-from bot.core.watch import periodic
 from scheduler import runner
 from storage.leader import LeaderLock
 from storage.schema import utcnow

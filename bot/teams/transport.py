@@ -25,11 +25,12 @@ from jwt import PyJWTError
 from bot.chat import grammar, handlers
 from bot.chat.forms import form_fields, type_name
 from bot.chat.noise import silenced
-from bot.core import oncall, report_charts, tenants
+from bot.core import report_charts, tenants
 from bot.core.alerts import muting
 from bot.core.errors import InvalidRequest
 from bot.core.integrations import channels
 from bot.core.integrations.admin import target_allowed
+from bot.core.paging import reach
 from bot.core.services import Services
 from bot.core.specs import parse
 from bot.core.specs.noise import SilenceSpec
@@ -213,7 +214,7 @@ class ChatOpsBot(ActivityHandler):  # type: ignore[misc]
             or conversation.conversation_type != "personal"
         ):
             return
-        await oncall.remember_teams_chat(
+        await reach.remember_teams_chat(
             self.services,
             tenant,
             str(account.aad_object_id),

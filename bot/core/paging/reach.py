@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.registry import TYPES
+from bot.core.deps import Reaches
 from storage.schema import Channel, Integration, Person, Tenant, UserOverride
 
 FALLBACKS = ("email", "sms")
@@ -180,3 +181,40 @@ async def direct_channels(
         channels.append(row)
     await session.flush()
     return Reached(person.name, tuple(channels), changed=changed)
+
+
+async def remember_teams_chat(
+    services: Reaches,
+    tenant: str,
+    aad: str,
+    account_id: str,
+    service_url: str,
+    conversation_id: str,
+) -> None:
+    """A person wrote or clicked in their 1:1 chat with the bot: keep that chat as the way to
+    page them (one conditional update; nothing when it is already known or nobody matches)."""
+    if not (account_id and service_url and conversation_id):
+        return
+    async with services.configuring(begin=False) as session:  # who clicks is in the cache
+        transaction = await session.begin()
+        done = await session.execute(
+            update(Person)
+            .where(
+                Person.tenant_id == tenant,
+                Person.teams_aad_object_id == aad,
+                or_(
+                    Person.teams_conversation_id.is_(None),
+                    Person.teams_conversation_id != conversation_id,
+                    Person.teams_service_url != service_url,
+                ),
+            )
+            .values(
+                teams_user_id=account_id[:128],
+                teams_service_url=service_url[:2048],
+                teams_conversation_id=conversation_id[:255],
+            )
+        )
+        if done.rowcount:  # type: ignore[attr-defined]
+            await transaction.commit()
+        else:
+            await transaction.rollback()  # nothing changed: the caches stay
