@@ -135,22 +135,43 @@ async def mark_sent(
     target: str,
 ) -> bool:
     """Record a successful send; False when the lease was lost to another worker."""
-    now = utcnow()
-    result = await session.execute(
+    values = {
+        "item_id": item.id,
+        "held_until": item.lease_until,
+        "b_status_code": status_code,
+        "b_ref": ref,
+        "b_payload": payload,
+        "b_target": target,
+        "b_sent_at": utcnow(),
+    }
+    result = await session.execute(_SENT, values)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _sent_statement() -> Any:
+    """`mark_sent`'s statement, built once (every send runs it): the fencing of `_held`, the
+    values as parameters typed as their columns."""
+    column = Delivery.__table__.c
+    return (
         update(Delivery)
-        .where(_held(item))
+        .where(
+            Delivery.id == bindparam("item_id"),
+            Delivery.lease_until == bindparam("held_until"),
+        )
         .values(
             status=DeliveryStatus.SENT.value,
-            status_code=status_code,
-            message_ref=ref,
-            card_payload=payload,
-            target=target,
-            sent_at=now,
+            status_code=bindparam("b_status_code", type_=column.status_code.type),
+            message_ref=bindparam("b_ref", type_=column.message_ref.type),
+            card_payload=bindparam("b_payload", type_=column.card_payload.type),
+            target=bindparam("b_target", type_=column.target.type),
+            sent_at=bindparam("b_sent_at", type_=column.sent_at.type),
             lease_until=None,
             error_message=None,
         )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_SENT = _sent_statement()
 
 
 async def mark_retry(
