@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import Select, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from domain import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
-from storage.schema import Delivery, DeliveryAttempt, new_id, utcnow
+from storage.schema import Delivery, DeliveryAttempt, new_id
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
 
@@ -97,127 +97,6 @@ async def still_waiting(session: AsyncSession, delivery_id: str, notes: list[str
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _held(item: OutboxItem) -> Any:
-    """Only the worker holding the lease may record an outcome (fencing)."""
-    return and_(Delivery.id == item.id, Delivery.lease_until == item.lease_until)
-
-
-async def record_attempt(
-    session: AsyncSession,
-    item: OutboxItem,
-    *,
-    started: datetime,
-    status_code: int | None,
-    error: str | None,
-    retry_after: float | None = None,
-) -> None:
-    """Keep one row per try, so the history shows each attempt."""
-    session.add(
-        DeliveryAttempt(
-            delivery_id=item.id,
-            attempt=item.attempts,
-            status_code=status_code,
-            error_message=error,
-            retry_after_seconds=retry_after,
-            started_at=started,
-            duration_ms=int((utcnow() - started).total_seconds() * 1000),
-        )
-    )
-
-
-async def mark_sent(
-    session: AsyncSession,
-    item: OutboxItem,
-    *,
-    status_code: int | None,
-    ref: str | None,
-    payload: dict[str, Any] | None,
-    target: str,
-) -> bool:
-    """Record a successful send; False when the lease was lost to another worker."""
-    values = {
-        "item_id": item.id,
-        "held_until": item.lease_until,
-        "b_status_code": status_code,
-        "b_ref": ref,
-        "b_payload": payload,
-        "b_target": target,
-        "b_sent_at": utcnow(),
-    }
-    result = await session.execute(_SENT, values)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _sent_statement() -> Any:
-    """`mark_sent`'s statement, built once (every send runs it): the fencing of `_held`, the
-    values as parameters typed as their columns."""
-    column = Delivery.__table__.c
-    return (
-        update(Delivery)
-        .where(
-            Delivery.id == bindparam("item_id"),
-            Delivery.lease_until == bindparam("held_until"),
-        )
-        .values(
-            status=DeliveryStatus.SENT.value,
-            status_code=bindparam("b_status_code", type_=column.status_code.type),
-            message_ref=bindparam("b_ref", type_=column.message_ref.type),
-            card_payload=bindparam("b_payload", type_=column.card_payload.type),
-            target=bindparam("b_target", type_=column.target.type),
-            sent_at=bindparam("b_sent_at", type_=column.sent_at.type),
-            lease_until=None,
-            error_message=None,
-        )
-    )
-
-
-_SENT = _sent_statement()
-
-
-async def mark_retry(
-    session: AsyncSession,
-    item: OutboxItem,
-    *,
-    when: datetime,
-    error: str | None,
-    status_code: int | None,
-    failed: bool,
-    counted: bool = True,
-) -> None:
-    """Schedule another try at `when`; `failed` spends retry budget, `counted` keeps the try."""
-    values: dict[str, Any] = {
-        "status": (DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING).value,
-        "next_attempt_at": when,
-        "lease_until": None,
-    }
-    if error is not None:
-        values["error_message"] = error
-        values["status_code"] = status_code
-    if failed:
-        values["failures"] = Delivery.failures + 1
-    if not counted:
-        values["attempts"] = Delivery.attempts - 1
-    await session.execute(update(Delivery).where(_held(item)).values(**values))
-
-
-async def mark_dead(
-    session: AsyncSession, item: OutboxItem, *, error: str, status_code: int | None
-) -> bool:
-    """Move a row to dead-letter; False when the lease was lost."""
-    result = await session.execute(
-        update(Delivery)
-        .where(_held(item))
-        .values(
-            status=DeliveryStatus.DEAD.value,
-            error_message=error,
-            status_code=status_code,
-            failures=Delivery.failures + 1,
-            lease_until=None,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 async def backlog(session: AsyncSession, channel_id: str) -> int:
     """How many new cards wait for this channel, due now or held back for its rate."""
     query = select(func.count()).where(
@@ -287,23 +166,6 @@ async def take_back_leases(session: AsyncSession, now: datetime) -> int:
         .values(next_attempt_at=now, lease_until=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -> bool:
-    """An update of a card that only exists inside a digest: the digest shows it instead.
-
-    Only the alert's card (its post) is a member of the digest; this row just says where.
-    """
-    result = await session.execute(
-        update(Delivery)
-        .where(_held(item))
-        .values(
-            status=DeliveryStatus.FOLDED.value,
-            error_message=f"shown in digest {digest_id}",
-            lease_until=None,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def retry_dead(

@@ -48,11 +48,9 @@ class Queues(Configures, Protocol):
     def ingest(self) -> Wakes: ...
 
 
-class Reaches(Reads, Protocol):
+class Reaches(Reads, Configures, Protocol):
     """Reads, and reaches people's chat platforms: the keyring and the adapters; writes
     people (who they are on chat is configuration: clicks look it up in the cache)."""
-
-    def configuring(self, *, begin: bool = True) -> AbstractAsyncContextManager[AsyncSession]: ...
 
     @property
     def keyring(self) -> Keyring: ...

@@ -21,7 +21,8 @@ from bot.core.group_commit import GroupCommit
 from bot.infra.metrics import Metrics
 from cards.redact import scrub_urls
 from domain import ChannelInfo, Delivered, DeliveryKind, EventIn, OutboxItem, Outgoing
-from storage import digests, outbox, syncs
+from storage import digests, syncs
+from storage import outcomes as outcome_rows
 from storage.db import Database
 from storage.schema import utcnow
 
@@ -66,7 +67,7 @@ class Outcomes:
         error = f"internal error while sending: {type(exc).__name__}"
         try:
             async with self._db.session() as session, session.begin():
-                await outbox.record_attempt(
+                await outcome_rows.record_attempt(
                     session, item, started=utcnow(), status_code=None, error=error
                 )
                 if await self.retry_with_backoff(session, item, error, None):
@@ -87,10 +88,10 @@ class Outcomes:
         payload, target = summary(message), target_of(channel)
 
         async def record(session: AsyncSession) -> bool:
-            await outbox.record_attempt(
+            await outcome_rows.record_attempt(
                 session, item, started=started, status_code=delivered.status_code, error=None
             )
-            kept = await outbox.mark_sent(
+            kept = await outcome_rows.mark_sent(
                 session,
                 item,
                 status_code=delivered.status_code,
@@ -146,7 +147,7 @@ class Outcomes:
             wait = self.backoff(item)
 
         async def record(session: AsyncSession) -> None:
-            await outbox.record_attempt(
+            await outcome_rows.record_attempt(
                 session,
                 item,
                 started=started,
@@ -155,7 +156,7 @@ class Outcomes:
                 retry_after=retry_after,
             )
             if wait is not None:
-                await outbox.mark_retry(
+                await outcome_rows.mark_retry(
                     session,
                     item,
                     when=utcnow() + timedelta(seconds=wait),
@@ -196,7 +197,7 @@ class Outcomes:
         wait = self.backoff(item)
         if wait is None:
             return False
-        await outbox.mark_retry(
+        await outcome_rows.mark_retry(
             session,
             item,
             when=utcnow() + timedelta(seconds=wait),
@@ -225,7 +226,7 @@ class Outcomes:
         self._due_in(seconds)
 
         async def record(session: AsyncSession) -> None:
-            await outbox.mark_retry(
+            await outcome_rows.mark_retry(
                 session, item, when=when, error=note, status_code=None, failed=False, counted=False
             )
 
@@ -235,7 +236,9 @@ class Outcomes:
         self, item: OutboxItem, error: str, status_code: int | None, channel: ChannelInfo | None
     ) -> None:
         async def record(session: AsyncSession) -> tuple[bool, int]:
-            if not await outbox.mark_dead(session, item, error=error, status_code=status_code):
+            if not await outcome_rows.mark_dead(
+                session, item, error=error, status_code=status_code
+            ):
                 return False, 0
             if item.kind in FOLDS:  # what it folded, unseen, is lost with it
                 return True, await digests.unshown_members_dead(session, item.id, error)

@@ -40,6 +40,7 @@ from domain import (
 from storage import alerts as alerts_repo
 from storage import config as config_repo
 from storage import digests, outbox
+from storage import outcomes as outcome_rows
 from storage.db import Database
 from storage.schema import utcnow
 
@@ -291,7 +292,7 @@ class DeliveryWorker:
         """The alert's card lives in a digest or a group's card: refresh that message, once
         for many (a group's card also tells the change in its next reply)."""
         async with self._db.session() as session, session.begin():
-            await outbox.mark_folded(session, item, digest_id)
+            await outcome_rows.mark_folded(session, item, digest_id)
             now = utcnow()
             if not await grouping.member_changed(session, digest_id, item.notes, alert, now):
                 await digests.refresh(session, digest_id, now)

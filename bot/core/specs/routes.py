@@ -112,8 +112,16 @@ class RouteInfo(RouteSpec):
 COLUMN_OF = {"default": "is_default", "continue_": "continues", "enabled": "is_active"}
 # fields stored in another shape: checked or cleaned on the way in (integrations.specs.new_route)
 SHAPED = frozenset(
-    {"channel", "min_priority", "stakeholders", "actions", "matchers", *GROUPING_FIELDS}
-    | {"mute_time_intervals", "active_time_intervals"}
+    (
+        "channel",
+        "min_priority",
+        "stakeholders",
+        "actions",
+        "matchers",
+        "mute_time_intervals",
+        "active_time_intervals",
+        *GROUPING_FIELDS,
+    )
 )
 
 

@@ -1,0 +1,153 @@
+"""What a try of a delivery writes: the attempt's row, and the delivery's outcome (sent,
+to be retried, dead, folded into a digest), each fenced by the lease so only the worker
+holding the row may record it. Every send runs these: their statements are built once, the
+row and its lease as parameters (`_HELD`), values as parameters where they always differ."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import DeliveryStatus, OutboxItem
+from storage.schema import Delivery, DeliveryAttempt, utcnow
+
+# Only the worker holding the lease may record an outcome (fencing): the row, and the lease
+# end this worker was given (another worker's claim gives the row another).
+_HELD = and_(Delivery.id == bindparam("item_id"), Delivery.lease_until == bindparam("held_until"))
+
+
+def _fence(item: OutboxItem) -> dict[str, Any]:
+    return {"item_id": item.id, "held_until": item.lease_until}
+
+
+async def record_attempt(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    started: datetime,
+    status_code: int | None,
+    error: str | None,
+    retry_after: float | None = None,
+) -> None:
+    """Keep one row per try, so the history shows each attempt."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=item.id,
+            attempt=item.attempts,
+            status_code=status_code,
+            error_message=error,
+            retry_after_seconds=retry_after,
+            started_at=started,
+            duration_ms=int((utcnow() - started).total_seconds() * 1000),
+        )
+    )
+
+
+def _sent_statement() -> Any:
+    column = Delivery.__table__.c
+    return (
+        update(Delivery)
+        .where(_HELD)
+        .values(
+            status=DeliveryStatus.SENT.value,
+            status_code=bindparam("b_status_code", type_=column.status_code.type),
+            message_ref=bindparam("b_ref", type_=column.message_ref.type),
+            card_payload=bindparam("b_payload", type_=column.card_payload.type),
+            target=bindparam("b_target", type_=column.target.type),
+            sent_at=bindparam("b_sent_at", type_=column.sent_at.type),
+            lease_until=None,
+            error_message=None,
+        )
+    )
+
+
+_SENT = _sent_statement()
+_DEAD = (
+    update(Delivery)
+    .where(_HELD)
+    .values(
+        status=DeliveryStatus.DEAD.value,
+        error_message=bindparam("b_error", type_=Delivery.__table__.c.error_message.type),
+        status_code=bindparam("b_status_code", type_=Delivery.__table__.c.status_code.type),
+        failures=Delivery.failures + 1,
+        lease_until=None,
+    )
+)
+
+
+async def mark_sent(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    status_code: int | None,
+    ref: str | None,
+    payload: dict[str, Any] | None,
+    target: str,
+) -> bool:
+    """Record a successful send; False when the lease was lost to another worker."""
+    values = {
+        **_fence(item),
+        "b_status_code": status_code,
+        "b_ref": ref,
+        "b_payload": payload,
+        "b_target": target,
+        "b_sent_at": utcnow(),
+    }
+    result = await session.execute(_SENT, values)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_retry(
+    session: AsyncSession,
+    item: OutboxItem,
+    *,
+    when: datetime,
+    error: str | None,
+    status_code: int | None,
+    failed: bool,
+    counted: bool = True,
+) -> None:
+    """Schedule another try at `when`; `failed` spends retry budget, `counted` keeps the try."""
+    values: dict[str, Any] = {
+        "status": (DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING).value,
+        "next_attempt_at": when,
+        "lease_until": None,
+    }
+    if error is not None:
+        values["error_message"] = error
+        values["status_code"] = status_code
+    if failed:
+        values["failures"] = Delivery.failures + 1
+    if not counted:
+        values["attempts"] = Delivery.attempts - 1
+    await session.execute(update(Delivery).where(_HELD).values(**values), _fence(item))
+
+
+async def mark_dead(
+    session: AsyncSession, item: OutboxItem, *, error: str, status_code: int | None
+) -> bool:
+    """Move a row to dead-letter; False when the lease was lost."""
+    values = {**_fence(item), "b_error": error, "b_status_code": status_code}
+    result = await session.execute(_DEAD, values)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -> bool:
+    """An update of a card that only exists inside a digest: the digest shows it instead.
+
+    Only the alert's card (its post) is a member of the digest; this row just says where.
+    """
+    result = await session.execute(
+        update(Delivery)
+        .where(_HELD)
+        .values(
+            status=DeliveryStatus.FOLDED.value,
+            error_message=f"shown in digest {digest_id}",
+            lease_until=None,
+        ),
+        _fence(item),
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
