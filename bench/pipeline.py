@@ -85,13 +85,21 @@ def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess
     if os.environ.get("BENCH_SAMPLE"):  # a sampling profiler: little overhead, a call tree
         output = os.environ["BENCH_SAMPLE"]
         profile = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", output]
-    return subprocess.Popen(
+    bot = subprocess.Popen(
         [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, **{f"CHATOPS_{k}": v for k, v in settings.items()}},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if os.environ.get("BENCH_SPY"):  # py-spy on every thread, SQLite's too: folded stacks
+        spy = ["py-spy", "record", "--threads", "--nonblocking", "-r", "250", "-f", "raw"]
+        subprocess.Popen(
+            [*spy, "-o", f"{os.environ['BENCH_SPY']}.{bot.pid}", "--pid", str(bot.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return bot
 
 
 async def run_pipeline(

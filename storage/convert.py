@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
+
 from domain import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
 from domain.grouping import grouping_from
 from domain.matchers import parse_all
@@ -68,8 +72,8 @@ def to_rule(row: Route) -> RouteRule:
     )
 
 
-def to_item(row: Delivery) -> OutboxItem:
-    """A claimed outbox row."""
+def to_item(row: Delivery | Row[Any]) -> OutboxItem:
+    """A claimed outbox row (the ORM's, or the table's row as the claim returns it)."""
     assert row.lease_until is not None
     return OutboxItem(
         id=row.id,

@@ -8,54 +8,54 @@ from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 
 from domain import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
-from storage.schema import Delivery, DeliveryAttempt, new_id
+from storage.schema import Delivery, DeliveryAttempt, new_id, table_of
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
 
 
-def _claim_statements() -> tuple[Select[str], ReturningUpdate[Delivery]]:
+def _claim_statements() -> tuple[Select[Any], ReturningUpdate[Any]]:
     """What `claim` runs, built once with its values as parameters (`now`, `limit`, `ids`,
-    `lease_until`): building them on every claim was most of a claim's Python time."""
+    `lease_until`): building them on every claim was most of a claim's Python time. Core
+    statements on the table: the ORM's would match and build objects nobody reads."""
     # An update waits while another update of the same card is being sent: sent together,
     # the older could land last and leave the card showing a state that is gone.
-    other = aliased(Delivery)
+    rows = table_of(Delivery).c
+    other = table_of(Delivery).alias("other").c
     now: BindParameter[datetime] = bindparam("now")
     card_busy = exists().where(
-        other.event_id == Delivery.event_id,
-        other.channel_id == Delivery.channel_id,
+        other.event_id == rows.event_id,
+        other.channel_id == rows.channel_id,
         other.kind == DeliveryKind.UPDATE.value,
         other.status == DeliveryStatus.SENDING.value,
         other.lease_until > now,
-        other.id != Delivery.id,
+        other.id != rows.id,
     )
     due = (
-        select(Delivery.id)
+        select(rows.id)
         .where(
-            Delivery.status.in_([s.value for s in RETRYABLE]),
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.kind != DeliveryKind.UPDATE.value, ~card_busy),
+            rows.status.in_([s.value for s in RETRYABLE]),
+            rows.next_attempt_at <= now,
+            or_(rows.kind != DeliveryKind.UPDATE.value, ~card_busy),
         )
-        .order_by(Delivery.next_attempt_at)
+        .order_by(rows.next_attempt_at)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
     )
     leased = (
-        update(Delivery)
-        .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+        update(table_of(Delivery))
+        .where(rows.id.in_(bindparam("ids", expanding=True)))
         .values(
             status=DeliveryStatus.SENDING.value,
             lease_until=bindparam("lease_until"),
             next_attempt_at=bindparam("lease_until"),
-            attempts=Delivery.attempts + 1,
+            attempts=rows.attempts + 1,
         )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False)
+        .returning(*rows)
     )
     return due, leased
 
@@ -77,8 +77,9 @@ async def claim(
     if not ids:
         return []
     leased = {"ids": ids, "lease_until": lease_until}
-    rows = (await session.scalars(_LEASED, leased)).all()
-    return sorted((to_item(row) for row in rows), key=lambda item: ids.index(item.id))
+    rows = (await session.execute(_LEASED, leased)).all()
+    order = {delivery_id: n for n, delivery_id in enumerate(ids)}
+    return sorted((to_item(row) for row in rows), key=lambda item: order[item.id])
 
 
 async def still_waiting(session: AsyncSession, delivery_id: str, notes: list[str] | None) -> bool:

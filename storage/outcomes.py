@@ -1,22 +1,27 @@
 """What a try of a delivery writes: the attempt's row, and the delivery's outcome (sent,
 to be retried, dead, folded into a digest), each fenced by the lease so only the worker
 holding the row may record it. Every send runs these: their statements are built once, the
-row and its lease as parameters (`_HELD`), values as parameters where they always differ."""
+row and its lease as parameters (`_HELD`), values as parameters where they always differ.
+They are Core statements on the tables, not the ORM's: an ORM update flushed the session and
+matched its objects first, which cost more than the write (nothing here reads those objects)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import and_, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import DeliveryStatus, OutboxItem
-from storage.schema import Delivery, DeliveryAttempt, utcnow
+from storage.schema import Delivery, DeliveryAttempt, table_of, utcnow
 
 # Only the worker holding the lease may record an outcome (fencing): the row, and the lease
 # end this worker was given (another worker's claim gives the row another).
-_HELD = and_(Delivery.id == bindparam("item_id"), Delivery.lease_until == bindparam("held_until"))
+_DELIVERIES = table_of(Delivery)
+_ROWS = _DELIVERIES.c
+_HELD = and_(_ROWS.id == bindparam("item_id"), _ROWS.lease_until == bindparam("held_until"))
+_TRIED = insert(table_of(DeliveryAttempt))
 
 
 def _fence(item: OutboxItem) -> dict[str, Any]:
@@ -33,23 +38,22 @@ async def record_attempt(
     retry_after: float | None = None,
 ) -> None:
     """Keep one row per try, so the history shows each attempt."""
-    session.add(
-        DeliveryAttempt(
-            delivery_id=item.id,
-            attempt=item.attempts,
-            status_code=status_code,
-            error_message=error,
-            retry_after_seconds=retry_after,
-            started_at=started,
-            duration_ms=int((utcnow() - started).total_seconds() * 1000),
-        )
-    )
+    values = {
+        "delivery_id": item.id,
+        "attempt": item.attempts,
+        "status_code": status_code,
+        "error_message": error,
+        "retry_after_seconds": retry_after,
+        "started_at": started,
+        "duration_ms": int((utcnow() - started).total_seconds() * 1000),
+    }
+    await session.execute(_TRIED, values)
 
 
 def _sent_statement() -> Any:
-    column = Delivery.__table__.c
+    column = _ROWS
     return (
-        update(Delivery)
+        update(_DELIVERIES)
         .where(_HELD)
         .values(
             status=DeliveryStatus.SENT.value,
@@ -66,13 +70,13 @@ def _sent_statement() -> Any:
 
 _SENT = _sent_statement()
 _DEAD = (
-    update(Delivery)
+    update(_DELIVERIES)
     .where(_HELD)
     .values(
         status=DeliveryStatus.DEAD.value,
-        error_message=bindparam("b_error", type_=Delivery.__table__.c.error_message.type),
-        status_code=bindparam("b_status_code", type_=Delivery.__table__.c.status_code.type),
-        failures=Delivery.failures + 1,
+        error_message=bindparam("b_error", type_=_ROWS.error_message.type),
+        status_code=bindparam("b_status_code", type_=_ROWS.status_code.type),
+        failures=_ROWS.failures + 1,
         lease_until=None,
     )
 )
@@ -120,10 +124,10 @@ async def mark_retry(
         values["error_message"] = error
         values["status_code"] = status_code
     if failed:
-        values["failures"] = Delivery.failures + 1
+        values["failures"] = _ROWS.failures + 1
     if not counted:
-        values["attempts"] = Delivery.attempts - 1
-    await session.execute(update(Delivery).where(_HELD).values(**values), _fence(item))
+        values["attempts"] = _ROWS.attempts - 1
+    await session.execute(update(_DELIVERIES).where(_HELD).values(**values), _fence(item))
 
 
 async def mark_dead(
@@ -141,7 +145,7 @@ async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -
     Only the alert's card (its post) is a member of the digest; this row just says where.
     """
     result = await session.execute(
-        update(Delivery)
+        update(_DELIVERIES)
         .where(_HELD)
         .values(
             status=DeliveryStatus.FOLDED.value,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     MetaData,
+    Table,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -60,3 +61,10 @@ class Base(DeclarativeBase):
     """The declarative base all tables share."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements on the hot paths (no unit of work, no objects)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
