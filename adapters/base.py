@@ -254,9 +254,20 @@ def retry_after_seconds(value: str | None, default: float, *, now: datetime | No
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+class HttpAnswer(Protocol):
+    """An HTTP answer read whole (httpx's response, or `egress.Answer`)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+
+
 def raise_for_status(
     kind: str,
-    resp: httpx.Response,
+    resp: HttpAnswer,
     *,
     default_retry_after: float = 30.0,
     message: str | None = None,

@@ -24,14 +24,14 @@ from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.webhook import WebhookAdapter, WebhookConfig
 
 
-def webhook(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
+def webhook(values: Mapping[str, Any], _http: httpx.AsyncClient, opts: BuildOptions) -> Adapter:
     return WebhookAdapter(
         WebhookConfig(
             url=str(values.get("url", "")),
             secret=str(values.get("secret", "")),
             allow_private=opts.allow_private,
         ),
-        http,
+        timeout=opts.send_timeout,
     )
 
 

@@ -42,6 +42,7 @@ class BuildOptions:
     teams_app_id: str = ""
     teams_app_password: str = field(default="", repr=False)
     teams_tenant_id: str = ""
+    send_timeout: float = 10.0  # seconds a send may take, connecting included
 
 
 Factory = Callable[[Mapping[str, Any], httpx.AsyncClient, BuildOptions], Adapter]

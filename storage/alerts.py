@@ -10,8 +10,8 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
-from storage.convert import to_alert
-from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant
+from storage.convert import attribute_columns, to_alert
+from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant, table_of
 
 
 async def ensure_tenant(session: AsyncSession, tenant: str) -> None:
@@ -241,11 +241,17 @@ async def record_action(
     )
 
 
+# Every claimed batch of sends reads its alerts: a Core statement, built once.
+_BY_IDS = select(*attribute_columns(Event)).where(
+    table_of(Event).c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def get_many(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, Alert]:
     """Alerts by id, in one query."""
     if not event_ids:
         return {}
-    rows = await session.scalars(select(Event).where(Event.id.in_(sorted(set(event_ids)))))
+    rows = await session.execute(_BY_IDS, {"ids": sorted(set(event_ids))})
     return {r.id: to_alert(r) for r in rows.all()}
 
 

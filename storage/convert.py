@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Label, Row, inspect
 
 from domain import Alert, AlertState, DeliveryKind, Link, OutboxItem, Priority, RouteRule, Verb
 from domain.grouping import grouping_from
 from domain.matchers import parse_all
-from storage.schema import Delivery, Event, Route
+from storage.schema import Base, Delivery, Event, Route
 
 
-def to_alert(row: Event) -> Alert:
-    """The alert a card or adapter renders."""
+def attribute_columns(model: type[Base]) -> list[Label[Any]]:
+    """A model's columns named as its attributes: a Core statement selecting them gives rows
+    that read like the model's objects, without the ORM building one per row."""
+    mapper = inspect(model)
+    return [column.label(prop.key) for prop in mapper.column_attrs for column in prop.columns]
+
+
+def to_alert(row: Event | Row[Any]) -> Alert:
+    """The alert a card or adapter renders (from the ORM's row, or from a Core row of
+    `attribute_columns(Event)`)."""
     return Alert(
         id=row.id,
         tenant=row.tenant_id,

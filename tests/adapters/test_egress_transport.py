@@ -80,3 +80,34 @@ async def test_the_slack_sdk_session_connects_only_to_checked_addresses() -> Non
         assert "loopback" not in str(refused.value.os_error)
     finally:
         await allowed.close()
+
+
+async def test_the_webhook_client_sends_only_to_checked_addresses() -> None:
+    """The webhook's own client (aiohttp, kept-alive): a name resolving to loopback is refused
+    as a setting to fix (not retried as an outage) before anything is sent; allowed, the
+    request arrives with the name the URL gave, and a redirect is told, not followed."""
+    from collections import deque
+
+    from adapters.base import Unavailable, raise_for_status
+    from adapters.egress import CheckedPoster
+
+    sink = await Sink(script=deque([(302, {"Location": "http://10.0.0.1/x"}, "")])).start()
+    url = sink.url.replace("127.0.0.1", "localhost")
+    refusing = CheckedPoster("webhook", allow_private=False, timeout=5)
+    allowing = CheckedPoster("webhook", allow_private=True, timeout=5)
+    try:
+        with pytest.raises(BadConfig, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
+            await refusing.post(url, b"{}", {"Content-Type": "application/json"})
+        assert sink.received == []
+        moved = await allowing.post(url, b"{}", {"Content-Type": "application/json"})
+        with pytest.raises(Unavailable, match=r"redirected to 10\.0\.0\.1; redirects are not"):
+            raise_for_status("webhook", moved)
+        answer = await allowing.post(url, b'{"n": 2}', {"Content-Type": "application/json"})
+        assert answer.status_code == 200
+        assert [r.body for r in sink.received] == [{}, {"n": 2}]  # the redirect not followed
+        assert sink.received[1].headers["Host"].startswith("localhost:")
+        assert sink.received[1].headers["User-Agent"] == "chatops-bot/0.1"
+    finally:
+        await refusing.close()
+        await allowing.close()
+        await sink.stop()

@@ -136,7 +136,9 @@ async def test_connection_test_records_its_outcome(client: Client) -> None:
         ]
         assert passed["success"] is True and good.received[0].body == {"kind": "ping"}
         assert good.received[0].signature_ok is True
-        assert failed["success"] is False and "ConnectError" in failed["error"]
+        assert (
+            failed["success"] is False and "Cannot connect to host 127.0.0.1:9" in failed["error"]
+        )
         shown = (await (await client.get(f"/api/v1/integrations/{bad['id']}")).json())["data"]
         assert shown["last_connection_test_result"] == "failed"
         assert shown["connection_status"] == "error"

@@ -68,7 +68,12 @@ class WorkerOptions:
     @property
     def build(self) -> BuildOptions:
         """What adapters take from the settings."""
-        return BuildOptions(self.allow_private_targets, self.slack_api_url, *self.teams)
+        return BuildOptions(
+            self.allow_private_targets,
+            self.slack_api_url,
+            *self.teams,
+            send_timeout=self.send_timeout,
+        )
 
 
 Loaded = tuple[ChannelInfo, str | None] | None  # a channel and its encrypted credentials

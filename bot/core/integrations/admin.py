@@ -40,7 +40,10 @@ def build_options(services: Services) -> BuildOptions:
     """Adapter options from the bot's settings."""
     settings = services.settings
     return BuildOptions(
-        settings.allow_private_targets, settings.slack_api_url, *teams_credentials(settings)
+        settings.allow_private_targets,
+        settings.slack_api_url,
+        *teams_credentials(settings),
+        send_timeout=settings.send_timeout_seconds,
     )
 
 
