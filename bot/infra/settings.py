@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None  # S3-compatible storage (MinIO...) for config files
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
-    workers: int = Field(4, ge=1, le=64)
+    workers: int = Field(8, ge=1, le=64)
     delivery_batch: int = Field(50, ge=1, le=1000)
     lease_seconds: float = Field(30.0, gt=0, le=3600)
     poll_seconds: float = Field(1.0, gt=0, le=600)
