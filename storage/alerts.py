@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
@@ -27,19 +27,25 @@ class Cards:
     """An alert's cards in one read: channels showing it, updates waiting, posts in all."""
 
     showing: list[str]
-    pending: dict[str, Delivery]
+    pending: dict[str, Any]  # each waiting update (a row: its id and action_data), by channel
     posts: int
 
 
-# Built once, the alert's id a parameter: every click and every repeat reads an alert's cards,
-# and building the statement each time cost more than running it.
-_CARDS = select(Delivery).where(
-    Delivery.event_id == bindparam("event_id"),
+# Every click and every repeat reads and changes an alert and its cards: Core statements on
+# the tables, built once with the values as parameters. Building them each time cost more
+# than running them, and the ORM's versions flushed, matched and made objects nobody kept.
+_EVENTS, _DELIVERIES = table_of(Event), table_of(Delivery)
+_ALERT = attribute_columns(Event)  # an alert's row, its columns named as the model's attributes
+_COLUMN_OF = {prop.key: prop.columns[0].key for prop in inspect(Event).column_attrs}
+_BY_ID = select(*_ALERT).where(_EVENTS.c.id == bindparam("event_id"))
+_card = _DELIVERIES.c
+_CARDS = select(_card.id, _card.kind, _card.status, _card.channel_id, _card.action_data).where(
+    _card.event_id == bindparam("event_id"),
     or_(
-        Delivery.kind == DeliveryKind.POST.value,
+        _card.kind == DeliveryKind.POST.value,
         and_(
-            Delivery.kind == DeliveryKind.UPDATE.value,
-            Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+            _card.kind == DeliveryKind.UPDATE.value,
+            _card.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
         ),
     ),
 )
@@ -48,7 +54,7 @@ _CARDS = select(Delivery).where(
 async def cards(session: AsyncSession, event_id: str) -> Cards:
     """The channels a card of the alert was or will be sent to, the updates of it waiting to
     go out (by channel), and how many posts it has, in one query."""
-    rows = (await session.scalars(_CARDS, {"event_id": event_id})).all()
+    rows = (await session.execute(_CARDS, {"event_id": event_id})).all()
     gone = (DeliveryStatus.SKIPPED.value, DeliveryStatus.DEAD.value)
     posts = [r for r in rows if r.kind == DeliveryKind.POST.value]
     return Cards(
@@ -61,8 +67,10 @@ async def cards(session: AsyncSession, event_id: str) -> Cards:
 
 
 async def get(session: AsyncSession, event_id: str) -> Alert | None:
-    """One alert by id."""
-    row = await session.get(Event, event_id)
+    """One alert by id (as written: an alert added or changed in this session is flushed)."""
+    if session.new or session.dirty:
+        await session.flush()
+    row = (await session.execute(_BY_ID, {"event_id": event_id})).first()
     return to_alert(row) if row else None
 
 
@@ -120,17 +128,18 @@ async def transition(
     values: dict[str, Any],
     also: Sequence[Any] = (),
 ) -> Alert | None:
-    """Change an alert's state only if it is still in one of `allowed_from` (and `also`
-    holds): first wins.
+    """Change an alert's state only if it is still in one of `allowed_from` (and `also`, of
+    the table's columns, holds): first wins. `values` are named as the model's attributes.
 
     The changed alert, read back by the same statement; None when someone was first."""
-    row = await session.scalar(
-        update(Event)
-        .where(Event.id == event_id, Event.state.in_([s.value for s in allowed_from]), *also)
-        .values(**values)
-        .returning(Event)
-        .execution_options(populate_existing=True, synchronize_session=False)
+    states = [s.value for s in allowed_from]
+    statement = (
+        update(_EVENTS)
+        .where(_EVENTS.c.id == event_id, _EVENTS.c.state.in_(states), *also)
+        .values({_COLUMN_OF[key]: value for key, value in values.items()})
+        .returning(*_ALERT)
     )
+    row = (await session.execute(statement)).first()
     return to_alert(row) if row is not None else None
 
 
@@ -235,16 +244,14 @@ async def record_action(
     if verb == "acknowledge":
         values.update(acknowledged_by=data.get("actor"), acknowledged_at=alert.acknowledged_at)
     await session.execute(
-        update(Delivery)
-        .where(Delivery.event_id == alert.id, Delivery.kind == DeliveryKind.POST.value)
+        update(_DELIVERIES)
+        .where(_card.event_id == alert.id, _card.kind == DeliveryKind.POST.value)
         .values(**values)
     )
 
 
-# Every claimed batch of sends reads its alerts: a Core statement, built once.
-_BY_IDS = select(*attribute_columns(Event)).where(
-    table_of(Event).c.id.in_(bindparam("ids", expanding=True))
-)
+# Every claimed batch of sends reads its alerts.
+_BY_IDS = select(*_ALERT).where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 async def get_many(session: AsyncSession, event_ids: Sequence[str]) -> dict[str, Alert]:

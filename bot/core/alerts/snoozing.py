@@ -14,7 +14,9 @@ from domain.acting import OPEN, WOKE
 from storage import alerts as alerts_repo
 from storage import snoozes
 from storage.notify import notify_outbox
-from storage.schema import Event, utcnow
+from storage.schema import Event, table_of, utcnow
+
+EVENTS = table_of(Event).c  # `transition` takes conditions on the table's columns
 
 
 async def end_snooze(
@@ -28,13 +30,13 @@ async def end_snooze(
         alert_id,
         allowed_from=OPEN,
         values={**snoozes.SNOOZE_CLEARED, **snoozes.snooze_values(began, now)},
-        also=(Event.snoozed_until.is_not(None), *also),
+        also=(EVENTS.snoozed_until.is_not(None), *also),
     )
 
 
 async def wake_one(alert_id: str, now: datetime, session: AsyncSession) -> bool:
     """End one due snooze: audited as the scheduler's, each copy of the card updated."""
-    alert = await end_snooze(session, alert_id, now, Event.snoozed_until <= now)
+    alert = await end_snooze(session, alert_id, now, EVENTS.snoozed_until <= now)
     if alert is None:
         return False
     data = {"name": "ChatOps (the snooze ended)"}
