@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 40  # far past any id or counter; Python refuses 4,300 digits with a traceback
+# What the walk over the parsed value looks for, as it can be written in the raw text: a NUL
+# (escaped; raw control characters are not JSON) and a UTF-16 surrogate (escaped, or in a str
+# given directly). Text with neither parses to a value the walk would give back unchanged.
+_NEEDS_WALK = re.compile(r"\\u0000|\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class MalformedJson(ValueError):
@@ -114,6 +119,8 @@ def parse(raw: bytes | str) -> tuple[Any, list[str]]:
         ) from None
     except RecursionError:
         raise MalformedJson(f"nested deeper than {MAX_DEPTH} levels") from None
+    if not _NEEDS_WALK.search(raw):  # depth was bounded above; nothing to drop or refuse
+        return value, []
     found: set[str] = set()
     value = _walk(value, "", 0, found)
     return value, sorted(found)
