@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, update
+from sqlalchemy import and_, bindparam, event, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from domain import DeliveryStatus, OutboxItem
 from storage.schema import Delivery, DeliveryAttempt, table_of, utcnow
@@ -37,7 +38,8 @@ async def record_attempt(
     error: str | None,
     retry_after: float | None = None,
 ) -> None:
-    """Keep one row per try, so the history shows each attempt."""
+    """Keep one row per try, so the history shows each attempt: written as the transaction
+    commits, with the other tries it records, in one statement (see `_write_attempts`)."""
     values = {
         "delivery_id": item.id,
         "attempt": item.attempts,
@@ -47,7 +49,23 @@ async def record_attempt(
         "started_at": started,
         "duration_ms": int((utcnow() - started).total_seconds() * 1000),
     }
-    await session.execute(_TRIED, values)
+    session.info.setdefault(_ATTEMPTS, []).append(values)
+
+
+_ATTEMPTS = "chatops.delivery_attempts"  # the tries a session records, until it commits
+
+
+@event.listens_for(Session, "before_commit")
+def _write_attempts(session: Session) -> None:
+    """A batch of sends records its tries in one statement rather than one each."""
+    rows = session.info.pop(_ATTEMPTS, None)
+    if rows:
+        session.execute(_TRIED, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_attempts(session: Session) -> None:
+    session.info.pop(_ATTEMPTS, None)
 
 
 def _sent_statement() -> Any:
