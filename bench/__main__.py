@@ -43,7 +43,7 @@ def _row(name: str, result: dict[str, float]) -> str:
     return (
         f"{name:<14} {int(result['events']):>7} {result['ingest_per_s']:>10.0f} "
         f"{share:>8.1f}% {result['delivered_per_s']:>12.0f} {result['p50_ms']:>9.1f} "
-        f"{result['p99_ms']:>9.1f} {result['cpu_ms']:>8.2f}"
+        f"{result['p99_ms']:>9.1f} {result['cpu_ms']:>8.2f} {result['drain']:>6.2f}x"
     )
 
 
@@ -358,8 +358,9 @@ def main() -> int:
     )
     print(
         f"{'database':<14} {'events':>7} {'ingest/s':>10} {'of floor':>9} {'delivered/s':>12} "
-        f"{'p50 ms':>9} {'p99 ms':>9} {'CPU ms':>8}"
+        f"{'p50 ms':>9} {'p99 ms':>9} {'CPU ms':>8} {'drain':>7}"
     )
+    print("(drain: from the first event sent to the last delivered, in times the sending took)")
     if args.only in (None, "sqlite"):
         for name, events, concurrency, rate in (
             ("sqlite", args.events, args.concurrency, None),

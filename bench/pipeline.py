@@ -187,6 +187,7 @@ async def run_pipeline(
             "events": events,
             "ingest_per_s": events / accepted,
             "delivered_per_s": events / total,
+            "drain": total / accepted,  # 1.0: every event delivered as the last was accepted
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
             "cpu_ms": cpu / events * 1000,
