@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
 
 from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
 from storage.convert import attribute_columns, to_alert
@@ -132,7 +133,13 @@ async def transition(
     the table's columns, holds): first wins. `values` are named as the model's attributes.
 
     The changed alert, read back by the same statement; None when someone was first."""
-    states = [s.value for s in allowed_from]
+    states = tuple(s.value for s in allowed_from)
+    plain = not also and not any(isinstance(v, ClauseElement) for v in values.values())
+    if plain:  # the usual change (a click's): its statement built once, values as parameters
+        statement = _transition_statement(states, tuple(values))
+        params = {"event_id": event_id, **{f"v_{key}": value for key, value in values.items()}}
+        row = (await session.execute(statement, params)).first()
+        return to_alert(row) if row is not None else None
     statement = (
         update(_EVENTS)
         .where(_EVENTS.c.id == event_id, _EVENTS.c.state.in_(states), *also)
@@ -141,6 +148,29 @@ async def transition(
     )
     row = (await session.execute(statement)).first()
     return to_alert(row) if row is not None else None
+
+
+_TRANSITIONS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _transition_statement(states: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    """`transition`'s statement for these states and changed attributes, built once."""
+    statement = _TRANSITIONS.get((states, keys))
+    if statement is None:
+        columns = [_COLUMN_OF[key] for key in keys]
+        statement = (
+            update(_EVENTS)
+            .where(_EVENTS.c.id == bindparam("event_id"), _EVENTS.c.state.in_(states))
+            .values(
+                {
+                    column: bindparam(f"v_{key}", type_=_EVENTS.c[column].type)
+                    for key, column in zip(keys, columns, strict=True)
+                }
+            )
+            .returning(*_ALERT)
+        )
+        _TRANSITIONS[(states, keys)] = statement
+    return statement
 
 
 def cleaned_audit(alert: Alert, event: EventIn) -> ActionAudit:

@@ -9,19 +9,36 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 CHANNEL = "chatops_outbox"
 CONFIG_CHANNEL = "chatops_config"
 log = logging.getLogger(__name__)
 
 
+_WAKE = "chatops.notify_outbox"  # set on a session whose transaction queued outbox rows
+_NOTIFY_OUTBOX = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
 async def notify_outbox(session: AsyncSession) -> None:
-    """Queue a wake-up for listeners; PostgreSQL delivers it when the transaction commits."""
+    """Wake listeners when the transaction commits: said once as it commits, however many
+    writes of a shared transaction (group commit) queued rows."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_notify('{CHANNEL}', '')"))
+        session.info[_WAKE] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _wake_listeners(session: Session) -> None:
+    if session.info.pop(_WAKE, False):
+        session.execute(_NOTIFY_OUTBOX)  # PostgreSQL delivers it when the commit is done
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_to_wake(session: Session) -> None:
+    session.info.pop(_WAKE, None)
 
 
 async def notify_config(session: AsyncSession) -> None:
