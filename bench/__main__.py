@@ -107,8 +107,9 @@ def bench_postgres(events: int, concurrency: int) -> None:
 def bench_slack_ack(clicks: int, concurrency: int) -> None:
     """Signed acknowledge clicks, `concurrency` at a time, beside a bare Bolt app."""
     print(
-        f"slack acknowledge: {clicks} signed block_actions clicks, one alert each, "
-        f"{concurrency} at a time; bare = a Bolt app whose listener only acks"
+        f"slack acknowledge: {clicks} signed block_actions clicks, one alert each (its card "
+        f"posted in a Slack channel), {concurrency} at a time; bare = a Bolt app whose listener "
+        "only acks"
     )
 
     def report(name: str, database_url: str) -> None:
@@ -116,7 +117,8 @@ def bench_slack_ack(clicks: int, concurrency: int) -> None:
         ours, bare = result["ours"], result["bare"]
         print(
             f"  {name:<9} ours {ours['per_s']:.0f} clicks/s (p50 {ours['p50_ms']:.1f} ms, "
-            f"p99 {ours['p99_ms']:.1f} ms), all committed at {ours['committed_per_s']:.0f}/s, "
+            f"p99 {ours['p99_ms']:.1f} ms), all committed and cards updated at "
+            f"{ours['committed_per_s']:.0f}/s, "
             f"CPU {ours['cpu_ms']:.2f} ms/click | bare Bolt {bare['per_s']:.0f}/s "
             f"(p50 {bare['p50_ms']:.1f} ms, p99 {bare['p99_ms']:.1f} ms), "
             f"CPU {bare['cpu_ms']:.2f} ms/click | ratio {ours['per_s'] / bare['per_s']:.2f} "

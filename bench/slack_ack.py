@@ -1,10 +1,11 @@
 """The Slack acknowledge path under concurrent clicks, beside a bare Bolt app.
 
-Ours: the real program (`python -m bot run`, SQLite or PostgreSQL) takes signed
-`block_actions` clicks, one distinct alert per request, `concurrency` at a time; the run ends
-when every alert is acknowledged in the database. Bare: a Bolt app in its own process whose
-listener only calls `ack()`, driven by the same client with the same signed payloads. CPU is
-the server process's own (user + system), read from /proc.
+Ours: the real program (`python -m bot run`, SQLite or PostgreSQL) posts a card for each alert
+into a Slack channel (the fake, unpaced, the channel allowed any rate), then takes signed
+`block_actions` clicks on them, one distinct alert per request, `concurrency` at a time; the run
+ends when every alert is acknowledged in the database and every card updated in Slack. Bare: a
+Bolt app in its own process whose listener only calls `ack()`, driven by the same client with
+the same signed payloads. CPU is the server process's own (user + system), read from /proc.
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def _figures(count: int, wall: float, latencies: list[float], cpu: float) -> dic
 
 
 async def ours(database_url: str, count: int, concurrency: int) -> dict[str, float]:
-    """The real program: clicks answered, then every acknowledgement committed."""
-    slack = await FakeSlack().start()
+    """The real program: clicks answered, then every acknowledgement committed and its card
+    updated in Slack."""
+    slack = await FakeSlack(per_channel_interval=0.0).start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="chatops-bench-ack-")
@@ -117,12 +119,27 @@ async def ours(database_url: str, count: int, concurrency: int) -> dict[str, flo
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(base, headers=headers, connector=connector) as api:
             gate = asyncio.Semaphore(concurrency)
+            for _ in range(100):  # the bot token becomes the Slack integration at start
+                async with api.get("/api/v1/integrations") as resp:
+                    if any(i["type"] == "slack" for i in (await resp.json())["data"]):
+                        break
+                await asyncio.sleep(0.05)
+            channel = {"name": "ops", "integration": "Slack", "target": "C111"}
+            async with api.post("/api/v1/channels", json={**channel, "rate_per_minute": 10**6}):
+                pass
+            async with api.post("/api/v1/routes", json={"channel": "ops"}) as resp:
+                assert resp.status == 201, await resp.text()
 
             async def alert(i: int) -> str:
                 async with gate, api.post("/api/v1/events", json={"title": f"a{i}"}) as resp:
                     return str((await resp.json())["id"])
 
             ids = await asyncio.gather(*(alert(i) for i in range(count + 5)))
+            while len(slack.in_channel("C111")) < count + 5:  # every alert's card is up
+                await asyncio.sleep(0.05)
+
+            def updated() -> int:
+                return sum(1 for m in slack.messages if m.updates)
 
             async def acknowledged() -> int:
                 query = "/api/v1/events?state=acknowledged&limit=1"
@@ -136,7 +153,7 @@ async def ours(database_url: str, count: int, concurrency: int) -> dict[str, flo
             wall, latencies = await _clicks(base, [click_body(i) for i in ids[5:]], concurrency)
             answered = wall
             begin = time.perf_counter() - wall
-            while await acknowledged() < count + 5:
+            while await acknowledged() < count + 5 or updated() < count + 5:
                 if time.perf_counter() - begin > 300:
                     raise RuntimeError("the clicks were not all committed within 5 minutes")
                 await asyncio.sleep(0.05)
