@@ -24,7 +24,7 @@ from adapters.base import (
     Unavailable,
     retry_after_seconds,
 )
-from adapters.egress import check_target, checked_session
+from adapters.egress import ForbiddenTarget, check_target, checked_session
 from cards.blockkit import alert_blocks, digest_blocks, group_blocks, plain
 from cards.style import slack_escape
 from domain import Delivered, DeliveryKind, Outgoing
@@ -75,6 +75,10 @@ def translate_slack_errors() -> Iterator[None]:
         yield
     except SlackApiError as exc:
         raise _translate(exc) from None
+    except aiohttp.ClientConnectorError as exc:  # the resolver refused the address: a setting
+        if isinstance(exc.os_error, ForbiddenTarget):
+            raise BadConfig(f"slack: {exc.os_error}") from None
+        raise Unavailable(f"slack: {type(exc).__name__}: {exc}") from None
     except (SlackClientError, OSError, TimeoutError) as exc:
         raise Unavailable(f"slack: {type(exc).__name__}: {exc}") from None
 
@@ -118,6 +122,7 @@ class SlackAdapter(BaseAdapter):
         self._session: aiohttp.ClientSession | None = None
         self._client = client or self._pinned_client()
         self._direct: dict[str, str] = {}  # a user's id -> the id of their DM with the bot
+        self._checked = False  # the API's URL passed check_target (once per adapter)
 
     def _pinned_client(self) -> AsyncWebClient:
         """The SDK's client on a session that connects only to checked addresses, so the
@@ -135,9 +140,16 @@ class SlackAdapter(BaseAdapter):
         if self._session is not None:
             await self._session.close()
 
+    async def _check_api(self) -> None:
+        """The API's URL and the addresses it resolves to, checked once; after that the
+        pinned session's resolver checks every address it connects to."""
+        if not self._checked:
+            await check_target(self._config.api_url, allow_private=self._config.allow_private)
+            self._checked = True
+
     async def send(self, message: Outgoing) -> Delivered:
         """Post a new card, or update the one in `message.ref`."""
-        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        await self._check_api()
         payload = self.render(message)
         with translate_slack_errors():
             if message.ref:
@@ -190,7 +202,7 @@ class SlackAdapter(BaseAdapter):
 
     async def announce(self, text: str) -> None:
         """A plain line in the channel (no mentions or formatting from the text)."""
-        await check_target(self._config.api_url, allow_private=self._config.allow_private)
+        await self._check_api()
         if not self._config.channel:
             raise BadConfig("slack: no channel to post in")
         with translate_slack_errors():
