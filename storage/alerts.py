@@ -69,7 +69,7 @@ async def cards(session: AsyncSession, event_id: str) -> Cards:
 
 async def get(session: AsyncSession, event_id: str) -> Alert | None:
     """One alert by id (as written: an alert added or changed in this session is flushed)."""
-    if session.new or session.dirty:
+    if any(isinstance(o, Event) for o in (*session.new, *session.dirty)):
         await session.flush()
     row = (await session.execute(_BY_ID, {"event_id": event_id})).first()
     return to_alert(row) if row else None
@@ -266,18 +266,33 @@ async def alerts_in_digest(session: AsyncSession, digest_id: str) -> list[str]:
     return list(dict.fromkeys(i for i in rows.all() if i))
 
 
+def _recorded(acknowledging: bool) -> Any:
+    values = {
+        "action_taken": bindparam("verb"),
+        "action_data": bindparam("data", type_=_card.action_data.type),
+    }
+    if acknowledging:
+        values["acknowledged_by"] = bindparam("by", type_=_card.acknowledged_by.type)
+        values["acknowledged_at"] = bindparam("at", type_=_card.acknowledged_at.type)
+    return (
+        update(_DELIVERIES)
+        .where(_card.event_id == bindparam("b_event_id"), _card.kind == DeliveryKind.POST.value)
+        .values(values)
+    )
+
+
+_RECORDED = {False: _recorded(False), True: _recorded(True)}  # every click runs one
+
+
 async def record_action(
     session: AsyncSession, alert: Alert, verb: str, data: dict[str, Any]
 ) -> None:
     """The delivery audit columns: every post of the alert records the action."""
-    values: dict[str, Any] = {"action_taken": verb, "action_data": data}
-    if verb == "acknowledge":
-        values.update(acknowledged_by=data.get("actor"), acknowledged_at=alert.acknowledged_at)
-    await session.execute(
-        update(_DELIVERIES)
-        .where(_card.event_id == alert.id, _card.kind == DeliveryKind.POST.value)
-        .values(**values)
-    )
+    acknowledging = verb == "acknowledge"
+    params: dict[str, Any] = {"b_event_id": alert.id, "verb": verb, "data": data}
+    if acknowledging:
+        params.update(by=data.get("actor"), at=alert.acknowledged_at)
+    await session.execute(_RECORDED[acknowledging], params)
 
 
 # Every claimed batch of sends reads its alerts.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import ChannelInfo, RouteRule, Verb
@@ -21,6 +22,7 @@ from storage.schema import (
     TenantAdmin,
     TimeInterval,
     UserOverride,
+    table_of,
     utcnow,
 )
 
@@ -138,12 +140,29 @@ async def set_admin_channel(session: AsyncSession, tenant: str, channel_id: str 
     )
 
 
-async def channel_types(session: AsyncSession, channel_ids: list[str]) -> dict[str, Channel]:
+@dataclass(frozen=True, slots=True)
+class ChannelBrief:
+    """What routing and a card's updates need of a channel: where it is and what it is."""
+
+    id: str
+    name: str
+    type: str
+    integration_id: str | None
+    target: str
+
+
+_BRIEF = table_of(Channel).c
+_BRIEFS = select(_BRIEF.id, _BRIEF.name, _BRIEF.type, _BRIEF.integration_id, _BRIEF.target).where(
+    _BRIEF.id.in_(bindparam("ids", expanding=True))
+)  # every click's updates read it
+
+
+async def channel_types(session: AsyncSession, channel_ids: list[str]) -> dict[str, ChannelBrief]:
     """Channels by id, for routing."""
     if not channel_ids:
         return {}
-    rows = await session.scalars(select(Channel).where(Channel.id.in_(channel_ids)))
-    return {r.id: r for r in rows.all()}
+    rows = await session.execute(_BRIEFS, {"ids": list(channel_ids)})
+    return {r.id: ChannelBrief(*r) for r in rows.all()}
 
 
 async def preferences(session: AsyncSession, tenant: str) -> dict[str, bool] | None:
