@@ -54,7 +54,10 @@ _CARDS = select(_card.id, _card.kind, _card.status, _card.channel_id, _card.acti
 
 async def cards(session: AsyncSession, event_id: str) -> Cards:
     """The channels a card of the alert was or will be sent to, the updates of it waiting to
-    go out (by channel), and how many posts it has, in one query."""
+    go out (by channel), and how many posts it has, in one query (a card queued in this
+    session and not yet written is written first, so it is counted)."""
+    if any(isinstance(o, Delivery) for o in session.new):
+        await session.flush()
     rows = (await session.execute(_CARDS, {"event_id": event_id})).all()
     gone = (DeliveryStatus.SKIPPED.value, DeliveryStatus.DEAD.value)
     posts = [r for r in rows if r.kind == DeliveryKind.POST.value]

@@ -107,6 +107,45 @@ async def test_two_clicks_at_once_the_first_wins(services: Services) -> None:
         assert ben.message == "Already acknowledged by Ana."
 
 
+async def test_clicks_sharing_a_transaction_update_a_card_once_with_every_note(
+    services: Services,
+) -> None:
+    """Clicks on one alert that commit together queue one update of its card, carrying each
+    click's note: the second reads the update the first queued, not yet written."""
+    from storage.schema import Channel, Delivery
+
+    alert = await alert_of(services)
+    async with services.db.session() as session, session.begin():
+        session.add(Channel(id="ops", tenant_id="default", name="ops", type="webhook"))
+        await session.flush()
+        session.add(
+            Delivery(
+                tenant_id="default",
+                event_id=alert,
+                channel_id="ops",
+                channel_type="webhook",
+                kind="post",
+                status="sent",
+                message_ref="card-1",
+                priority="medium",
+                event_type="alert",
+            )
+        )
+    other = await alert_of(services, "another")
+    first, acked, resolved = await asyncio.gather(  # the first commits alone, then the two
+        services.actions.apply(Verb.ACKNOWLEDGE, other, ANA),
+        services.actions.apply(Verb.ACKNOWLEDGE, alert, BEN),
+        services.actions.apply(Verb.RESOLVE, alert, ANA),
+    )
+    assert first.applied and acked.applied and resolved.applied
+    async with services.db.session() as session:
+        rows = await alerts_repo.deliveries_of(session, alert)
+    updates = [r for r in rows if r.kind == "update"]
+    assert len(updates) == 1
+    notes = (updates[0].action_data or {})["notes"]
+    assert notes == ["👀 Acknowledged by Ben", "✅ Resolved by Ana"]
+
+
 async def test_who_clicked_is_known_at_once_after_people_change(settings: Settings) -> None:
     """Each click is attributed to a person from the cache of the tenant's chat identities; a
     change of people clears it when it commits (the cache here would otherwise keep an hour)."""
