@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,17 +64,21 @@ async def store(
     raise RuntimeError(f"could not store event with dedup key {dedup_key!r}")
 
 
+# Every batch of events runs it: built once, the pairs an expanding parameter.
+_OPEN = (
+    select(Event)
+    .where(tuple_(Event.tenant_id, Event.open_key).in_(bindparam("keys", expanding=True)))
+    .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
+)
+
+
 async def open_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> OpenRows:
     """The open events with these (tenant, dedup key) pairs, in one query, locked for update
     where the database can."""
     if not keys:
         return {}
-    query = (
-        select(Event)
-        .where(tuple_(Event.tenant_id, Event.open_key).in_(sorted(set(keys))))
-        .with_for_update(key_share=True)  # no key changes: inserts referring to it go on
-    )
-    return {(r.tenant_id, str(r.open_key)): r for r in (await session.scalars(query)).all()}
+    rows = (await session.scalars(_OPEN, {"keys": sorted(set(keys))})).all()
+    return {(r.tenant_id, str(r.open_key)): r for r in rows}
 
 
 def store_among(
