@@ -1,8 +1,8 @@
 """`make bench`: print the project's performance figures.
 
 python -m bench [--events N] [--concurrency C] [--clicks N]
-                [--only cards|slack|storm|memory|scheduling|console|config|paging|noise|reports|
-                        sqlite|postgres]
+                [--only cards|clients|slack|storm|memory|scheduling|console|config|paging|noise|
+                        reports|sqlite|postgres]
 
 Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
 process's own CPU (user + system) per event, from the first request to the last delivery.
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cards import run_cards  # noqa: E402
+from bench.clients import run_clients  # noqa: E402
 from bench.config_apply import run_config_apply  # noqa: E402
 from bench.console import run_console  # noqa: E402
 from bench.memory import run_memory  # noqa: E402
@@ -252,6 +253,7 @@ def main() -> int:
         "--only",
         choices=[
             "cards",
+            "clients",
             "slack",
             "storm",
             "memory",
@@ -278,6 +280,21 @@ def main() -> int:
             flush=True,
         )
         if args.only == "cards":
+            return 0
+    if args.only in (None, "clients"):
+        sends = run_clients()
+        print(
+            "webhook client: CPU per POST to a loopback server (client and server), 16 at a "
+            "time: aiohttp to checked addresses "
+            + ", ".join(f"{v:.0f}" for v in sends["ours"])
+            + " us | httpx through the pinned transport "
+            + ", ".join(f"{v:.0f}" for v in sends["httpx"])
+            + " us | bare aiohttp, nothing checked "
+            + ", ".join(f"{v:.0f}" for v in sends["floor"])
+            + " us",
+            flush=True,
+        )
+        if args.only == "clients":
             return 0
     if args.only in (None, "slack"):
         bench_slack_ack(args.clicks, args.concurrency)
