@@ -83,7 +83,7 @@ def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess
         else []
     )
     if os.environ.get("BENCH_SAMPLE"):  # a sampling profiler: little overhead, a call tree
-        output = os.environ["BENCH_SAMPLE"]
+        output = f"{os.environ['BENCH_SAMPLE']}.{port}"  # one file per bot (the port tells)
         profile = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", output]
     bot = subprocess.Popen(
         [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
