@@ -76,6 +76,7 @@ def pagerduty(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOpt
             webhook_secret=str(values.get("webhook_secret", "")),
         ),
         http,
+        timeout=opts.send_timeout,
     )
 
 

@@ -212,6 +212,35 @@ def _default_port(request: httpx.Request) -> int:
     return 443 if request.url.scheme == "https" else 80
 
 
+def literal_problem(host: str, *, allow_private: bool) -> str | None:
+    """Why an address written as the host may not be sent to; None for a name, or an address
+    the rule allows."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if metadata_address(address):
+        return f"target host {host!r} is {address}, a cloud metadata service"
+    reason = None if allow_private else forbidden_reason(address)
+    if reason:
+        return (
+            f"target host {host!r} resolves to {address}, a {reason} address; "
+            "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
+        )
+    return None
+
+
+def check_spelling(url: str) -> None:
+    """Refuse a URL by its spelling and a metadata host by name, before anything is sent; the
+    addresses it resolves to are checked as a connection is made (`CheckedResolver`)."""
+    problem = url_problem(url)
+    if problem:
+        raise BadConfig(f"target URL {problem}")
+    host = urlsplit(url).hostname or ""
+    if host.lower() in METADATA_HOSTS:
+        raise BadConfig(f"target host {host!r} is a cloud metadata service")
+
+
 class ForbiddenTarget(OSError):
     """A host resolved to an address the bot may not send to: a setting to fix, not an outage."""
 
@@ -278,6 +307,11 @@ class CheckedPoster:
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        # aiohttp connects to an address written in the URL without asking the resolver:
+        # such an address is checked here, by the same rule.
+        literal = literal_problem(urlsplit(url).hostname or "", allow_private=self._allow_private)
+        if literal:
+            raise BadConfig(literal)
         if self._session is None or self._session.closed:
             self._session = checked_session(
                 allow_private=self._allow_private,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import httpx
 from adapters.base import (
     BadConfig,
     BaseAdapter,
+    HttpAnswer,
     Inbound,
     NotSupported,
     RemoteState,
@@ -22,7 +24,7 @@ from adapters.base import (
     signature_matches,
     translate_errors,
 )
-from adapters.egress import check_target
+from adapters.egress import Answer, CheckedPoster, check_spelling, check_target
 from cards.style import alert_url
 from domain import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 
@@ -140,10 +142,18 @@ class PagerDutyAdapter(BaseAdapter):
 
     kind = "pagerduty"
 
-    def __init__(self, config: PagerDutyConfig, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: PagerDutyConfig, http: httpx.AsyncClient, *, timeout: float = 10.0
+    ) -> None:
         if not config.routing_key:
             raise BadConfig("pagerduty: routing_key (the Events API v2 integration key) is empty")
-        self._config, self._http = config, http
+        self._config, self._http = config, http  # httpx for the REST API (syncs, tests)
+        # Every page goes through the Events API: aiohttp, kept alive, to checked addresses.
+        self._events = CheckedPoster(self.kind, allow_private=config.allow_private, timeout=timeout)
+
+    async def disconnect(self) -> None:
+        """Close the Events API's kept-alive connections."""
+        await self._events.close()
 
     async def send(self, message: Outgoing) -> Delivered:
         """Trigger, acknowledge or resolve the incident for the alert."""
@@ -247,10 +257,12 @@ class PagerDutyAdapter(BaseAdapter):
         raise_for_status(self.kind, resp, default_retry_after=60.0)
         return _json(resp)
 
-    async def _post(self, body: dict[str, Any]) -> httpx.Response:
-        await check_target(self._config.events_url, allow_private=self._config.allow_private)
-        with translate_errors(self.kind):
-            resp = await self._http.post(self._config.events_url, json=body)
+    async def _post(self, body: dict[str, Any]) -> Answer:
+        check_spelling(self._config.events_url)
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        resp = await self._events.post(
+            self._config.events_url, raw, {"Content-Type": "application/json"}
+        )
         if resp.status_code == 400:
             data = _json(resp)
             errors = "; ".join(str(e) for e in data.get("errors", [])) or data.get("message", "")
@@ -259,9 +271,9 @@ class PagerDutyAdapter(BaseAdapter):
         return resp
 
 
-def _json(resp: httpx.Response) -> dict[str, Any]:
+def _json(resp: HttpAnswer) -> dict[str, Any]:
     try:
-        data = resp.json()
+        data = json.loads(resp.text)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}

@@ -12,7 +12,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from adapters.base import (
     BadConfig,
@@ -22,7 +21,7 @@ from adapters.base import (
     raise_for_status,
     signature_matches,
 )
-from adapters.egress import METADATA_HOSTS, Answer, CheckedPoster, url_problem
+from adapters.egress import Answer, CheckedPoster, check_spelling
 from cards.webhook_json import message_document
 from domain import Delivered, Outgoing
 
@@ -101,13 +100,7 @@ class WebhookAdapter(BaseAdapter):
         return Inbound(str(kind), tuple(records))
 
     async def _post(self, body: bytes, delivery_id: str) -> Answer:
-        problem = url_problem(self._config.url)
-        if problem:
-            raise BadConfig(f"target URL {problem}")
-        host = urlsplit(self._config.url).hostname or ""
-        if host.lower() in METADATA_HOSTS:
-            raise BadConfig(f"target host {host!r} is a cloud metadata service")
-        # The addresses the host resolves to are checked as the connection is made.
+        check_spelling(self._config.url)  # its addresses: as the connection is made
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

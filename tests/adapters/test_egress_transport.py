@@ -98,6 +98,11 @@ async def test_the_webhook_client_sends_only_to_checked_addresses() -> None:
     try:
         with pytest.raises(BadConfig, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
             await refusing.post(url, b"{}", {"Content-Type": "application/json"})
+        literal = sink.url  # an address in the URL: aiohttp does not ask the resolver
+        with pytest.raises(BadConfig, match=r"resolves to 127\.0\.0\.1, a loopback address"):
+            await refusing.post(literal, b"{}", {"Content-Type": "application/json"})
+        with pytest.raises(BadConfig, match="metadata"):  # refused even where private is allowed
+            await allowing.post("http://[::ffff:169.254.169.254]/latest", b"{}", {})
         assert sink.received == []
         moved = await allowing.post(url, b"{}", {"Content-Type": "application/json"})
         with pytest.raises(Unavailable, match=r"redirected to 10\.0\.0\.1; redirects are not"):

@@ -101,6 +101,7 @@ async def test_each_state_sends_its_action_with_the_same_dedup_key(
     async with httpx.AsyncClient() as http:
         adapter = PagerDutyAdapter(PagerDutyConfig(VALID_KEY, pd.url, allow_private=True), http)
         done = await adapter.send(Outgoing("d1", DeliveryKind.POST, alert=alert(state=state)))
+        await adapter.disconnect()
     assert done.status_code == 202
     assert done.ref == "chatops-default-deploy-api"
     assert pd.events[0]["event_action"] == action
@@ -114,6 +115,7 @@ async def test_a_bad_key_is_a_configuration_error_with_pagerdutys_reason(pd: Fak
             await adapter.send(Outgoing("d1", DeliveryKind.POST, alert=alert()))
         with pytest.raises(BadConfig, match="Invalid routing key"):
             await adapter.test()
+        await adapter.disconnect()
     assert pd.events == []
 
 
@@ -125,6 +127,7 @@ async def test_throttling_is_rate_limited_with_a_default_wait(pd: FakePagerDuty)
             await adapter.send(Outgoing("d1", DeliveryKind.POST, alert=alert()))
         assert caught.value.retry_after == 30.0
         assert (await adapter.test()).startswith("routing key accepted")
+        await adapter.disconnect()
 
 
 async def test_loopback_events_url_is_refused_without_the_private_targets_setting(
@@ -134,6 +137,7 @@ async def test_loopback_events_url_is_refused_without_the_private_targets_settin
         adapter = PagerDutyAdapter(PagerDutyConfig(VALID_KEY, pd.url), http)
         with pytest.raises(BadConfig, match="loopback"):
             await adapter.send(Outgoing("d1", DeliveryKind.POST, alert=alert()))
+        await adapter.disconnect()
     assert pd.events == []
 
 
@@ -165,6 +169,7 @@ async def test_a_full_sync_reads_incidents_page_by_page_and_then_log_entries_sin
             ),
         )
         assert pd.rest_requests[-1].startswith("/log_entries")
+        await adapter.disconnect()
 
 
 async def test_sync_needs_a_rest_key_and_a_wrong_one_is_refused(pd: FakePagerDuty) -> None:
@@ -175,8 +180,10 @@ async def test_sync_needs_a_rest_key_and_a_wrong_one_is_refused(pd: FakePagerDut
             ).sync(SyncRequest())
         with pytest.raises(AuthError, match="Invalid Credentials"):
             await rest(pd, http, api_key="wrong").sync(SyncRequest())
+        refused = rest(pd, http, api_key="wrong")
         with pytest.raises(AuthError):
-            await rest(pd, http, api_key="wrong").test()
+            await refused.test()
+        await refused.disconnect()
         pd.throttle_rest = 1
         with pytest.raises(RateLimited) as limited:
             await rest(pd, http).sync(SyncRequest("full"))
