@@ -26,6 +26,7 @@ import httpx
 from adapters.base import BadConfig, Unavailable
 from cards.redact import scrub_urls
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
 # Cloud metadata services: refused even with CHATOPS_ALLOW_PRIVATE_TARGETS=true, which is for
 # webhooks on a private network, never for the credentials of the machine the bot runs on.
@@ -110,18 +111,52 @@ def forbidden_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
     return None
 
 
+def address_problem(
+    host: str,
+    address: IPAddress,
+    *,
+    allow_private: bool,
+    forbidden: Callable[[IPAddress], str | None] | None = None,
+) -> str | None:
+    """Why `host`, found at `address`, may not be sent to (a metadata service always, a
+    private address unless allowed); None when it may."""
+    if metadata_address(address):
+        return f"target host {host!r} resolves to {address}, a cloud metadata service"
+    reason = None if allow_private else (forbidden or forbidden_reason)(address)
+    if reason:
+        return (
+            f"target host {host!r} resolves to {address}, a {reason} address; "
+            "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
+        )
+    return None
+
+
+def name_problem(host: str) -> str | None:
+    """Why a host name may not be sent to, whatever it resolves to: a metadata service's."""
+    if host.lower() in METADATA_HOSTS:
+        return f"target host {host!r} is a cloud metadata service"
+    return None
+
+
+def check_spelling(url: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """The URL's host, once its spelling and its name pass (a metadata service's name is
+    refused); `BadConfig` otherwise. Its addresses are checked where it is resolved."""
+    problem = url_problem(url, schemes)
+    if problem:
+        raise BadConfig(f"target URL {problem}")
+    host = urlsplit(url).hostname or ""
+    problem = name_problem(host)
+    if problem:
+        raise BadConfig(problem)
+    return host
+
+
 async def check_target(
     url: str, *, allow_private: bool, schemes: tuple[str, ...] = ("http", "https")
 ) -> None:
     """Refuse URLs not of `schemes`, or whose host resolves to a forbidden address."""
-    problem = url_problem(url, schemes)
-    if problem:
-        raise BadConfig(f"target URL {problem}")
+    host = check_spelling(url, schemes)
     parts = urlsplit(url)
-    assert parts.hostname is not None
-    host = parts.hostname
-    if host.lower() in METADATA_HOSTS:
-        raise BadConfig(f"target host {host!r} is a cloud metadata service")
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
@@ -129,21 +164,14 @@ async def check_target(
     except socket.gaierror as exc:
         raise BadConfig(f"target host {host!r} does not resolve: {exc.strerror}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if metadata_address(address):
-            raise BadConfig(f"target host {host!r} resolves to {address}, a cloud metadata service")
-        if allow_private:
-            continue
-        reason = forbidden_reason(address)
-        if reason:
-            raise BadConfig(
-                f"target host {host!r} resolves to {address}, a {reason} address; "
-                "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
-            )
+        problem = address_problem(
+            host, ipaddress.ip_address(info[4][0]), allow_private=allow_private
+        )
+        if problem:
+            raise BadConfig(problem)
 
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -179,8 +207,9 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         return await self._inner.handle_async_request(request)
 
     async def _checked_address(self, host: str, port: int) -> str:
-        if host.lower() in METADATA_HOSTS:
-            raise BadConfig(f"target host {host!r} is a cloud metadata service")
+        problem = name_problem(host)
+        if problem:
+            raise BadConfig(problem)
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
@@ -189,19 +218,15 @@ class PinnedTransport(httpx.AsyncBaseTransport):
             addresses = [str(literal)]
         if not addresses:
             raise BadConfig(f"target host {host!r} does not resolve")
-        for address in addresses:  # whatever CHATOPS_ALLOW_PRIVATE_TARGETS says
-            if metadata_address(ipaddress.ip_address(address)):
-                raise BadConfig(
-                    f"target host {host!r} resolves to {address}, a cloud metadata service"
-                )
-        if not self._allow_private:
-            for address in addresses:
-                reason = self._forbidden(ipaddress.ip_address(address))
-                if reason:
-                    raise BadConfig(
-                        f"target host {host!r} resolves to {address}, a {reason} address; "
-                        "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
-                    )
+        for address in addresses:
+            problem = address_problem(
+                host,
+                ipaddress.ip_address(address),
+                allow_private=self._allow_private,
+                forbidden=self._forbidden,
+            )
+            if problem:
+                raise BadConfig(problem)
         return addresses[0]
 
     async def aclose(self) -> None:
@@ -210,35 +235,6 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
 def _default_port(request: httpx.Request) -> int:
     return 443 if request.url.scheme == "https" else 80
-
-
-def literal_problem(host: str, *, allow_private: bool) -> str | None:
-    """Why an address written as the host may not be sent to; None for a name, or an address
-    the rule allows."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if metadata_address(address):
-        return f"target host {host!r} is {address}, a cloud metadata service"
-    reason = None if allow_private else forbidden_reason(address)
-    if reason:
-        return (
-            f"target host {host!r} resolves to {address}, a {reason} address; "
-            "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
-        )
-    return None
-
-
-def check_spelling(url: str) -> None:
-    """Refuse a URL by its spelling and a metadata host by name, before anything is sent; the
-    addresses it resolves to are checked as a connection is made (`CheckedResolver`)."""
-    problem = url_problem(url)
-    if problem:
-        raise BadConfig(f"target URL {problem}")
-    host = urlsplit(url).hostname or ""
-    if host.lower() in METADATA_HOSTS:
-        raise BadConfig(f"target host {host!r} is a cloud metadata service")
 
 
 class ForbiddenTarget(OSError):
@@ -256,21 +252,15 @@ class CheckedResolver(aiohttp.abc.AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[aiohttp.abc.ResolveResult]:
-        if host.lower() in METADATA_HOSTS:
-            raise ForbiddenTarget(f"target host {host!r} is a cloud metadata service")
+        problem = name_problem(host)
+        if problem:
+            raise ForbiddenTarget(problem)
         found = await self._inner.resolve(host, port, family)
         for entry in found:
             address = ipaddress.ip_address(entry["host"])
-            if metadata_address(address):
-                raise ForbiddenTarget(
-                    f"target host {host!r} resolves to {address}, a metadata service"
-                )
-            reason = None if self._allow_private else forbidden_reason(address)
-            if reason:
-                raise ForbiddenTarget(
-                    f"target host {host!r} resolves to {address}, a {reason} address; "
-                    "set CHATOPS_ALLOW_PRIVATE_TARGETS=true to allow it"
-                )
+            problem = address_problem(host, address, allow_private=self._allow_private)
+            if problem:
+                raise ForbiddenTarget(problem)
         return found
 
     async def close(self) -> None:
@@ -298,7 +288,8 @@ class Answer:
 
 class CheckedPoster:
     """POSTs to checked addresses over kept-alive connections (an aiohttp session made on
-    first use, in the running loop), every failure an adapter error: a forbidden address is
+    first use, in the running loop), the URL's spelling, name and any address written in it
+    checked before sending, every failure an adapter error: a forbidden address is
     `BadConfig`, a timeout or a refused connection `Unavailable`. Redirects are not followed:
     the new place has not been checked. A send costs a tenth of httpx's (bench/README)."""
 
@@ -307,11 +298,15 @@ class CheckedPoster:
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-        # aiohttp connects to an address written in the URL without asking the resolver:
-        # such an address is checked here, by the same rule.
-        literal = literal_problem(urlsplit(url).hostname or "", allow_private=self._allow_private)
-        if literal:
-            raise BadConfig(literal)
+        host = check_spelling(url)
+        try:  # aiohttp connects to an address written in the URL without asking the resolver
+            written = ipaddress.ip_address(host)
+        except ValueError:
+            pass  # a name: its addresses are checked as it is resolved (CheckedResolver)
+        else:
+            problem = address_problem(host, written, allow_private=self._allow_private)
+            if problem:
+                raise BadConfig(problem)
         if self._session is None or self._session.closed:
             self._session = checked_session(
                 allow_private=self._allow_private,

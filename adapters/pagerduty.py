@@ -24,7 +24,7 @@ from adapters.base import (
     signature_matches,
     translate_errors,
 )
-from adapters.egress import Answer, CheckedPoster, check_spelling, check_target
+from adapters.egress import Answer, CheckedPoster, check_target
 from cards.style import alert_url
 from domain import Alert, AlertState, Delivered, DeliveryKind, Outgoing, Priority
 
@@ -258,7 +258,6 @@ class PagerDutyAdapter(BaseAdapter):
         return _json(resp)
 
     async def _post(self, body: dict[str, Any]) -> Answer:
-        check_spelling(self._config.events_url)
         raw = json.dumps(body, separators=(",", ":")).encode()
         resp = await self._events.post(
             self._config.events_url, raw, {"Content-Type": "application/json"}

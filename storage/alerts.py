@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
 from storage.convert import attribute_columns, to_alert
-from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant, table_of
+from storage.schema import ActionAudit, Channel, Delivery, Event, Tenant, param, table_of
 
 
 async def ensure_tenant(session: AsyncSession, tenant: str) -> None:
@@ -137,20 +137,24 @@ async def transition(
 
     The changed alert, read back by the same statement; None when someone was first."""
     states = tuple(s.value for s in allowed_from)
-    plain = not also and not any(isinstance(v, ClauseElement) for v in values.values())
-    if plain:  # the usual change (a click's): its statement built once, values as parameters
+    if also or any(isinstance(v, ClauseElement) for v in values.values()):
+        columns = {_COLUMN_OF[key]: value for key, value in values.items()}
+        statement, params = _changing(states, columns, *also), {"event_id": event_id}
+    else:  # the usual change (a click's): its statement built once, values as parameters
         statement = _transition_statement(states, tuple(values))
         params = {"event_id": event_id, **{f"v_{key}": value for key, value in values.items()}}
-        row = (await session.execute(statement, params)).first()
-        return to_alert(row) if row is not None else None
-    statement = (
+    row = (await session.execute(statement, params)).first()
+    return to_alert(row) if row is not None else None
+
+
+def _changing(states: tuple[str, ...], columns: dict[str, Any], *also: Any) -> Any:
+    """The alert changed to `columns` where it is in one of `states`, read back."""
+    return (
         update(_EVENTS)
-        .where(_EVENTS.c.id == event_id, _EVENTS.c.state.in_(states), *also)
-        .values({_COLUMN_OF[key]: value for key, value in values.items()})
+        .where(_EVENTS.c.id == bindparam("event_id"), _EVENTS.c.state.in_(states), *also)
+        .values(columns)
         .returning(*_ALERT)
     )
-    row = (await session.execute(statement)).first()
-    return to_alert(row) if row is not None else None
 
 
 _TRANSITIONS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
@@ -160,19 +164,8 @@ def _transition_statement(states: tuple[str, ...], keys: tuple[str, ...]) -> Any
     """`transition`'s statement for these states and changed attributes, built once."""
     statement = _TRANSITIONS.get((states, keys))
     if statement is None:
-        columns = [_COLUMN_OF[key] for key in keys]
-        statement = (
-            update(_EVENTS)
-            .where(_EVENTS.c.id == bindparam("event_id"), _EVENTS.c.state.in_(states))
-            .values(
-                {
-                    column: bindparam(f"v_{key}", type_=_EVENTS.c[column].type)
-                    for key, column in zip(keys, columns, strict=True)
-                }
-            )
-            .returning(*_ALERT)
-        )
-        _TRANSITIONS[(states, keys)] = statement
+        columns = {_COLUMN_OF[key]: param(_EVENTS.c[_COLUMN_OF[key]], f"v_{key}") for key in keys}
+        statement = _TRANSITIONS[(states, keys)] = _changing(states, columns)
     return statement
 
 
@@ -270,13 +263,10 @@ async def alerts_in_digest(session: AsyncSession, digest_id: str) -> list[str]:
 
 
 def _recorded(acknowledging: bool) -> Any:
-    values = {
-        "action_taken": bindparam("verb"),
-        "action_data": bindparam("data", type_=_card.action_data.type),
-    }
+    values = {"action_taken": bindparam("verb"), "action_data": param(_card.action_data, "data")}
     if acknowledging:
-        values["acknowledged_by"] = bindparam("by", type_=_card.acknowledged_by.type)
-        values["acknowledged_at"] = bindparam("at", type_=_card.acknowledged_at.type)
+        values["acknowledged_by"] = param(_card.acknowledged_by, "by")
+        values["acknowledged_at"] = param(_card.acknowledged_at, "at")
     return (
         update(_DELIVERIES)
         .where(_card.event_id == bindparam("b_event_id"), _card.kind == DeliveryKind.POST.value)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +154,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Writes a transaction gathers and says once as it commits (never if it rolls back): a batch of
+# sends' tries in one insert, one wake-up however many writes queued outbox rows.
+AtCommit = Callable[[Session, list[Any]], None]
+_AT_COMMIT = "chatops.at_commit"
+
+
+def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
+    """Add `item` to what `write` will be given, once, as this session's transaction commits."""
+    pending: dict[AtCommit, list[Any]] = session.info.setdefault(_AT_COMMIT, {})
+    pending.setdefault(write, []).append(item)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_at_commit(session: Session) -> None:
+    for write, items in session.info.pop(_AT_COMMIT, {}).items():
+        write(session, items)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_at_rollback(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)

@@ -9,17 +9,18 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+
+from storage.db import at_commit
 
 CHANNEL = "chatops_outbox"
 CONFIG_CHANNEL = "chatops_config"
 log = logging.getLogger(__name__)
 
 
-_WAKE = "chatops.notify_outbox"  # set on a session whose transaction queued outbox rows
 _NOTIFY_OUTBOX = text(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
@@ -27,18 +28,11 @@ async def notify_outbox(session: AsyncSession) -> None:
     """Wake listeners when the transaction commits: said once as it commits, however many
     writes of a shared transaction (group commit) queued rows."""
     if session.get_bind().dialect.name == "postgresql":
-        session.info[_WAKE] = True
+        at_commit(session, _wake_listeners)
 
 
-@event.listens_for(Session, "before_commit")
-def _wake_listeners(session: Session) -> None:
-    if session.info.pop(_WAKE, False):
-        session.execute(_NOTIFY_OUTBOX)  # PostgreSQL delivers it when the commit is done
-
-
-@event.listens_for(Session, "after_rollback")
-def _nothing_to_wake(session: Session) -> None:
-    session.info.pop(_WAKE, None)
+def _wake_listeners(session: Session, _writes: list[Any]) -> None:
+    session.execute(_NOTIFY_OUTBOX)  # PostgreSQL delivers it when the commit is done
 
 
 async def notify_config(session: AsyncSession) -> None:

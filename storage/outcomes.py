@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, insert, update
+from sqlalchemy import and_, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from domain import DeliveryStatus, OutboxItem
-from storage.schema import Delivery, DeliveryAttempt, table_of, utcnow
+from storage.db import at_commit
+from storage.schema import Delivery, DeliveryAttempt, param, table_of, utcnow
 
 # Only the worker holding the lease may record an outcome (fencing): the row, and the lease
 # end this worker was given (another worker's claim gives the row another).
@@ -39,7 +40,7 @@ async def record_attempt(
     retry_after: float | None = None,
 ) -> None:
     """Keep one row per try, so the history shows each attempt: written as the transaction
-    commits, with the other tries it records, in one statement (see `_write_attempts`)."""
+    commits, with the other tries it records, in one statement."""
     values = {
         "delivery_id": item.id,
         "attempt": item.attempts,
@@ -49,54 +50,33 @@ async def record_attempt(
         "started_at": started,
         "duration_ms": int((utcnow() - started).total_seconds() * 1000),
     }
-    session.info.setdefault(_ATTEMPTS, []).append(values)
+    at_commit(session, _write_attempts, values)
 
 
-_ATTEMPTS = "chatops.delivery_attempts"  # the tries a session records, until it commits
-
-
-@event.listens_for(Session, "before_commit")
-def _write_attempts(session: Session) -> None:
+def _write_attempts(session: Session, rows: list[Any]) -> None:
     """A batch of sends records its tries in one statement rather than one each."""
-    rows = session.info.pop(_ATTEMPTS, None)
-    if rows:
-        session.execute(_TRIED, rows)
+    session.execute(_TRIED, rows)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_attempts(session: Session) -> None:
-    session.info.pop(_ATTEMPTS, None)
+def _outcome(**values: Any) -> Any:
+    """An outcome written to the row this worker holds, releasing its lease."""
+    return update(_DELIVERIES).where(_HELD).values(lease_until=None, **values)
 
 
-def _sent_statement() -> Any:
-    column = _ROWS
-    return (
-        update(_DELIVERIES)
-        .where(_HELD)
-        .values(
-            status=DeliveryStatus.SENT.value,
-            status_code=bindparam("b_status_code", type_=column.status_code.type),
-            message_ref=bindparam("b_ref", type_=column.message_ref.type),
-            card_payload=bindparam("b_payload", type_=column.card_payload.type),
-            target=bindparam("b_target", type_=column.target.type),
-            sent_at=bindparam("b_sent_at", type_=column.sent_at.type),
-            lease_until=None,
-            error_message=None,
-        )
-    )
-
-
-_SENT = _sent_statement()
-_DEAD = (
-    update(_DELIVERIES)
-    .where(_HELD)
-    .values(
-        status=DeliveryStatus.DEAD.value,
-        error_message=bindparam("b_error", type_=_ROWS.error_message.type),
-        status_code=bindparam("b_status_code", type_=_ROWS.status_code.type),
-        failures=_ROWS.failures + 1,
-        lease_until=None,
-    )
+_SENT = _outcome(
+    status=DeliveryStatus.SENT.value,
+    status_code=param(_ROWS.status_code, "b_status_code"),
+    message_ref=param(_ROWS.message_ref, "b_ref"),
+    card_payload=param(_ROWS.card_payload, "b_payload"),
+    target=param(_ROWS.target, "b_target"),
+    sent_at=param(_ROWS.sent_at, "b_sent_at"),
+    error_message=None,
+)
+_DEAD = _outcome(
+    status=DeliveryStatus.DEAD.value,
+    error_message=param(_ROWS.error_message, "b_error"),
+    status_code=param(_ROWS.status_code, "b_status_code"),
+    failures=_ROWS.failures + 1,
 )
 
 
@@ -136,7 +116,6 @@ async def mark_retry(
     values: dict[str, Any] = {
         "status": (DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING).value,
         "next_attempt_at": when,
-        "lease_until": None,
     }
     if error is not None:
         values["error_message"] = error
@@ -145,7 +124,7 @@ async def mark_retry(
         values["failures"] = _ROWS.failures + 1
     if not counted:
         values["attempts"] = _ROWS.attempts - 1
-    await session.execute(update(_DELIVERIES).where(_HELD).values(**values), _fence(item))
+    await session.execute(_outcome(**values), _fence(item))
 
 
 async def mark_dead(
@@ -163,13 +142,7 @@ async def mark_folded(session: AsyncSession, item: OutboxItem, digest_id: str) -
     Only the alert's card (its post) is a member of the digest; this row just says where.
     """
     result = await session.execute(
-        update(_DELIVERIES)
-        .where(_HELD)
-        .values(
-            status=DeliveryStatus.FOLDED.value,
-            error_message=f"shown in digest {digest_id}",
-            lease_until=None,
-        ),
+        _outcome(status=DeliveryStatus.FOLDED.value, error_message=f"shown in digest {digest_id}"),
         _fence(item),
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 of the product, all on one declarative base (`Base.metadata` holds every table)."""
 
 from storage.schema.alerts import ActionAudit, AlertGroup, Event, Heartbeat
-from storage.schema.base import Base, Json, UtcDateTime, new_id, table_of, utcnow
+from storage.schema.base import Base, Json, UtcDateTime, new_id, param, table_of, utcnow
 from storage.schema.delivery import (
     AdminPreferences,
     Channel,
@@ -59,6 +59,7 @@ __all__ = [
     "UtcDateTime",
     "WebhookEvent",
     "new_id",
+    "param",
     "table_of",
     "utcnow",
 ]

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     MetaData,
     Table,
     TypeDecorator,
+    bindparam,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import BindParameter
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -68,3 +72,8 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def param(column: ColumnElement[Any], name: str) -> BindParameter[Any]:
+    """A statement's parameter `name` that stores its value as `column` does (times, JSON)."""
+    return bindparam(name, type_=column.type)
