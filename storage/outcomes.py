@@ -7,10 +7,11 @@ matched its objects first, which cost more than the write (nothing here reads th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, update
+from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -80,26 +81,70 @@ _DEAD = _outcome(
 )
 
 
-async def mark_sent(
-    session: AsyncSession,
-    item: OutboxItem,
-    *,
-    status_code: int | None,
-    ref: str | None,
-    payload: dict[str, Any] | None,
-    target: str,
-) -> bool:
-    """Record a successful send; False when the lease was lost to another worker."""
-    values = {
-        **_fence(item),
-        "b_status_code": status_code,
-        "b_ref": ref,
-        "b_payload": payload,
-        "b_target": target,
-        "b_sent_at": utcnow(),
-    }
-    result = await session.execute(_SENT, values)
+@dataclass(frozen=True)
+class Sent:
+    """What a successful send leaves on its row."""
+
+    status_code: int | None
+    ref: str | None
+    payload: dict[str, Any] | None
+    target: str
+
+    def values(self, item: OutboxItem) -> dict[str, Any]:
+        return {
+            **_fence(item),
+            "b_status_code": self.status_code,
+            "b_ref": self.ref,
+            "b_payload": self.payload,
+            "b_target": self.target,
+            "b_sent_at": utcnow(),
+        }
+
+
+async def mark_sent(session: AsyncSession, item: OutboxItem, sent: Sent) -> bool:
+    """Record a successful send now; False when the lease was lost to another worker. For a
+    send whose transaction goes on to write what depends on it (a group's card)."""
+    result = await session.execute(_SENT, sent.values(item))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Kept:
+    """Whether a write deferred to commit found the row still held (known once committed)."""
+
+    kept: bool = False
+
+
+def mark_sent_at_commit(session: AsyncSession, item: OutboxItem, sent: Sent) -> Kept:
+    """`mark_sent` written as the transaction commits, with the other sends it records: two
+    statements for the batch instead of one each (each costs more than its row's write)."""
+    kept = Kept()
+    at_commit(session, _write_sent, (sent.values(item), kept))
+    return kept
+
+
+# The rows of a batch still held by their leases, locked so no claim takes them before commit
+# (an executemany's row count cannot tell which of its rows matched on every driver).
+_STILL_HELD = (
+    select(_ROWS.id, _ROWS.lease_until)
+    .where(tuple_(_ROWS.id, _ROWS.lease_until).in_(bindparam("held", expanding=True)))
+    .order_by(_ROWS.id)
+    .with_for_update()
+)
+
+
+def _write_sent(session: Session, batch: list[tuple[dict[str, Any], Kept]]) -> None:
+    held = sorted(_held(values) for values, _ in batch)
+    still = {(row.id, row.lease_until) for row in session.execute(_STILL_HELD, {"held": held})}
+    rows = [values for values, _ in batch if _held(values) in still]
+    if rows:
+        session.execute(_SENT, rows)
+    for values, kept in batch:
+        kept.kept = _held(values) in still
+
+
+def _held(values: dict[str, Any]) -> tuple[str, datetime]:
+    return values["item_id"], values["held_until"]
 
 
 async def mark_retry(

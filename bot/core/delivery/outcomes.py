@@ -87,25 +87,21 @@ class Outcomes:
     ) -> None:
         payload, target = summary(message), target_of(channel)
 
-        async def record(session: AsyncSession) -> bool:
+        async def record(session: AsyncSession) -> outcome_rows.Kept:
             await outcome_rows.record_attempt(
                 session, item, started=started, status_code=delivered.status_code, error=None
             )
-            kept = await outcome_rows.mark_sent(
-                session,
-                item,
-                status_code=delivered.status_code,
-                ref=delivered.ref,
-                payload=payload,
-                target=target,
-            )
+            sent = outcome_rows.Sent(delivered.status_code, delivered.ref, payload, target)
+            if group is None and message.digest is None:  # nothing more to write: at commit
+                return outcome_rows.mark_sent_at_commit(session, item, sent)
+            kept = await outcome_rows.mark_sent(session, item, sent)
             if kept and group is not None:
                 await grouping.recorded(session, item, group, utcnow())
             elif kept and message.digest is not None:
                 await digests.requeue_if_grown(session, item.id, message.digest.count, utcnow())
-            return kept
+            return outcome_rows.Kept(kept)
 
-        kept = await self._writes.run(record)
+        kept = (await self._writes.run(record)).kept
         if item.kind is DeliveryKind.UPDATE:
             self.wake()  # a later update of the same card may be waiting for this one
         if not kept:
