@@ -140,13 +140,15 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set, then let sends in flight finish."""
         while not stop.is_set():
+            # Cleared before the claim: work committed from here on wakes the wait below,
+            # work committed before it is seen by the claim.
+            self._wakeup.clear()
             try:
-                claimed = await self.run_once()
+                more = await self.run_once()
             except Exception:
                 log.exception("delivery loop failed; retrying")
-                claimed = 0
-            if claimed == 0:
-                self._wakeup.clear()
+                more = False
+            if not more:
                 waiter = asyncio.ensure_future(self._wakeup.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 # Back when the soonest row this process held back is due, not at the next
@@ -165,12 +167,13 @@ class DeliveryWorker:
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self._opts.send_timeout + 1)
 
-    async def run_once(self) -> int:
-        """Claim one batch (as many as there are free slots) and start sending it."""
+    async def run_once(self) -> bool:
+        """Claim one batch (as many as there are free slots) and start sending it; whether
+        to look again at once (a full batch: more may be due)."""
         free = max(1, min(self._opts.batch, self._opts.concurrency - len(self._inflight)))
         if len(self._inflight) >= self._opts.concurrency:
             await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
-            return 1
+            return True
         async with self._db.session() as session, session.begin():
             items = await outbox.claim(
                 session, now=utcnow(), lease=self._opts.lease_seconds, limit=free
@@ -183,7 +186,7 @@ class DeliveryWorker:
                 {i.id: claimed[i.id].alert for i in items},
                 utcnow(),
             )
-            taken = len(items)  # grouped or not, the loop looks again at once
+            more = len(items) == free  # grouped or not: a short batch took all that was due
             items = [i for i in items if i.id not in grouped]
             channels = {i.id: ch[0] if (ch := claimed[i.id].channel) else None for i in items}
             sending = await storms.fold_storms(session, items, channels, self._flow)
@@ -194,7 +197,7 @@ class DeliveryWorker:
             task = asyncio.create_task(self._guarded(item, claimed[item.id]))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-        return taken
+        return more
 
     async def drain(self) -> None:
         """Wait for every send in flight (tests and shutdown)."""
