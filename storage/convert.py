@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Label, Row, inspect
@@ -19,9 +20,9 @@ def attribute_columns(model: type[Base]) -> list[Label[Any]]:
     return [column.label(prop.key) for prop in mapper.column_attrs for column in prop.columns]
 
 
-def to_alert(row: Event | Row[Any]) -> Alert:
-    """The alert a card or adapter renders (from the ORM's row, or from a Core row of
-    `attribute_columns(Event)`)."""
+def to_alert(row: Event | Row[Any] | SimpleNamespace) -> Alert:
+    """The alert a card or adapter renders (from the ORM's row, a Core row of
+    `attribute_columns(Event)`, or a new row not yet written: `intake.NewEvent`)."""
     return Alert(
         id=row.id,
         tenant=row.tenant_id,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 # sends' tries in one insert, one wake-up however many writes queued outbox rows.
 AtCommit = Callable[[Session, list[Any]], None]
 _AT_COMMIT = "chatops.at_commit"
+# Rows a transaction gathers and writes in one statement before anything reads them: before
+# the session's next statement, or as it commits.
+_BEHIND = "chatops.write_behind"
 
 
 def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
@@ -168,8 +171,33 @@ def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
     pending.setdefault(write, []).append(item)
 
 
+def write_behind(session: AsyncSession, write: AtCommit, item: Any) -> None:
+    """Add `item` to what `write` will be given before the session's next statement (so any
+    read in the transaction sees it, as the ORM's autoflush would) or as it commits: rows
+    added one by one, written in one statement."""
+    pending: dict[AtCommit, list[Any]] = session.info.setdefault(_BEHIND, {})
+    pending.setdefault(write, []).append(item)
+
+
+def _write_behind(session: Session) -> None:
+    pending: dict[AtCommit, list[Any]] | None = session.info.pop(_BEHIND, None)
+    if not pending:
+        return
+    if session.autoflush:
+        session.flush()  # the objects the rows refer to first (a Core statement skips autoflush)
+    for write, items in pending.items():
+        write(session, items)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    if _BEHIND in state.session.info:
+        _write_behind(state.session)
+
+
 @event.listens_for(Session, "before_commit")
 def _run_at_commit(session: Session) -> None:
+    _write_behind(session)
     for write, items in session.info.pop(_AT_COMMIT, {}).items():
         write(session, items)
 
@@ -177,3 +205,4 @@ def _run_at_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_at_rollback(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
+    session.info.pop(_BEHIND, None)

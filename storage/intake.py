@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, insert, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import Alert, AlertState, EventIn
 from storage.convert import to_alert
-from storage.schema import Event, new_id
+from storage.schema import Event, new_id, table_of
 
-OpenRows = dict[tuple[str, str], Event]
+# A batch's new alert before it is written: every attribute of an events row, read and changed
+# like the ORM's object (a repeat in the same batch folds into it), written with the batch's
+# others in one statement (`write_new`).
+NewEvent = SimpleNamespace
+OpenRows = dict[tuple[str, str], Event | NewEvent]
 
 
 @dataclass(frozen=True)
@@ -82,12 +88,13 @@ async def open_rows(session: AsyncSession, keys: list[tuple[str, str]]) -> OpenR
 
 
 def store_among(
-    session: AsyncSession, rows: OpenRows, event: EventIn, dedup_key: str, now: datetime
+    rows: OpenRows, new: list[NewEvent], event: EventIn, dedup_key: str, now: datetime
 ) -> Stored | None:
     """`store` for a batch whose open events `open_rows` loaded: no query of its own.
 
     `rows` follows the batch: an alert opened here is there for the next repeat, a resolved
-    one leaves it. The rows are written when the session flushes, in a few statements.
+    one leaves it. A new alert joins `new`, for `write_new`; a repeat changes its loaded row,
+    which the session writes when it flushes.
     """
     found = (event.tenant, dedup_key)
     existing = rows.get(found)
@@ -98,43 +105,59 @@ def store_among(
         return stored
     if event.resolve:
         return None
-    row = _new_row(event, dedup_key, now)
-    session.add(row)
+    row = NewEvent(**(_BLANK | _new_values(event, dedup_key, now)))
+    new.append(row)
     rows[found] = row
     return Stored(alert=to_alert(row), deduplicated=False)
 
 
+_COLUMNS = {prop.key: prop.columns[0].key for prop in inspect(Event).column_attrs}
+_BLANK = {attribute: None for attribute in _COLUMNS} | {"paused_seconds": 0, "note_count": 0}
+_INSERT = insert(table_of(Event))
+
+
+async def write_new(session: AsyncSession, new: list[NewEvent]) -> None:
+    """Insert a batch's new alerts in one statement."""
+    if new:
+        rows = [{_COLUMNS[a]: value for a, value in vars(row).items()} for row in new]
+        await session.execute(_INSERT, rows)
+
+
 def _new_row(event: EventIn, dedup_key: str, now: datetime) -> Event:
-    return Event(
-        id=new_id(),
-        tenant_id=event.tenant,
-        event_type=event.event_type,
-        priority=event.priority.value,
-        priority_rank=event.priority.rank,
-        title=event.title,
-        body=event.body,
-        link=event.link,
-        source=event.source,
-        dedup_key=dedup_key,
-        view_token=new_id(),
-        open_key=dedup_key,
-        state=AlertState.TRIGGERED.value,
-        occurrences=1,
-        escalation_level=0,
-        first_seen=now,
-        last_seen=now,
-        correlation_id=event.correlation_id,
-        stakeholders=list(event.stakeholders),
-        facts=dict(event.facts),
-        links=links_of(event),
-        meta=dict(event.metadata),
-        labels=dict(event.labels),
-        created_at=now,
-        updated_at=now,
-    )
+    return Event(**_new_values(event, dedup_key, now))
 
 
-def _repeat(row: Event, event: EventIn, now: datetime) -> Stored:
+def _new_values(event: EventIn, dedup_key: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "tenant_id": event.tenant,
+        "event_type": event.event_type,
+        "priority": event.priority.value,
+        "priority_rank": event.priority.rank,
+        "title": event.title,
+        "body": event.body,
+        "link": event.link,
+        "source": event.source,
+        "dedup_key": dedup_key,
+        "view_token": new_id(),
+        "open_key": dedup_key,
+        "state": AlertState.TRIGGERED.value,
+        "occurrences": 1,
+        "escalation_level": 0,
+        "first_seen": now,
+        "last_seen": now,
+        "correlation_id": event.correlation_id,
+        "stakeholders": list(event.stakeholders),
+        "facts": dict(event.facts),
+        "links": links_of(event),
+        "meta": dict(event.metadata),
+        "labels": dict(event.labels),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _repeat(row: Event | NewEvent, event: EventIn, now: datetime) -> Stored:
     if event.resolve:
         row.state = AlertState.RESOLVED.value
         row.open_key = None

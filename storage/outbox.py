@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 
 from domain import Alert, DeliveryKind, DeliveryStatus, OutboxItem
 from storage.convert import to_item
+from storage.db import write_behind
 from storage.schema import Delivery, DeliveryAttempt, new_id, table_of
 
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
@@ -221,33 +223,44 @@ def queue(
     retry_for: float = 0.0,
 ) -> None:
     """Add one outbox row: the alert to post to (or update on) a channel; `retry_for`
-    seconds of tries (with backoff) it keeps trying for at least, however many they are."""
-    session.add(
-        Delivery(
-            id=new_id(),
-            tenant_id=alert.tenant,
-            event_id=alert.id,
-            channel_id=channel.id,
-            integration_id=channel.integration_id,
-            channel_type=channel.type,
-            target=channel.target,
-            kind=kind.value,
-            status=status.value,
-            max_attempts=max_attempts,
-            retry_delay_seconds=retry_delay_seconds,
-            retry_until=now + timedelta(seconds=retry_for) if retry_for else None,
-            next_attempt_at=now,
-            user_id=user_id,
-            action_data=action_data,
-            priority=alert.priority.value,
-            event_type=alert.event_type,
-            correlation_id=alert.correlation_id,
-            stakeholders=list(alert.stakeholders),
-            error_message=error_message,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    seconds of tries (with backoff) it keeps trying for at least, however many they are.
+
+    Written with the other rows queued in the transaction, in one statement, before anything
+    reads them (`write_behind`)."""
+    row = {
+        "id": new_id(),
+        "tenant_id": alert.tenant,
+        "event_id": alert.id,
+        "channel_id": channel.id,
+        "integration_id": channel.integration_id,
+        "channel_type": channel.type,
+        "target": channel.target,
+        "kind": kind.value,
+        "status": status.value,
+        "attempts": 0,
+        "failures": 0,
+        "max_attempts": max_attempts,
+        "retry_delay_seconds": retry_delay_seconds,
+        "retry_until": now + timedelta(seconds=retry_for) if retry_for else None,
+        "next_attempt_at": now,
+        "user_id": user_id,
+        "action_data": action_data,
+        "priority": alert.priority.value,
+        "event_type": alert.event_type,
+        "correlation_id": alert.correlation_id,
+        "stakeholders": list(alert.stakeholders),
+        "error_message": error_message,
+        "created_at": now,
+        "updated_at": now,
+    }
+    write_behind(session, _write_queued, row)
+
+
+_QUEUED = insert(table_of(Delivery))
+
+
+def _write_queued(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(_QUEUED, rows)
 
 
 async def post_refs(

@@ -129,10 +129,12 @@ class IngestService:
         rows = await intake.open_rows(
             session, [(e.tenant, k) for e, k in zip(events, keys, strict=True)]
         )
+        new: list[intake.NewEvent] = []
         stored = [
-            intake.store_among(session, rows, e, k, now) for e, k in zip(events, keys, strict=True)
+            intake.store_among(rows, new, e, k, now) for e, k in zip(events, keys, strict=True)
         ]
-        await session.flush()  # the alerts first (one statement): the outbox rows refer to them
+        await intake.write_new(session, new)  # the alerts first: the outbox rows refer to them
+        await session.flush()  # and the repeats' changes, for the reads below
         results = []
         for event, key, done in zip(events, keys, stored, strict=True):
             correlation_id.set(event.correlation_id)
