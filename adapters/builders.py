@@ -61,6 +61,7 @@ def teams(values: Mapping[str, Any], http: httpx.AsyncClient, opts: BuildOptions
             teams_tenant=str(values.get("teams_tenant") or opts.teams_tenant_id or ""),
         ),
         http,
+        timeout=opts.send_timeout,
     )
 
 

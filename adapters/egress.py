@@ -287,7 +287,7 @@ class Answer:
 
 
 class CheckedPoster:
-    """POSTs to checked addresses over kept-alive connections (an aiohttp session made on
+    """POSTs (and PUTs) to checked addresses over kept-alive connections (an aiohttp session made on
     first use, in the running loop), the URL's spelling, name and any address written in it
     checked before sending, every failure an adapter error: a forbidden address is
     `BadConfig`, a timeout or a refused connection `Unavailable`. Redirects are not followed:
@@ -298,6 +298,12 @@ class CheckedPoster:
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        return await self.send("POST", url, body, headers)
+
+    async def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        return await self.send("PUT", url, body, headers)
+
+    async def send(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         host = check_spelling(url)
         try:  # aiohttp connects to an address written in the URL without asking the resolver
             written = ipaddress.ip_address(host)
@@ -314,8 +320,8 @@ class CheckedPoster:
                 headers={"User-Agent": USER_AGENT},
             )
         try:
-            async with self._session.post(
-                url, data=body, headers=dict(headers), allow_redirects=False
+            async with self._session.request(
+                method, url, data=body, headers=dict(headers), allow_redirects=False
             ) as resp:
                 return Answer(resp.status, resp.headers, await resp.text(errors="replace"))
         except aiohttp.ClientConnectorError as exc:

@@ -21,7 +21,7 @@ from adapters.base import (
     raise_for_status,
     translate_errors,
 )
-from adapters.egress import check_target
+from adapters.egress import Answer, CheckedPoster, check_target
 from adapters.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from cards.adaptive import (
     CARD_CONTENT_TYPE,
@@ -115,10 +115,18 @@ class TeamsAdapter(BaseAdapter):
 
     kind = "teams"
 
-    def __init__(self, config: TeamsConfig, http: httpx.AsyncClient) -> None:
-        self._config, self._http = config, http
-        self._token = BotToken(config, http)
+    def __init__(
+        self, config: TeamsConfig, http: httpx.AsyncClient, *, timeout: float = 10.0
+    ) -> None:
+        self._config = config
+        self._token = BotToken(config, http)  # fetched once an hour: httpx is fine there
+        # cards and their updates: kept-alive connections to checked addresses
+        self._http = CheckedPoster(self.kind, allow_private=config.allow_private, timeout=timeout)
         self._personal = ""  # the 1:1 conversation created for `user_id`, once made
+
+    async def disconnect(self) -> None:
+        """Close the kept-alive connections."""
+        await self._http.close()
 
     async def send(self, message: Outgoing) -> Delivered:
         """A new card in the conversation, or an update of the one in `message.ref`."""
@@ -127,7 +135,6 @@ class TeamsAdapter(BaseAdapter):
         if send_only:
             return await self._post_webhook(card, message.delivery_id)
         base, conversation = self._conversation()
-        await check_target(base, allow_private=self._config.allow_private)
         activity = {
             "type": "message",
             "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
@@ -136,19 +143,27 @@ class TeamsAdapter(BaseAdapter):
         if not conversation:
             conversation = await self._open_personal(base, headers)
         path = f"{base}/v3/conversations/{quote(conversation, safe='')}/activities"
-        with translate_errors(self.kind):
-            if message.ref:
-                activity["id"] = message.ref
-                resp = await self._http.put(
-                    f"{path}/{quote(message.ref, safe='')}", json=activity, headers=headers
-                )
-            else:
-                resp = await self._http.post(path, json=activity, headers=headers)
-        raise_for_status(self.kind, resp)
+        if message.ref:
+            activity["id"] = message.ref
+            url = f"{path}/{quote(message.ref, safe='')}"
+            resp = await self._call("PUT", url, activity, headers)
+        else:
+            resp = await self._call("POST", path, activity, headers)
         if message.ref and message.notes:
             await self._reply(f"{path}/{quote(message.ref, safe='')}", message.notes, headers)
-        ref = message.ref or str(resp.json().get("id", ""))
+        ref = message.ref or str(_json(resp).get("id", ""))
         return Delivered(status_code=resp.status_code, ref=ref or None)
+
+    async def _call(
+        self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> Answer:
+        """A JSON request to the Bot Connector; an error answer raises (`raise_for_status`)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        resp = await self._http.send(
+            method, url, body, {**headers, "Content-Type": "application/json"}
+        )
+        raise_for_status(self.kind, resp)
+        return resp
 
     async def _reply(self, url: str, notes: tuple[str, ...], headers: dict[str, str]) -> None:
         """What changed, as a reply to the card (a thread in a channel); the card itself is
@@ -159,9 +174,7 @@ class TeamsAdapter(BaseAdapter):
             "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
         }
         try:
-            with translate_errors(self.kind):
-                resp = await self._http.post(url, json=reply, headers=headers)
-            raise_for_status(self.kind, resp)
+            await self._call("POST", url, reply, headers)
         except AdapterError as exc:
             log.warning("teams reply not posted", extra={"error": str(exc)})
 
@@ -172,7 +185,6 @@ class TeamsAdapter(BaseAdapter):
             await self._post_webhook(card, "announcement")
             return
         base, conversation = self._conversation()
-        await check_target(base, allow_private=self._config.allow_private)
         headers = await self._token.header()
         if not conversation:
             conversation = await self._open_personal(base, headers)
@@ -181,9 +193,7 @@ class TeamsAdapter(BaseAdapter):
             "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
         }
         path = f"{base}/v3/conversations/{quote(conversation, safe='')}/activities"
-        with translate_errors(self.kind):
-            resp = await self._http.post(path, json=activity, headers=headers)
-        raise_for_status(self.kind, resp)
+        await self._call("POST", path, activity, headers)
 
     async def health_check(self) -> Health:
         """Never posts into a channel: in webhook mode the URL is only checked (it must pass
@@ -227,10 +237,8 @@ class TeamsAdapter(BaseAdapter):
             "tenantId": self._config.teams_tenant,
             "channelData": {"tenant": {"id": self._config.teams_tenant}},
         }
-        with translate_errors(self.kind):
-            resp = await self._http.post(f"{base}/v3/conversations", json=body, headers=headers)
-        raise_for_status(self.kind, resp)
-        conversation = str(resp.json().get("id") or "")
+        resp = await self._call("POST", f"{base}/v3/conversations", body, headers)
+        conversation = str(_json(resp).get("id") or "")
         if not conversation:
             raise AdapterError("teams: creating the 1:1 chat gave no conversation id")
         self._personal = conversation
@@ -238,7 +246,6 @@ class TeamsAdapter(BaseAdapter):
 
     async def _post_webhook(self, card: dict[str, Any], delivery_id: str) -> Delivered:
         url = self._config.webhook_url
-        await check_target(url, allow_private=self._config.allow_private)
         body = json.dumps(teams_message(card), separators=(",", ":")).encode()
         stamp = str(int(time.time()))
         headers = {
@@ -248,7 +255,15 @@ class TeamsAdapter(BaseAdapter):
         }
         if self._config.webhook_secret:
             headers[SIGNATURE_HEADER] = sign(self._config.webhook_secret, stamp, body)
-        with translate_errors(self.kind):
-            resp = await self._http.post(url, content=body, headers=headers)
+        resp = await self._http.post(url, body, headers)
         raise_for_status(self.kind, resp)
         return Delivered(status_code=resp.status_code, ref=delivery_id)
+
+
+def _json(resp: Answer) -> dict[str, Any]:
+    """The Bot Connector's JSON answer as an object (anything else reads as empty)."""
+    try:
+        value = json.loads(resp.text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -116,3 +116,37 @@ async def test_the_webhook_client_sends_only_to_checked_addresses() -> None:
         await refusing.close()
         await allowing.close()
         await sink.stop()
+
+
+async def test_teams_cards_go_only_to_checked_addresses() -> None:
+    """Teams cards and their updates go through the same kept-alive client: a Bot Connector
+    whose name resolves to loopback is refused as a setting to fix before anything is sent;
+    allowed, a new card is POSTed and its update PUT in place, the activity id kept."""
+    from adapters.teams import TeamsAdapter, TeamsConfig
+    from domain import DeliveryKind, Outgoing
+    from tests.cards.samples import TEMPLATES
+    from tests.fakes.connector import FakeConnector
+
+    connector = await FakeConnector().start()
+    base = connector.url.replace("127.0.0.1", "localhost")
+    http = httpx.AsyncClient()  # the token's client: unused without an app id
+    refusing = TeamsAdapter(TeamsConfig(service_url=base, conversation_id="19:ops"), http)
+    allowing = TeamsAdapter(
+        TeamsConfig(service_url=base, conversation_id="19:ops", allow_private=True), http
+    )
+    card = Outgoing("d1", DeliveryKind.POST, alert=TEMPLATES["generic"])
+    try:
+        with pytest.raises(BadConfig, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
+            await refusing.send(card)
+        assert connector.posted == []
+        posted = await allowing.send(card)
+        assert posted.ref == "1:1"
+        update = Outgoing("d2", DeliveryKind.UPDATE, alert=TEMPLATES["generic"], ref=posted.ref)
+        assert (await allowing.send(update)).ref == "1:1"
+        assert [c for c, _ in connector.posted] == ["19:ops"]
+        assert [(c, a) for c, a, _ in connector.updates] == [("19:ops", "1:1")]
+    finally:
+        await refusing.disconnect()
+        await allowing.disconnect()
+        await http.aclose()
+        await connector.stop()
