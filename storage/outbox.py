@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -20,37 +20,38 @@ from storage.schema import Delivery, DeliveryAttempt, new_id, table_of
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.SENDING)
 
 
-def _claim_statements() -> tuple[Select[Any], ReturningUpdate[Any]]:
-    """What `claim` runs, built once with its values as parameters (`now`, `limit`, `ids`,
-    `lease_until`): building them on every claim was most of a claim's Python time. Core
-    statements on the table: the ORM's would match and build objects nobody reads."""
+def _claim_statement() -> ReturningUpdate[Any]:
+    """What `claim` runs: one statement, built once with its values as parameters (`now`,
+    `limit`, `lease_until`), that picks the due rows (locking them, skipping those another
+    worker is taking) and leases them, returning them whole. Core on the table: the ORM's
+    would match and build objects nobody reads."""
+    table = table_of(Delivery)
+    rows, due, other = table.c, table.alias("due").c, table.alias("other").c
+    now: BindParameter[datetime] = bindparam("now")
     # An update waits while another update of the same card is being sent: sent together,
     # the older could land last and leave the card showing a state that is gone.
-    rows = table_of(Delivery).c
-    other = table_of(Delivery).alias("other").c
-    now: BindParameter[datetime] = bindparam("now")
     card_busy = exists().where(
-        other.event_id == rows.event_id,
-        other.channel_id == rows.channel_id,
+        other.event_id == due.event_id,
+        other.channel_id == due.channel_id,
         other.kind == DeliveryKind.UPDATE.value,
         other.status == DeliveryStatus.SENDING.value,
         other.lease_until > now,
-        other.id != rows.id,
+        other.id != due.id,
     )
-    due = (
-        select(rows.id)
+    picked = (
+        select(due.id)
         .where(
-            rows.status.in_([s.value for s in RETRYABLE]),
-            rows.next_attempt_at <= now,
-            or_(rows.kind != DeliveryKind.UPDATE.value, ~card_busy),
+            due.status.in_([s.value for s in RETRYABLE]),
+            due.next_attempt_at <= now,
+            or_(due.kind != DeliveryKind.UPDATE.value, ~card_busy),
         )
-        .order_by(rows.next_attempt_at)
+        .order_by(due.next_attempt_at)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
     )
-    leased = (
-        update(table_of(Delivery))
-        .where(rows.id.in_(bindparam("ids", expanding=True)))
+    return (
+        update(table)
+        .where(rows.id.in_(picked.scalar_subquery()))
         .values(
             status=DeliveryStatus.SENDING.value,
             lease_until=bindparam("lease_until"),
@@ -59,29 +60,24 @@ def _claim_statements() -> tuple[Select[Any], ReturningUpdate[Any]]:
         )
         .returning(*rows)
     )
-    return due, leased
 
 
-_DUE, _LEASED = _claim_statements()
+_CLAIM = _claim_statement()
 
 
 async def claim(
     session: AsyncSession, *, now: datetime, lease: float, limit: int
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due rows, oldest first; skips rows other workers hold, and
-    updates of a card while another update of it is on its way.
+    """Lease up to `limit` due rows, the longest due first (oldest first in the batch too);
+    skips rows other workers hold, and updates of a card while another update of it is on
+    its way.
 
     A leased row's `next_attempt_at` is its lease end, so a row whose worker died
     becomes due again by itself when the lease runs out: nothing is lost on a crash.
     """
-    lease_until = now + timedelta(seconds=lease)
-    ids = list((await session.scalars(_DUE, {"now": now, "limit": limit})).all())
-    if not ids:
-        return []
-    leased = {"ids": ids, "lease_until": lease_until}
-    rows = (await session.execute(_LEASED, leased)).all()
-    order = {delivery_id: n for n, delivery_id in enumerate(ids)}
-    return sorted((to_item(row) for row in rows), key=lambda item: order[item.id])
+    values = {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease)}
+    rows = (await session.execute(_CLAIM, values)).all()
+    return sorted((to_item(row) for row in rows), key=lambda item: item.created_at)
 
 
 async def still_waiting(session: AsyncSession, delivery_id: str, notes: list[str] | None) -> bool:
