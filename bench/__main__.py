@@ -93,16 +93,19 @@ def bench_postgres(events: int, concurrency: int) -> None:
             cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
             result = asyncio.run(run_pipeline(cluster.url(database), count, parallel, rate))
             print(_row(name, result), flush=True)
-        # Scale-out: the same load over two processes on the one database.
-        cluster.sql("CREATE DATABASE bench_two TEMPLATE template_bench")
-        two = asyncio.run(run_pipeline(cluster.url("bench_two"), events, concurrency, processes=2))
-        print(
-            _row("postgres x2", two)
-            + f"   (two processes; CPU is both; {two['duplicates']:.0f} duplicate sends, "
-            f"longest lock wait {two['longest_lock_ms']:.0f} ms in "
-            f"{two['lock_samples']:.0f} samples of pg_stat_activity)",
-            flush=True,
-        )
+        # Scale-out: the same load over two processes on the one database, both taking events
+        # and sending ("all"), or one taking events and one sending ("web" + "worker").
+        for name, roles in (("postgres x2", ("all", "all")), ("web+worker", ("web", "worker"))):
+            database = f"bench_{name.replace(' ', '_').replace('+', '_')}"
+            cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
+            two = asyncio.run(run_pipeline(cluster.url(database), events, concurrency, roles=roles))
+            print(
+                _row(name, two)
+                + f"   ({' + '.join(roles)}; CPU is both; {two['duplicates']:.0f} duplicate "
+                f"sends, longest lock wait {two['longest_lock_ms']:.0f} ms in "
+                f"{two['lock_samples']:.0f} samples of pg_stat_activity)",
+                flush=True,
+            )
 
 
 def bench_slack_ack(clicks: int, concurrency: int) -> None:

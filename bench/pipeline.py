@@ -66,7 +66,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess.Popen[bytes]:
+def start_bot(
+    database_url: str, port: int, data: str, role: str = "all", **env: str
+) -> subprocess.Popen[bytes]:
     """The real program on `port` (under cProfile when BENCH_PROFILE names a file), with
     CHATOPS_* settings for `database_url`, `data` and `env` (keys without the prefix)."""
     settings = {
@@ -86,7 +88,7 @@ def start_bot(database_url: str, port: int, data: str, **env: str) -> subprocess
         output = f"{os.environ['BENCH_SAMPLE']}.{port}"  # one file per bot (the port tells)
         profile = ["-m", "pyinstrument", "-r", "text", "--show-all", "-o", output]
     bot = subprocess.Popen(
-        [sys.executable, *profile, "-m", "bot", "run", "--port", str(port)],
+        [sys.executable, *profile, "-m", "bot", "run", "--port", str(port), "--role", role],
         cwd=ROOT,
         env={**os.environ, **{f"CHATOPS_{k}": v for k, v in settings.items()}},
         stdout=subprocess.DEVNULL,
@@ -108,20 +110,22 @@ async def run_pipeline(
     concurrency: int,
     rate: float | None = None,
     *,
-    processes: int = 1,
+    roles: tuple[str, ...] = ("all",),
 ) -> dict[str, Any]:
-    """Start the bot on `database_url` (`processes` of them, each serving and working, on
-    PostgreSQL), push `events` (at `rate` a second, or as fast as it takes them; spread over
-    the processes), and measure until all are delivered: duplicates, the CPU of every
-    process, and on PostgreSQL the longest lock wait seen (pg_stat_activity, every 50 ms)."""
+    """Start the bot on `database_url` (a process per role: several on PostgreSQL), push
+    `events` (at `rate` a second, or as fast as it takes them; spread over the processes that
+    take events: `all` and `web`), and measure until all are delivered: duplicates, the CPU of
+    every process, and on PostgreSQL the longest lock wait seen (pg_stat_activity, 50 ms)."""
     sink = Sink()
     await sink.start()
+    processes = len(roles)
     ports = [free_port() for _ in range(processes)]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     data = tempfile.mkdtemp(prefix="chatops-bench-")
     key = Fernet.generate_key().decode()  # one encryption key: the processes share secrets
     procs = [
-        start_bot(database_url, port, f"{data}/{n}", SECRET_KEY=key) for n, port in enumerate(ports)
+        start_bot(database_url, port, f"{data}/{n}", role, SECRET_KEY=key)
+        for n, (port, role) in enumerate(zip(ports, roles, strict=True))
     ]
     sampling = LockWaits(database_url)
     try:
@@ -152,6 +156,7 @@ async def run_pipeline(
             aiohttp.ClientSession(base, headers=headers, connector=connector)
             for base, connector in zip(bases, connectors, strict=True)
         ]
+        takers = [load for load, role in zip(loads, roles, strict=True) if role in ("all", "web")]
         try:
             submitted: dict[str, float] = {}
             gate = asyncio.Semaphore(concurrency)
@@ -162,7 +167,8 @@ async def run_pipeline(
                 async with gate:
                     started = time.perf_counter()
                     body = {"title": f"bench {i}", "dedup_key": f"b{i}"}
-                    async with loads[i % processes].post("/api/v1/events", json=body) as resp:
+                    load = takers[i % len(takers)]
+                    async with load.post("/api/v1/events", json=body) as resp:
                         submitted[(await resp.json())["id"]] = started
 
             await asyncio.sleep(1.5)  # every process has heard of the route (NOTIFY, cache)
