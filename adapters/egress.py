@@ -296,6 +296,7 @@ class CheckedPoster:
     def __init__(self, kind: str, *, allow_private: bool, timeout: float) -> None:
         self._kind, self._allow_private, self._timeout = kind, allow_private, timeout
         self._session: aiohttp.ClientSession | None = None
+        self._passed: set[str] = set()  # URLs whose spelling and written address passed
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         return await self.send("POST", url, body, headers)
@@ -304,15 +305,8 @@ class CheckedPoster:
         return await self.send("PUT", url, body, headers)
 
     async def send(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-        host = check_spelling(url)
-        try:  # aiohttp connects to an address written in the URL without asking the resolver
-            written = ipaddress.ip_address(host)
-        except ValueError:
-            pass  # a name: its addresses are checked as it is resolved (CheckedResolver)
-        else:
-            problem = address_problem(host, written, allow_private=self._allow_private)
-            if problem:
-                raise BadConfig(problem)
+        if url not in self._passed:
+            self._check(url)
         if self._session is None or self._session.closed:
             self._session = checked_session(
                 allow_private=self._allow_private,
@@ -333,6 +327,23 @@ class CheckedPoster:
         except aiohttp.ClientError as exc:
             raise Unavailable(f"{self._kind}: {_failure(exc)}") from exc
 
+    def _check(self, url: str) -> None:
+        """The URL's spelling, and an address written in it (aiohttp connects to one without
+        asking the resolver); a URL that passed is not checked again (a name's addresses are
+        checked at every connection, by the resolver)."""
+        host = check_spelling(url)
+        try:
+            written = ipaddress.ip_address(host)
+        except ValueError:
+            pass  # a name: its addresses are checked as it is resolved (CheckedResolver)
+        else:
+            problem = address_problem(host, written, allow_private=self._allow_private)
+            if problem:
+                raise BadConfig(problem)
+        if len(self._passed) >= CHECKED_URLS:
+            self._passed.clear()
+        self._passed.add(url)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -340,6 +351,7 @@ class CheckedPoster:
 
 
 USER_AGENT = "chatops-bot/0.1"
+CHECKED_URLS = 1024  # URLs a client remembers as checked (Teams' differ by card)
 
 
 def _failure(exc: Exception) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+OPENED_TOKENS = 512  # decrypted tokens a keyring keeps
+
 
 class SecretKeyError(Exception):
     """The configured keys are unusable, or a stored secret cannot be decrypted with them."""
@@ -32,6 +34,9 @@ class Keyring:
             ) from None
         self._multi = MultiFernet(self._fernets)
         self._keys = list(keys)
+        # A token read again (every send reads its channel's) is not decrypted again: what
+        # it holds is kept as its JSON text, a few hundred tokens at most.
+        self._opened: dict[str, bytes] = {}
 
     def fingerprints(self) -> list[str]:
         """One short fingerprint per key, newest first: enough to tell two keys apart, nothing
@@ -49,14 +54,19 @@ class Keyring:
         """The secrets inside `token` (empty for none)."""
         if not token:
             return {}
-        try:
-            data = json.loads(self._multi.decrypt(token.encode()))
-        except InvalidToken:
-            raise SecretKeyError(
-                "a stored secret cannot be decrypted with the configured keys; "
-                "keep the old key in CHATOPS_SECRET_KEY after the new one"
-            ) from None
-        return dict(data)
+        plain = self._opened.get(token)
+        if plain is None:
+            try:
+                plain = self._multi.decrypt(token.encode())
+            except InvalidToken:
+                raise SecretKeyError(
+                    "a stored secret cannot be decrypted with the configured keys; "
+                    "keep the old key in CHATOPS_SECRET_KEY after the new one"
+                ) from None
+            if len(self._opened) >= OPENED_TOKENS:
+                self._opened.clear()
+            self._opened[token] = plain
+        return dict(json.loads(plain))
 
     def with_secrets(self, settings: Mapping[str, Any] | None, token: str | None) -> dict[str, Any]:
         """Plain settings with the secrets of `token` added: what an adapter is built from."""
