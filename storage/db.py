@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import Insert, Select, Update, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,7 @@ _AT_COMMIT = "chatops.at_commit"
 # Rows a transaction gathers and writes in one statement before anything reads them: before
 # the session's next statement, or as it commits.
 _BEHIND = "chatops.write_behind"
+_BEHIND_TABLES = "chatops.write_behind.tables"
 
 
 def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
@@ -171,16 +174,19 @@ def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
     pending.setdefault(write, []).append(item)
 
 
-def write_behind(session: AsyncSession, write: AtCommit, item: Any) -> None:
-    """Add `item` to what `write` will be given before the session's next statement (so any
-    read in the transaction sees it, as the ORM's autoflush would) or as it commits: rows
-    added one by one, written in one statement."""
+def write_behind(session: AsyncSession, write: AtCommit, item: Any, table: str) -> None:
+    """Add `item`, a row of `table`, to what `write` will be given before the session's next
+    statement that reads or changes that table (so the transaction sees it, as the ORM's
+    autoflush would) or as it commits: rows added one by one, written in one statement."""
     pending: dict[AtCommit, list[Any]] = session.info.setdefault(_BEHIND, {})
     pending.setdefault(write, []).append(item)
+    tables: set[str] = session.info.setdefault(_BEHIND_TABLES, set())
+    tables.add(table)
 
 
 def _write_behind(session: Session) -> None:
     pending: dict[AtCommit, list[Any]] | None = session.info.pop(_BEHIND, None)
+    session.info.pop(_BEHIND_TABLES, None)
     if not pending:
         return
     if session.autoflush:
@@ -191,8 +197,44 @@ def _write_behind(session: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
-    if _BEHIND in state.session.info:
+    tables: set[str] | None = state.session.info.get(_BEHIND_TABLES)
+    if tables is None:
+        return
+    touched = _tables_of(state.statement)
+    if touched is None or not touched.isdisjoint(tables):
         _write_behind(state.session)
+
+
+_TOUCHED: weakref.WeakKeyDictionary[Any, frozenset[str] | None] = weakref.WeakKeyDictionary()
+
+
+def _tables_of(statement: Any) -> frozenset[str] | None:
+    """The tables a SELECT, INSERT or UPDATE reads or changes, aliases and subqueries too
+    (kept per statement: most are built once); None when not known (text, a DELETE: anything
+    else writes the rows first)."""
+    try:
+        return _TOUCHED[statement]
+    except (KeyError, TypeError):
+        pass
+    found: frozenset[str] | None = None
+    if isinstance(statement, Select | Insert | Update):
+        names = set()
+        for table in find_tables(
+            statement,
+            include_aliases=True,
+            include_joins=True,
+            include_selects=True,
+            include_crud=True,
+        ):
+            name = getattr(getattr(table, "element", table), "name", None)
+            if isinstance(name, str):
+                names.add(name)
+        found = frozenset(names) if names else None
+    try:
+        _TOUCHED[statement] = found
+    except TypeError:
+        pass
+    return found
 
 
 @event.listens_for(Session, "before_commit")
@@ -206,3 +248,4 @@ def _run_at_commit(session: Session) -> None:
 def _forget_at_rollback(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
     session.info.pop(_BEHIND, None)
+    session.info.pop(_BEHIND_TABLES, None)

@@ -249,7 +249,7 @@ def queue(
         "created_at": now,
         "updated_at": now,
     }
-    write_behind(session, _write_queued, row)
+    write_behind(session, _write_queued, row, "deliveries")
 
 
 _QUEUED = insert(table_of(Delivery))

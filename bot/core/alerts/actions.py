@@ -124,7 +124,8 @@ class ActionService:
         person = await engine.person_acting(
             session, alert.tenant, actor.platform, actor.id, self._cache
         )
-        session.add(
+        alerts_repo.add_audit(
+            session,
             alerts_repo.audit_row(
                 alert.tenant,
                 verb.value,
@@ -134,7 +135,7 @@ class ActionService:
                 alert=alert,
                 outcome=outcome.code,
                 to_state=outcome.alert.state.value if outcome.alert else None,
-            )
+            ),
         )
         if outcome.applied and outcome.alert is not None:
             if verb in STOPS:
