@@ -150,7 +150,7 @@ class ActionService:
                 until=spoken_until(outcome.alert, utcnow()),
                 text=ask.text or "",
             )
-            await queue_updates(session, outcome.alert, utcnow(), note, cards)
+            await queue_updates(session, outcome.alert, utcnow(), note, cards, self._cache)
             await notify_outbox(session)
         return outcome
 

@@ -181,7 +181,7 @@ class IngestService:
                 if stored.resolved_now
                 else f"🔁 Fired again ({alert.occurrences} times in all)"
             )
-            queued = await queue_updates(session, alert, now, note)
+            queued = await queue_updates(session, alert, now, note, cache=self.cache)
         else:
             queued = await self._route(session, alert, now)
         log.info(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.config_cache import ConfigCache
 from domain import Alert, DeliveryKind
 from storage import alerts as alerts_repo
 from storage import config as config_repo
@@ -19,11 +20,13 @@ async def queue_updates(
     now: datetime,
     note: str | None = None,
     cards: alerts_repo.Cards | None = None,
+    cache: ConfigCache | None = None,
 ) -> int:
     """Update every card that shows the alert, once per channel however many changes wait.
 
     `note` says what changed; chat platforms that thread show it as a reply under the card.
-    `cards` is the alert's cards when the caller has read them already.
+    `cards` is the alert's cards when the caller has read them already; with a `cache`, the
+    channels are read from it (configuration: kept until it changes, two seconds at most).
     """
     cards = cards or await alerts_repo.cards(session, alert.id)
     channels, waiting = cards.showing, dict(cards.pending)
@@ -32,7 +35,13 @@ async def queue_updates(
         notes = [*(row.action_data or {}).get("notes", []), note][-10:] if note else None
         if not await outbox.still_waiting(session, row.id, notes):
             del waiting[channel_id]
-    rows = await config_repo.channel_types(session, [c for c in channels if c not in waiting])
+    wanted = [c for c in channels if c not in waiting]
+    if cache is None or not wanted:
+        rows = await config_repo.channel_types(session, wanted)
+    else:
+        rows = await cache.get(
+            ("channel briefs", *wanted), lambda: config_repo.channel_types(session, wanted)
+        )
     for channel in rows.values():
         outbox.queue(
             session,
