@@ -4,8 +4,8 @@ python -m bench [--events N] [--concurrency C] [--clicks N]
                 [--only cards|clients|slack|storm|memory|scheduling|console|config|paging|noise|
                         reports|sqlite|postgres]
 
-Latency columns are from each request's start to the sink's receipt; "CPU ms" is the bot
-process's own CPU (user + system) per event, from the first request to the last delivery.
+Latency: from each request's start to the sink's receipt; "CPU ms": the bot processes' own
+CPU (user + system) per event, from the first request to the last delivery.
 """
 
 from __future__ import annotations
@@ -93,8 +93,7 @@ def bench_postgres(events: int, concurrency: int) -> None:
             cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
             result = asyncio.run(run_pipeline(cluster.url(database), count, parallel, rate))
             print(_row(name, result), flush=True)
-        # Scale-out: the same load over two processes on the one database, both taking events
-        # and sending ("all"), or one taking events and one sending ("web" + "worker").
+        # Scale-out: the same load over two processes on one database, doing both, or split.
         for name, roles in (("postgres x2", ("all", "all")), ("web+worker", ("web", "worker"))):
             database = f"bench_{name.replace(' ', '_').replace('+', '_')}"
             cluster.sql(f"CREATE DATABASE {database} TEMPLATE template_bench")
@@ -388,10 +387,8 @@ def main() -> int:
             ("sqlite", args.events, args.concurrency, None),
             ("sqlite@20/s", 300, 8, 20.0),
         ):
-            path = Path(tempfile.mkdtemp(prefix="chatops-bench-db-")) / "bench.db"
-            result = asyncio.run(
-                run_pipeline(f"sqlite+aiosqlite:///{path}", events, concurrency, rate)
-            )
+            url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='chatops-bench-db-')}/bench.db"
+            result = asyncio.run(run_pipeline(url, events, concurrency, rate))
             print(_row(name, result), flush=True)
     if args.only in (None, "postgres"):
         bench_postgres(args.events, args.concurrency)
