@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Insert, Select, Update, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,10 +33,17 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# A pooled PostgreSQL connection idle this long is pinged before use (a restart or a failover
+# may have closed it); one in steady use is not (a ping is three round trips on asyncpg).
+PING_AFTER_SECONDS = 5.0
+
+
 class Database:
     """One engine and its session factory; `sessions()` opens a unit of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, ping_after: float = PING_AFTER_SECONDS
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -46,9 +54,8 @@ class Database:
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            _ping_when_idle(self.engine, ping_after)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
@@ -156,6 +163,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
+    """Ping a pooled connection before it is handed out when it was idle `after` seconds or
+    more; a dead one is replaced (DisconnectionError makes the pool take another)."""
+    pool_events = engine.sync_engine
+
+    @event.listens_for(pool_events, "connect")
+    @event.listens_for(pool_events, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(pool_events, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED, 0.0) < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection was closed: {exc}") from exc
+
+
+_RETURNED = "chatops.returned"
 
 
 # Writes a transaction gathers and says once as it commits (never if it rolls back): a batch of
