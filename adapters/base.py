@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -263,6 +264,15 @@ class HttpAnswer(Protocol):
     def headers(self) -> Mapping[str, str]: ...
     @property
     def text(self) -> str: ...
+
+
+def json_object(resp: HttpAnswer) -> dict[str, Any]:
+    """An answer's JSON body as an object; anything else (not JSON, a list) reads as empty."""
+    try:
+        value = json.loads(resp.text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def raise_for_status(

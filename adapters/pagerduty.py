@@ -13,13 +13,13 @@ import httpx
 from adapters.base import (
     BadConfig,
     BaseAdapter,
-    HttpAnswer,
     Inbound,
     NotSupported,
     RemoteState,
     SyncRequest,
     SyncResult,
     hmac_hex,
+    json_object,
     raise_for_status,
     signature_matches,
     translate_errors,
@@ -166,7 +166,7 @@ class PagerDutyAdapter(BaseAdapter):
             default=self._config.default_severity,
         )
         resp = await self._post(body)
-        ref = _json(resp).get("dedup_key") or body["dedup_key"]
+        ref = json_object(resp).get("dedup_key") or body["dedup_key"]
         return Delivered(status_code=resp.status_code, ref=str(ref))
 
     async def test(self) -> str:
@@ -255,7 +255,7 @@ class PagerDutyAdapter(BaseAdapter):
         with translate_errors(self.kind):
             resp = await self._http.get(url, params=params, headers=headers)
         raise_for_status(self.kind, resp, default_retry_after=60.0)
-        return _json(resp)
+        return json_object(resp)
 
     async def _post(self, body: dict[str, Any]) -> Answer:
         raw = json.dumps(body, separators=(",", ":")).encode()
@@ -263,19 +263,11 @@ class PagerDutyAdapter(BaseAdapter):
             self._config.events_url, raw, {"Content-Type": "application/json"}
         )
         if resp.status_code == 400:
-            data = _json(resp)
+            data = json_object(resp)
             errors = "; ".join(str(e) for e in data.get("errors", [])) or data.get("message", "")
             raise BadConfig(f"pagerduty: HTTP 400: {errors or resp.text[:200]}", status_code=400)
         raise_for_status(self.kind, resp, default_retry_after=30.0)
         return resp
-
-
-def _json(resp: HttpAnswer) -> dict[str, Any]:
-    try:
-        data = json.loads(resp.text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _incident_state(incident: Any) -> RemoteState | None:

@@ -18,6 +18,7 @@ from adapters.base import (
     BadConfig,
     BaseAdapter,
     Health,
+    json_object,
     raise_for_status,
     translate_errors,
 )
@@ -151,7 +152,7 @@ class TeamsAdapter(BaseAdapter):
             resp = await self._call("POST", path, activity, headers)
         if message.ref and message.notes:
             await self._reply(f"{path}/{quote(message.ref, safe='')}", message.notes, headers)
-        ref = message.ref or str(_json(resp).get("id", ""))
+        ref = message.ref or str(json_object(resp).get("id", ""))
         return Delivered(status_code=resp.status_code, ref=ref or None)
 
     async def _call(
@@ -238,7 +239,7 @@ class TeamsAdapter(BaseAdapter):
             "channelData": {"tenant": {"id": self._config.teams_tenant}},
         }
         resp = await self._call("POST", f"{base}/v3/conversations", body, headers)
-        conversation = str(_json(resp).get("id") or "")
+        conversation = str(json_object(resp).get("id") or "")
         if not conversation:
             raise AdapterError("teams: creating the 1:1 chat gave no conversation id")
         self._personal = conversation
@@ -258,12 +259,3 @@ class TeamsAdapter(BaseAdapter):
         resp = await self._http.post(url, body, headers)
         raise_for_status(self.kind, resp)
         return Delivered(status_code=resp.status_code, ref=delivery_id)
-
-
-def _json(resp: Answer) -> dict[str, Any]:
-    """The Bot Connector's JSON answer as an object (anything else reads as empty)."""
-    try:
-        value = json.loads(resp.text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from domain import Alert, AlertState, DeliveryKind, DeliveryStatus, EventIn, Priority
@@ -211,18 +210,13 @@ def add_audit(session: AsyncSession, record: ActionAudit) -> None:
     commits (`write_behind`), not by the unit of work one by one."""
     row = {name: getattr(record, name) for name in _AUDIT_FIELDS}
     row["at"] = row["at"] or utcnow()
-    write_behind(session, _write_audits, row, "action_audit")
+    write_behind(session, table_of(ActionAudit), row)
 
 
 _AUDIT_FIELDS = (
     "tenant_id", "event_id", "verb", "actor", "platform", "outcome", "from_state", "to_state",
     "data", "at",
 )  # fmt: skip
-_AUDITED = insert(table_of(ActionAudit))
-
-
-def _write_audits(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(_AUDITED, rows)
 
 
 async def open_alerts(session: AsyncSession, tenant: str, *, limit: int) -> tuple[list[Alert], int]:

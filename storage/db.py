@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Insert, Select, Update, event, text
+from sqlalchemy import Insert, Select, Table, Update, event, insert, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -195,7 +196,6 @@ _AT_COMMIT = "chatops.at_commit"
 # Rows a transaction gathers and writes in one statement before anything reads them: before
 # the session's next statement, or as it commits.
 _BEHIND = "chatops.write_behind"
-_BEHIND_TABLES = "chatops.write_behind.tables"
 
 
 def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
@@ -204,34 +204,36 @@ def at_commit(session: AsyncSession, write: AtCommit, item: Any = None) -> None:
     pending.setdefault(write, []).append(item)
 
 
-def write_behind(session: AsyncSession, write: AtCommit, item: Any, table: str) -> None:
-    """Add `item`, a row of `table`, to what `write` will be given before the session's next
+def write_behind(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
+    """Add `row` to the rows of `table` inserted in one statement before the session's next
     statement that reads or changes that table (so the transaction sees it, as the ORM's
-    autoflush would) or as it commits: rows added one by one, written in one statement."""
-    pending: dict[AtCommit, list[Any]] = session.info.setdefault(_BEHIND, {})
-    pending.setdefault(write, []).append(item)
-    tables: set[str] = session.info.setdefault(_BEHIND_TABLES, set())
-    tables.add(table)
+    autoflush would) or as it commits."""
+    pending: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_BEHIND, {})
+    pending.setdefault(table, []).append(row)
 
 
 def _write_behind(session: Session) -> None:
-    pending: dict[AtCommit, list[Any]] | None = session.info.pop(_BEHIND, None)
-    session.info.pop(_BEHIND_TABLES, None)
+    pending: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_BEHIND, None)
     if not pending:
         return
     if session.autoflush:
         session.flush()  # the objects the rows refer to first (a Core statement skips autoflush)
-    for write, items in pending.items():
-        write(session, items)
+    for table, rows in pending.items():
+        session.execute(_insert_into(table), rows)
+
+
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    return insert(table)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
-    tables: set[str] | None = state.session.info.get(_BEHIND_TABLES)
-    if tables is None:
+    pending: dict[Table, list[dict[str, Any]]] | None = state.session.info.get(_BEHIND)
+    if not pending:
         return
     touched = _tables_of(state.statement)
-    if touched is None or not touched.isdisjoint(tables):
+    if touched is None or any(table.name in touched for table in pending):
         _write_behind(state.session)
 
 
@@ -278,4 +280,3 @@ def _run_at_commit(session: Session) -> None:
 def _forget_at_rollback(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
     session.info.pop(_BEHIND, None)
-    session.info.pop(_BEHIND_TABLES, None)

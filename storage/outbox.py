@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 
@@ -249,14 +248,7 @@ def queue(
         "created_at": now,
         "updated_at": now,
     }
-    write_behind(session, _write_queued, row, "deliveries")
-
-
-_QUEUED = insert(table_of(Delivery))
-
-
-def _write_queued(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(_QUEUED, rows)
+    write_behind(session, table_of(Delivery), row)
 
 
 async def post_refs(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.core.services import Services
 from bot.infra.settings import Settings
-from bot.runtime.app import create_app
+from bot.runtime.app import build_services, create_app
 from storage.db import Database
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.pg import Cluster, find_bindir
@@ -95,6 +96,16 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_url="http://chatops.test",
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """The bot's services in-process, on the test's migrated database, without a server."""
+    built = build_services(settings)
+    await built.db.upgrade()
+    yield built
+    await built.http.aclose()
+    await built.db.dispose()
 
 
 @pytest.fixture

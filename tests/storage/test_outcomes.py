@@ -3,28 +3,14 @@ outcomes of a batch of sends are written together as their transaction commits."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
 from bot.core.services import Services
-from bot.infra.settings import Settings
-from bot.runtime.app import build_services
 from domain import EventIn
 from storage import outbox, outcomes
 from storage.schema import Delivery, table_of, utcnow
 
 DELIVERIES = table_of(Delivery)
-
-
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    built = build_services(settings)
-    await built.db.upgrade()
-    yield built
-    await built.http.aclose()
-    await built.db.dispose()
 
 
 async def queued(services: Services, count: int) -> list[str]:

@@ -4,7 +4,7 @@ and never written when the transaction rolls back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,23 +12,12 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from bot.core.services import Services
-from bot.infra.settings import Settings
-from bot.runtime.app import build_services
 from domain import Alert, DeliveryKind, EventIn
 from storage import alerts as alerts_repo
 from storage import outbox
 from storage.schema import ActionAudit, Delivery, Event, utcnow
 
 NOWHERE = SimpleNamespace(id=None, type="webhook", integration_id=None, target="")
-
-
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    built = build_services(settings)
-    await built.db.upgrade()
-    yield built
-    await built.http.aclose()
-    await built.db.dispose()
 
 
 @pytest.fixture

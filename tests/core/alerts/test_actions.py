@@ -7,7 +7,6 @@ surfaces of the same rules are tested in tests/bot and tests/scenarios."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,15 +20,6 @@ from storage import alerts as alerts_repo
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ANA = Actor("U1", "Ana", "slack", "default")
 BEN = Actor("U2", "Ben", "teams", "default")
-
-
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    built = build_services(settings)
-    await built.db.upgrade()
-    yield built
-    await built.http.aclose()
-    await built.db.dispose()
 
 
 async def alert_of(services: Services, title: str = "disk full") -> str:
